@@ -1,0 +1,7 @@
+module kefu.dev/services/devstack
+
+go 1.26.0
+
+require kefu.dev/pkg v0.0.0
+
+replace kefu.dev/pkg => ../../pkg
