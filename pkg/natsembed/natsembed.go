@@ -40,6 +40,7 @@ type Options struct {
 // Server is a running embedded NATS server.
 type Server struct {
 	ns   *server.Server
+	opts Options
 	once sync.Once
 }
 
@@ -81,7 +82,10 @@ func Start(o Options) (*Server, error) {
 		ns.WaitForShutdown()
 		return nil, errors.New("start nats: JetStream did not start")
 	}
-	return &Server{ns: ns}, nil
+	if a, ok := ns.Addr().(*net.TCPAddr); ok {
+		o.Port = a.Port
+	}
+	return &Server{ns: ns, opts: o}, nil
 }
 
 // ClientURL returns the nats:// URL clients connect to, with the real port when Port was -1.
@@ -89,17 +93,10 @@ func (s *Server) ClientURL() string {
 	return s.ns.ClientURL()
 }
 
-// Port returns the client port the server listens on, so a restart can reuse it.
-func (s *Server) Port() int {
-	if a, ok := s.ns.Addr().(*net.TCPAddr); ok {
-		return a.Port
-	}
-	return 0
-}
-
-// StoreDir returns the JetStream store folder, so a restart can reuse it.
-func (s *Server) StoreDir() string {
-	return s.ns.StoreDir()
+// Options returns the options the server runs with, the real port in place of -1, so that
+// Start(s.Options()) after Shutdown restarts it on the same port and store folder.
+func (s *Server) Options() Options {
+	return s.opts
 }
 
 // Shutdown stops the server and waits until it has closed its listeners and flushed its store, so a new

@@ -64,6 +64,9 @@ var defaultSettings = map[string]string{
 	"log_timezone":              "UTC",
 }
 
+// ErrInUse is returned (wrapped) by [Start] when a live postmaster already serves Options.Dir.
+var ErrInUse = errors.New("data dir in use")
+
 // Cluster is a running postmaster started by [Start].
 type Cluster struct {
 	dir    string
@@ -81,8 +84,7 @@ type Cluster struct {
 // root-owned 0700 folder such as t.TempDir()'s parent would otherwise hide the data folder from it. Only
 // the search bit is added; listing stays forbidden.
 //
-// A postmaster.pid left by a dead server is removed; a live orphaned postmaster on the same folder (left
-// behind when a previous owner was killed) is shut down first.
+// A postmaster.pid left by a dead server is removed; a live server on the same folder is an error.
 func Start(ctx context.Context, o Options) (*Cluster, error) {
 	logger := o.Logger
 	if logger == nil {
@@ -311,8 +313,10 @@ func initdb(ctx context.Context, bin, dir string, cred *syscall.Credential, logg
 }
 
 // clearStalePID handles a postmaster.pid left behind. Postgres itself ignores a lock file whose PID is
-// dead, but refuses when the PID has been reused by another process, and an orphaned postmaster of this
-// folder would keep the data locked.
+// dead, but refuses when the PID has been reused by another process, so such a file is removed. A live
+// postmaster on the folder is an error: it belongs to someone else (another test run), and stopping it would
+// pull the database from under them. Orphans are not expected, because the postmaster gets SIGINT when
+// its owner dies (Pdeathsig).
 func clearStalePID(ctx context.Context, dir string, logger *slog.Logger) error {
 	pidFile := filepath.Join(dir, "postmaster.pid")
 	b, err := os.ReadFile(pidFile)
@@ -335,22 +339,11 @@ func clearStalePID(ctx context.Context, dir string, logger *slog.Logger) error {
 		}
 		return nil
 	}
-	logger.WarnContext(ctx, "stopping orphaned postgres on this data dir", slog.Int("pid", pid))
-	_ = syscall.Kill(pid, syscall.SIGINT)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.NewTimer(30 * time.Second)
-	defer deadline.Stop()
-	for isPostmasterOf(pid, dir) {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for orphaned postgres %d: %w", pid, ctx.Err())
-		case <-deadline.C:
-			return fmt.Errorf("orphaned postgres %d on %s did not stop", pid, dir)
-		case <-tick.C:
-		}
+	port := ""
+	if lines := strings.Split(string(b), "\n"); len(lines) > 3 {
+		port = strings.TrimSpace(lines[3])
 	}
-	return nil
+	return fmt.Errorf("%w: a postgres server (pid %d, port %s) is running on %s: stop it or use another data dir", ErrInUse, pid, port, dir)
 }
 
 // isPostmasterOf reports whether pid is a live postgres process whose command line names dir.

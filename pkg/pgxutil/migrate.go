@@ -66,6 +66,40 @@ func Migrate(ctx context.Context, url, schema string, sets ...MigrationSet) erro
 			return err
 		}
 	}
+	return protectVersionTables(ctx, db, schema, sets)
+}
+
+// protectVersionTables takes write access to the goose version tables away from the service's runtime role
+// (kefu_<schema>, see [Provision]), which the owner's default privileges granted it like any table: the
+// running service may read its schema version but never forge it. Nothing happens when that role does not
+// exist (production may name its roles differently). The advisory lock serializes concurrent migrators,
+// whose GRANT/REVOKE on one table would otherwise fail with "tuple concurrently updated".
+func protectVersionTables(ctx context.Context, db *sql.DB, schema string, sets []MigrationSet) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey("kefu.schema", schema)); err != nil {
+		return fmt.Errorf("lock schema: %w", err)
+	}
+	runtime := RuntimeRole(schema)
+	var exists bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, runtime).Scan(&exists); err != nil {
+		return fmt.Errorf("check role %s: %w", runtime, err)
+	}
+	if !exists {
+		return nil
+	}
+	for _, s := range sets {
+		q := fmt.Sprintf(`REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON %s.goose_%s FROM %s`, schema, s.Name, runtime)
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("protect version table of %s: %w", s.Name, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
 	return nil
 }
 

@@ -32,7 +32,11 @@ func Open(ctx context.Context, url string, o Options) (*pgxpool.Pool, error) {
 	// RuntimeParams are sent in the start-up packet, so every connection, including ones the pool opens
 	// later, has them before the first query; no AfterConnect round trip.
 	if o.Schema != "" {
-		cfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{o.Schema}.Sanitize()
+		sp := o.Schema
+		if !identRE.MatchString(sp) {
+			sp = pgx.Identifier{sp}.Sanitize() // quote only what needs it, so SHOW search_path reads naturally
+		}
+		cfg.ConnConfig.RuntimeParams["search_path"] = sp
 	}
 	if o.AppName != "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = o.AppName

@@ -39,15 +39,11 @@ func Provision(ctx context.Context, adminURL, service string) (Roles, error) {
 	if err := checkIdent("service", service); err != nil {
 		return Roles{}, err
 	}
+	roles, err := DevRoles(adminURL, service)
+	if err != nil {
+		return Roles{}, err
+	}
 	owner, runtime := OwnerRole(service), RuntimeRole(service)
-	ownerURL, err := WithUser(adminURL, owner, owner)
-	if err != nil {
-		return Roles{}, err
-	}
-	runtimeURL, err := WithUser(adminURL, runtime, runtime)
-	if err != nil {
-		return Roles{}, err
-	}
 
 	conn, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
@@ -88,6 +84,25 @@ func Provision(ctx context.Context, adminURL, service string) (Roles, error) {
 	})
 	if err != nil {
 		return Roles{}, fmt.Errorf("provision schema %s: %w", service, err)
+	}
+	return roles, nil
+}
+
+// DevRoles returns the URLs [Provision] hands out for service (same host and database as adminURL, users
+// and passwords equal to the role names) without touching the database: for code that knows the roles
+// were provisioned already, such as a database cloned from a provisioned template.
+func DevRoles(adminURL, service string) (Roles, error) {
+	if err := checkIdent("service", service); err != nil {
+		return Roles{}, err
+	}
+	owner, runtime := OwnerRole(service), RuntimeRole(service)
+	ownerURL, err := WithUser(adminURL, owner, owner)
+	if err != nil {
+		return Roles{}, err
+	}
+	runtimeURL, err := WithUser(adminURL, runtime, runtime)
+	if err != nil {
+		return Roles{}, err
 	}
 	return Roles{OwnerURL: ownerURL, RuntimeURL: runtimeURL}, nil
 }

@@ -1,7 +1,8 @@
 // Command kefu-pgrun runs a command with DATABASE_URL pointing at a Postgres cluster. When DATABASE_URL is
 // already set it simply execs the command; otherwise it starts a private cluster from the installed
-// binaries (data in --dir, reused between runs), exports the superuser URL of its `postgres` database,
-// runs the command and stops the cluster afterwards. `make test` wraps `go test` with it.
+// binaries (data in --dir, reused between runs; a scratch sibling folder when another run holds it),
+// exports the superuser URL of its `postgres` database, runs the command and stops the cluster afterwards.
+// `make test` wraps `go test` with it.
 //
 // Usage:
 //
@@ -17,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -68,7 +70,7 @@ func run() int {
 		}
 	}()
 
-	cluster, err := pgcluster.Start(ctx, pgcluster.Options{Dir: *dir, Logger: logger})
+	cluster, scratch, err := startCluster(ctx, *dir, logger)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "kefu-pgrun: %v\n", err)
 		return 1
@@ -78,6 +80,9 @@ func run() int {
 		defer stopCancel()
 		if err := cluster.Stop(stopCtx); err != nil {
 			fmt.Fprintf(os.Stderr, "kefu-pgrun: %v\n", err)
+		}
+		if scratch != "" {
+			_ = os.RemoveAll(scratch)
 		}
 	}()
 	if ctx.Err() != nil {
@@ -104,6 +109,31 @@ func run() int {
 			return exitCode(err)
 		}
 	}
+}
+
+// startCluster starts the cluster in dir. When another run is using dir (two `make test` at once in one
+// checkout), it starts a throw-away cluster in a sibling folder instead and returns that folder to be
+// removed afterwards, so concurrent runs never share, or stop, each other's server.
+func startCluster(ctx context.Context, dir string, logger *slog.Logger) (*pgcluster.Cluster, string, error) {
+	c, err := pgcluster.Start(ctx, pgcluster.Options{Dir: dir, Logger: logger})
+	if !errors.Is(err, pgcluster.ErrInUse) {
+		return c, "", err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, "", fmt.Errorf("resolve %s: %w", dir, err)
+	}
+	scratch, err := os.MkdirTemp(filepath.Dir(abs), filepath.Base(abs)+"-")
+	if err != nil {
+		return nil, "", fmt.Errorf("create scratch data dir: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "kefu-pgrun: %s is in use by another run; using a scratch cluster in %s\n", dir, scratch)
+	c, err = pgcluster.Start(ctx, pgcluster.Options{Dir: scratch, Logger: logger})
+	if err != nil {
+		_ = os.RemoveAll(scratch)
+		return nil, "", err
+	}
+	return c, scratch, nil
 }
 
 // exitCode turns the command's wait result into our exit status, using the shell's 128+signal convention.

@@ -8,7 +8,6 @@ package intakev1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
-	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -357,9 +356,9 @@ type ListTicketsRequest struct {
 	Level ComplaintLevel `protobuf:"varint,7,opt,name=level,proto3,enum=kefu.intake.v1.ComplaintLevel" json:"level,omitempty"`
 	// Channel.
 	Channel Channel `protobuf:"varint,8,opt,name=channel,proto3,enum=kefu.intake.v1.Channel" json:"channel,omitempty"`
-	// Group id.
+	// Group id (UUID).
 	GroupId string `protobuf:"bytes,9,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
-	// Assignee id.
+	// Assignee id (UUID).
 	AssigneeId string `protobuf:"bytes,10,opt,name=assignee_id,json=assigneeId,proto3" json:"assignee_id,omitempty"`
 	// Customer id.
 	CustomerId string `protobuf:"bytes,11,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
@@ -672,9 +671,9 @@ type AssignTicketRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Ticket id (UUID).
 	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
-	// Group id (routing).
+	// Group id (routing, a UUID); empty keeps the current group.
 	GroupId string `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
-	// Agent id; empty keeps the ticket with the group only.
+	// Agent id (a UUID); empty assigns the group only.
 	AssigneeId string `protobuf:"bytes,3,opt,name=assignee_id,json=assigneeId,proto3" json:"assignee_id,omitempty"`
 	// Optional request id: a retry with the same id changes nothing and returns the ticket.
 	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
@@ -3127,7 +3126,7 @@ var File_kefu_intake_v1_intake_service_proto protoreflect.FileDescriptor
 
 const file_kefu_intake_v1_intake_service_proto_rawDesc = "" +
 	"\n" +
-	"#kefu/intake/v1/intake_service.proto\x12\x0ekefu.intake.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dkefu/intake/v1/taxonomy.proto\x1a\x1bkefu/intake/v1/ticket.proto\x1a\x1dkefu/intake/v1/timeline.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\x90\b\n" +
+	"#kefu/intake/v1/intake_service.proto\x12\x0ekefu.intake.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dkefu/intake/v1/taxonomy.proto\x1a\x1bkefu/intake/v1/ticket.proto\x1a\x1dkefu/intake/v1/timeline.proto\"\x90\b\n" +
 	"\x13SubmitTicketRequest\x12G\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\x1e\xbaH\x1br\x19\x10\x01\x18\x80\x012\x12^[A-Za-z0-9._:-]+$R\x0eidempotencyKey\x12=\n" +
 	"\achannel\x18\x02 \x01(\x0e2\x17.kefu.intake.v1.ChannelB\n" +
@@ -3155,7 +3154,7 @@ const file_kefu_intake_v1_intake_service_proto_rawDesc = "" +
 	"\x10GetTicketRequest\x12%\n" +
 	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\"C\n" +
 	"\x11GetTicketResponse\x12.\n" +
-	"\x06ticket\x18\x01 \x01(\v2\x16.kefu.intake.v1.TicketR\x06ticket\"\xb9\x06\n" +
+	"\x06ticket\x18\x01 \x01(\v2\x16.kefu.intake.v1.TicketR\x06ticket\"\xc1\x06\n" +
 	"\x12ListTicketsRequest\x12$\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
 	"\n" +
@@ -3165,10 +3164,10 @@ const file_kefu_intake_v1_intake_service_proto_rawDesc = "" +
 	"\vsubcategory\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\vsubcategory\x12;\n" +
 	"\aurgency\x18\x06 \x01(\x0e2\x17.kefu.intake.v1.UrgencyB\b\xbaH\x05\x82\x01\x02\x10\x01R\aurgency\x12>\n" +
 	"\x05level\x18\a \x01(\x0e2\x1e.kefu.intake.v1.ComplaintLevelB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05level\x12;\n" +
-	"\achannel\x18\b \x01(\x0e2\x17.kefu.intake.v1.ChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel\x12\"\n" +
-	"\bgroup_id\x18\t \x01(\tB\a\xbaH\x04r\x02\x18@R\agroupId\x12(\n" +
+	"\achannel\x18\b \x01(\x0e2\x17.kefu.intake.v1.ChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel\x12&\n" +
+	"\bgroup_id\x18\t \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\agroupId\x12,\n" +
 	"\vassignee_id\x18\n" +
-	" \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
+	" \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"assigneeId\x12(\n" +
 	"\vcustomer_id\x18\v \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
 	"customerId\x12?\n" +
@@ -3184,11 +3183,11 @@ const file_kefu_intake_v1_intake_service_proto_rawDesc = "" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"updateMask\"F\n" +
 	"\x14UpdateTicketResponse\x12.\n" +
-	"\x06ticket\x18\x01 \x01(\v2\x16.kefu.intake.v1.TicketR\x06ticket\"\xb1\x02\n" +
+	"\x06ticket\x18\x01 \x01(\v2\x16.kefu.intake.v1.TicketR\x06ticket\"\xb9\x02\n" +
 	"\x13AssignTicketRequest\x12%\n" +
-	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12\"\n" +
-	"\bgroup_id\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\agroupId\x12(\n" +
-	"\vassignee_id\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
+	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12&\n" +
+	"\bgroup_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\agroupId\x12,\n" +
+	"\vassignee_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"assigneeId\x12;\n" +
 	"\n" +
 	"request_id\x18\x04 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\x012\x12^[A-Za-z0-9._:-]*$R\trequestId:h\xbaHe\x1ac\n" +
@@ -3380,8 +3379,7 @@ const file_kefu_intake_v1_intake_service_proto_rawDesc = "" +
 	"\x18CreateClassificationRule\x12/.kefu.intake.v1.CreateClassificationRuleRequest\x1a0.kefu.intake.v1.CreateClassificationRuleResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/classificationRules\x12\xb3\x01\n" +
 	"\x18UpdateClassificationRule\x12/.kefu.intake.v1.UpdateClassificationRuleRequest\x1a0.kefu.intake.v1.UpdateClassificationRuleResponse\"4\x82\xd3\xe4\x93\x02.:\x04rule2&/v1/classificationRules/{rule.rule_id}\x12\xa8\x01\n" +
 	"\x18DeleteClassificationRule\x12/.kefu.intake.v1.DeleteClassificationRuleRequest\x1a0.kefu.intake.v1.DeleteClassificationRuleResponse\")\x82\xd3\xe4\x93\x02#*!/v1/classificationRules/{rule_id}\x12\x94\x01\n" +
-	"\x12TestClassification\x12).kefu.intake.v1.TestClassificationRequest\x1a*.kefu.intake.v1.TestClassificationResponse\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/classificationRules:testB\xbc\x01\x92A\x8e\x01\x12\x8b\x01\n" +
-	"\x04kefu\x12\x7fkefu customer-service ticket suite. Errors use the Google API error shape: {\"error\": {\"code\", \"status\", \"message\", \"details\"}}.2\x02v1Z(kefu.dev/pkg/api/kefu/intake/v1;intakev1b\x06proto3"
+	"\x12TestClassification\x12).kefu.intake.v1.TestClassificationRequest\x1a*.kefu.intake.v1.TestClassificationResponse\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/classificationRules:testB*Z(kefu.dev/pkg/api/kefu/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_kefu_intake_v1_intake_service_proto_rawDescOnce sync.Once

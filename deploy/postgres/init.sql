@@ -1,0 +1,14 @@
+-- Roles and schema for each service that has tables (compose runs this once, as the superuser, on an empty
+-- data volume). Each service connects as a runtime role that does not own its schema; the owner role runs
+-- migrations. Change the passwords for anything but a local trial.
+CREATE ROLE kefu_intake_owner LOGIN PASSWORD 'kefu_intake_owner';
+CREATE ROLE kefu_intake LOGIN PASSWORD 'kefu_intake';
+GRANT CONNECT ON DATABASE kefu TO kefu_intake_owner, kefu_intake;
+CREATE SCHEMA intake AUTHORIZATION kefu_intake_owner;
+GRANT USAGE ON SCHEMA intake TO kefu_intake;
+ALTER DEFAULT PRIVILEGES FOR ROLE kefu_intake_owner IN SCHEMA intake
+  GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO kefu_intake;
+ALTER DEFAULT PRIVILEGES FOR ROLE kefu_intake_owner IN SCHEMA intake
+  GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO kefu_intake;
+ALTER DEFAULT PRIVILEGES FOR ROLE kefu_intake_owner IN SCHEMA intake
+  GRANT EXECUTE ON FUNCTIONS TO kefu_intake;

@@ -1,0 +1,79 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Stream defaults. MaxAge bounds how far back an analytics rebuild can replay. Duplicates must cover the
+// outbox relay's retry horizon: an event re-sent after an unrecorded ack (the relay crashed, or Postgres
+// failed, between NATS's ack and marking the row) is then stored once.
+const (
+	DefaultMaxAge     = 30 * 24 * time.Hour
+	DefaultDuplicates = 2 * time.Hour
+)
+
+// StreamConfig holds the KEFU stream's tunable limits; zero values take the defaults.
+type StreamConfig struct {
+	// MaxAge is how long events are kept (limits-based retention); default 30 days.
+	MaxAge time.Duration
+	// Duplicates is JetStream's dedupe window on Nats-Msg-Id; default 2 h. It must be at least the relay's
+	// retry horizon and no more than MaxAge.
+	Duplicates time.Duration
+	// Replicas is the stream's replication factor in a NATS cluster; default 1.
+	Replicas int
+}
+
+func (c StreamConfig) withDefaults() StreamConfig {
+	if c.MaxAge == 0 {
+		c.MaxAge = DefaultMaxAge
+	}
+	if c.Duplicates == 0 {
+		c.Duplicates = DefaultDuplicates
+	}
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	return c
+}
+
+// JetStreamConfig returns the stream configuration EnsureStream applies, for tools that compare or print it.
+func (c StreamConfig) JetStreamConfig() jetstream.StreamConfig {
+	c = c.withDefaults()
+	return jetstream.StreamConfig{
+		Name:        StreamName,
+		Description: "kefu domain events (kefu.<aggregate>.<event>)",
+		Subjects:    []string{StreamSubjects},
+		// File storage: events must survive a NATS restart; Postgres (the outbox) covers what a crash
+		// loses between fsyncs.
+		Storage:    jetstream.FileStorage,
+		Retention:  jetstream.LimitsPolicy,
+		Discard:    jetstream.DiscardOld,
+		MaxAge:     c.MaxAge,
+		Duplicates: c.Duplicates,
+		Replicas:   c.Replicas,
+		// Direct gets let the relay's gap check read a message by sequence cheaply.
+		AllowDirect: true,
+	}
+}
+
+// EnsureStream creates the KEFU stream or updates it to c. Every service calls it at start-up, so the
+// configuration converges on the newest deployed values.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, c StreamConfig) (jetstream.Stream, error) {
+	c = c.withDefaults()
+	switch {
+	case c.MaxAge < 0, c.Duplicates < 0, c.Replicas < 0:
+		return nil, errors.New("ensure stream: negative limit")
+	case c.Duplicates > c.MaxAge:
+		return nil, fmt.Errorf("ensure stream: duplicate window %s exceeds max age %s", c.Duplicates, c.MaxAge)
+	}
+	s, err := js.CreateOrUpdateStream(ctx, c.JetStreamConfig())
+	if err != nil {
+		return nil, fmt.Errorf("ensure stream %s: %w", StreamName, err)
+	}
+	return s, nil
+}

@@ -1,0 +1,37 @@
+package grpcx
+
+import (
+	"context"
+	"errors"
+	"net"
+	"time"
+
+	"google.golang.org/grpc"
+)
+
+// ServeUntil serves s on lis until ctx is done, then stops it (NOT_SERVING, graceful within stopTimeout,
+// then hard). It returns nil after a shutdown caused by ctx.
+func ServeUntil(ctx context.Context, s *Server, lis net.Listener, stopTimeout time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(lis) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		s.Stop(stopTimeout)
+		if err := <-errc; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			return err
+		}
+		return nil
+	}
+}
+
+// ServeHealthOnly serves a server with just health and reflection until ctx is done: the placeholder of a
+// service whose API has not been built yet, so the suite's topology (ports, health checks) is complete.
+func ServeHealthOnly(ctx context.Context, o ServerOptions, lis net.Listener) error {
+	s, err := NewServer(o)
+	if err != nil {
+		return err
+	}
+	return ServeUntil(ctx, s, lis, 5*time.Second)
+}

@@ -1,0 +1,197 @@
+// Package grpcx builds kefu's gRPC servers and clients: the fixed interceptor chain (recovery → request
+// log → error mapping → principal → validation → handler), health, reflection, OpenTelemetry, and the one
+// place where errors become statuses.
+package grpcx
+
+import (
+	"context"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"buf.build/go/protovalidate"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"kefu.dev/pkg/apierr"
+	"kefu.dev/pkg/auth"
+	"kefu.dev/pkg/logging"
+)
+
+// ServerOptions configures NewServer.
+type ServerOptions struct {
+	Logger *slog.Logger
+	// DefaultPrincipal is used when a request names none (until the security issue authenticates callers).
+	DefaultPrincipal auth.Principal
+}
+
+// Server is a gRPC server with its health service.
+type Server struct {
+	*grpc.Server
+	Health *health.Server
+}
+
+// NewServer returns a gRPC server with kefu's interceptor chain, grpc.health.v1 (SERVING) and reflection.
+// Register services on it, then Serve.
+func NewServer(o ServerOptions, extra ...grpc.ServerOption) (*Server, error) {
+	v, err := protovalidate.New()
+	if err != nil {
+		return nil, err
+	}
+	c := newCodec()
+	opts := []grpc.ServerOption{
+		grpc.ForceServerCodecV2(c),
+		grpc.StatsHandler(otelgrpc.NewServerHandler()),
+		grpc.ChainUnaryInterceptor(
+			recovery(o.Logger),
+			requestLog(o.Logger),
+			mapErrors(),
+			principal(o.DefaultPrincipal),
+			validate(c, v),
+		),
+	}
+	s := grpc.NewServer(append(opts, extra...)...)
+	h := health.NewServer()
+	healthpb.RegisterHealthServer(s, h)
+	reflection.Register(s)
+	return &Server{Server: s, Health: h}, nil
+}
+
+// Stop marks the server NOT_SERVING, then stops gracefully within timeout, then hard.
+func (s *Server) Stop(timeout time.Duration) {
+	s.Health.Shutdown()
+	done := make(chan struct{})
+	go func() { s.GracefulStop(); close(done) }()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		s.Server.Stop()
+		<-done
+	}
+}
+
+type refKey struct{}
+
+// recovery turns a panic into Internal with a reference id; the stack is logged, never sent.
+func recovery(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				ref := newRef()
+				log.ErrorContext(ctx, "panic in handler", logging.KeyMethod, info.FullMethod, logging.KeyRef, ref,
+					"panic", r, "stack", string(debug.Stack()))
+				err = status.Errorf(codes.Internal, "internal error (ref %s)", ref)
+			}
+		}()
+		return h(ctx, req)
+	}
+}
+
+// requestLog writes one line per call with the final code. Client errors log at Info; Internal and
+// Unavailable at Error with the cause (kept in ctx by mapErrors).
+func requestLog(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if info.FullMethod == healthpb.Health_Check_FullMethodName {
+			return h(ctx, req)
+		}
+		start := time.Now()
+		cause := &causeHolder{}
+		resp, err := h(context.WithValue(ctx, refKey{}, cause), req)
+		code := status.Code(err)
+		attrs := []any{
+			logging.KeyMethod, info.FullMethod,
+			logging.KeyCode, code.String(),
+			logging.KeyDuration, float64(time.Since(start).Microseconds()) / 1000,
+		}
+		if p, ok := auth.FromContext(ctx); ok {
+			attrs = append(attrs, logging.KeyPrincipal, p.Kind)
+		}
+		switch code {
+		case codes.OK:
+			log.DebugContext(ctx, "rpc", attrs...)
+		case codes.Internal, codes.Unavailable, codes.Unknown, codes.DataLoss:
+			if cause.err != nil {
+				attrs = append(attrs, logging.KeyRef, cause.ref, logging.KeyError, cause.err.Error())
+			}
+			log.ErrorContext(ctx, "rpc", attrs...)
+		default:
+			log.InfoContext(ctx, "rpc", attrs...)
+		}
+		return resp, err
+	}
+}
+
+type causeHolder struct {
+	err error
+	ref string
+}
+
+// mapErrors turns every error into a status (see ToStatus) and hands the cause of server-side errors to
+// the request log.
+func mapErrors() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		resp, err := h(ctx, req)
+		if err == nil {
+			return resp, nil
+		}
+		st, ref := ToStatus(err)
+		if ch, ok := ctx.Value(refKey{}).(*causeHolder); ok && ref != "" {
+			ch.err, ch.ref = err, ref
+		}
+		return nil, st.Err()
+	}
+}
+
+// principal puts the caller into the context: the kefu-principal metadata if present, else the default.
+func principal(def auth.Principal) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if strings.HasPrefix(info.FullMethod, "/grpc.health.v1.") {
+			return h(ctx, req) // probes are anonymous
+		}
+		p := def
+		if md, ok := metadata.FromIncomingContext(ctx); ok {
+			if vs := md.Get(auth.MetadataKey); len(vs) > 0 {
+				parsed, err := auth.Parse(vs[0])
+				if err != nil {
+					return nil, apierr.New(apierr.KindUnauthenticated, "PRINCIPAL_INVALID", "invalid %s metadata", auth.MetadataKey)
+				}
+				p = parsed
+			}
+		}
+		if p.IsZero() {
+			return nil, apierr.New(apierr.KindUnauthenticated, "PRINCIPAL_MISSING", "no principal")
+		}
+		return h(auth.WithPrincipal(ctx, p), req)
+	}
+}
+
+// validate rejects undecodable strings (found by the codec), NUL bytes anywhere, and protovalidate
+// violations, each as InvalidArgument naming the field.
+func validate(c *codec, v protovalidate.Validator) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if field, bad := c.takeViolation(req); bad {
+			return nil, apierr.InvalidField(field, "must be valid UTF-8")
+		}
+		m, ok := req.(proto.Message)
+		if !ok {
+			return h(ctx, req)
+		}
+		if field := findNUL(m.ProtoReflect(), ""); field != "" {
+			return nil, apierr.InvalidField(field, "must not contain NUL bytes")
+		}
+		if err := v.Validate(m); err != nil {
+			return nil, fromValidation(err)
+		}
+		return h(ctx, req)
+	}
+}

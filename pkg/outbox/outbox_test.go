@@ -1,0 +1,92 @@
+package outbox_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"kefu.dev/pkg/outbox"
+	"kefu.dev/pkg/testkit"
+)
+
+func valid() outbox.Message {
+	return outbox.Message{
+		EventID: uuid.NewString(), Subject: "kefu.ticket.created", AggregateID: "t-1", AggregateSeq: 1,
+		Type: "kefu.events.v1.TicketCreated", Payload: []byte("p"),
+	}
+}
+
+func TestAddRejectsInvalidMessages(t *testing.T) {
+	t.Parallel()
+	db := testkit.NewDB(t, "outbox_test", outbox.Migrations(), aggregatesSet)
+	tests := []struct {
+		name   string
+		change func(*outbox.Message)
+		want   string
+	}{
+		{name: "an event id that is not a uuid is refused", change: func(m *outbox.Message) { m.EventID = "42" }, want: "not a UUID"},
+		{name: "an empty subject is refused", change: func(m *outbox.Message) { m.Subject = "" }, want: "not a literal NATS subject"},
+		{name: "a wildcard subject is refused", change: func(m *outbox.Message) { m.Subject = "kefu.ticket.*" }, want: "not a literal NATS subject"},
+		{name: "an empty aggregate id is refused", change: func(m *outbox.Message) { m.AggregateID = "" }, want: "aggregate id is empty"},
+		{name: "an empty type is refused", change: func(m *outbox.Message) { m.Type = "" }, want: "type is empty"},
+		{name: "a payload NATS would refuse is refused", change: func(m *outbox.Message) { m.Payload = bytes.Repeat([]byte{1}, outbox.MaxPayload+1) }, want: "exceeds"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m := valid()
+			tc.change(&m)
+			err := pgx.BeginFunc(t.Context(), db.Pool, func(tx pgx.Tx) error {
+				return outbox.Add(t.Context(), tx, valid(), m)
+			})
+			require.ErrorContains(t, err, tc.want)
+			require.ErrorContains(t, err, "outbox message 1")
+		})
+	}
+}
+
+// TestAddKeepsAnAggregateTogetherInOrder proves several events of one call land in one partition with ids
+// in argument order, and that a call without messages does nothing.
+func TestAddKeepsAnAggregateTogetherInOrder(t *testing.T) {
+	t.Parallel()
+	db := testkit.NewDB(t, "outbox_test", outbox.Migrations(), aggregatesSet)
+	ctx := t.Context()
+	var msgs []outbox.Message
+	for seq := int64(1); seq <= 5; seq++ {
+		m := valid()
+		m.AggregateSeq = seq
+		m.Headers = map[string]string{"Kefu-Source": "test"}
+		msgs = append(msgs, m)
+	}
+	require.NoError(t, pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if err := outbox.Add(ctx, tx); err != nil {
+			return err
+		}
+		return outbox.Add(ctx, tx, msgs...)
+	}))
+	rows, err := db.Pool.Query(ctx, `SELECT aggregate_seq, partition, headers->>'Kefu-Source' FROM outbox ORDER BY id`)
+	require.NoError(t, err)
+	var seqs []int64
+	partitions := map[int16]bool{}
+	for rows.Next() {
+		var seq int64
+		var p int16
+		var src string
+		require.NoError(t, rows.Scan(&seq, &p, &src))
+		require.Equal(t, "test", src)
+		seqs = append(seqs, seq)
+		partitions[p] = true
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []int64{1, 2, 3, 4, 5}, seqs)
+	require.Len(t, partitions, 1)
+	for p := range partitions {
+		require.True(t, p >= 0 && p < 16, "partition %d within the recorded count", p)
+	}
+	var count int16
+	require.NoError(t, db.Pool.QueryRow(ctx, `SELECT partitions FROM outbox_settings`).Scan(&count))
+	require.Equal(t, int16(16), count)
+}

@@ -1,0 +1,702 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/sync/errgroup"
+
+	"kefu.dev/pkg/events"
+)
+
+// Relay defaults.
+const (
+	DefaultPollInterval     = time.Second
+	DefaultBatchSize        = 256
+	DefaultReplayWindow     = 72 * time.Hour
+	DefaultPurgeInterval    = time.Minute
+	DefaultClaimInterval    = time.Second
+	DefaultGapCheckInterval = 5 * time.Second
+	DefaultPublishTimeout   = 5 * time.Second
+	DefaultMaxRetryDelay    = 5 * time.Second
+)
+
+const (
+	// purgeBatch rows are deleted per statement, and at most purgeRounds statements per purge pass, so
+	// purging a backlog never holds up publishing for long.
+	purgeBatch  = 5000
+	purgeRounds = 10
+	// minRetryDelay is the first wait after a failure; it doubles up to MaxRetryDelay.
+	minRetryDelay = 100 * time.Millisecond
+	// closeTimeout bounds closing the relay's dedicated connections at shutdown.
+	closeTimeout = 5 * time.Second
+	tracerName   = "kefu.dev/pkg/outbox"
+)
+
+// RelayOptions configures a Relay; zero values take the defaults.
+type RelayOptions struct {
+	// Logger receives the relay's lines (claims, retries, gap repairs); nil discards them.
+	Logger *slog.Logger
+	// PollInterval is the fallback wake-up when no signal arrives; default 1 s. Commits wake the relay at
+	// once through Notify and NOTIFY, so this only bounds the delay if a signal is lost.
+	PollInterval time.Duration
+	// BatchSize is how many rows are read, published and marked per round; default 256.
+	BatchSize int
+	// ReplayWindow is how long published rows are kept; default 72 h. It bounds gap repair and Republish.
+	ReplayWindow time.Duration
+	// PurgeInterval is how often published rows past the window are deleted; default 1 min.
+	PurgeInterval time.Duration
+	// StreamName is the stream every subject must land in (enforced per message); default events.StreamName.
+	StreamName string
+	// Now is the clock for published_at and the purge cutoff; default time.Now.
+	Now func() time.Time
+	// ClaimInterval is how often the relay tries to lock partitions it does not own, which is how it takes
+	// over from a replica that died; default 1 s.
+	ClaimInterval time.Duration
+	// GapCheckInterval is how often the relay compares the stream with what it recorded as acknowledged;
+	// default 5 s. It also checks on start, after claiming partitions and after NATS reconnects.
+	GapCheckInterval time.Duration
+	// PublishTimeout bounds the wait for one JetStream ack; default 5 s.
+	PublishTimeout time.Duration
+	// MaxRetryDelay caps the exponential backoff after failures (NATS or Postgres down); default 5 s. The
+	// stream's duplicate window should be well above it.
+	MaxRetryDelay time.Duration
+	// Propagator reads the stored trace context and writes the producer span's; nil uses the global one.
+	Propagator propagation.TextMapPropagator
+	// TracerProvider starts the producer spans; nil uses the global provider.
+	TracerProvider trace.TracerProvider
+}
+
+// Relay publishes committed outbox rows to JetStream: per partition in id order, each partition by one
+// replica at a time, with Nats-Msg-Id = event id. It marks rows published only after JetStream acked them,
+// retries with capped backoff while NATS or Postgres is unavailable, purges published rows after the replay
+// window, and re-publishes rows a NATS crash lost from the stream.
+//
+// It holds two connections of the pool for as long as it runs (partition locks, LISTEN); size the pool
+// for them. Publishes go to a JetStream context of its own on the same NATS connection, which should not
+// buffer while reconnecting (events.Connect sets that up).
+type Relay struct {
+	pool *pgxpool.Pool
+	js   jetstream.JetStream
+	o    RelayOptions
+	log  *slog.Logger
+
+	wake    chan struct{} // new rows may be waiting: Notify, NOTIFY
+	natsUp  chan struct{} // NATS (re)connected: cut a retry wait short
+	running atomic.Bool
+
+	// State below is owned by the loop goroutine.
+	pub        jetstream.JetStream
+	tracer     trace.Tracer
+	prop       propagation.TextMapPropagator
+	conn       *pgx.Conn // dedicated: holds the partition locks; runs the partition's reads and marks
+	partitions int
+	lockClass  int32
+	owned      []int16
+	gapDue     bool
+	reconnects uint64
+	nextClaim  time.Time
+	nextGap    time.Time
+	nextPurge  time.Time
+	waveSeen   map[string]struct{}
+}
+
+// NewRelay returns a relay for the outbox in pool's schema, publishing through js. Call Run to start it.
+func NewRelay(pool *pgxpool.Pool, js jetstream.JetStream, o RelayOptions) *Relay {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	if o.ReplayWindow <= 0 {
+		o.ReplayWindow = DefaultReplayWindow
+	}
+	if o.PurgeInterval <= 0 {
+		o.PurgeInterval = DefaultPurgeInterval
+	}
+	if o.StreamName == "" {
+		o.StreamName = events.StreamName
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.ClaimInterval <= 0 {
+		o.ClaimInterval = DefaultClaimInterval
+	}
+	if o.GapCheckInterval <= 0 {
+		o.GapCheckInterval = DefaultGapCheckInterval
+	}
+	if o.PublishTimeout <= 0 {
+		o.PublishTimeout = DefaultPublishTimeout
+	}
+	if o.MaxRetryDelay <= 0 {
+		o.MaxRetryDelay = DefaultMaxRetryDelay
+	}
+	return &Relay{
+		pool:     pool,
+		js:       js,
+		o:        o,
+		log:      o.Logger.With("component", "outbox_relay"),
+		wake:     make(chan struct{}, 1),
+		natsUp:   make(chan struct{}, 1),
+		waveSeen: make(map[string]struct{}, o.BatchSize),
+	}
+}
+
+// Notify wakes the relay to publish now. Call it after committing a transaction that called Add; it never
+// blocks, and signals that arrive while the relay is busy collapse into one more round.
+func (r *Relay) Notify() {
+	signal(r.wake)
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// Run publishes until ctx is done, then releases its partitions and returns nil. Failures of NATS or
+// Postgres are logged and retried, never returned; an error means the relay could not start (it is already
+// running, or its JetStream context could not be made).
+func (r *Relay) Run(ctx context.Context) error {
+	if !r.running.CompareAndSwap(false, true) {
+		return errors.New("outbox relay: already running")
+	}
+	defer r.running.Store(false)
+	pub, err := publisherFor(r.js, r.o)
+	if err != nil {
+		return err
+	}
+	r.pub = pub
+	tp := r.o.TracerProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	r.tracer = tp.Tracer(tracerName)
+	r.prop = r.o.Propagator
+	if r.prop == nil {
+		r.prop = otel.GetTextMapPropagator()
+	}
+
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { r.listen(ctx); return nil })
+	g.Go(func() error { r.watchNATS(ctx); return nil })
+	g.Go(func() error { r.loop(ctx); return nil })
+	return g.Wait()
+}
+
+// publisherFor makes the relay's own JetStream context on js's connection: its ack timeout turns a lost ack
+// into an error instead of a future that never resolves, and its pending-ack bookkeeping is not shared with
+// the service's other publishers.
+func publisherFor(js jetstream.JetStream, o RelayOptions) (jetstream.JetStream, error) {
+	jo := js.Options()
+	opts := []jetstream.JetStreamOpt{
+		jetstream.WithPublishAsyncTimeout(o.PublishTimeout),
+		jetstream.WithPublishAsyncMaxPending(2 * o.BatchSize),
+	}
+	var (
+		pub jetstream.JetStream
+		err error
+	)
+	switch {
+	case jo.Domain != "":
+		pub, err = jetstream.NewWithDomain(js.Conn(), jo.Domain, opts...)
+	case jo.APIPrefix != "":
+		pub, err = jetstream.NewWithAPIPrefix(js.Conn(), jo.APIPrefix, opts...)
+	default:
+		pub, err = jetstream.New(js.Conn(), opts...)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("outbox relay: jetstream publisher: %w", err)
+	}
+	return pub, nil
+}
+
+// listen keeps a dedicated connection LISTENing on the outbox channel and turns each notification (a
+// commit in any replica) into a wake-up. After (re)connecting it wakes the loop once, because commits
+// made while it was not listening sent their NOTIFY to nobody.
+func (r *Relay) listen(ctx context.Context) {
+	for attempt := 0; ctx.Err() == nil; {
+		listening, err := r.listenOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if listening {
+			attempt = 0
+		}
+		attempt++
+		d := r.retryDelay(attempt)
+		r.log.WarnContext(ctx, "outbox listener failed; reconnecting", "err", err, "attempt", attempt, "retry_in", d)
+		sleepCtx(ctx, d)
+	}
+}
+
+func (r *Relay) listenOnce(ctx context.Context) (listening bool, err error) {
+	conn, err := r.dedicatedConn(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer closeConn(ctx, conn)
+	var channel string
+	if err := conn.QueryRow(ctx, `SELECT `+channelSQL).Scan(&channel); err != nil {
+		return false, fmt.Errorf("outbox channel name: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `LISTEN `+pgx.Identifier{channel}.Sanitize()); err != nil {
+		return false, fmt.Errorf("listen %s: %w", channel, err)
+	}
+	r.Notify()
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return true, fmt.Errorf("wait for notification: %w", err)
+		}
+		r.Notify()
+	}
+}
+
+// watchNATS wakes a waiting retry as soon as the NATS connection is re-established.
+func (r *Relay) watchNATS(ctx context.Context) {
+	nc := r.pub.Conn()
+	ch := nc.StatusChanged(nats.CONNECTED)
+	defer nc.RemoveStatusListener(ch)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+			signal(r.natsUp)
+		}
+	}
+}
+
+// loop is the relay's single worker: it owns the lock connection and every publish, so per-partition
+// order needs no further coordination inside the process.
+func (r *Relay) loop(ctx context.Context) {
+	defer r.dropConn(ctx)
+	r.gapDue = true
+	failures := 0
+	for ctx.Err() == nil {
+		more, err := r.step(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if r.conn != nil && r.conn.IsClosed() {
+				r.dropConn(ctx)
+			}
+			// After any failure the stream may have restarted; check it before publishing again.
+			r.gapDue = true
+			failures++
+			d := r.retryDelay(failures)
+			r.log.WarnContext(ctx, "outbox relay round failed; retrying", "err", err, "attempt", failures,
+				"retry_in", d, "partitions", r.owned)
+			select {
+			case <-ctx.Done():
+			case <-r.natsUp:
+			case <-time.After(d):
+			}
+			continue
+		}
+		failures = 0
+		if !more {
+			r.waitForWork(ctx)
+		}
+	}
+}
+
+// errNATSDown stops a round while the connection is away; publishing then would only fail or, worse, be
+// flushed after a reconnect before the gap check.
+var errNATSDown = errors.New("nats is not connected")
+
+// step does one round: (re)connect, claim partitions, check for a stream gap, publish one batch, purge.
+// more reports a full batch, so the loop continues without waiting.
+func (r *Relay) step(ctx context.Context) (more bool, err error) {
+	if r.conn == nil {
+		if err := r.connect(ctx); err != nil {
+			return false, err
+		}
+	}
+	now := time.Now()
+	if len(r.owned) < r.partitions && !now.Before(r.nextClaim) {
+		r.nextClaim = now.Add(r.o.ClaimInterval)
+		if err := r.claim(ctx); err != nil {
+			return false, err
+		}
+	}
+	if len(r.owned) == 0 {
+		return false, nil
+	}
+	nc := r.pub.Conn()
+	if !nc.IsConnected() {
+		return false, errNATSDown
+	}
+	if rc := nc.Stats().Reconnects; rc != r.reconnects {
+		r.reconnects, r.gapDue = rc, true
+	}
+	if r.gapDue || !now.Before(r.nextGap) {
+		if err := r.repairGap(ctx); err != nil {
+			return false, err
+		}
+		r.gapDue, r.nextGap = false, now.Add(r.o.GapCheckInterval)
+	}
+	n, err := r.publishBatch(ctx)
+	if err != nil {
+		return false, err
+	}
+	if !now.Before(r.nextPurge) {
+		r.nextPurge = now.Add(r.o.PurgeInterval)
+		if err := r.purge(ctx); err != nil {
+			return false, err
+		}
+	}
+	return n == r.o.BatchSize, nil
+}
+
+// waitForWork sleeps until a wake-up, the poll fallback, or the next claim or gap check is due.
+func (r *Relay) waitForWork(ctx context.Context) {
+	now := time.Now()
+	d := r.o.PollInterval
+	if r.conn != nil && len(r.owned) < r.partitions {
+		d = min(d, r.nextClaim.Sub(now))
+	}
+	if len(r.owned) > 0 {
+		d = min(d, r.nextGap.Sub(now))
+	}
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-r.wake:
+	case <-t.C:
+	}
+}
+
+// connect takes the lock connection out of the pool (so its session, which holds the advisory locks, is
+// never handed to other code) and reads the partition count and lock class.
+func (r *Relay) connect(ctx context.Context) error {
+	conn, err := r.dedicatedConn(ctx)
+	if err != nil {
+		return err
+	}
+	// The lock class is per schema: services sharing one database must not contend for each other's
+	// partitions.
+	var partitions int16
+	err = conn.QueryRow(ctx,
+		`SELECT partitions, hashtext('kefu.outbox.' || current_schema()) FROM outbox_settings`,
+	).Scan(&partitions, &r.lockClass)
+	if err != nil {
+		closeConn(ctx, conn)
+		return fmt.Errorf("read outbox settings: %w", err)
+	}
+	r.conn, r.partitions, r.owned = conn, int(partitions), nil
+	r.nextClaim = time.Time{}
+	return nil
+}
+
+// dropConn closes the lock connection, which releases every partition lock it held.
+func (r *Relay) dropConn(ctx context.Context) {
+	if r.conn == nil {
+		return
+	}
+	if len(r.owned) > 0 {
+		r.log.InfoContext(ctx, "outbox relay released partitions", "partitions", r.owned)
+	}
+	closeConn(ctx, r.conn)
+	r.conn, r.owned = nil, nil
+}
+
+// claim tries to lock every partition the relay does not own. The locks are session-level: they last
+// until the relay closes its connection or its session dies, and then another replica's next claim takes
+// the partition over.
+func (r *Relay) claim(ctx context.Context) error {
+	want := make([]int32, 0, r.partitions-len(r.owned))
+	for p := range r.partitions {
+		if !slices.Contains(r.owned, int16(p)) {
+			want = append(want, int32(p))
+		}
+	}
+	rows, err := r.conn.Query(ctx,
+		`SELECT p FROM unnest($2::int4[]) AS p WHERE pg_try_advisory_lock($1, p)`, r.lockClass, want)
+	if err != nil {
+		return fmt.Errorf("claim partitions: %w", err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[int16])
+	if err != nil {
+		return fmt.Errorf("claim partitions: %w", err)
+	}
+	if len(got) == 0 {
+		return nil
+	}
+	r.owned = append(r.owned, got...)
+	slices.Sort(r.owned)
+	// The previous owner may have died between publishing and recording; check before publishing.
+	r.gapDue = true
+	r.log.InfoContext(ctx, "outbox relay claimed partitions", "claimed", got, "partitions", r.owned)
+	return nil
+}
+
+// pendingSQL reads the first unpublished rows of the owned partitions in id order. The lateral join reads
+// each partition through outbox_pending_idx, so the cost does not grow with the published rows kept for
+// the replay window; each partition contributes a prefix of its queue, which is what ordering requires.
+const pendingSQL = `
+SELECT o.id, o.event_id::text, o.subject, o.aggregate_id, o.aggregate_seq, o.type, o.headers, o.payload
+FROM unnest($1::int2[]) AS p(partition)
+CROSS JOIN LATERAL (
+	SELECT id, event_id, subject, aggregate_id, aggregate_seq, type, headers, payload
+	FROM outbox
+	WHERE outbox.partition = p.partition AND published_at IS NULL
+	ORDER BY id
+	LIMIT $2
+) AS o
+ORDER BY o.id
+LIMIT $2`
+
+// markSQL records the acknowledged prefix of a batch in one statement.
+const markSQL = `
+UPDATE outbox SET published_at = $1, stream_seq = u.seq
+FROM unnest($2::int8[], $3::int8[]) AS u(id, seq)
+WHERE outbox.id = u.id`
+
+// row is one outbox row on its way to NATS.
+type row struct {
+	id           int64
+	eventID      string
+	subject      string
+	aggregateID  string
+	aggregateSeq int64
+	typ          string
+	headers      map[string]string
+	payload      []byte
+}
+
+// publishBatch publishes up to BatchSize pending rows and marks the acknowledged prefix published. It
+// returns how many rows it read. On a failed publish it stops there, marks what was acknowledged before
+// it, and reports the error, so the failed row and everything after it are retried in order.
+func (r *Relay) publishBatch(ctx context.Context) (int, error) {
+	rows, err := r.conn.Query(ctx, pendingSQL, r.owned, r.o.BatchSize)
+	if err != nil {
+		return 0, fmt.Errorf("read pending rows: %w", err)
+	}
+	batch, err := pgx.CollectRows(rows, func(rs pgx.CollectableRow) (row, error) {
+		var b row
+		err := rs.Scan(&b.id, &b.eventID, &b.subject, &b.aggregateID, &b.aggregateSeq, &b.typ, &b.headers, &b.payload)
+		return b, err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read pending rows: %w", err)
+	}
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	ids := make([]int64, 0, len(batch))
+	seqs := make([]int64, 0, len(batch))
+	var pubErr error
+	for i := 0; i < len(batch); {
+		j := r.waveEnd(batch, i)
+		acked, err := r.publishWave(ctx, batch[i:j])
+		for k, seq := range acked {
+			ids = append(ids, batch[i+k].id)
+			seqs = append(seqs, int64(seq))
+		}
+		if err != nil {
+			pubErr = fmt.Errorf("publish event %s: %w", batch[i+len(acked)].eventID, err)
+			break
+		}
+		i = j
+	}
+	if len(ids) > 0 {
+		// On failure here the events are in the stream but not recorded; the next round re-sends them and
+		// JetStream's duplicate window answers with the original sequence.
+		// Detached from ctx: at shutdown the acknowledged prefix is still recorded, sparing a re-send.
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+		defer cancel()
+		if _, err := r.conn.Exec(mctx, markSQL, r.o.Now().UTC(), ids, seqs); err != nil {
+			return len(batch), fmt.Errorf("mark %d rows published: %w", len(ids), err)
+		}
+	}
+	return len(batch), pubErr
+}
+
+// waveEnd returns the end of the longest run from i in which no aggregate repeats. A wave is published
+// pipelined; the next wave starts only once every ack of the previous one is in. So an aggregate never has
+// two events in flight, and a failed publish can never be overtaken by a later event of its aggregate:
+// per-aggregate order holds in the stream even when single publishes fail.
+func (r *Relay) waveEnd(batch []row, i int) int {
+	clear(r.waveSeen)
+	j := i
+	for ; j < len(batch); j++ {
+		if _, dup := r.waveSeen[batch[j].aggregateID]; dup {
+			break
+		}
+		r.waveSeen[batch[j].aggregateID] = struct{}{}
+	}
+	return j
+}
+
+// publishWave sends rows asynchronously and collects their acks in order. It returns the stream sequences
+// of the acknowledged prefix and the error that ended it, if any.
+func (r *Relay) publishWave(ctx context.Context, rows []row) ([]uint64, error) {
+	type inflight struct {
+		f    jetstream.PubAckFuture
+		span trace.Span
+	}
+	sent := make([]inflight, 0, len(rows))
+	var sendErr error
+	for _, b := range rows {
+		msg, span := r.message(ctx, b)
+		f, err := r.pub.PublishMsgAsync(msg)
+		if err != nil {
+			endSpan(span, err)
+			sendErr = err
+			break
+		}
+		sent = append(sent, inflight{f: f, span: span})
+	}
+	acked := make([]uint64, 0, len(sent))
+	var ackErr error
+	for _, s := range sent {
+		if ackErr != nil {
+			endSpan(s.span, errors.New("not recorded: an earlier event of the wave failed"))
+			continue
+		}
+		select {
+		case ack := <-s.f.Ok():
+			if ack.Stream != r.o.StreamName {
+				ackErr = fmt.Errorf("acknowledged by stream %s, want %s", ack.Stream, r.o.StreamName)
+				endSpan(s.span, ackErr)
+				continue
+			}
+			s.span.SetAttributes(attribute.Int64("messaging.nats.stream_seq", int64(ack.Sequence)),
+				attribute.Bool("messaging.nats.duplicate", ack.Duplicate))
+			endSpan(s.span, nil)
+			acked = append(acked, ack.Sequence)
+		case err := <-s.f.Err():
+			ackErr = err
+			endSpan(s.span, err)
+		case <-ctx.Done():
+			ackErr = ctx.Err()
+			endSpan(s.span, ackErr)
+		}
+	}
+	if ackErr != nil {
+		return acked, ackErr
+	}
+	return acked, sendErr
+}
+
+// message builds the NATS message of a row and starts its producer span, a child of the trace stored
+// with the row (the request that caused the event); the span's context replaces it in the headers, so
+// the consumer's span follows the publish.
+func (r *Relay) message(ctx context.Context, b row) (*nats.Msg, trace.Span) {
+	h := make(nats.Header, len(b.headers)+6)
+	for k, v := range b.headers {
+		h.Set(k, v)
+	}
+	parent := events.ExtractTrace(ctx, r.prop, h)
+	sctx, span := r.tracer.Start(parent, "send "+b.subject,
+		trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(
+			attribute.String("messaging.system", "nats"),
+			attribute.String("messaging.operation.type", "send"),
+			attribute.String("messaging.destination.name", b.subject),
+			attribute.String("messaging.message.id", b.eventID),
+		))
+	events.InjectTrace(sctx, r.prop, h)
+	h.Set(events.HeaderMsgID, b.eventID)
+	h.Set(events.HeaderType, b.typ)
+	h.Set(events.HeaderAggregateID, b.aggregateID)
+	h.Set(events.HeaderSeq, strconv.FormatInt(b.aggregateSeq, 10))
+	// A subject outside the stream fails instead of landing in another stream (or none).
+	h.Set(jetstream.ExpectedStreamHeader, r.o.StreamName)
+	return &nats.Msg{Subject: b.subject, Header: h, Data: b.payload}, span
+}
+
+func endSpan(span trace.Span, err error) {
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "publish failed")
+	}
+	span.End()
+}
+
+// purge deletes published rows older than the replay window, in bounded batches. Unpublished rows are never
+// deleted, however old. SKIP LOCKED lets replicas purge at the same time without waiting on each other.
+func (r *Relay) purge(ctx context.Context) error {
+	cutoff := r.o.Now().Add(-r.o.ReplayWindow)
+	var total int64
+	for range purgeRounds {
+		tag, err := r.pool.Exec(ctx, `
+			DELETE FROM outbox WHERE id IN (
+				SELECT id FROM outbox
+				WHERE published_at < $1
+				ORDER BY published_at
+				LIMIT $2
+				FOR UPDATE SKIP LOCKED)`, cutoff, purgeBatch)
+		if err != nil {
+			return fmt.Errorf("purge published outbox rows: %w", err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < purgeBatch {
+			break
+		}
+	}
+	if total > 0 {
+		r.log.DebugContext(ctx, "outbox relay purged published rows", "rows", total, "before", cutoff)
+	}
+	if total == purgeRounds*purgeBatch {
+		r.nextPurge = time.Time{} // more to do: continue next round
+	}
+	return nil
+}
+
+// retryDelay doubles from 100 ms up to MaxRetryDelay.
+func (r *Relay) retryDelay(attempt int) time.Duration {
+	return min(minRetryDelay<<min(attempt-1, 16), r.o.MaxRetryDelay)
+}
+
+// dedicatedConn takes a connection out of the pool for good: the relay's sessions carry state (advisory
+// locks, LISTEN) that must not leak to other users of the pool.
+func (r *Relay) dedicatedConn(ctx context.Context) (*pgx.Conn, error) {
+	c, err := r.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("acquire dedicated connection: %w", err)
+	}
+	return c.Hijack(), nil
+}
+
+func closeConn(ctx context.Context, conn *pgx.Conn) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+	defer cancel()
+	_ = conn.Close(cctx)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

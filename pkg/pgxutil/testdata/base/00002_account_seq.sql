@@ -1,0 +1,4 @@
+-- +goose Up
+CREATE SEQUENCE account_numbers;
+-- +goose Down
+DROP SEQUENCE account_numbers;

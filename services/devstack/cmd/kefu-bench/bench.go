@@ -1,0 +1,440 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
+	"kefu.dev/pkg/events"
+	"kefu.dev/pkg/grpcx"
+	"kefu.dev/pkg/natsembed"
+	"kefu.dev/pkg/pgxutil"
+	"kefu.dev/services/gateway"
+	"kefu.dev/services/intake"
+)
+
+// stack is the suite under test, in this process, on loopback.
+type stack struct {
+	adminURL, benchURL string
+	roles              pgxutil.Roles
+	nats               *natsembed.Server
+	natsDir            string
+	natsPort           int
+	grpcAddr, restURL  string
+	stop               func() error
+	deliveries         *deliveries
+}
+
+// deliveries records when each ticket's created event reached a JetStream consumer.
+type deliveries struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+func (d *deliveries) record(id string, at time.Time) {
+	d.mu.Lock()
+	if _, ok := d.seen[id]; !ok {
+		d.seen[id] = at
+	}
+	d.mu.Unlock()
+}
+
+func (d *deliveries) get(id string) (time.Time, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t, ok := d.seen[id]
+	return t, ok
+}
+
+func bench(ctx context.Context, o options, log *slog.Logger, rep *report) error {
+	s, err := startStack(ctx, o, log)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = s.stop() }()
+	want := func(m string) bool { return bytes.Contains([]byte(","+o.modes+","), []byte(","+m+",")) }
+	maxCallers := o.callers[len(o.callers)-1]
+
+	floor := map[int]float64{}
+	if want("floor") {
+		for _, n := range o.callers {
+			r, err := runFloor(ctx, s, n, o.duration)
+			if err != nil {
+				return fmt.Errorf("floor: %w", err)
+			}
+			floor[n] = r.rate
+			rep.add("raw Postgres floor: same rows in one pgx transaction", n, r.rate, "tickets/s", "")
+			rep.add("raw Postgres floor p99", n, percentile(r.lat, 99), "ms", "")
+		}
+	}
+	grpcRate := map[int]float64{}
+	if want("grpc") {
+		cc, err := grpcx.Dial(s.grpcAddr)
+		if err != nil {
+			return err
+		}
+		defer cc.Close()
+		client := intakev1.NewIntakeServiceClient(cc)
+		for _, n := range o.callers {
+			var prof func()
+			if o.cpuprof != "" && n == maxCallers {
+				if prof, err = startProfile(o.cpuprof); err != nil {
+					return err
+				}
+			}
+			r, err := runLoad(ctx, n, o.duration, func(ctx context.Context, key string) (string, error) {
+				resp, err := client.SubmitTicket(ctx, submitRequest(key))
+				if err != nil {
+					return "", err
+				}
+				return resp.GetTicket().GetTicketId(), nil
+			})
+			if prof != nil {
+				prof()
+			}
+			if err != nil {
+				return fmt.Errorf("grpc: %w", err)
+			}
+			grpcRate[n] = r.rate
+			note := ""
+			if f := floor[n]; f > 0 {
+				note = fmt.Sprintf("%.0f%% of the raw Postgres floor", 100*r.rate/f)
+			}
+			rep.add("SubmitTicket over gRPC (outbox, relay, NATS)", n, r.rate, "tickets/s", note)
+			rep.add("SubmitTicket over gRPC p50", n, percentile(r.lat, 50), "ms", "")
+			rep.add("SubmitTicket over gRPC p99", n, percentile(r.lat, 99), "ms", "")
+			d, missing := s.delivery(ctx, r)
+			rep.add("submit to kefu.ticket.created at a JetStream consumer p50", n, percentile(d, 50), "ms", "")
+			rep.add("submit to kefu.ticket.created at a JetStream consumer p99", n, percentile(d, 99), "ms", fmt.Sprintf("%d events, %d missing", len(d), missing))
+		}
+	}
+	if want("rest") {
+		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 0}}
+		for _, n := range o.callers {
+			r, err := runLoad(ctx, n, o.duration, func(ctx context.Context, key string) (string, error) {
+				return restSubmit(ctx, hc, s.restURL, key)
+			})
+			if err != nil {
+				return fmt.Errorf("rest: %w", err)
+			}
+			note := ""
+			if g := grpcRate[n]; g > 0 {
+				note = fmt.Sprintf("%.0f%% of gRPC", 100*r.rate/g)
+			}
+			rep.add("SubmitTicket over REST (gateway → gRPC)", n, r.rate, "tickets/s", note)
+			rep.add("SubmitTicket over REST p50", n, percentile(r.lat, 50), "ms", "")
+			rep.add("SubmitTicket over REST p99", n, percentile(r.lat, 99), "ms", "")
+		}
+	}
+	if want("sync") {
+		if err := s.restartNATS(true); err != nil {
+			return err
+		}
+		cc, err := grpcx.Dial(s.grpcAddr)
+		if err != nil {
+			return err
+		}
+		defer cc.Close()
+		client := intakev1.NewIntakeServiceClient(cc)
+		r, err := runLoad(ctx, maxCallers, o.duration, func(ctx context.Context, key string) (string, error) {
+			resp, err := client.SubmitTicket(ctx, submitRequest(key))
+			if err != nil {
+				return "", err
+			}
+			return resp.GetTicket().GetTicketId(), nil
+		})
+		if err != nil {
+			return fmt.Errorf("sync: %w", err)
+		}
+		note := ""
+		if g := grpcRate[maxCallers]; g > 0 {
+			note = fmt.Sprintf("%.0f%% of the default sync interval", 100*r.rate/g)
+		}
+		rep.add("SubmitTicket over gRPC, NATS fsync on every write", maxCallers, r.rate, "tickets/s", note)
+		d, missing := s.delivery(ctx, r)
+		rep.add("submit to consumer p99, NATS fsync on every write", maxCallers, percentile(d, 99), "ms", fmt.Sprintf("%d events, %d missing", len(d), missing))
+	}
+	return nil
+}
+
+func startProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+type result struct {
+	rate  float64
+	lat   []time.Duration
+	ids   []string
+	start map[string]time.Time
+}
+
+// runLoad runs n callers for d, each submitting tickets one after another, and returns throughput and
+// per-call latencies. Any call error fails the phase: a benchmark that hides errors measures nothing.
+func runLoad(ctx context.Context, n int, d time.Duration, call func(ctx context.Context, key string) (string, error)) (result, error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	type part struct {
+		lat    []time.Duration
+		ids    []string
+		starts []time.Time
+	}
+	parts := make([]part, n)
+	var seq atomic.Int64
+	prefix := fmt.Sprintf("bench-%d-", time.Now().UnixNano())
+	g, gctx := errgroup.WithContext(ctx)
+	began := time.Now()
+	for i := range n {
+		g.Go(func() error {
+			for gctx.Err() == nil {
+				key := prefix + fmt.Sprint(seq.Add(1))
+				t0 := time.Now()
+				id, err := call(context.WithoutCancel(gctx), key)
+				if err != nil {
+					return err
+				}
+				parts[i].lat = append(parts[i].lat, time.Since(t0))
+				parts[i].ids = append(parts[i].ids, id)
+				parts[i].starts = append(parts[i].starts, t0)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return result{}, err
+	}
+	elapsed := time.Since(began)
+	r := result{start: map[string]time.Time{}}
+	for _, p := range parts {
+		r.lat = append(r.lat, p.lat...)
+		r.ids = append(r.ids, p.ids...)
+		for j, id := range p.ids {
+			r.start[id] = p.starts[j]
+		}
+	}
+	r.rate = float64(len(r.lat)) / elapsed.Seconds()
+	return r, nil
+}
+
+// delivery waits (at most 30 s) for every submitted ticket's created event and returns submit-start →
+// consumer latencies and how many never arrived.
+func (s *stack) delivery(ctx context.Context, r result) ([]time.Duration, int) {
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		missing := 0
+		for _, id := range r.ids {
+			if _, ok := s.deliveries.get(id); !ok {
+				missing++
+			}
+		}
+		if missing == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+			var ds []time.Duration
+			for _, id := range r.ids {
+				if at, ok := s.deliveries.get(id); ok {
+					ds = append(ds, at.Sub(r.start[id]))
+				}
+			}
+			return ds, missing
+		}
+		<-tick.C
+	}
+}
+
+func submitRequest(key string) *intakev1.SubmitTicketRequest {
+	return &intakev1.SubmitTicketRequest{
+		IdempotencyKey: key,
+		Channel:        intakev1.Channel_CHANNEL_WEB_CHAT,
+		ReceivedTime:   timestamppb.Now(),
+		Contact:        &intakev1.Contact{Kind: intakev1.ContactKind_CONTACT_KIND_PHONE, Value: "13800000000", Consent: true, ConsentPurpose: "service_follow_up"},
+		CustomerId:     "cust-bench",
+		OrderNumber:    "SO20261123001",
+		Description:    "我的快递三天了还没到，订单号 SO20261123001，请帮忙查一下物流。",
+	}
+}
+
+func restSubmit(ctx context.Context, hc *http.Client, base, key string) (string, error) {
+	body, err := protojson.Marshal(submitRequest(key))
+	if err != nil {
+		return "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/tickets", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("POST /v1/tickets: %d %s", resp.StatusCode, buf.String())
+	}
+	var out intakev1.SubmitTicketResponse
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(buf.Bytes(), &out); err != nil {
+		return "", err
+	}
+	return out.GetTicket().GetTicketId(), nil
+}
+
+func startStack(ctx context.Context, o options, log *slog.Logger) (*stack, error) {
+	s := &stack{adminURL: o.adminURL, deliveries: &deliveries{seen: map[string]time.Time{}}}
+	dbName := "kefu_bench"
+	if err := recreateDB(ctx, o.adminURL, dbName); err != nil {
+		return nil, err
+	}
+	var err error
+	if s.benchURL, err = pgxutil.WithDatabase(o.adminURL, dbName); err != nil {
+		return nil, err
+	}
+	if s.roles, err = pgxutil.Provision(ctx, s.benchURL, "intake"); err != nil {
+		return nil, err
+	}
+	if s.natsDir, err = os.MkdirTemp("", "kefu-bench-nats-"); err != nil {
+		return nil, err
+	}
+	if err := s.restartNATS(false); err != nil {
+		return nil, err
+	}
+	glis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	hlis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s.grpcAddr, s.restURL = glis.Addr().String(), "http://"+hlis.Addr().String()
+	icfg := intake.DefaultConfig()
+	icfg.DatabaseURL, icfg.MigrateDatabaseURL, icfg.NATSURL = s.roles.RuntimeURL, s.roles.OwnerURL, s.nats.ClientURL()
+	gcfg := gateway.DefaultConfig()
+	gcfg.IntakeAddr = s.grpcAddr
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	g, gctx := errgroup.WithContext(sctx)
+	g.Go(func() error { return intake.Serve(gctx, icfg, log.With("service", "intake"), glis) })
+	g.Go(func() error { return gateway.Serve(gctx, hlis, gcfg, log.With("service", "gateway")) })
+
+	nc, err := nats.Connect(s.nats.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if _, err := events.EnsureStream(ctx, js, events.StreamConfig{}); err != nil {
+		cancel()
+		return nil, err
+	}
+	cons, err := js.OrderedConsumer(ctx, events.StreamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{events.Subject("ticket", "created")},
+		DeliverPolicy:  jetstream.DeliverNewPolicy,
+	})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		s.deliveries.record(m.Headers().Get(events.HeaderAggregateID), time.Now())
+	})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	s.stop = func() error {
+		cc.Stop()
+		nc.Close()
+		cancel()
+		err := g.Wait()
+		s.nats.Shutdown()
+		_ = os.RemoveAll(s.natsDir)
+		return err
+	}
+	return s, waitReady(ctx, s.restURL)
+}
+
+// restartNATS (re)starts the embedded server on the same port and store, with or without fsync on every
+// write; the services' connections reconnect by themselves.
+func (s *stack) restartNATS(syncAlways bool) error {
+	port := -1
+	if s.nats != nil {
+		port = s.natsPort
+		s.nats.Shutdown()
+	}
+	ns, err := natsembed.Start(natsembed.Options{Port: port, StoreDir: filepath.Join(s.natsDir, "js"), SyncAlways: syncAlways})
+	if err != nil {
+		return fmt.Errorf("start nats: %w", err)
+	}
+	s.nats = ns
+	if port == -1 {
+		_, p, _ := net.SplitHostPort(ns.ClientURL()[len("nats://"):])
+		fmt.Sscan(p, &s.natsPort)
+	}
+	return nil
+}
+
+func waitReady(ctx context.Context, base string) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("the stack did not become ready in 60 s")
+}
+
+func recreateDB(ctx context.Context, adminURL, name string) error {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	ident := pgx.Identifier{name}.Sanitize()
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
+		return err
+	}
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+ident)
+	return err
+}

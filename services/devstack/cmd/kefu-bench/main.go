@@ -1,0 +1,112 @@
+// Command kefu-bench measures SubmitTicket end to end on this machine: over gRPC and over REST at several
+// caller counts, the time from submit to the kefu.ticket.created event reaching a JetStream consumer, the
+// floor that Postgres itself sets (the same rows inserted in one transaction straight through pgx), and the
+// cost of fsyncing every JetStream write. `make bench` runs it against a private cluster; it sends traffic
+// only to loopback and every phase stops by itself after --duration.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"kefu.dev/pkg/logging"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "kefu-bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	adminURL string
+	duration time.Duration
+	callers  []int
+	out      string
+	modes    string
+	cpuprof  string
+	logLevel string
+}
+
+func run() error {
+	var o options
+	var callers string
+	fs := flag.NewFlagSet("kefu-bench", flag.ContinueOnError)
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each phase runs")
+	fs.StringVar(&callers, "callers", "1,8,32", "comma-separated concurrent caller counts")
+	fs.StringVar(&o.out, "out", "", "append the results to this markdown file (e.g. docs/benchmarks.md)")
+	fs.StringVar(&o.modes, "modes", "floor,grpc,rest,sync", "phases to run: floor (raw pgx), grpc, rest, sync (gRPC with NATS fsync on every write)")
+	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the gRPC phase at the highest caller count to this file")
+	fs.StringVar(&o.logLevel, "log-level", "error", "log level of the services under test")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return err
+	}
+	for _, c := range strings.Split(callers, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil || n < 1 {
+			return fmt.Errorf("--callers: bad count %q", c)
+		}
+		o.callers = append(o.callers, n)
+	}
+	o.adminURL = os.Getenv("DATABASE_URL")
+	if o.adminURL == "" {
+		return fmt.Errorf("DATABASE_URL is not set: run `make bench`, which starts a private cluster")
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log := logging.New(os.Stderr, lv, "kefu-bench")
+
+	rep := &report{Machine: machine(), Date: time.Now().UTC().Format("2006-01-02"), Duration: o.duration}
+	if err := bench(ctx, o, log, rep); err != nil {
+		return err
+	}
+	text := rep.Markdown()
+	fmt.Print(text)
+	if o.out != "" {
+		f, err := os.OpenFile(o.out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if _, err := f.WriteString("\n" + text); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "model name") {
+				if _, v, ok := strings.Cut(line, ":"); ok {
+					model = strings.TrimSpace(v)
+				}
+				break
+			}
+		}
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		if _, err := fmt.Sscanf(strings.SplitN(string(b), "\n", 2)[0], "MemTotal: %d kB", &kb); err == nil {
+			mem = fmt.Sprintf(", %d GiB", (kb+(1<<19))>>20)
+		}
+	}
+	return fmt.Sprintf("%d cores (%s)%s, %s/%s, %s", runtime.NumCPU(), model, mem, runtime.GOOS, runtime.GOARCH, runtime.Version())
+}

@@ -1,0 +1,171 @@
+// Package devstack runs the whole kefu suite in one process for development: an embedded NATS JetStream
+// server, Postgres (DATABASE_URL, or a private cluster started from the installed binaries), every service
+// through its exported Serve, and the REST gateway. Dev and production wire alike: the runner only supplies
+// listeners, URLs and roles.
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"kefu.dev/pkg/natsembed"
+	"kefu.dev/pkg/pgcluster"
+	"kefu.dev/pkg/pgxutil"
+	"kefu.dev/services/analytics"
+	"kefu.dev/services/customer"
+	"kefu.dev/services/gateway"
+	"kefu.dev/services/intake"
+	"kefu.dev/services/routing"
+	"kefu.dev/services/slatimer"
+)
+
+// Config configures the dev stack.
+type Config struct {
+	DataDir       string // private Postgres data and JetStream store live below it
+	DatabaseURL   string // admin URL of an existing cluster (needs CREATEROLE); empty starts a private one
+	PostgresPort  int    // port of the private cluster; 0 picks a free one
+	NATSPort      int    // embedded NATS client port; -1 picks a free one
+	NATSSync      bool   // fsync every JetStream write
+	Host          string // interface every listener binds to
+	HTTPPort      int    // REST gateway
+	IntakePort    int
+	CustomerPort  int
+	RoutingPort   int
+	SlatimerPort  int
+	AnalyticsPort int
+}
+
+// DefaultConfig returns the ports the README documents.
+func DefaultConfig() Config {
+	return Config{
+		DataDir: ".kefu/dev", NATSPort: 4222, Host: "127.0.0.1", HTTPPort: 8080,
+		IntakePort: 7001, CustomerPort: 7002, RoutingPort: 7003, SlatimerPort: 7004, AnalyticsPort: 7005,
+	}
+}
+
+// Addresses are where the running stack listens.
+type Addresses struct {
+	REST, Intake, Customer, Routing, Slatimer, Analytics, NATS, Postgres string
+}
+
+// Run starts everything, calls ready (if not nil) with the addresses, and serves until ctx is done; then it
+// stops the services, NATS and the private cluster, in that order.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses)) (err error) {
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	adminURL := cfg.DatabaseURL
+	var addrs Addresses
+	if adminURL == "" {
+		cl, err := pgcluster.Start(ctx, pgcluster.Options{Dir: filepath.Join(dataDir, "pg"), Port: cfg.PostgresPort, Logger: log})
+		if err != nil {
+			return fmt.Errorf("start private postgres: %w", err)
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			err = errors.Join(err, cl.Stop(sctx))
+		}()
+		adminURL = cl.AdminURL("postgres")
+		addrs.Postgres = fmt.Sprintf("127.0.0.1:%d (private cluster in %s)", cl.Port(), cl.Dir())
+	} else {
+		addrs.Postgres = "DATABASE_URL"
+	}
+	roles, err := pgxutil.Provision(ctx, adminURL, "intake")
+	if err != nil {
+		return fmt.Errorf("provision intake roles: %w", err)
+	}
+
+	ns, err := natsembed.Start(natsembed.Options{Host: cfg.Host, Port: cfg.NATSPort, StoreDir: filepath.Join(dataDir, "nats"),
+		SyncAlways: cfg.NATSSync, ServerName: "kefu-dev", Logger: log.With("component", "nats")})
+	if err != nil {
+		return fmt.Errorf("start embedded nats: %w", err)
+	}
+	defer ns.Shutdown()
+	addrs.NATS = ns.ClientURL()
+
+	listen := func(port int) (net.Listener, error) {
+		return net.Listen("tcp", net.JoinHostPort(cfg.Host, fmt.Sprint(port)))
+	}
+	type svc struct {
+		port  int
+		addr  *string
+		serve func(ctx context.Context, lis net.Listener) error
+	}
+	icfg := intake.DefaultConfig()
+	icfg.DatabaseURL, icfg.MigrateDatabaseURL, icfg.NATSURL = roles.RuntimeURL, roles.OwnerURL, ns.ClientURL()
+	svcs := []svc{
+		{cfg.IntakePort, &addrs.Intake, func(ctx context.Context, l net.Listener) error {
+			return intake.Serve(ctx, icfg, log.With("service", "intake"), l)
+		}},
+		{cfg.CustomerPort, &addrs.Customer, func(ctx context.Context, l net.Listener) error {
+			return customer.Serve(ctx, customer.DefaultConfig(), log.With("service", "customer"), l)
+		}},
+		{cfg.RoutingPort, &addrs.Routing, func(ctx context.Context, l net.Listener) error {
+			return routing.Serve(ctx, routing.DefaultConfig(), log.With("service", "routing"), l)
+		}},
+		{cfg.SlatimerPort, &addrs.Slatimer, func(ctx context.Context, l net.Listener) error {
+			return slatimer.Serve(ctx, slatimer.DefaultConfig(), log.With("service", "slatimer"), l)
+		}},
+		{cfg.AnalyticsPort, &addrs.Analytics, func(ctx context.Context, l net.Listener) error {
+			return analytics.Serve(ctx, analytics.DefaultConfig(), log.With("service", "analytics"), l)
+		}},
+	}
+	lis := make([]net.Listener, len(svcs))
+	for i, s := range svcs {
+		if lis[i], err = listen(s.port); err != nil {
+			closeAll(lis)
+			return fmt.Errorf("listen: %w", err)
+		}
+		*s.addr = lis[i].Addr().String()
+	}
+	httpLis, err := listen(cfg.HTTPPort)
+	if err != nil {
+		closeAll(lis)
+		return fmt.Errorf("listen: %w", err)
+	}
+	addrs.REST = "http://" + httpLis.Addr().String()
+	gcfg := gateway.DefaultConfig()
+	gcfg.IntakeAddr = addrs.Intake
+
+	g, gctx := errgroup.WithContext(ctx)
+	for i, s := range svcs {
+		g.Go(func() error { return s.serve(gctx, lis[i]) })
+	}
+	g.Go(func() error { return gateway.Serve(gctx, httpLis, gcfg, log.With("service", "gateway")) })
+	if ready != nil {
+		ready(addrs)
+	}
+	return g.Wait()
+}
+
+func closeAll(ls []net.Listener) {
+	for _, l := range ls {
+		if l != nil {
+			_ = l.Close()
+		}
+	}
+}
+
+// Banner renders the addresses for people.
+func (a Addresses) Banner() string {
+	return fmt.Sprintf(`kefu is running.
+  REST gateway     %s   (OpenAPI: %s/openapi.json)
+  gRPC intake      %s
+  gRPC customer    %s
+  gRPC routing     %s
+  gRPC slatimer    %s
+  gRPC analytics   %s
+  NATS JetStream   %s
+  PostgreSQL       %s
+Press Ctrl-C to stop.
+`, a.REST, a.REST, a.Intake, a.Customer, a.Routing, a.Slatimer, a.Analytics, a.NATS, a.Postgres)
+}

@@ -1,0 +1,32 @@
+// Command gateway serves kefu's REST API (grpc-gateway in front of the intake service) on its own, for
+// docker compose and Kubernetes. Every flag also reads a KEFU_ variable (--http-addr ↔ KEFU_HTTP_ADDR);
+// a flag given on the command line wins. OpenTelemetry is configured by the standard OTEL_* variables.
+package main
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+
+	"kefu.dev/pkg/service"
+	"kefu.dev/services/gateway"
+)
+
+func main() {
+	service.Main("gateway", func(fs *flag.FlagSet) func(context.Context, *slog.Logger) error {
+		cfg := gateway.DefaultConfig()
+		cfg.IntakeAddr = "127.0.0.1:7001"
+		fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "HTTP listen address (host:port)")
+		fs.StringVar(&cfg.IntakeAddr, "intake-addr", cfg.IntakeAddr, "gRPC address of the intake service")
+		fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest request body accepted; larger ones get 413")
+		fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", cfg.ReadHeaderTimeout, "time allowed to read request headers")
+		fs.DurationVar(&cfg.ReadTimeout, "read-timeout", cfg.ReadTimeout, "time allowed to read a whole request")
+		fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "time in-flight requests get on shutdown")
+		return func(ctx context.Context, log *slog.Logger) error {
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			return gateway.Run(ctx, cfg, log)
+		}
+	})
+}

@@ -1,0 +1,253 @@
+// Package gateway serves kefu's public REST API: a grpc-gateway mux that turns every public RPC into a JSON
+// call under /v1, errors in the Google API error shape (AIP-193), a request body limit, the generated
+// OpenAPI document at /openapi.json, and health endpoints. It has no domain or store of its own; every call
+// goes to a backend service over gRPC.
+package gateway
+
+import (
+	"context"
+	_ "embed" // the OpenAPI document is embedded, see openapiDoc
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/proto"
+
+	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
+	"kefu.dev/pkg/grpcx"
+)
+
+// openapiDoc is the merged Swagger 2.0 document `make generate` writes next to this file. The folder is
+// deleted and recreated by generation, so it holds no Go code; the embed lives here instead.
+//
+//go:embed openapi/kefu.swagger.json
+var openapiDoc []byte
+
+// Defaults for the zero values of Config.
+const (
+	// DefaultHTTPAddr listens on loopback only: exposing the API is a deployment decision.
+	DefaultHTTPAddr = "127.0.0.1:8080"
+	// DefaultMaxBodyBytes (1 MiB) is far above any valid request (text fields are capped at 10,000
+	// characters, attachments are references) and bounds the memory one request can take.
+	DefaultMaxBodyBytes = 1 << 20
+	// DefaultReadHeaderTimeout bounds reading request headers.
+	DefaultReadHeaderTimeout = 10 * time.Second
+	// DefaultReadTimeout bounds reading a whole request.
+	DefaultReadTimeout = 30 * time.Second
+	// DefaultShutdownTimeout leaves in-flight calls time to finish: more than grpcx.DefaultCallTimeout.
+	DefaultShutdownTimeout = 15 * time.Second
+)
+
+// idleTimeout closes keep-alive connections nobody uses, so idle clients do not pin file descriptors.
+const idleTimeout = 2 * time.Minute
+
+// Config configures the gateway. A zero field takes its Default value, except IntakeAddr, which is required.
+type Config struct {
+	// HTTPAddr is the listen address for Run (host:port).
+	HTTPAddr string
+	// IntakeAddr is the gRPC target of the intake service (host:port or any grpc-go target).
+	IntakeAddr string
+	// MaxBodyBytes is the largest request body accepted; a larger one is answered 413.
+	MaxBodyBytes int64
+	// ReadHeaderTimeout bounds reading a request's headers (slowloris protection).
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included, so a slow body cannot hold a connection.
+	ReadTimeout time.Duration
+	// ShutdownTimeout is how long in-flight requests may run after shutdown begins before connections are
+	// closed.
+	ShutdownTimeout time.Duration
+}
+
+// DefaultConfig returns the defaults; IntakeAddr still has to be set.
+func DefaultConfig() Config {
+	return Config{
+		HTTPAddr:          DefaultHTTPAddr,
+		MaxBodyBytes:      DefaultMaxBodyBytes,
+		ReadHeaderTimeout: DefaultReadHeaderTimeout,
+		ReadTimeout:       DefaultReadTimeout,
+		ShutdownTimeout:   DefaultShutdownTimeout,
+	}
+}
+
+// Validate reports the first invalid field, named as its flag so the message points at what to fix.
+func (c Config) Validate() error {
+	if c.HTTPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+			return fmt.Errorf("http-addr %q: %w", c.HTTPAddr, err)
+		}
+	}
+	switch {
+	case c.IntakeAddr == "":
+		return errors.New("intake-addr is required")
+	case c.MaxBodyBytes < 0:
+		return fmt.Errorf("max-body-bytes must not be negative, got %d", c.MaxBodyBytes)
+	case c.ReadHeaderTimeout < 0:
+		return fmt.Errorf("read-header-timeout must not be negative, got %s", c.ReadHeaderTimeout)
+	case c.ReadTimeout < 0:
+		return fmt.Errorf("read-timeout must not be negative, got %s", c.ReadTimeout)
+	case c.ShutdownTimeout < 0:
+		return fmt.Errorf("shutdown-timeout must not be negative, got %s", c.ShutdownTimeout)
+	}
+	return nil
+}
+
+// withDefaults fills zero fields from DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = d.HTTPAddr
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = d.MaxBodyBytes
+	}
+	if c.ReadHeaderTimeout == 0 {
+		c.ReadHeaderTimeout = d.ReadHeaderTimeout
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = d.ReadTimeout
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = d.ShutdownTimeout
+	}
+	return c
+}
+
+// Run listens on cfg.HTTPAddr and serves until ctx is done, then shuts down gracefully.
+func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("gateway config: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+	}
+	return Serve(ctx, ln, cfg, logger)
+}
+
+// Serve serves on ln (ignoring cfg.HTTPAddr) until ctx is done. Then it stops accepting, lets in-flight
+// requests finish for up to cfg.ShutdownTimeout, closes what is left and the backend connection. It closes
+// ln. The dev runner passes its own listener so it can print the bound address.
+func Serve(ctx context.Context, ln net.Listener, cfg Config, logger *slog.Logger) error {
+	if err := cfg.Validate(); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("gateway config: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	h, closeConns, err := NewHandler(ctx, cfg, logger)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		IdleTimeout:       idleTimeout,
+		// Requests must outlive the cancellation of ctx so that shutdown is graceful; they keep its values.
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.InfoContext(ctx, "gateway listening", slog.String("addr", ln.Addr().String()),
+		slog.String("intake_addr", cfg.IntakeAddr), slog.Int64("max_body_bytes", cfg.MaxBodyBytes))
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			logger.WarnContext(ctx, "gateway shutdown deadline passed, closing connections", slog.Any("error", err))
+			_ = srv.Close()
+		}
+		return nil
+	})
+	err = g.Wait()
+	if cerr := closeConns(); cerr != nil && err == nil {
+		err = cerr
+	}
+	logger.InfoContext(ctx, "gateway stopped")
+	return err
+}
+
+// NewHandler returns the gateway's whole HTTP handler and a function that closes its backend connections.
+// The connection is lazy, so a backend that is down is no start-up error: calls answer 503 until it is up.
+// ctx bounds registration only; requests carry their own contexts.
+func NewHandler(ctx context.Context, cfg Config, logger *slog.Logger) (http.Handler, func() error, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("gateway config: %w", err)
+	}
+	cfg = cfg.withDefaults()
+
+	conn, err := grpcx.Dial(cfg.IntakeAddr, grpc.WithChainUnaryInterceptor(hideTransportErrors("intake")))
+	if err != nil {
+		return nil, nil, fmt.Errorf("intake client: %w", err)
+	}
+	closeConn := func() error {
+		if err := conn.Close(); err != nil {
+			return fmt.Errorf("close intake connection: %w", err)
+		}
+		return nil
+	}
+
+	mux := newServeMux()
+	if err := intakev1.RegisterIntakeServiceHandlerClient(ctx, mux, intakev1.NewIntakeServiceClient(conn)); err != nil {
+		_ = closeConn()
+		return nil, nil, fmt.Errorf("register intake routes: %w", err)
+	}
+	if err := registerPlainRoutes(mux, healthpb.NewHealthClient(conn)); err != nil {
+		_ = closeConn()
+		return nil, nil, err
+	}
+
+	var h http.Handler = mux
+	h = guardRequest(cfg.MaxBodyBytes, h)
+	h = observe(logger, h)
+	h = otelhttp.NewHandler(h, "gateway",
+		// The server span starts as "{method}" and is renamed "{method} {route}" once the mux matched a
+		// route (see noteRoute): the raw path would put ids into span names.
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
+		otelhttp.WithFilter(func(r *http.Request) bool { return !isProbe(r) }),
+	)
+	return h, closeConn, nil
+}
+
+// newServeMux builds the grpc-gateway mux with kefu's marshaler, error handlers and header policy.
+func newServeMux() *runtime.ServeMux {
+	return runtime.NewServeMux(
+		// Every content type decodes and encodes with the strict protojson marshaler (see newMarshaler).
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, newMarshaler()),
+		runtime.WithErrorHandler(handleError),
+		runtime.WithRoutingErrorHandler(handleRoutingError),
+		// No HTTP header becomes gRPC metadata: Grpc-Metadata-* would let a client set internal metadata
+		// (principals, request ids) that backends trust. Only what grpc-gateway itself derives is sent:
+		// Authorization, X-Forwarded-For/-Host; W3C trace context travels through otelhttp → otelgrpc.
+		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		// Nor does backend metadata leak out as Grpc-Metadata-* / Grpc-Trailer-* response headers.
+		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithOutgoingTrailerMatcher(func(string) (string, bool) { return "", false }),
+		// A POST with a form content type must not turn into a GET, nor X-HTTP-Method-Override change the
+		// verb: each route answers exactly the method its annotation names.
+		runtime.WithDisablePathLengthFallback(),
+		runtime.WithDisableHTTPMethodOverride(),
+		runtime.WithForwardResponseOption(func(ctx context.Context, _ http.ResponseWriter, _ proto.Message) error {
+			noteRoute(ctx)
+			return nil
+		}),
+	)
+}

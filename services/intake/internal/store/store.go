@@ -1,0 +1,155 @@
+// Package store is intake's Postgres persistence: tickets, their timeline, numbering, the taxonomy and
+// the keyword rules. Every write owns its transaction and sends its statements in as few round trips as
+// it can (pgx batches), because SubmitTicket's throughput is bounded by them. Known constraint violations
+// become domain errors; anything else is returned wrapped and surfaces as Internal.
+package store
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"kefu.dev/pkg/apierr"
+	"kefu.dev/pkg/idempotency"
+	"kefu.dev/pkg/outbox"
+	"kefu.dev/pkg/pgxutil"
+)
+
+// Schema is intake's Postgres schema; the pool's search_path, so SQL here is unqualified.
+const Schema = "intake"
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations returns every migration set intake applies, in order: the shared idempotency keys and outbox,
+// then intake's own tables. (Intake consumes no events yet, so it has no inbox.)
+func Migrations() []pgxutil.MigrationSet {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		panic("store: embedded migrations missing: " + err.Error()) // fixed at build time
+	}
+	return []pgxutil.MigrationSet{
+		idempotency.Migrations(),
+		outbox.Migrations(),
+		{Name: "intake", FS: sub},
+	}
+}
+
+// Store reads and writes intake's tables through a pool whose search_path is the intake schema.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// New returns a store on pool.
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// Pool returns the underlying pool (for the outbox relay and idempotency purges, which share it).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// queueTx is a pgx.Tx whose Exec does not go to the server at once but joins a batch, so a helper written
+// against pgx.Tx (outbox.Add) costs no round trip of its own: its statement travels with the ticket's
+// writes. Its command tag is empty; errors come back when the batch is read, in order.
+type queueTx struct {
+	pgx.Tx
+	b *pgx.Batch
+}
+
+func (q queueTx) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	q.b.Queue(sql, args...)
+	return pgconn.CommandTag{}, nil
+}
+
+// runTx runs one READ COMMITTED transaction whose BEGIN travels in the same round trip as the statements
+// first queues (pgx's Batch.BeginTx), then fn with those statements' results (collected by first's
+// callbacks), then COMMIT. Like pgxutil.InTx it runs the whole transaction again on a serialization failure
+// or deadlock (40001/40P01), up to pgxutil.MaxTxAttempts times, so first and fn must have no effects
+// outside the transaction and must reset whatever their callbacks fill.
+func (s *Store) runTx(ctx context.Context, first func(b *pgx.Batch), fn func(ctx context.Context, tx pgx.Tx) error) error {
+	var lastErr error
+	for attempt := range pgxutil.MaxTxAttempts {
+		if attempt > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return fmt.Errorf("wait to retry transaction: %w (last attempt: %w)", err, lastErr)
+			}
+		}
+		err := s.tryTx(ctx, first, fn)
+		if err == nil || !pgxutil.IsSerialization(err) {
+			return err
+		}
+		lastErr = err
+	}
+	return apierr.New(apierr.KindAborted, pgxutil.ReasonRetryExhausted,
+		"the change conflicted with concurrent changes %d times; retry", pgxutil.MaxTxAttempts).WithCause(lastErr)
+}
+
+func (s *Store) tryTx(ctx context.Context, first func(b *pgx.Batch), fn func(ctx context.Context, tx pgx.Tx) error) error {
+	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	first(b)
+	br := s.pool.SendBatch(ctx, b)
+	tx := br.Tx()
+	if err := br.Close(); err != nil {
+		if tx != nil {
+			_ = tx.Rollback(ctx)
+		}
+		return err
+	}
+	if err := fn(ctx, tx); err != nil {
+		// A failed rollback means pgx discards the connection; the error that matters is fn's.
+		_ = tx.Rollback(ctx)
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		if errors.Is(err, pgx.ErrTxCommitRollback) {
+			return fmt.Errorf("commit: transaction was rolled back: %w", err)
+		}
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// backoff waits between half and one and a half times 5 ms · 2^(attempt-1), as pgxutil.InTx does, so
+// transactions that collided do not collide again in lockstep.
+func backoff(ctx context.Context, attempt int) error {
+	base := 5 * time.Millisecond << (attempt - 1)
+	t := time.NewTimer(base/2 + rand.N(base))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// execBatch sends b in one round trip and returns each statement's command tag, or the first error.
+func execBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch) ([]pgconn.CommandTag, error) {
+	if b.Len() == 0 {
+		return nil, nil
+	}
+	br := tx.SendBatch(ctx, b)
+	tags := make([]pgconn.CommandTag, 0, b.Len())
+	for range b.Len() {
+		tag, err := br.Exec()
+		if err != nil {
+			_ = br.Close()
+			return nil, err
+		}
+		tags = append(tags, tag)
+	}
+	if err := br.Close(); err != nil {
+		return nil, fmt.Errorf("close batch: %w", err)
+	}
+	return tags, nil
+}
+
+// isNoRows reports whether err says a single-row query found nothing.
+func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
