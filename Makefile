@@ -50,11 +50,16 @@ generate: tools protodeps
 	rm -rf pkg/api services/gateway/openapi
 	$(BIN)/buf generate
 
-# Fails when `make generate` would change a committed (or add an untracked) file.
-check-generated: generate
-	@if [ -n "$$(git status --porcelain -- pkg/api services/gateway/openapi)" ]; then \
-	  echo "generated code is out of date: run 'make generate' and commit"; \
-	  git status --porcelain -- pkg/api services/gateway/openapi; exit 1; fi
+# Fails when `make generate` would change the generated files in the working tree (in CI's fresh clone:
+# the committed ones).
+GENERATED := pkg/api services/gateway/openapi
+check-generated: tools protodeps
+	@before=$$(find $(GENERATED) -type f 2>/dev/null | sort | xargs -r sha256sum | sha256sum); \
+	$(MAKE) --no-print-directory generate >/dev/null; \
+	after=$$(find $(GENERATED) -type f | sort | xargs -r sha256sum | sha256sum); \
+	if [ "$$before" != "$$after" ]; then \
+	  echo "generated code is out of date: run 'make generate' and commit the result"; \
+	  git status --porcelain -- $(GENERATED); exit 1; fi
 	@echo "generated code is up to date"
 
 lint: tools protodeps

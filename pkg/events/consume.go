@@ -32,9 +32,9 @@ const (
 	DefaultMaxAckPending = 1000
 )
 
-// DefaultBackoff is the nak delay by attempt when ConsumerConfig.Backoff is empty: the n-th failed delivery
-// waits DefaultBackoff[n-1], the last entry repeating.
-var DefaultBackoff = []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second, time.Minute}
+// defaultBackoff is the nak delay by attempt when ConsumerConfig.Backoff is empty: the n-th failed delivery
+// waits defaultBackoff[n-1], the last entry repeating.
+var defaultBackoff = []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second, time.Minute}
 
 // maxErrorText caps the handler error stored with a dead letter.
 const maxErrorText = 4000
@@ -87,7 +87,8 @@ type ConsumerConfig struct {
 	// AckWait is how long the server waits for an ack before redelivering; default 30 s. It must exceed the
 	// slowest handler transaction.
 	AckWait time.Duration
-	// Backoff is the nak delay by delivery count (the last entry repeats); default DefaultBackoff.
+	// Backoff is the nak delay after the n-th failed delivery, the last entry repeating; default 1 s, 2 s,
+	// 5 s, 10 s, 30 s, then 1 min.
 	Backoff []time.Duration
 	// Workers is how many messages are handled at once; default 1. Messages are assigned to workers by
 	// aggregate id, so one aggregate's events are still handled one at a time, in delivery order.
@@ -120,7 +121,7 @@ func (c ConsumerConfig) withDefaults() (ConsumerConfig, error) {
 		c.AckWait = DefaultAckWait
 	}
 	if len(c.Backoff) == 0 {
-		c.Backoff = DefaultBackoff
+		c.Backoff = defaultBackoff
 	}
 	if c.Workers == 0 {
 		c.Workers = 1

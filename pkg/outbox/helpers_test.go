@@ -49,9 +49,15 @@ type env struct {
 
 func setup(t testing.TB) *env {
 	t.Helper()
+	return setupWithNATS(t, testkit.NATS(t))
+}
+
+// setupWithNATS is setup with a NATS server the caller started (and cleans up).
+func setupWithNATS(t testing.TB, srv *natsembed.Server) *env {
+	t.Helper()
 	e := &env{
 		db:  testkit.NewDB(t, "outbox_test", outbox.Migrations(), aggregatesSet),
-		srv: testkit.NATS(t),
+		srv: srv,
 		log: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	var err error

@@ -87,8 +87,8 @@ type RelayOptions struct {
 // retries with capped backoff while NATS or Postgres is unavailable, purges published rows after the replay
 // window, and re-publishes rows a NATS crash lost from the stream.
 //
-// It holds two connections of the pool for as long as it runs (partition locks, LISTEN); size the pool
-// for them. Publishes go to a JetStream context of its own on the same NATS connection, which should not
+// While it runs it takes two connections out of the pool for good (partition locks, LISTEN; the pool opens
+// replacements), so count them in the database's connection budget. Publishes go to a JetStream context of its own on the same NATS connection, which should not
 // buffer while reconnecting (events.Connect sets that up).
 type Relay struct {
 	pool *pgxpool.Pool

@@ -52,7 +52,9 @@ func Priority(p ticket.Priority) intakev1.Priority { return intakev1.Priority(p)
 func Satisfaction(s ticket.Satisfaction) intakev1.Satisfaction { return intakev1.Satisfaction(s) }
 
 // SatisfactionFromProto maps a proto rating.
-func SatisfactionFromProto(s intakev1.Satisfaction) ticket.Satisfaction { return ticket.Satisfaction(s) }
+func SatisfactionFromProto(s intakev1.Satisfaction) ticket.Satisfaction {
+	return ticket.Satisfaction(s)
+}
 
 // ContactKind maps a domain contact kind.
 func ContactKind(k ticket.ContactKind) intakev1.ContactKind { return intakev1.ContactKind(k) }

@@ -75,18 +75,18 @@ func decodeAttachments(b []byte) ([]ticket.Attachment, error) {
 // scanTicket reads one row selected with ticketColumns.
 func scanTicket(row pgx.Row) (*ticket.Ticket, error) {
 	var (
-		t                                             ticket.Ticket
-		status, channel, typ, source, urgency, level  string
-		ruleID, customerID, groupID, assigneeID       *uuid.UUID
-		priority                                      int16
-		keyFacts, attachments                         []byte
-		contactKind, contactValue, consentPurpose     *string
-		firstReply, resolved, closed, archived        *time.Time
-		satRating, satComment                         *string
-		satResolution                                 *int32
-		satRecorded                                   *time.Time
-		unreachable                                   bool
-		escalation, resolutionCount, handlingCount    int32
+		t                                            ticket.Ticket
+		status, channel, typ, source, urgency, level string
+		ruleID, customerID, groupID, assigneeID      *uuid.UUID
+		priority                                     int16
+		keyFacts, attachments                        []byte
+		contactKind, contactValue, consentPurpose    *string
+		firstReply, resolved, closed, archived       *time.Time
+		satRating, satComment                        *string
+		satResolution                                *int32
+		satRecorded                                  *time.Time
+		unreachable                                  bool
+		escalation, resolutionCount, handlingCount   int32
 	)
 	err := row.Scan(&t.ID, &t.Number, &status, &channel, &typ, &t.Subcategory, &source,
 		&ruleID, &urgency, &level, &priority, &t.Subject, &t.Description, &customerID, &t.OrderNumber,

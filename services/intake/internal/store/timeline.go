@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -13,8 +12,7 @@ import (
 )
 
 // Entry is a timeline entry as stored: the domain's entry plus its id, its ticket and the details the API
-// shows for some kinds (the assignment's group and agent, whether a reply asks the customer, a customer
-// message's attachments).
+// shows for some kinds (the assignment's group and agent, whether a reply asks the customer).
 type Entry struct {
 	ID       uuid.UUID
 	TicketID uuid.UUID
@@ -22,7 +20,6 @@ type Entry struct {
 	AsksCustomer bool
 	GroupID      uuid.UUID
 	AssigneeID   uuid.UUID
-	Attachments  []ticket.Attachment
 }
 
 const entryColumns = `entry_id, ticket_id, seq, kind, actor_kind, actor_id, created_at, text, channel,
@@ -56,11 +53,11 @@ func queueInsertEntry(b *pgx.Batch, e Entry) error {
 
 func scanEntry(row pgx.Row) (Entry, error) {
 	var (
-		e                          Entry
-		kind                       string
-		channel, from, to          *string
-		groupID, assigneeID        *uuid.UUID
-		attachments                []byte
+		e                   Entry
+		kind                string
+		channel, from, to   *string
+		groupID, assigneeID *uuid.UUID
+		attachments         []byte
 	)
 	if err := row.Scan(&e.ID, &e.TicketID, &e.Seq, &kind, &e.Actor.Kind, &e.Actor.ID, &e.At, &e.Text, &channel,
 		&from, &to, &e.AsksCustomer, &groupID, &assigneeID, &attachments); err != nil {
@@ -155,6 +152,3 @@ func (s *Store) ListTimeline(ctx context.Context, ticketID uuid.UUID, pageSize i
 	}
 	return page, nil
 }
-
-// entryTime is the zero time for a cursor that starts at the beginning.
-var entryTime = time.Time{}

@@ -38,7 +38,7 @@ type SubmitTicketRequest struct {
 	ReceivedTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=received_time,json=receivedTime,proto3" json:"received_time,omitempty"`
 	// How to reach the customer; stored only with consent.
 	Contact *Contact `protobuf:"bytes,4,opt,name=contact,proto3" json:"contact,omitempty"`
-	// Customer id, when the adapter identified the customer.
+	// Customer id (a UUID from the customer service), when the adapter identified the customer.
 	CustomerId string `protobuf:"bytes,5,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	// Order number the request is about.
 	OrderNumber string `protobuf:"bytes,6,opt,name=order_number,json=orderNumber,proto3" json:"order_number,omitempty"`
@@ -360,7 +360,7 @@ type ListTicketsRequest struct {
 	GroupId string `protobuf:"bytes,9,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
 	// Assignee id (UUID).
 	AssigneeId string `protobuf:"bytes,10,opt,name=assignee_id,json=assigneeId,proto3" json:"assignee_id,omitempty"`
-	// Customer id.
+	// Customer id (UUID).
 	CustomerId string `protobuf:"bytes,11,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	// Created at or after this time.
 	CreatedAfter *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=created_after,json=createdAfter,proto3" json:"created_after,omitempty"`
@@ -3126,14 +3126,14 @@ var File_kefu_intake_v1_intake_service_proto protoreflect.FileDescriptor
 
 const file_kefu_intake_v1_intake_service_proto_rawDesc = "" +
 	"\n" +
-	"#kefu/intake/v1/intake_service.proto\x12\x0ekefu.intake.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dkefu/intake/v1/taxonomy.proto\x1a\x1bkefu/intake/v1/ticket.proto\x1a\x1dkefu/intake/v1/timeline.proto\"\x90\b\n" +
+	"#kefu/intake/v1/intake_service.proto\x12\x0ekefu.intake.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dkefu/intake/v1/taxonomy.proto\x1a\x1bkefu/intake/v1/ticket.proto\x1a\x1dkefu/intake/v1/timeline.proto\"\x94\b\n" +
 	"\x13SubmitTicketRequest\x12G\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\x1e\xbaH\x1br\x19\x10\x01\x18\x80\x012\x12^[A-Za-z0-9._:-]+$R\x0eidempotencyKey\x12=\n" +
 	"\achannel\x18\x02 \x01(\x0e2\x17.kefu.intake.v1.ChannelB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\achannel\x12G\n" +
 	"\rreceived_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\freceivedTime\x121\n" +
-	"\acontact\x18\x04 \x01(\v2\x17.kefu.intake.v1.ContactR\acontact\x12(\n" +
-	"\vcustomer_id\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
+	"\acontact\x18\x04 \x01(\v2\x17.kefu.intake.v1.ContactR\acontact\x12,\n" +
+	"\vcustomer_id\x18\x05 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"customerId\x12*\n" +
 	"\forder_number\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\vorderNumber\x12,\n" +
 	"\rmember_number\x18\a \x01(\tB\a\xbaH\x04r\x02\x18@R\fmemberNumber\x12\"\n" +
@@ -3154,7 +3154,7 @@ const file_kefu_intake_v1_intake_service_proto_rawDesc = "" +
 	"\x10GetTicketRequest\x12%\n" +
 	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\"C\n" +
 	"\x11GetTicketResponse\x12.\n" +
-	"\x06ticket\x18\x01 \x01(\v2\x16.kefu.intake.v1.TicketR\x06ticket\"\xc1\x06\n" +
+	"\x06ticket\x18\x01 \x01(\v2\x16.kefu.intake.v1.TicketR\x06ticket\"\xc5\x06\n" +
 	"\x12ListTicketsRequest\x12$\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
 	"\n" +
@@ -3168,8 +3168,8 @@ const file_kefu_intake_v1_intake_service_proto_rawDesc = "" +
 	"\bgroup_id\x18\t \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\agroupId\x12,\n" +
 	"\vassignee_id\x18\n" +
 	" \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
-	"assigneeId\x12(\n" +
-	"\vcustomer_id\x18\v \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
+	"assigneeId\x12,\n" +
+	"\vcustomer_id\x18\v \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"customerId\x12?\n" +
 	"\rcreated_after\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\fcreatedAfter\x12A\n" +
 	"\x0ecreated_before\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\rcreatedBefore\x12\x1f\n" +

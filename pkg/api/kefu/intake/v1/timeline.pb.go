@@ -142,7 +142,9 @@ type TimelineEntry struct {
 	// For assignments: the group and agent assigned.
 	GroupId string `protobuf:"bytes,12,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
 	// For assignments: the agent assigned.
-	AssigneeId    string `protobuf:"bytes,13,opt,name=assignee_id,json=assigneeId,proto3" json:"assignee_id,omitempty"`
+	AssigneeId string `protobuf:"bytes,13,opt,name=assignee_id,json=assigneeId,proto3" json:"assignee_id,omitempty"`
+	// For customer messages: the attachments that came with it, by reference.
+	Attachments   []*Attachment `protobuf:"bytes,14,rep,name=attachments,proto3" json:"attachments,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -268,11 +270,18 @@ func (x *TimelineEntry) GetAssigneeId() string {
 	return ""
 }
 
+func (x *TimelineEntry) GetAttachments() []*Attachment {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
+}
+
 var File_kefu_intake_v1_timeline_proto protoreflect.FileDescriptor
 
 const file_kefu_intake_v1_timeline_proto_rawDesc = "" +
 	"\n" +
-	"\x1dkefu/intake/v1/timeline.proto\x12\x0ekefu.intake.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bkefu/intake/v1/ticket.proto\"\x9c\x04\n" +
+	"\x1dkefu/intake/v1/timeline.proto\x12\x0ekefu.intake.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bkefu/intake/v1/ticket.proto\"\xda\x04\n" +
 	"\rTimelineEntry\x12\x19\n" +
 	"\bentry_id\x18\x01 \x01(\tR\aentryId\x12\x1b\n" +
 	"\tticket_id\x18\x02 \x01(\tR\bticketId\x12\x10\n" +
@@ -290,7 +299,8 @@ const file_kefu_intake_v1_timeline_proto_rawDesc = "" +
 	"\rasks_customer\x18\v \x01(\bR\fasksCustomer\x12\x19\n" +
 	"\bgroup_id\x18\f \x01(\tR\agroupId\x12\x1f\n" +
 	"\vassignee_id\x18\r \x01(\tR\n" +
-	"assigneeId*\xe8\x03\n" +
+	"assigneeId\x12<\n" +
+	"\vattachments\x18\x0e \x03(\v2\x1a.kefu.intake.v1.AttachmentR\vattachments*\xe8\x03\n" +
 	"\x11TimelineEntryKind\x12#\n" +
 	"\x1fTIMELINE_ENTRY_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bTIMELINE_ENTRY_KIND_CREATED\x10\x01\x12\x1c\n" +
@@ -328,6 +338,7 @@ var file_kefu_intake_v1_timeline_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
 	(Channel)(0),                  // 4: kefu.intake.v1.Channel
 	(TicketStatus)(0),             // 5: kefu.intake.v1.TicketStatus
+	(*Attachment)(nil),            // 6: kefu.intake.v1.Attachment
 }
 var file_kefu_intake_v1_timeline_proto_depIdxs = []int32{
 	0, // 0: kefu.intake.v1.TimelineEntry.kind:type_name -> kefu.intake.v1.TimelineEntryKind
@@ -336,11 +347,12 @@ var file_kefu_intake_v1_timeline_proto_depIdxs = []int32{
 	4, // 3: kefu.intake.v1.TimelineEntry.channel:type_name -> kefu.intake.v1.Channel
 	5, // 4: kefu.intake.v1.TimelineEntry.from_status:type_name -> kefu.intake.v1.TicketStatus
 	5, // 5: kefu.intake.v1.TimelineEntry.to_status:type_name -> kefu.intake.v1.TicketStatus
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	6, // 6: kefu.intake.v1.TimelineEntry.attachments:type_name -> kefu.intake.v1.Attachment
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_kefu_intake_v1_timeline_proto_init() }

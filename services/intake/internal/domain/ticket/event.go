@@ -78,6 +78,7 @@ type Event struct {
 	PreviousAssigneeID uuid.UUID            // assigned, reopened: agent before the change (reopen clears an inactive one)
 	MessageChannel     Channel              // replied, customer_message_added: the channel the message went out or came in on
 	AskedCustomer      bool                 // replied: the reply asked the customer something
+	FirstReply         bool                 // replied: the ticket's first agent reply (first response time)
 	Rating             Satisfaction         // rated: SatisfactionUnspecified when waived
 	Waived             bool                 // rated: customer unreachable
 }
@@ -93,6 +94,9 @@ type TimelineEntry struct {
 	Text     string
 	Channel  Channel // replies and customer messages only
 	From, To Status  // set when the status moved
+
+	// Attachments of a customer message (references only, like the ticket's).
+	Attachments []Attachment
 }
 
 // Change is what one successful state-changing call produced. Today every call produces exactly one Event

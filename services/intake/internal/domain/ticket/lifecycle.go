@@ -1,6 +1,8 @@
 package ticket
 
 import (
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,7 +36,8 @@ func (t *Ticket) move(to Status) (Status, Status) {
 	return from, to
 }
 
-// Assign hands the ticket to a group and/or an agent (at least one is required; field group_id/agent_id).
+// Assign hands the ticket to a group and/or an agent (at least one is required; fields group_id and
+// assignee_id, as in the request).
 // new and assigned become assigned; in_progress and pending_customer keep their status, since work is under
 // way and only the owner changes. A nil group keeps the current group; a nil agent keeps the current agent
 // only when the group stays, because moving to another group without naming an agent puts the ticket in
@@ -43,8 +46,8 @@ func (t *Ticket) Assign(group, agent uuid.UUID, actor Actor, now time.Time) (Cha
 	var argErr error
 	if group == uuid.Nil && agent == uuid.Nil {
 		argErr = apierr.InvalidFields(
-			apierr.FieldViolation{Field: "group_id", Description: "group_id or agent_id is required"},
-			apierr.FieldViolation{Field: "agent_id", Description: "group_id or agent_id is required"},
+			apierr.FieldViolation{Field: "group_id", Description: "group_id or assignee_id is required"},
+			apierr.FieldViolation{Field: "assignee_id", Description: "group_id or assignee_id is required"},
 		)
 	}
 	if err := t.precheck(actor, ActionAssign, StatusAssigned, argErr); err != nil {
@@ -80,7 +83,8 @@ func (t *Ticket) StartWork(actor Actor, now time.Time) (Change, error) {
 // channel (the customer's preferred one) when channel is ChannelUnspecified. Allowed in assigned,
 // in_progress and pending_customer. The first reply from assigned starts work (→ in_progress); a reply that
 // asksCustomer something waits for them (→ pending_customer); otherwise the status stays. Counts as a
-// handling record. Emits exactly one replied event, with from/to when the status moved.
+// handling record; the first reply sets FirstReplyAt. Emits exactly one replied event, with from/to when the
+// status moved and FirstReply on the first.
 func (t *Ticket) Reply(text string, channel Channel, asksCustomer bool, actor Actor, now time.Time) (Change, error) {
 	if channel == ChannelUnspecified {
 		channel = t.Channel
@@ -97,8 +101,12 @@ func (t *Ticket) Reply(text string, channel Channel, asksCustomer bool, actor Ac
 	}
 	from, to := t.move(to)
 	t.HandlingCount++
+	first := t.FirstReplyAt.IsZero()
+	if first {
+		t.FirstReplyAt = now
+	}
 	return t.record(actor, now, recordSpec{kind: EventReplied, from: from, to: to, text: text, channel: channel, fill: func(e *Event) {
-		e.MessageChannel, e.AskedCustomer = channel, asksCustomer
+		e.MessageChannel, e.AskedCustomer, e.FirstReply = channel, asksCustomer, first
 	}}), nil
 }
 
@@ -113,11 +121,11 @@ func (t *Ticket) SetPendingCustomer(actor Actor, now time.Time) (Change, error) 
 }
 
 // AppendCustomerMessage records a message from the customer relayed by an adapter (field "text"), received
-// on channel (default: the submit channel). Allowed while the ticket is open: pending_customer → in_progress
+// on channel (default: the submit channel), with attachments by reference (fields attachments[i].*). Allowed while the ticket is open: pending_customer → in_progress
 // (the customer answered), new/assigned/in_progress keep their status. On resolved, closed or archived it is
 // a *TransitionError: reopening is an explicit decision (Reopen), not a side effect of a message.
 // Emits customer_message_added, with from/to when the status moved.
-func (t *Ticket) AppendCustomerMessage(text string, channel Channel, actor Actor, now time.Time) (Change, error) {
+func (t *Ticket) AppendCustomerMessage(text string, channel Channel, attachments []Attachment, actor Actor, now time.Time) (Change, error) {
 	if channel == ChannelUnspecified {
 		channel = t.Channel
 	}
@@ -125,13 +133,21 @@ func (t *Ticket) AppendCustomerMessage(text string, channel Channel, actor Actor
 	if to == StatusPendingCustomer {
 		to = StatusInProgress
 	}
-	if err := t.precheck(actor, ActionAppendCustomerMessage, to, CheckText("text", text, MaxMessageRunes, true), checkChannel(channel)); err != nil {
+	argErrs := []error{CheckText("text", text, MaxMessageRunes, true), checkChannel(channel)}
+	if len(attachments) > MaxAttachments {
+		argErrs = append(argErrs, apierr.InvalidField("attachments", fmt.Sprintf("at most %d", MaxAttachments)))
+	}
+	for i, a := range attachments {
+		argErrs = append(argErrs, validateAttachment(fmt.Sprintf("attachments[%d]", i), a)...)
+	}
+	if err := t.precheck(actor, ActionAppendCustomerMessage, to, argErrs...); err != nil {
 		return Change{}, err
 	}
 	from, to := t.move(to)
-	return t.record(actor, now, recordSpec{kind: EventCustomerMessageAdded, from: from, to: to, text: text, channel: channel, fill: func(e *Event) {
-		e.MessageChannel = channel
-	}}), nil
+	return t.record(actor, now, recordSpec{kind: EventCustomerMessageAdded, from: from, to: to, text: text, channel: channel,
+		attach: slices.Clone(attachments), fill: func(e *Event) {
+			e.MessageChannel = channel
+		}}), nil
 }
 
 // AddNote records an internal note (field "text"), never shown to the customer. Allowed in every status
@@ -185,17 +201,17 @@ func (t *Ticket) AutoCloseDue(now time.Time, after time.Duration) bool {
 	return t.Status == StatusResolved && !now.Before(t.ResolvedAt.Add(after))
 }
 
-// Reopen moves resolved or closed back to work. With an agent who is still active (agentActive, asked of
-// routing by the app) it returns to that agent in in_progress; otherwise the agent is cleared, the group
-// kept, and the ticket waits in assigned for routing. Resolution and close times are cleared; the previous
+// Reopen moves resolved or closed back to work, with an optional reason (field "reason") for the timeline.
+// With an agent who is still active (agentActive, asked of routing by the app) it returns to that agent in
+// in_progress; otherwise the agent is cleared, the group kept, and the ticket waits in assigned for routing. Resolution and close times are cleared; the previous
 // summary and rating stay (they belong to the earlier resolution, see ResolutionCount). Emits reopened with
 // the previous agent.
-func (t *Ticket) Reopen(agentActive bool, actor Actor, now time.Time) (Change, error) {
+func (t *Ticket) Reopen(reason string, agentActive bool, actor Actor, now time.Time) (Change, error) {
 	to := StatusAssigned
 	if agentActive && t.AssigneeID != uuid.Nil {
 		to = StatusInProgress
 	}
-	if err := t.precheck(actor, ActionReopen, to); err != nil {
+	if err := t.precheck(actor, ActionReopen, to, CheckText("reason", reason, MaxReasonRunes, false)); err != nil {
 		return Change{}, err
 	}
 	prevGroup, prevAgent := t.GroupID, t.AssigneeID
@@ -204,7 +220,7 @@ func (t *Ticket) Reopen(agentActive bool, actor Actor, now time.Time) (Change, e
 	}
 	from, to := t.move(to)
 	t.ResolvedAt, t.ClosedAt = time.Time{}, time.Time{}
-	return t.record(actor, now, recordSpec{kind: EventReopened, from: from, to: to, fill: func(e *Event) {
+	return t.record(actor, now, recordSpec{kind: EventReopened, from: from, to: to, text: reason, fill: func(e *Event) {
 		e.PreviousGroupID, e.PreviousAssigneeID = prevGroup, prevAgent
 	}}), nil
 }

@@ -61,7 +61,7 @@ func TestAssignNeedsAGroupOrAnAgent(t *testing.T) {
 	before := *tk
 	_, err := tk.Assign(uuid.Nil, uuid.Nil, staff, testNow)
 	requireInvalidField(t, err, "group_id")
-	requireInvalidField(t, err, "agent_id")
+	requireInvalidField(t, err, "assignee_id")
 	require.Equal(t, before, *tk)
 }
 
@@ -119,7 +119,7 @@ func TestArgumentsAreCheckedBeforeTheLifecycle(t *testing.T) {
 		{"a blank reply", StatusNew, func(tk *Ticket) (Change, error) { return tk.Reply(" ", ChannelUnspecified, false, staff, testNow) }, "text"},
 		{"a reply on an unknown channel", StatusInProgress, func(tk *Ticket) (Change, error) { return tk.Reply("hi", Channel(42), false, staff, testNow) }, "channel"},
 		{"a customer message with a nul byte", StatusClosed, func(tk *Ticket) (Change, error) {
-			return tk.AppendCustomerMessage("a\x00", ChannelUnspecified, adapter, testNow)
+			return tk.AppendCustomerMessage("a\x00", ChannelUnspecified, nil, adapter, testNow)
 		}, "text"},
 		{"a blank note", StatusArchived, func(tk *Ticket) (Change, error) { return tk.AddNote("", staff, testNow) }, "text"},
 		{"an escalation without a reason", StatusInProgress, func(tk *Ticket) (Change, error) { return tk.Escalate("\t", staff, testNow) }, "reason"},
@@ -170,7 +170,7 @@ func TestAppendCustomerMessage(t *testing.T) {
 			t.Parallel()
 			tk := fixture(t, tc.status)
 			before, handled := tk.Version, tk.HandlingCount
-			ch, err := tk.AppendCustomerMessage("here is the photo", ChannelUnspecified, adapter, testNow)
+			ch, err := tk.AppendCustomerMessage("here is the photo", ChannelUnspecified, nil, adapter, testNow)
 			require.NoError(t, err)
 			requireOneChange(t, tk, before, ch, EventCustomerMessageAdded)
 			require.Equal(t, tc.wantStatus, tk.Status)
@@ -264,11 +264,12 @@ func TestReopen(t *testing.T) {
 			tk := fixture(t, tc.status)
 			tk.AssigneeID = tc.agent
 			before := tk.Version
-			ch, err := tk.Reopen(tc.agentActive, staff, testNow)
+			ch, err := tk.Reopen("customer wrote again", tc.agentActive, staff, testNow)
 			require.NoError(t, err)
 			requireOneChange(t, tk, before, ch, EventReopened)
 			require.Equal(t, tc.wantStatus, tk.Status)
 			require.Equal(t, tc.wantAgent, tk.AssigneeID)
+			require.Equal(t, "customer wrote again", ch.Timeline[0].Text, "the reason is in the timeline")
 			require.Equal(t, testGroup, tk.GroupID, "the group is kept")
 			require.Equal(t, tc.agent, ch.Events[0].PreviousAssigneeID)
 			require.Equal(t, tc.status, ch.Events[0].From)
@@ -288,9 +289,11 @@ func TestVersionCountsEveryChange(t *testing.T) {
 		func() (Change, error) { return tk.Assign(testGroup, testAgent, staff, testNow) },
 		func() (Change, error) { return tk.StartWork(staff, testNow) },
 		func() (Change, error) { return tk.SetPendingCustomer(staff, testNow) },
-		func() (Change, error) { return tk.AppendCustomerMessage("ok", ChannelUnspecified, adapter, testNow) },
+		func() (Change, error) {
+			return tk.AppendCustomerMessage("ok", ChannelUnspecified, nil, adapter, testNow)
+		},
 		func() (Change, error) { return tk.Resolve("done", staff, testNow) },
-		func() (Change, error) { return tk.Reopen(true, staff, testNow) },
+		func() (Change, error) { return tk.Reopen("", true, staff, testNow) },
 		func() (Change, error) { return tk.Resolve("done again", staff, testNow) },
 	}
 	for i, call := range calls {
@@ -300,4 +303,32 @@ func TestVersionCountsEveryChange(t *testing.T) {
 		require.Equal(t, tk.Version, ch.Events[0].Seq)
 	}
 	require.Equal(t, 2, tk.ResolutionCount)
+}
+
+func TestOnlyTheFirstReplyIsTheFirstResponse(t *testing.T) {
+	t.Parallel()
+	tk := fixture(t, StatusAssigned)
+	ch, err := tk.Reply("hello", ChannelUnspecified, false, staff, testNow)
+	require.NoError(t, err)
+	require.True(t, ch.Events[0].FirstReply)
+	require.Equal(t, testNow, tk.FirstReplyAt)
+	later := testNow.Add(time.Hour)
+	ch, err = tk.Reply("more", ChannelUnspecified, false, staff, later)
+	require.NoError(t, err)
+	require.False(t, ch.Events[0].FirstReply)
+	require.Equal(t, testNow, tk.FirstReplyAt, "the first response time stays")
+}
+
+func TestCustomerMessageAttachments(t *testing.T) {
+	t.Parallel()
+	tk := fixture(t, StatusPendingCustomer)
+	photo := Attachment{Name: "p.jpg", ContentType: "image/jpeg", Size: 10, URL: "https://f.example.com/p.jpg"}
+	ch, err := tk.AppendCustomerMessage("photo attached", ChannelUnspecified, []Attachment{photo}, adapter, testNow)
+	require.NoError(t, err)
+	require.Equal(t, []Attachment{photo}, ch.Timeline[0].Attachments)
+
+	before := tk.Version
+	_, err = tk.AppendCustomerMessage("bad", ChannelUnspecified, []Attachment{{Name: "x", ContentType: "a/b", URL: "file:///etc/passwd"}}, adapter, testNow)
+	requireInvalidField(t, err, "attachments[0].url")
+	require.Equal(t, before, tk.Version, "a refused message changes nothing")
 }

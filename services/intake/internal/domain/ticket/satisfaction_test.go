@@ -62,7 +62,7 @@ func TestSatisfactionAgainAfterAReopenedResolution(t *testing.T) {
 	require.Equal(t, "still broken", ch.Timeline[0].Text)
 	require.Equal(t, 1, tk.Satisfaction.Resolution)
 
-	_, err = tk.Reopen(true, staff, testNow)
+	_, err = tk.Reopen("", true, staff, testNow)
 	require.NoError(t, err)
 	_, err = tk.Resolve("replaced the unit", staff, testNow)
 	require.NoError(t, err)

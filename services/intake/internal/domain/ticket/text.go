@@ -22,13 +22,16 @@ const (
 	MaxReferenceRunes    = 64    // order number, member number
 	MaxKeyFactNameRunes  = 64
 	MaxKeyFactValueRunes = 512
-	MaxKeyFacts          = 50
+	MaxKeyFacts          = 20
 	MaxAttachments       = 20
 	MaxAttachmentName    = 255
 	MaxContentTypeRunes  = 127
 	MaxURLRunes          = 2048
 	MaxContactValueRunes = 254 // the longest valid email address
 	MaxPurposeRunes      = 64
+	MaxSubjectRunes      = 200
+	// DefaultSubjectRunes is how much of the description becomes the subject when the adapter sent none.
+	DefaultSubjectRunes = 80
 )
 
 // CheckText applies the meaning rules every stored text shares: valid UTF-8, no NUL byte (Postgres text
@@ -48,15 +51,15 @@ func CheckText(field, s string, maxRunes int, required bool) error {
 	return nil
 }
 
-// CheckReceivedAt rejects a missing received_at and one more than maxSkew ahead of now. Adapters stamp
-// received_at with their own clock (to the second), so some skew is normal; a time far in the future would
+// CheckReceivedAt rejects a missing received time and one more than maxSkew ahead of now (field
+// received_time, as in the submit request). Adapters stamp it with their own clock (to the second), so some skew is normal; a time far in the future would
 // start SLA clocks late and is a broken adapter clock.
 func CheckReceivedAt(received, now time.Time, maxSkew time.Duration) error {
 	if received.IsZero() {
-		return apierr.InvalidField("received_at", "is required")
+		return apierr.InvalidField("received_time", "is required")
 	}
 	if received.After(now.Add(maxSkew)) {
-		return apierr.InvalidField("received_at", fmt.Sprintf("is more than %s in the future", maxSkew))
+		return apierr.InvalidField("received_time", fmt.Sprintf("is more than %s in the future", maxSkew))
 	}
 	return nil
 }

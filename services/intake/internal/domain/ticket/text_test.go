@@ -64,7 +64,7 @@ func TestCheckReceivedAt(t *testing.T) {
 				require.NoError(t, err)
 				return
 			}
-			requireInvalidField(t, err, "received_at")
+			requireInvalidField(t, err, "received_time")
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -19,6 +20,7 @@ import (
 type Ticket struct {
 	ID      uuid.UUID // UUIDv7, chosen by the app
 	Number  string    // GD + business day + serial, see FormatNumber
+	Subject string    // the adapter's subject, or the start of the description
 	Channel Channel   // where it came in; also the default reply channel
 	Status  Status
 
@@ -46,6 +48,7 @@ type Ticket struct {
 	ResolutionCount   int                 // how many times it was resolved; a reopen and resolve makes it 2
 	Satisfaction      *SatisfactionRecord // for the resolution it names; nil when none yet
 	HandlingCount     int                 // agent replies plus notes: the "handling records" archiving needs
+	FirstReplyAt      time.Time           // the first agent reply (first response time); zero until then
 
 	Submitter  Actor
 	ReceivedAt time.Time // the adapter's time, to the second
@@ -96,6 +99,7 @@ type NewTicket struct {
 	CustomerID   uuid.UUID
 	OrderNumber  string
 	MemberNumber string
+	Subject      string // optional; defaults to the start of the description
 	Description  string
 	KeyFacts     []KeyFact
 	Attachments  []Attachment
@@ -106,13 +110,14 @@ type NewTicket struct {
 type Policy struct {
 	Taxonomy        Taxonomy
 	Rules           []Rule
-	MaxReceivedSkew time.Duration // how far received_at may lie in the future (adapter clock skew)
+	MaxReceivedSkew time.Duration // how far the received time may lie in the future (adapter clock skew)
 }
 
 // New validates a submission, classifies it and returns the ticket in status new (Version 1) with its
 // created event and timeline entry. Client mistakes come back as one apierr InvalidArgument listing every
-// bad field: channel, received_at, description, order_number, member_number, key_facts[i].name|value,
-// attachments[i].name|content_type|size|url, contact.kind|value|purpose, hints.type|subcategory|urgency|level.
+// bad field by its path in the submit request: channel, received_time, subject, description, order_number,
+// member_number, key_facts[i].name|value, attachments[i].name|content_type|size_bytes|url,
+// contact.kind|value|consent_purpose, type_hint, subcategory_hint, urgency_hint, level_hint.
 // A missing ID, a malformed Number or a bad Submitter are programming errors (plain errors, Internal).
 //
 // Rules whose target is no longer in the taxonomy are skipped, so deleting a subcategory cannot produce
@@ -144,6 +149,7 @@ func New(in NewTicket, p Policy, now time.Time) (*Ticket, Change, error) {
 	t := &Ticket{
 		ID:                   in.ID,
 		Number:               in.Number,
+		Subject:              in.Subject,
 		Channel:              in.Channel,
 		Status:               StatusNew,
 		Type:                 d.Type,
@@ -163,6 +169,9 @@ func New(in NewTicket, p Policy, now time.Time) (*Ticket, Change, error) {
 		ReceivedAt:           in.ReceivedAt,
 		CreatedAt:            now,
 	}
+	if t.Subject == "" {
+		t.Subject = DefaultSubject(in.Description)
+	}
 	if in.Contact != nil && in.ContactConsent {
 		c := *in.Contact
 		t.Contact = &c
@@ -180,6 +189,7 @@ func validateNew(in NewTicket, p Policy, now time.Time) error {
 	}
 	errs = append(errs,
 		CheckReceivedAt(in.ReceivedAt, now, p.MaxReceivedSkew),
+		CheckText("subject", in.Subject, MaxSubjectRunes, false),
 		CheckText("description", in.Description, MaxDescriptionRunes, true),
 		CheckText("order_number", in.OrderNumber, MaxReferenceRunes, false),
 		CheckText("member_number", in.MemberNumber, MaxReferenceRunes, false),
@@ -212,7 +222,7 @@ func validateAttachment(prefix string, a Attachment) []error {
 		CheckText(prefix+".content_type", a.ContentType, MaxContentTypeRunes, true),
 	}
 	if a.Size < 0 {
-		errs = append(errs, apierr.InvalidField(prefix+".size", "must not be negative"))
+		errs = append(errs, apierr.InvalidField(prefix+".size_bytes", "must not be negative"))
 	}
 	if err := CheckText(prefix+".url", a.URL, MaxURLRunes, true); err != nil {
 		errs = append(errs, err)
@@ -234,7 +244,7 @@ func validateContact(c Contact) []error {
 		errs = append(errs, apierr.InvalidField("contact.value", fmt.Sprintf("is not a plausible %s", c.Kind)))
 	}
 	// Consent is always for a purpose (PIPL): a consent without one cannot be honoured later.
-	errs = append(errs, CheckText("contact.purpose", c.Purpose, MaxPurposeRunes, true))
+	errs = append(errs, CheckText("contact.consent_purpose", c.Purpose, MaxPurposeRunes, true))
 	return errs
 }
 
@@ -265,21 +275,25 @@ func plausibleContact(k ContactKind, v string) bool {
 func validateHints(h Hints, tax Taxonomy) []error {
 	var errs []error
 	if !h.Type.Valid() {
-		errs = append(errs, apierr.InvalidField("hints.type", "unknown type"))
+		errs = append(errs, apierr.InvalidField("type_hint", "unknown type"))
 	}
 	if h.Subcategory != "" {
 		switch {
 		case h.Type == TypeUnclassified:
-			errs = append(errs, apierr.InvalidField("hints.subcategory", "requires hints.type"))
+			errs = append(errs, apierr.InvalidField("subcategory_hint", "requires type_hint"))
 		case !tax.Has(h.Type, h.Subcategory):
-			errs = append(errs, apierr.InvalidField("hints.subcategory", fmt.Sprintf("%q does not exist", FormatTarget(h.Type, h.Subcategory))))
+			errs = append(errs, apierr.InvalidField("subcategory_hint", fmt.Sprintf("%q is not an active subcategory", FormatTarget(h.Type, h.Subcategory))))
 		}
 	}
 	if h.Urgency != UrgencyUnspecified && !h.Urgency.Valid() {
-		errs = append(errs, apierr.InvalidField("hints.urgency", "unknown urgency"))
+		errs = append(errs, apierr.InvalidField("urgency_hint", "unknown urgency"))
 	}
-	if !h.Level.Valid() {
-		errs = append(errs, apierr.InvalidField("hints.level", "unknown level"))
+	switch {
+	case !h.Level.Valid():
+		errs = append(errs, apierr.InvalidField("level_hint", "unknown level"))
+	case h.Level != LevelNone && h.Type != TypeUnclassified && h.Type != TypeComplaint:
+		// Without a type hint the rules may still make it a complaint; with another type it never is one.
+		errs = append(errs, apierr.InvalidField("level_hint", "only complaints have a level"))
 	}
 	return errs
 }
@@ -290,6 +304,7 @@ type recordSpec struct {
 	from, to Status // zero unless the status moved
 	text     string
 	channel  Channel
+	attach   []Attachment // a customer message's attachments, for its timeline entry
 	fill     func(*Event) // adds kind-specific event data; may be nil
 }
 
@@ -310,6 +325,25 @@ func (t *Ticket) record(actor Actor, now time.Time, s recordSpec) Change {
 	}
 	entry := TimelineEntry{
 		Seq: t.Version, Kind: s.kind, Actor: actor, At: now, Text: s.text, Channel: s.channel, From: s.from, To: s.to,
+		Attachments: s.attach,
 	}
 	return Change{Events: []Event{e}, Timeline: []TimelineEntry{entry}}
+}
+
+// DefaultSubject is the subject of a ticket whose adapter sent none: the first non-blank line of the
+// description, cut to DefaultSubjectRunes characters (with an ellipsis when cut), so queues show something
+// readable.
+func DefaultSubject(description string) string {
+	line := ""
+	for l := range strings.Lines(description) {
+		if l = strings.TrimSpace(l); l != "" {
+			line = l
+			break
+		}
+	}
+	if utf8.RuneCountInString(line) <= DefaultSubjectRunes {
+		return line
+	}
+	r := []rune(line)
+	return strings.TrimSpace(string(r[:DefaultSubjectRunes-1])) + "…"
 }

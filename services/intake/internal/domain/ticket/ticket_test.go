@@ -130,8 +130,8 @@ func TestNewRejectsBadSubmissions(t *testing.T) {
 		fields []string
 	}{
 		{"no channel", func(in *NewTicket) { in.Channel = ChannelUnspecified }, []string{"channel"}},
-		{"received an hour in the future", func(in *NewTicket) { in.ReceivedAt = testNow.Add(time.Hour) }, []string{"received_at"}},
-		{"no received time", func(in *NewTicket) { in.ReceivedAt = time.Time{} }, []string{"received_at"}},
+		{"received an hour in the future", func(in *NewTicket) { in.ReceivedAt = testNow.Add(time.Hour) }, []string{"received_time"}},
+		{"no received time", func(in *NewTicket) { in.ReceivedAt = time.Time{} }, []string{"received_time"}},
 		{"a blank description", func(in *NewTicket) { in.Description = " " }, []string{"description"}},
 		{"a description with a nul byte", func(in *NewTicket) { in.Description = "a\x00b" }, []string{"description"}},
 		{"a description of invalid utf-8", func(in *NewTicket) { in.Description = "\xc3\x28" }, []string{"description"}},
@@ -153,7 +153,7 @@ func TestNewRejectsBadSubmissions(t *testing.T) {
 		}, []string{"attachments[0].url"}},
 		{"an attachment with a negative size and no name", func(in *NewTicket) {
 			in.Attachments = []Attachment{{ContentType: "image/png", Size: -1, URL: "https://f.example.com/x"}}
-		}, []string{"attachments[0].name", "attachments[0].size"}},
+		}, []string{"attachments[0].name", "attachments[0].size_bytes"}},
 		{"too many attachments", func(in *NewTicket) {
 			in.Attachments = make([]Attachment, MaxAttachments+1)
 			for i := range in.Attachments {
@@ -168,15 +168,17 @@ func TestNewRejectsBadSubmissions(t *testing.T) {
 		}, []string{"contact.value"}},
 		{"a consented contact without kind or purpose", func(in *NewTicket) {
 			in.Contact, in.ContactConsent = &Contact{Value: "wxid_123"}, true
-		}, []string{"contact.kind", "contact.purpose"}},
-		{"a subcategory hint without a type", func(in *NewTicket) { in.Hints = Hints{Subcategory: "refund"} }, []string{"hints.subcategory"}},
-		{"a subcategory hint outside the taxonomy", func(in *NewTicket) { in.Hints = Hints{Type: TypeRequest, Subcategory: "teleport"} }, []string{"hints.subcategory"}},
-		{"an unknown type hint", func(in *NewTicket) { in.Hints = Hints{Type: Type(9)} }, []string{"hints.type"}},
-		{"an unknown urgency hint", func(in *NewTicket) { in.Hints = Hints{Urgency: Urgency(9)} }, []string{"hints.urgency"}},
-		{"an unknown level hint", func(in *NewTicket) { in.Hints = Hints{Level: Level(9)} }, []string{"hints.level"}},
+		}, []string{"contact.kind", "contact.consent_purpose"}},
+		{"a subcategory hint without a type", func(in *NewTicket) { in.Hints = Hints{Subcategory: "refund"} }, []string{"subcategory_hint"}},
+		{"a subcategory hint outside the taxonomy", func(in *NewTicket) { in.Hints = Hints{Type: TypeRequest, Subcategory: "teleport"} }, []string{"subcategory_hint"}},
+		{"an unknown type hint", func(in *NewTicket) { in.Hints = Hints{Type: Type(9)} }, []string{"type_hint"}},
+		{"an unknown urgency hint", func(in *NewTicket) { in.Hints = Hints{Urgency: Urgency(9)} }, []string{"urgency_hint"}},
+		{"an unknown level hint", func(in *NewTicket) { in.Hints = Hints{Level: Level(9)} }, []string{"level_hint"}},
+		{"a level hint on an inquiry", func(in *NewTicket) { in.Hints = Hints{Type: TypeInquiry, Level: LevelL2} }, []string{"level_hint"}},
+		{"a subject over the limit", func(in *NewTicket) { in.Subject = strings.Repeat("s", MaxSubjectRunes+1) }, []string{"subject"}},
 		{"every problem is reported at once", func(in *NewTicket) {
 			in.Channel, in.Description, in.Hints = ChannelUnspecified, "", Hints{Subcategory: "refund"}
-		}, []string{"channel", "description", "hints.subcategory"}},
+		}, []string{"channel", "description", "subcategory_hint"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -234,7 +236,7 @@ func TestEventsCarryNoPersonalDataOrText(t *testing.T) {
 		func() (Change, error) { return tk.Assign(testGroup, testAgent, staff, testNow) },
 		func() (Change, error) { return tk.Reply("SECRET-REPLY", ChannelEmail, true, staff, testNow) },
 		func() (Change, error) {
-			return tk.AppendCustomerMessage("SECRET-MSG", ChannelUnspecified, adapter, testNow)
+			return tk.AppendCustomerMessage("SECRET-MSG", ChannelUnspecified, nil, adapter, testNow)
 		},
 		func() (Change, error) { return tk.AddNote("SECRET-NOTE", staff, testNow) },
 		func() (Change, error) { return tk.Escalate("SECRET-WHY", staff, testNow) },
@@ -259,4 +261,36 @@ func TestEventsCarryNoPersonalDataOrText(t *testing.T) {
 			require.NotContains(t, dump, s, "event %s leaks text", e.Kind)
 		}
 	}
+}
+
+func TestNewSubject(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("长", DefaultSubjectRunes+5)
+	tests := []struct {
+		name, subject, description, want string
+	}{
+		{"the adapter's subject wins", "Broken kettle", "it broke", "Broken kettle"},
+		{"without one the description's first line is used", "", "\n  My order is late  \nsecond line", "My order is late"},
+		{"a long first line is cut with an ellipsis", "", long, strings.Repeat("长", DefaultSubjectRunes-1) + "…"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			in := validSubmission()
+			in.Subject, in.Description = tc.subject, tc.description
+			tk, _, err := New(in, testPolicy(), testNow)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, tk.Subject)
+		})
+	}
+}
+
+func TestALevelHintWithoutATypeWaitsForTheRules(t *testing.T) {
+	t.Parallel()
+	in := validSubmission()
+	in.Description, in.Hints = "我要投诉", Hints{Level: LevelL2}
+	tk, _, err := New(in, testPolicy(), testNow)
+	require.NoError(t, err)
+	require.Equal(t, TypeComplaint, tk.Type)
+	require.Equal(t, LevelL2, tk.Level)
 }

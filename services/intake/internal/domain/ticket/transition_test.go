@@ -19,13 +19,13 @@ var actionCalls = map[Action]func(tk *Ticket) (Change, error){
 	},
 	ActionSetPendingCustomer: func(tk *Ticket) (Change, error) { return tk.SetPendingCustomer(staff, testNow) },
 	ActionAppendCustomerMessage: func(tk *Ticket) (Change, error) {
-		return tk.AppendCustomerMessage("any news?", ChannelUnspecified, adapter, testNow)
+		return tk.AppendCustomerMessage("any news?", ChannelUnspecified, nil, adapter, testNow)
 	},
 	ActionAddNote:  func(tk *Ticket) (Change, error) { return tk.AddNote("called the warehouse", staff, testNow) },
 	ActionEscalate: func(tk *Ticket) (Change, error) { return tk.Escalate("VIP customer", staff, testNow) },
 	ActionResolve:  func(tk *Ticket) (Change, error) { return tk.Resolve("sent a new charger", staff, testNow) },
 	ActionClose:    func(tk *Ticket) (Change, error) { return tk.Close(staff, testNow) },
-	ActionReopen:   func(tk *Ticket) (Change, error) { return tk.Reopen(true, staff, testNow) },
+	ActionReopen:   func(tk *Ticket) (Change, error) { return tk.Reopen("", true, staff, testNow) },
 	ActionRecordSatisfaction: func(tk *Ticket) (Change, error) {
 		return tk.RecordSatisfaction(SatisfactionSatisfied, "", adapter, testNow)
 	},

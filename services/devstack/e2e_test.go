@@ -1,0 +1,209 @@
+package devstack_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	rpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+
+	"kefu.dev/pkg/events"
+	"kefu.dev/pkg/grpcx"
+	"kefu.dev/pkg/logging"
+	"kefu.dev/pkg/testkit"
+	"kefu.dev/services/devstack"
+	"kefu.dev/services/intake"
+)
+
+// startStack runs the whole dev stack on free loopback ports against a fresh, migrated database and an
+// embedded NATS in a temp folder, and returns its addresses once everything listens.
+func startStack(t *testing.T) devstack.Addresses {
+	t.Helper()
+	db := testkit.NewDB(t, "intake", intake.Migrations()...)
+	cfg := devstack.Config{
+		DataDir: t.TempDir(), DatabaseURL: db.AdminURL, NATSPort: -1, Host: "127.0.0.1",
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
+	ready := make(chan devstack.Addresses, 1)
+	done := make(chan error, 1)
+	go func() { done <- devstack.Run(ctx, cfg, logging.Discard(), func(a devstack.Addresses) { ready <- a }) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	var a devstack.Addresses
+	select {
+	case a = <-ready:
+	case err := <-done:
+		t.Fatalf("dev stack stopped: %v", err)
+	case <-time.After(2 * time.Minute):
+		t.Fatal("dev stack did not start")
+	}
+	testkit.Eventually(t, func() bool {
+		resp, err := http.Get(a.REST + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, time.Minute, "gateway never became ready")
+	return a
+}
+
+// readmeScript returns the README's curl walkthrough (between the readme-test markers), pointed at base.
+func readmeScript(t *testing.T, base string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	m := regexp.MustCompile("(?s)<!-- readme-test:begin -->\\s*```bash\\n(.*?)```\\s*<!-- readme-test:end -->").FindSubmatch(b)
+	require.NotNil(t, m, "README.md has no readme-test block")
+	return strings.ReplaceAll(string(m[1]), "http://localhost:8080", base)
+}
+
+// TestReadmeWalkthroughWorksAsPrinted runs the README's curl examples (submit, list, assign, reply,
+// resolve, rate, close, archive) against the real dev stack, so the quick start cannot rot.
+func TestReadmeWalkthroughWorksAsPrinted(t *testing.T) {
+	t.Parallel()
+	for _, tool := range []string{"bash", "curl", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is required by the README walkthrough (.ci/run installs it): %v", tool, err)
+		}
+	}
+	a := startStack(t)
+	cmd := exec.CommandContext(t.Context(), "bash", "-euo", "pipefail", "-c", readmeScript(t, a.REST))
+	cmd.Dir = t.TempDir()
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "README walkthrough failed:\n%s", out)
+	require.Contains(t, string(out), `"TICKET_STATUS_ARCHIVED"`, "the walkthrough should end with an archived ticket:\n%s", out)
+}
+
+// TestEveryServiceServesHealthAndReflection checks the suite's topology: all six processes answer
+// grpc.health.v1 SERVING and intake lists its API through server reflection (what grpcurl uses).
+func TestEveryServiceServesHealthAndReflection(t *testing.T) {
+	t.Parallel()
+	a := startStack(t)
+	for name, addr := range map[string]string{"intake": a.Intake, "customer": a.Customer, "routing": a.Routing, "slatimer": a.Slatimer, "analytics": a.Analytics} {
+		cc, err := grpcx.Dial(addr)
+		require.NoError(t, err)
+		defer cc.Close()
+		resp, err := healthpb.NewHealthClient(cc).Check(t.Context(), &healthpb.HealthCheckRequest{})
+		require.NoError(t, err, name)
+		require.Equal(t, healthpb.HealthCheckResponse_SERVING, resp.GetStatus(), name)
+	}
+	cc, err := grpcx.Dial(a.Intake)
+	require.NoError(t, err)
+	defer cc.Close()
+	stream, err := rpb.NewServerReflectionClient(cc).ServerReflectionInfo(t.Context())
+	require.NoError(t, err)
+	require.NoError(t, stream.Send(&rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_ListServices{}}))
+	resp, err := stream.Recv()
+	require.NoError(t, err)
+	var names []string
+	for _, s := range resp.GetListServicesResponse().GetService() {
+		names = append(names, s.GetName())
+	}
+	require.Contains(t, names, "kefu.intake.v1.IntakeService")
+	require.Contains(t, names, "grpc.health.v1.Health")
+}
+
+// TestTraceFollowsOneRequestToAConsumer proves one trace covers a REST submit end to end: the gateway's
+// HTTP span, the gRPC call into intake, its Postgres queries, the relay's publish to NATS and a consumer's
+// handling of the event. It installs a recording tracer provider for the whole process, so it does not run
+// in parallel with the other tests of this package.
+func TestTraceFollowsOneRequestToAConsumer(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	prevTP, prevProp := otel.GetTracerProvider(), otel.GetTextMapPropagator()
+	otel.SetTracerProvider(tp)
+	otel.SetTextMapPropagator(propagation.TraceContext{})
+	t.Cleanup(func() { otel.SetTracerProvider(prevTP); otel.SetTextMapPropagator(prevProp) })
+
+	a := startStack(t)
+
+	consumerDB := testkit.NewDB(t, "tracecheck", events.Migrations())
+	nc, err := events.Connect(a.NATS, "trace-test", logging.Discard())
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstreamNew(nc)
+	require.NoError(t, err)
+	var mu sync.Mutex
+	consumed := map[string]string{} // ticket id → trace id seen by the handler
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- events.Consume(ctx, js, consumerDB.Pool, events.ConsumerConfig{
+			Durable: "test-trace", FilterSubjects: []string{events.Subject("ticket", "created")}, Logger: logging.Discard(),
+		}, func(ctx context.Context, _ pgx.Tx, d events.Delivery) error {
+			mu.Lock()
+			consumed[d.AggregateID] = spanTraceID(ctx)
+			mu.Unlock()
+			return nil
+		})
+	}()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+
+	body := fmt.Sprintf(`{"idempotencyKey":"trace-1","channel":"CHANNEL_APP","receivedTime":"%s","description":"订单什么时候发货"}`,
+		time.Now().UTC().Format(time.RFC3339))
+	resp, err := http.Post(a.REST+"/v1/tickets", "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	var out struct {
+		Ticket struct {
+			TicketID string `json:"ticketId"`
+		} `json:"ticket"`
+	}
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NoError(t, decodeJSON(resp, &out))
+	id := out.Ticket.TicketID
+	require.NotEmpty(t, id)
+
+	var traceID string
+	testkit.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		traceID = consumed[id]
+		return traceID != ""
+	}, 30*time.Second, "the consumer never saw the ticket's created event")
+
+	var httpSpan, grpcServer, pgSpan, publish bool
+	for _, s := range rec.Ended() {
+		if s.SpanContext().TraceID().String() != traceID {
+			continue
+		}
+		switch {
+		case s.SpanKind().String() == "server" && strings.Contains(s.Name(), "/v1/tickets"):
+			httpSpan = true
+		case s.SpanKind().String() == "server" && s.Name() == "kefu.intake.v1.IntakeService/SubmitTicket":
+			grpcServer = true
+		case s.SpanKind().String() == "client" && strings.Contains(strings.ToLower(s.Name()), "insert"):
+			pgSpan = true
+		case s.SpanKind().String() == "producer":
+			publish = true
+		}
+	}
+	var names []string
+	for _, s := range rec.Ended() {
+		if s.SpanContext().TraceID().String() == traceID {
+			names = append(names, s.SpanKind().String()+" "+s.Name())
+		}
+	}
+	require.True(t, httpSpan, "no gateway HTTP span in the trace: %v", names)
+	require.True(t, grpcServer, "no intake gRPC server span in the trace: %v", names)
+	require.True(t, pgSpan, "no Postgres span in the trace: %v", names)
+	require.True(t, publish, "no NATS publish span in the trace: %v", names)
+}
+

@@ -1,0 +1,313 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"kefu.dev/pkg/apierr"
+	"kefu.dev/pkg/idempotency"
+	"kefu.dev/services/intake/internal/domain/ticket"
+	"kefu.dev/services/intake/internal/store"
+)
+
+// Idempotency scopes: what a key or request id is unique within, per principal.
+const (
+	scopeSubmit      = "submit_ticket"
+	scopeSubcategory = "create_subcategory"
+	scopeRule        = "create_rule"
+)
+
+// ticketScope is the scope of per-ticket request ids, so one id may be reused on another ticket.
+func ticketScope(id uuid.UUID) string { return "ticket:" + id.String() }
+
+// SubmitInput is a submission as the gRPC layer decoded it.
+type SubmitInput struct {
+	// IdempotencyKey makes the submit safe to retry; Fingerprint identifies the request without the key.
+	IdempotencyKey string
+	Fingerprint    []byte
+	// Ticket is the submission; the app sets ID, Number and Submitter.
+	Ticket ticket.NewTicket
+}
+
+// SubmitTicket creates a ticket, or returns the one an earlier submit with the same key created. The
+// ticket, its first timeline entry, the created event and the idempotency key are written in one
+// transaction.
+func (a *App) SubmitTicket(ctx context.Context, in SubmitInput) (*ticket.Ticket, error) {
+	p, actor, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pol, err := a.policy.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := a.now()
+	id, err := newID()
+	if err != nil {
+		return nil, err
+	}
+	day := ticket.BusinessDay(now, a.cfg.BusinessZone)
+	claim := idempotency.Claim{Principal: p.String(), Scope: scopeSubmit, Key: in.IdempotencyKey,
+		Fingerprint: in.Fingerprint, ResourceID: id.String()}
+	t, replayed, err := a.store.CreateTicket(ctx, claim, day, now, func(serial int64) (*ticket.Ticket, store.Write, error) {
+		nt := in.Ticket
+		nt.ID, nt.Number, nt.Submitter = id, ticket.FormatNumber(day, serial), actor
+		t, ch, err := ticket.New(nt, ticket.Policy{Taxonomy: pol.taxonomy, Rules: pol.active, MaxReceivedSkew: a.cfg.MaxSkew}, now)
+		if err != nil {
+			return nil, store.Write{}, err
+		}
+		w, err := a.buildWrite(t, ch, changeContext{})
+		return t, w, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !replayed {
+		a.notify.Notify()
+	}
+	return t, nil
+}
+
+// GetTicket returns a ticket.
+func (a *App) GetTicket(ctx context.Context, id uuid.UUID) (*ticket.Ticket, error) {
+	return a.store.GetTicket(ctx, id)
+}
+
+// ListTickets returns a page of tickets.
+func (a *App) ListTickets(ctx context.Context, f store.TicketFilter, pageSize int, pageToken string) (store.TicketPage, error) {
+	return a.store.ListTickets(ctx, f, pageSize, pageToken)
+}
+
+// ListTimeline returns a page of a ticket's timeline.
+func (a *App) ListTimeline(ctx context.Context, id uuid.UUID, pageSize int, pageToken string) (store.TimelinePage, error) {
+	return a.store.ListTimeline(ctx, id, pageSize, pageToken)
+}
+
+// change is one state change of one ticket, as the domain method makes it.
+type change func(t *ticket.Ticket, actor ticket.Actor, now time.Time) (ticket.Change, changeContext, error)
+
+// update runs fn on the locked ticket and saves the result with its entry and event. A request id makes the
+// call safe to retry: the claim's resource is the change's timeline entry when entryResource (message-adding
+// calls return it), else the ticket.
+func (a *App) update(ctx context.Context, id uuid.UUID, req Request, entryResource bool, fn change) (store.Result, error) {
+	p, actor, err := caller(ctx)
+	if err != nil {
+		return store.Result{}, err
+	}
+	now := a.now()
+	var entryID uuid.UUID
+	if entryResource {
+		if entryID, err = newID(); err != nil {
+			return store.Result{}, err
+		}
+	}
+	var claim *idempotency.Claim
+	if req.ID != "" {
+		resource := id.String()
+		if entryResource {
+			resource = entryID.String()
+		}
+		claim = &idempotency.Claim{Principal: p.String(), Scope: ticketScope(id), Key: req.ID,
+			Fingerprint: req.Fingerprint, ResourceID: resource}
+	}
+	res, err := a.store.UpdateTicket(ctx, id, claim, now, func(t *ticket.Ticket) (store.Write, error) {
+		before := classificationOf(t)
+		ch, cc, err := fn(t, actor, now)
+		if err != nil {
+			return store.Write{}, err
+		}
+		if ch.Empty() {
+			return store.Write{}, nil
+		}
+		cc.before, cc.entryID = before, entryID
+		return a.buildWrite(t, ch, cc)
+	})
+	if err != nil {
+		return store.Result{}, err
+	}
+	if !res.Replayed && len(res.Entries) > 0 {
+		a.notify.Notify()
+	}
+	return res, nil
+}
+
+// Etag renders a ticket's etag: its version, which every change increments.
+func Etag(t *ticket.Ticket) string { return strconv.FormatInt(t.Version, 10) }
+
+// etagMatches accepts the etag with or without HTTP quoting (and a weak W/ prefix), since REST clients
+// copy it either way.
+func etagMatches(given string, t *ticket.Ticket) bool {
+	given = strings.TrimPrefix(strings.TrimSpace(given), "W/")
+	given = strings.Trim(given, `"`)
+	return given == Etag(t)
+}
+
+// ReasonEtagMismatch is the Aborted reason of a stale etag.
+const ReasonEtagMismatch = "ETAG_MISMATCH"
+
+// UpdateClassification changes type, subcategory, urgency or level (the fields set in u) of a ticket whose
+// version is still etag. A stale etag is Aborted ETAG_MISMATCH.
+func (a *App) UpdateClassification(ctx context.Context, id uuid.UUID, etag string, u ticket.ClassificationUpdate) (*ticket.Ticket, error) {
+	pol, err := a.policy.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := a.update(ctx, id, Request{}, false, func(t *ticket.Ticket, actor ticket.Actor, now time.Time) (ticket.Change, changeContext, error) {
+		if !etagMatches(etag, t) {
+			return ticket.Change{}, changeContext{}, apierr.New(apierr.KindAborted, ReasonEtagMismatch,
+				"the ticket changed since etag %q was read (current %q): read it again", etag, Etag(t)).
+				WithMeta("current_etag", Etag(t)).WithCause(ErrEtagMismatch)
+		}
+		ch, err := t.Reclassify(u, pol.taxonomy, actor, now)
+		return ch, changeContext{}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res.Ticket, nil
+}
+
+// Assign hands a ticket to a group and/or an agent.
+func (a *App) Assign(ctx context.Context, id, group, agent uuid.UUID, req Request) (*ticket.Ticket, error) {
+	res, err := a.update(ctx, id, req, false, func(t *ticket.Ticket, actor ticket.Actor, now time.Time) (ticket.Change, changeContext, error) {
+		ch, err := t.Assign(group, agent, actor, now)
+		return ch, changeContext{}, err
+	})
+	return res.Ticket, err
+}
+
+// StartWork moves an assigned ticket to in_progress.
+func (a *App) StartWork(ctx context.Context, id uuid.UUID, req Request) (*ticket.Ticket, error) {
+	res, err := a.update(ctx, id, req, false, func(t *ticket.Ticket, actor ticket.Actor, now time.Time) (ticket.Change, changeContext, error) {
+		ch, err := t.StartWork(actor, now)
+		return ch, changeContext{}, err
+	})
+	return res.Ticket, err
+}
+
+// SetPendingCustomer moves an in_progress ticket to pending_customer.
+func (a *App) SetPendingCustomer(ctx context.Context, id uuid.UUID, req Request) (*ticket.Ticket, error) {
+	res, err := a.update(ctx, id, req, false, func(t *ticket.Ticket, actor ticket.Actor, now time.Time) (ticket.Change, changeContext, error) {
+		ch, err := t.SetPendingCustomer(actor, now)
+		return ch, changeContext{}, err
+	})
+	return res.Ticket, err
+}
+
+// Reply records an agent's reply; it returns the ticket and the entry written (or, on a retry, the entry
+// the first call wrote).
+func (a *App) Reply(ctx context.Context, id uuid.UUID, text string, channel ticket.Channel, asksCustomer bool, req Request) (store.Result, error) {
+	return a.update(ctx, id, req, true, func(t *ticket.Ticket, actor ticket.Actor, now time.Time) (ticket.Change, changeContext, error) {
+		ch, err := t.Reply(text, channel, asksCustomer, actor, now)
+		return ch, changeContext{}, err
+	})
+}
+
+// AddNote records an internal note.
+func (a *App) AddNote(ctx context.Context, id uuid.UUID, text string, req Request) (store.Result, error) {
+	return a.update(ctx, id, req, true, func(t *ticket.Ticket, actor ticket.Actor, now time.Time) (ticket.Change, changeContext, error) {
+		ch, err := t.AddNote(text, actor, now)
+		return ch, changeContext{}, err
+	})
+}
+
+// AppendCustomerMessage records a further message from the customer, with its attachments.
+func (a *App) AppendCustomerMessage(ctx context.Context, id uuid.UUID, text string, channel ticket.Channel,
+	attachments []ticket.Attachment, req Request) (store.Result, error) {
+	return a.update(ctx, id, req, true, func(t *ticket.Ticket, actor ticket.Actor, now time.Time) (ticket.Change, changeContext, error) {
+		ch, err := t.AppendCustomerMessage(text, channel, attachments, actor, now)
+		return ch, changeContext{}, err
+	})
+}
+
+// Escalate raises the escalation level.
+func (a *App) Escalate(ctx context.Context, id uuid.UUID, reason string, req Request) (*ticket.Ticket, error) {
+	res, err := a.update(ctx, id, req, false, func(t *ticket.Ticket, actor ticket.Actor, now time.Time) (ticket.Change, changeContext, error) {
+		ch, err := t.Escalate(reason, actor, now)
+		return ch, changeContext{}, err
+	})
+	return res.Ticket, err
+}
+
+// Resolve resolves a ticket with a summary.
+func (a *App) Resolve(ctx context.Context, id uuid.UUID, summary string, req Request) (*ticket.Ticket, error) {
+	res, err := a.update(ctx, id, req, false, func(t *ticket.Ticket, actor ticket.Actor, now time.Time) (ticket.Change, changeContext, error) {
+		ch, err := t.Resolve(summary, actor, now)
+		return ch, changeContext{}, err
+	})
+	return res.Ticket, err
+}
+
+// Close closes a resolved ticket.
+func (a *App) Close(ctx context.Context, id uuid.UUID, req Request) (*ticket.Ticket, error) {
+	res, err := a.update(ctx, id, req, false, func(t *ticket.Ticket, actor ticket.Actor, now time.Time) (ticket.Change, changeContext, error) {
+		ch, err := t.Close(actor, now)
+		return ch, changeContext{}, err
+	})
+	return res.Ticket, err
+}
+
+// Reopen reopens a resolved or closed ticket: back to its agent when the agent directory says the agent is
+// still active, else to its group. The directory is asked before the transaction, so no row lock is held
+// across a call to another service; if the agent changed meanwhile it is asked again.
+func (a *App) Reopen(ctx context.Context, id uuid.UUID, reason string, req Request) (*ticket.Ticket, error) {
+	pre, err := a.store.GetTicket(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	askedFor, active, err := a.agentActive(ctx, pre.AssigneeID)
+	if err != nil {
+		return nil, err
+	}
+	res, err := a.update(ctx, id, req, false, func(t *ticket.Ticket, actor ticket.Actor, now time.Time) (ticket.Change, changeContext, error) {
+		isActive := active
+		if t.AssigneeID != askedFor {
+			var err error
+			if _, isActive, err = a.agentActive(ctx, t.AssigneeID); err != nil {
+				return ticket.Change{}, changeContext{}, err
+			}
+		}
+		ch, err := t.Reopen(reason, isActive, actor, now)
+		return ch, changeContext{}, err
+	})
+	return res.Ticket, err
+}
+
+func (a *App) agentActive(ctx context.Context, agent uuid.UUID) (uuid.UUID, bool, error) {
+	if agent == uuid.Nil {
+		return agent, false, nil
+	}
+	ok, err := a.agents.Active(ctx, agent)
+	if err != nil {
+		return agent, false, fmt.Errorf("ask whether agent %s is active: %w", agent, err)
+	}
+	return agent, ok, nil
+}
+
+// RecordSatisfaction records the customer's rating of the latest resolution, or (unreachable) the waiver.
+func (a *App) RecordSatisfaction(ctx context.Context, id uuid.UUID, rating ticket.Satisfaction, comment string,
+	unreachable bool, req Request) (*ticket.Ticket, error) {
+	res, err := a.update(ctx, id, req, false, func(t *ticket.Ticket, actor ticket.Actor, now time.Time) (ticket.Change, changeContext, error) {
+		if unreachable {
+			ch, err := t.WaiveSatisfaction(actor, now)
+			return ch, changeContext{}, err
+		}
+		ch, err := t.RecordSatisfaction(rating, comment, actor, now)
+		return ch, changeContext{}, err
+	})
+	return res.Ticket, err
+}
+
+// Archive archives a closed, complete ticket.
+func (a *App) Archive(ctx context.Context, id uuid.UUID, req Request) (*ticket.Ticket, error) {
+	res, err := a.update(ctx, id, req, false, func(t *ticket.Ticket, actor ticket.Actor, now time.Time) (ticket.Change, changeContext, error) {
+		ch, err := t.Archive(actor, now)
+		return ch, changeContext{}, err
+	})
+	return res.Ticket, err
+}
