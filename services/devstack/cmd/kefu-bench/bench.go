@@ -273,7 +273,7 @@ func submitRequest(key string) *intakev1.SubmitTicketRequest {
 		Channel:        intakev1.Channel_CHANNEL_WEB_CHAT,
 		ReceivedTime:   timestamppb.Now(),
 		Contact:        &intakev1.Contact{Kind: intakev1.ContactKind_CONTACT_KIND_PHONE, Value: "13800000000", Consent: true, ConsentPurpose: "service_follow_up"},
-		CustomerId:     "cust-bench",
+		CustomerId:     "0192f5a0-0000-7000-8000-00000000c001",
 		OrderNumber:    "SO20261123001",
 		Description:    "我的快递三天了还没到，订单号 SO20261123001，请帮忙查一下物流。",
 	}

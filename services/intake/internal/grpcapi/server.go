@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -267,7 +268,7 @@ func (s *Server) ArchiveTicket(ctx context.Context, req *intakev1.ArchiveTicketR
 
 // transition runs a call that takes only the ticket and an optional request id.
 func (s *Server) transition(ctx context.Context, req proto.Message, ticketID, requestID string,
-	fn func(context.Context, uuidT, app.Request) (*ticket.Ticket, error)) (*intakev1.Ticket, error) {
+	fn func(context.Context, uuid.UUID, app.Request) (*ticket.Ticket, error)) (*intakev1.Ticket, error) {
 	id, err := parseID("ticket_id", ticketID)
 	if err != nil {
 		return nil, err
@@ -324,7 +325,7 @@ func (s *Server) AppendCustomerMessage(ctx context.Context, req *intakev1.Append
 }
 
 // messageCall reads the ticket id and the (required) request id of a message-adding call.
-func (s *Server) messageCall(req proto.Message, ticketID, requestID string) (uuidT, app.Request, error) {
+func (s *Server) messageCall(req proto.Message, ticketID, requestID string) (uuid.UUID, app.Request, error) {
 	id, err := parseID("ticket_id", ticketID)
 	if err != nil {
 		return id, app.Request{}, err
@@ -359,7 +360,7 @@ func (s *Server) ListTimeline(ctx context.Context, req *intakev1.ListTimelineReq
 
 // EscalateTicket raises the escalation level.
 func (s *Server) EscalateTicket(ctx context.Context, req *intakev1.EscalateTicketRequest) (*intakev1.EscalateTicketResponse, error) {
-	t, err := s.transition(ctx, req, req.GetTicketId(), req.GetRequestId(), func(ctx context.Context, id uuidT, r app.Request) (*ticket.Ticket, error) {
+	t, err := s.transition(ctx, req, req.GetTicketId(), req.GetRequestId(), func(ctx context.Context, id uuid.UUID, r app.Request) (*ticket.Ticket, error) {
 		return s.app.Escalate(ctx, id, req.GetReason(), r)
 	})
 	if err != nil {
@@ -370,7 +371,7 @@ func (s *Server) EscalateTicket(ctx context.Context, req *intakev1.EscalateTicke
 
 // ResolveTicket resolves a ticket.
 func (s *Server) ResolveTicket(ctx context.Context, req *intakev1.ResolveTicketRequest) (*intakev1.ResolveTicketResponse, error) {
-	t, err := s.transition(ctx, req, req.GetTicketId(), req.GetRequestId(), func(ctx context.Context, id uuidT, r app.Request) (*ticket.Ticket, error) {
+	t, err := s.transition(ctx, req, req.GetTicketId(), req.GetRequestId(), func(ctx context.Context, id uuid.UUID, r app.Request) (*ticket.Ticket, error) {
 		return s.app.Resolve(ctx, id, req.GetResolutionSummary(), r)
 	})
 	if err != nil {
@@ -381,7 +382,7 @@ func (s *Server) ResolveTicket(ctx context.Context, req *intakev1.ResolveTicketR
 
 // ReopenTicket reopens a resolved or closed ticket.
 func (s *Server) ReopenTicket(ctx context.Context, req *intakev1.ReopenTicketRequest) (*intakev1.ReopenTicketResponse, error) {
-	t, err := s.transition(ctx, req, req.GetTicketId(), req.GetRequestId(), func(ctx context.Context, id uuidT, r app.Request) (*ticket.Ticket, error) {
+	t, err := s.transition(ctx, req, req.GetTicketId(), req.GetRequestId(), func(ctx context.Context, id uuid.UUID, r app.Request) (*ticket.Ticket, error) {
 		return s.app.Reopen(ctx, id, req.GetReason(), r)
 	})
 	if err != nil {
@@ -392,7 +393,7 @@ func (s *Server) ReopenTicket(ctx context.Context, req *intakev1.ReopenTicketReq
 
 // RecordSatisfaction records a rating or the unreachable waiver.
 func (s *Server) RecordSatisfaction(ctx context.Context, req *intakev1.RecordSatisfactionRequest) (*intakev1.RecordSatisfactionResponse, error) {
-	t, err := s.transition(ctx, req, req.GetTicketId(), req.GetRequestId(), func(ctx context.Context, id uuidT, r app.Request) (*ticket.Ticket, error) {
+	t, err := s.transition(ctx, req, req.GetTicketId(), req.GetRequestId(), func(ctx context.Context, id uuid.UUID, r app.Request) (*ticket.Ticket, error) {
 		return s.app.RecordSatisfaction(ctx, id, protoconv.SatisfactionFromProto(req.GetRating()), req.GetComment(),
 			req.GetCustomerUnreachable(), r)
 	})

@@ -24,7 +24,8 @@ func seedLockKey() int64 {
 }
 
 // SeedDefaults seeds tax and rules unless that was done before, in one transaction under an advisory lock.
-// Rules get fresh UUIDv7 ids (the domain's ids are names for humans). It reports whether it seeded.
+// Rules get fresh UUIDv7 ids; the domain's ids (names such as default.request.refund) become their
+// descriptions. It reports whether it seeded.
 func (s *Store) SeedDefaults(ctx context.Context, tax ticket.Taxonomy, rules []ticket.Rule, now time.Time) (bool, error) {
 	var seeded, done bool
 	err := s.runTx(ctx, func(b *pgx.Batch) {
@@ -48,7 +49,7 @@ func (s *Store) SeedDefaults(ctx context.Context, tax ticket.Taxonomy, rules []t
 			if err != nil {
 				return fmt.Errorf("rule id: %w", err)
 			}
-			args, err := ruleArgs(Rule{Rule: withID(r, id), Description: "default: " + r.ID, CreatedAt: now, UpdatedAt: now})
+			args, err := ruleArgs(Rule{Rule: withID(r, id), Description: r.ID, CreatedAt: now, UpdatedAt: now})
 			if err != nil {
 				return err
 			}

@@ -114,10 +114,9 @@ func (s *Store) CreateSubcategory(ctx context.Context, c idempotency.Claim, sc S
 
 // Reasons for the errors the taxonomy and rule writes report.
 const (
-	ReasonSubcategoryExists    = "SUBCATEGORY_EXISTS"
-	ReasonSubcategoryInUse     = "SUBCATEGORY_IN_USE"
-	ReasonSubcategoryNotUsable = "SUBCATEGORY_NOT_USABLE"
-	PreconditionRuleTargets    = "RULE_TARGETS_SUBCATEGORY"
+	ReasonSubcategoryExists = "SUBCATEGORY_EXISTS"
+	ReasonSubcategoryInUse  = "SUBCATEGORY_IN_USE"
+	PreconditionRuleTargets = "RULE_TARGETS_SUBCATEGORY"
 )
 
 // alreadyExists is AlreadyExists naming the field whose value is taken.

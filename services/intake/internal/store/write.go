@@ -56,11 +56,7 @@ func queueClaim(b *pgx.Batch, c *idempotency.Claim, now time.Time, claimed *bool
 // the same request (the stored resource id) from a reuse with another request (AlreadyExists). It returns
 // "" when the key turned out free after all (purged meanwhile): the claim is now this transaction's.
 func settleClaim(ctx context.Context, tx pgx.Tx, c *idempotency.Claim, now time.Time) (string, error) {
-	id, err := c.Claim(ctx, tx, now)
-	if err != nil {
-		return "", err
-	}
-	return id, nil
+	return c.Claim(ctx, tx, now)
 }
 
 // CreateTicket creates a ticket in one transaction of three round trips: (BEGIN, the idempotency claim,
@@ -111,7 +107,7 @@ func (s *Store) CreateTicket(ctx context.Context, c idempotency.Claim, day time.
 			return err
 		}
 		if _, err := execBatch(ctx, tx, b); err != nil {
-			return mapWriteError(err)
+			return fmt.Errorf("save ticket %s: %w", nt.ID, err)
 		}
 		t = nt
 		return nil
@@ -190,7 +186,7 @@ func (s *Store) UpdateTicket(ctx context.Context, id uuid.UUID, c *idempotency.C
 		}
 		tags, err := execBatch(ctx, tx, b)
 		if err != nil {
-			return mapWriteError(err)
+			return fmt.Errorf("save ticket %s: %w", id, err)
 		}
 		if tags[0].RowsAffected() != 1 {
 			return fmt.Errorf("update ticket %s: version %d is no longer current", id, prev)
@@ -214,12 +210,6 @@ func queueWrite(ctx context.Context, tx pgx.Tx, b *pgx.Batch, w Write) error {
 		return fmt.Errorf("queue events: %w", err)
 	}
 	return nil
-}
-
-// mapWriteError turns a constraint violation on a ticket write into what it means; none is expected (ids
-// are fresh UUIDv7s, numbers come from the sequence), so everything stays Internal, wrapped.
-func mapWriteError(err error) error {
-	return fmt.Errorf("save ticket: %w", err)
 }
 
 // CloseDue closes up to limit resolved tickets whose resolution is at or before cutoff, in one transaction,
@@ -273,7 +263,7 @@ func (s *Store) CloseDue(ctx context.Context, cutoff time.Time, limit int, fn fu
 		}
 		tags, err := execBatch(ctx, tx, b)
 		if err != nil {
-			return mapWriteError(err)
+			return fmt.Errorf("save closed tickets: %w", err)
 		}
 		for _, i := range updates {
 			if tags[i].RowsAffected() != 1 {

@@ -1,0 +1,78 @@
+// Command intake runs the intake service alone (docker compose, Kubernetes). Every flag also reads a KEFU_
+// variable (--grpc-addr ↔ KEFU_GRPC_ADDR); DATABASE_URL and NATS_URL keep their standard names.
+//
+//	intake [flags]                              serve
+//	intake [flags] migrate                      apply migrations and exit
+//	intake [flags] republish --since RFC3339    re-send the outbox's events created since then, and exit
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"kefu.dev/pkg/service"
+	"kefu.dev/services/intake"
+)
+
+func main() {
+	service.Main("intake", func(fs *flag.FlagSet) func(context.Context, *slog.Logger) error {
+		cfg := intake.DefaultConfig()
+		fs.StringVar(&cfg.GRPCAddr, "grpc-addr", cfg.GRPCAddr, "gRPC listen address")
+		fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "Postgres URL of the runtime role (env DATABASE_URL)")
+		fs.StringVar(&cfg.MigrateDatabaseURL, "migrate-database-url", cfg.MigrateDatabaseURL, "Postgres URL of the schema owner role for migrations (default: database-url)")
+		fs.BoolVar(&cfg.Migrate, "migrate", cfg.Migrate, "apply migrations at start")
+		fs.IntVar(&cfg.DBMaxConns, "db-max-conns", cfg.DBMaxConns, "maximum Postgres connections")
+		fs.StringVar(&cfg.NATSURL, "nats-url", cfg.NATSURL, "NATS URL (env NATS_URL)")
+		fs.StringVar(&cfg.BusinessZone, "business-zone", cfg.BusinessZone, "IANA time zone of ticket number dates")
+		fs.DurationVar(&cfg.MaxSkew, "max-skew", cfg.MaxSkew, "how far in the future a submit's received_time may be")
+		fs.DurationVar(&cfg.AutoCloseAfter, "auto-close-after", cfg.AutoCloseAfter, "time after resolution when a ticket closes by itself")
+		fs.DurationVar(&cfg.SweepInterval, "sweep-interval", cfg.SweepInterval, "how often to auto-close due tickets and purge old idempotency keys")
+		fs.DurationVar(&cfg.PolicyTTL, "policy-ttl", cfg.PolicyTTL, "how long cached taxonomy and rules may lag another replica's change")
+		fs.DurationVar(&cfg.OutboxReplayWindow, "outbox-replay-window", cfg.OutboxReplayWindow, "how long published events stay in the outbox")
+		fs.DurationVar(&cfg.StreamMaxAge, "stream-max-age", cfg.StreamMaxAge, "how long the KEFU stream keeps events")
+		fs.DurationVar(&cfg.StreamDuplicates, "stream-duplicates", cfg.StreamDuplicates, "the KEFU stream's dedupe window")
+		fs.StringVar(&cfg.DefaultPrincipal, "default-principal", cfg.DefaultPrincipal, "principal of requests that name none, <kind>:<id> (until authentication exists)")
+		fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "graceful stop deadline of the gRPC server")
+		return func(ctx context.Context, log *slog.Logger) error {
+			switch args := fs.Args(); {
+			case len(args) == 0:
+				return intake.Run(ctx, cfg, log)
+			case args[0] == "migrate" && len(args) == 1:
+				if err := intake.Migrate(ctx, cfg); err != nil {
+					return err
+				}
+				log.InfoContext(ctx, "migrations applied")
+				return nil
+			case args[0] == "republish":
+				return republish(ctx, cfg, log, args[1:])
+			default:
+				return fmt.Errorf("unknown command %q: want migrate or republish", args[0])
+			}
+		}
+	})
+}
+
+func republish(ctx context.Context, cfg intake.Config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("republish", flag.ContinueOnError)
+	sinceText := fs.String("since", "", "re-send events created at or after this RFC 3339 time")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *sinceText == "" {
+		return errors.New("republish: --since is required")
+	}
+	since, err := time.Parse(time.RFC3339, *sinceText)
+	if err != nil {
+		return fmt.Errorf("republish: --since: %w", err)
+	}
+	n, err := intake.Republish(ctx, cfg, since)
+	if err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "outbox events marked for republishing", "count", n, "since", since.Format(time.RFC3339))
+	return nil
+}

@@ -1,0 +1,320 @@
+// Package intake is the intake service: it owns tickets, their lifecycle, their timeline and the
+// kefu.ticket.* events. Run (or Serve, with a listener of the caller's) is the composition root: it migrates
+// the schema, opens the pool, seeds the default taxonomy and rules, connects to NATS, and runs the gRPC
+// server, the outbox relay and the auto-close sweeper until the context ends.
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+	_ "time/tzdata" // the business zone must load on hosts without a zoneinfo database (containers)
+
+	"github.com/exaring/otelpgx"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
+
+	"kefu.dev/pkg/auth"
+	"kefu.dev/pkg/clock"
+	"kefu.dev/pkg/config"
+	"kefu.dev/pkg/events"
+	"kefu.dev/pkg/grpcx"
+	"kefu.dev/pkg/outbox"
+	"kefu.dev/pkg/pgxutil"
+	"kefu.dev/services/intake/internal/app"
+	"kefu.dev/services/intake/internal/grpcapi"
+	"kefu.dev/services/intake/internal/store"
+)
+
+// Config configures the service. cmd/intake binds every field but Clock to a flag and a KEFU_ variable
+// (DATABASE_URL and NATS_URL keep their standard names).
+type Config struct {
+	// GRPCAddr is where Run listens (--grpc-addr).
+	GRPCAddr string
+	// DatabaseURL connects as the runtime role (--database-url, DATABASE_URL). Required.
+	DatabaseURL string
+	// MigrateDatabaseURL connects as the schema's owner role to run migrations (--migrate-database-url);
+	// empty means DatabaseURL.
+	MigrateDatabaseURL string
+	// Migrate applies migrations at start (--migrate).
+	Migrate bool
+	// DBMaxConns caps the pool (--db-max-conns).
+	DBMaxConns int
+	// NATSURL is the NATS server (--nats-url, NATS_URL). Required. Tickets are accepted while it is down.
+	NATSURL string
+	// BusinessZone is the IANA zone of ticket numbers' dates (--business-zone).
+	BusinessZone string
+	// MaxSkew is how far in the future a submit's received_time may lie (--max-skew).
+	MaxSkew time.Duration
+	// AutoCloseAfter is how long a resolved ticket waits before it closes by itself (--auto-close-after).
+	AutoCloseAfter time.Duration
+	// SweepInterval is how often resolved tickets are checked for auto-close and old idempotency keys
+	// purged (--sweep-interval).
+	SweepInterval time.Duration
+	// PolicyTTL bounds how long another replica's taxonomy or rule change takes to apply here (--policy-ttl).
+	PolicyTTL time.Duration
+	// OutboxReplayWindow is how long published events stay in the outbox for gap repair and republish
+	// (--outbox-replay-window).
+	OutboxReplayWindow time.Duration
+	// StreamMaxAge is how long the KEFU stream keeps events (--stream-max-age).
+	StreamMaxAge time.Duration
+	// StreamDuplicates is the stream's dedupe window on event ids (--stream-duplicates).
+	StreamDuplicates time.Duration
+	// DefaultPrincipal is who a request without kefu-principal metadata comes from, "<kind>:<id>"
+	// (--default-principal); empty refuses such requests. A stand-in until the security issue.
+	DefaultPrincipal string
+	// ShutdownTimeout bounds the graceful stop of the gRPC server (--shutdown-timeout).
+	ShutdownTimeout time.Duration
+	// Clock tells the app the time; nil is the real clock. Tests set a fake one.
+	Clock clock.Clock
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		GRPCAddr:           "127.0.0.1:7001",
+		Migrate:            true,
+		DBMaxConns:         24,
+		BusinessZone:       "Asia/Shanghai",
+		MaxSkew:            5 * time.Minute,
+		AutoCloseAfter:     72 * time.Hour,
+		SweepInterval:      time.Minute,
+		PolicyTTL:          2 * time.Second,
+		OutboxReplayWindow: outbox.DefaultReplayWindow,
+		StreamMaxAge:       events.DefaultMaxAge,
+		StreamDuplicates:   events.DefaultDuplicates,
+		DefaultPrincipal:   "service:dev",
+		ShutdownTimeout:    10 * time.Second,
+	}
+}
+
+// Validate checks cfg and names the flag of the first bad value.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(flag, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s (%s): %s", flag, config.EnvName(flag), fmt.Sprintf(format, args...)))
+	}
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("database-url (DATABASE_URL) is required"))
+	}
+	if c.NATSURL == "" {
+		errs = append(errs, errors.New("nats-url (NATS_URL) is required"))
+	}
+	if _, err := time.LoadLocation(c.BusinessZone); err != nil || c.BusinessZone == "" {
+		bad("business-zone", "unknown time zone %q", c.BusinessZone)
+	}
+	if c.MaxSkew < 0 {
+		bad("max-skew", "must not be negative")
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"auto-close-after", c.AutoCloseAfter}, {"sweep-interval", c.SweepInterval},
+		{"outbox-replay-window", c.OutboxReplayWindow}, {"stream-max-age", c.StreamMaxAge},
+		{"stream-duplicates", c.StreamDuplicates}, {"shutdown-timeout", c.ShutdownTimeout},
+	} {
+		if d.v <= 0 {
+			bad(d.flag, "must be positive")
+		}
+	}
+	if c.PolicyTTL < 0 {
+		bad("policy-ttl", "must not be negative")
+	}
+	if c.StreamDuplicates > c.StreamMaxAge {
+		bad("stream-duplicates", "must not exceed stream-max-age")
+	}
+	if c.DBMaxConns < 4 {
+		bad("db-max-conns", "must be at least 4 (the outbox relay keeps two)")
+	}
+	if c.DefaultPrincipal != "" {
+		if _, err := auth.Parse(c.DefaultPrincipal); err != nil {
+			bad("default-principal", "%v", err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Migrate applies intake's migrations (the shared idempotency and outbox sets, then its own) as the owner
+// role, and returns.
+func Migrate(ctx context.Context, cfg Config) error {
+	url := cfg.MigrateDatabaseURL
+	if url == "" {
+		url = cfg.DatabaseURL
+	}
+	if url == "" {
+		return errors.New("database-url (DATABASE_URL) is required")
+	}
+	if err := pgxutil.Migrate(ctx, url, store.Schema, store.Migrations()...); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Republish marks the outbox's events created at or after since as unpublished, so the running relays send
+// them again (consumers skip what they already applied). It returns how many it reset.
+func Republish(ctx context.Context, cfg Config, since time.Time) (int64, error) {
+	pool, err := pgxutil.Open(ctx, cfg.DatabaseURL, pgxutil.Options{Schema: store.Schema, AppName: "intake-republish", MaxConns: 2})
+	if err != nil {
+		return 0, err
+	}
+	defer pool.Close()
+	return outbox.Republish(ctx, pool, since)
+}
+
+// Run listens on cfg.GRPCAddr and serves until ctx ends (see Serve).
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	lis, err := net.Listen("tcp", cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.GRPCAddr, err)
+	}
+	return Serve(ctx, cfg, log, lis)
+}
+
+// Serve runs intake on lis until ctx ends, then stops in order: the gRPC server (NOT_SERVING, graceful
+// within ShutdownTimeout, then hard), the relay and the sweeper, NATS (drained), and the pool last. It
+// returns nil after a shutdown caused by ctx, or the error that stopped it. It closes lis.
+func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) (err error) {
+	defer lis.Close()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	zone, _ := time.LoadLocation(cfg.BusinessZone) // checked by Validate
+	var principal auth.Principal
+	if cfg.DefaultPrincipal != "" {
+		principal, _ = auth.Parse(cfg.DefaultPrincipal)
+	}
+	clk := cfg.Clock
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	log.InfoContext(ctx, "intake starting", "grpc_addr", lis.Addr().String(), "database_url", config.Redact(cfg.DatabaseURL),
+		"nats_url", config.Redact(cfg.NATSURL), "business_zone", cfg.BusinessZone, "migrate", cfg.Migrate,
+		"auto_close_after", cfg.AutoCloseAfter.String(), "max_skew", cfg.MaxSkew.String())
+
+	if cfg.Migrate {
+		if err := Migrate(ctx, cfg); err != nil {
+			return err
+		}
+	}
+	pool, err := pgxutil.Open(ctx, cfg.DatabaseURL, pgxutil.Options{
+		Schema: store.Schema, MaxConns: int32(cfg.DBMaxConns), AppName: "intake",
+		Tracer: otelpgx.NewTracer(otelpgx.WithTrimSQLInSpanName()),
+	})
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer pool.Close()
+
+	nc, err := events.Connect(cfg.NATSURL, "intake", log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if derr := drain(nc); derr != nil && err == nil {
+			log.WarnContext(ctx, "drain nats", "error", derr.Error())
+		}
+	}()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	relay := outbox.NewRelay(pool, js, outbox.RelayOptions{Logger: log, ReplayWindow: cfg.OutboxReplayWindow})
+
+	st := store.New(pool)
+	a := app.New(st, clk, relay, nil, app.Config{
+		MaxSkew: cfg.MaxSkew, AutoCloseAfter: cfg.AutoCloseAfter, BusinessZone: zone, PolicyTTL: cfg.PolicyTTL,
+	}, log)
+	if seeded, err := a.SeedDefaults(ctx); err != nil {
+		return fmt.Errorf("seed default taxonomy and rules: %w", err)
+	} else if seeded {
+		log.InfoContext(ctx, "seeded the default taxonomy and classification rules")
+	}
+	srv, err := grpcx.NewServer(grpcx.ServerOptions{Logger: log, DefaultPrincipal: principal})
+	if err != nil {
+		return fmt.Errorf("grpc server: %w", err)
+	}
+	grpcapi.New(a).Register(srv)
+
+	// Background work outlives a stopping server's in-flight requests: it ends only once the server has
+	// stopped (or failed), so the last commits still wake the relay.
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer stopWork()
+		return grpcx.ServeUntil(gctx, srv, lis, cfg.ShutdownTimeout)
+	})
+	g.Go(func() error {
+		if err := relay.Run(work); err != nil {
+			return fmt.Errorf("outbox relay: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error { return a.RunSweeper(work, cfg.SweepInterval) })
+	g.Go(func() error {
+		ensureStream(work, js, events.StreamConfig{MaxAge: cfg.StreamMaxAge, Duplicates: cfg.StreamDuplicates}, log)
+		return nil
+	})
+	err = g.Wait()
+	log.InfoContext(ctx, "intake stopped")
+	return err
+}
+
+// ensureStream creates or updates the KEFU stream, retrying with backoff while NATS is unreachable: intake
+// accepts tickets without NATS (the outbox holds their events), so a broker that is down at start must not
+// stop it.
+func ensureStream(ctx context.Context, js jetstream.JetStream, c events.StreamConfig, log *slog.Logger) {
+	delay := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := events.EnsureStream(actx, js, c)
+		cancel()
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if attempt == 1 || attempt%10 == 0 {
+			log.WarnContext(ctx, "ensure event stream; retrying", "attempt", attempt, "error", err.Error())
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
+}
+
+// drain flushes and closes the NATS connection, waiting at most a few seconds.
+func drain(nc *nats.Conn) error {
+	if nc.IsClosed() {
+		return nil
+	}
+	done := make(chan struct{})
+	nc.SetClosedHandler(func(*nats.Conn) { close(done) })
+	if err := nc.Drain(); err != nil {
+		nc.Close()
+		return err
+	}
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-t.C:
+		nc.Close()
+		return errors.New("drain timed out")
+	}
+}
