@@ -34,6 +34,7 @@ const (
 	DefaultGapCheckInterval = 5 * time.Second
 	DefaultPublishTimeout   = 5 * time.Second
 	DefaultMaxRetryDelay    = 5 * time.Second
+	DefaultAnnounceInterval = 2 * time.Millisecond
 )
 
 const (
@@ -76,6 +77,9 @@ type RelayOptions struct {
 	// MaxRetryDelay caps the exponential backoff after failures (NATS or Postgres down); default 5 s. The
 	// stream's duplicate window should be well above it.
 	MaxRetryDelay time.Duration
+	// AnnounceInterval is the least time between two NOTIFYs that tell other replicas about this process's
+	// commits; default 2 ms. It bounds their extra publish latency and the NOTIFY rate (≤ 500/s).
+	AnnounceInterval time.Duration
 	// Propagator reads the stored trace context and writes the producer span's; nil uses the global one.
 	Propagator propagation.TextMapPropagator
 	// TracerProvider starts the producer spans; nil uses the global provider.
@@ -96,9 +100,11 @@ type Relay struct {
 	o    RelayOptions
 	log  *slog.Logger
 
-	wake    chan struct{} // new rows may be waiting: Notify, NOTIFY
-	natsUp  chan struct{} // NATS (re)connected: cut a retry wait short
-	running atomic.Bool
+	wake     chan struct{} // new rows may be waiting: Notify, NOTIFY
+	announce chan struct{} // local commits to tell the other replicas about
+	natsUp   chan struct{} // NATS (re)connected: cut a retry wait short
+	running  atomic.Bool
+	ownsAll  atomic.Bool // this relay holds every partition lock: no other replica needs waking
 
 	// State below is owned by the loop goroutine.
 	pub        jetstream.JetStream
@@ -151,21 +157,49 @@ func NewRelay(pool *pgxpool.Pool, js jetstream.JetStream, o RelayOptions) *Relay
 	if o.MaxRetryDelay <= 0 {
 		o.MaxRetryDelay = DefaultMaxRetryDelay
 	}
+	if o.AnnounceInterval <= 0 {
+		o.AnnounceInterval = DefaultAnnounceInterval
+	}
 	return &Relay{
 		pool:     pool,
 		js:       js,
 		o:        o,
 		log:      o.Logger.With("component", "outbox_relay"),
 		wake:     make(chan struct{}, 1),
+		announce: make(chan struct{}, 1),
 		natsUp:   make(chan struct{}, 1),
 		waveSeen: make(map[string]struct{}, o.BatchSize),
 	}
 }
 
 // Notify wakes the relay to publish now. Call it after committing a transaction that called Add; it never
-// blocks, and signals that arrive while the relay is busy collapse into one more round.
+// blocks, and signals that arrive while the relay is busy collapse into one more round. When other replicas
+// own some partitions, the relay also wakes them with one NOTIFY, sent outside the caller's transaction and
+// at most once per AnnounceInterval however many commits arrive (see addSQL for why commits do not notify).
 func (r *Relay) Notify() {
 	signal(r.wake)
+	signal(r.announce)
+}
+
+// wakeLocal wakes only this relay (a NOTIFY from another replica must not echo back).
+func (r *Relay) wakeLocal() { signal(r.wake) }
+
+// announceLoop turns local commits into NOTIFYs for the replicas that own the partitions this one does not.
+func (r *Relay) announceLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.announce:
+		}
+		if r.ownsAll.Load() {
+			continue
+		}
+		if _, err := r.pool.Exec(ctx, `SELECT pg_notify(`+channelSQL+`, '')`); err != nil && ctx.Err() == nil {
+			r.log.WarnContext(ctx, "outbox announce failed; other replicas will poll", "err", err)
+		}
+		sleepCtx(ctx, r.o.AnnounceInterval)
+	}
 }
 
 func signal(ch chan struct{}) {
@@ -200,6 +234,7 @@ func (r *Relay) Run(ctx context.Context) error {
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { r.listen(ctx); return nil })
+	g.Go(func() error { r.announceLoop(ctx); return nil })
 	g.Go(func() error { r.watchNATS(ctx); return nil })
 	g.Go(func() error { r.loop(ctx); return nil })
 	return g.Wait()
@@ -264,12 +299,12 @@ func (r *Relay) listenOnce(ctx context.Context) (listening bool, err error) {
 	if _, err := conn.Exec(ctx, `LISTEN `+pgx.Identifier{channel}.Sanitize()); err != nil {
 		return false, fmt.Errorf("listen %s: %w", channel, err)
 	}
-	r.Notify()
+	r.wakeLocal()
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
 			return true, fmt.Errorf("wait for notification: %w", err)
 		}
-		r.Notify()
+		r.wakeLocal()
 	}
 }
 
@@ -425,6 +460,7 @@ func (r *Relay) dropConn(ctx context.Context) {
 	}
 	closeConn(ctx, r.conn)
 	r.conn, r.owned = nil, nil
+	r.ownsAll.Store(false)
 }
 
 // claim tries to lock every partition the relay does not own. The locks are session-level: they last
@@ -451,6 +487,7 @@ func (r *Relay) claim(ctx context.Context) error {
 	}
 	r.owned = append(r.owned, got...)
 	slices.Sort(r.owned)
+	r.ownsAll.Store(len(r.owned) == r.partitions)
 	// The previous owner may have died between publishing and recording; check before publishing.
 	r.gapDue = true
 	r.log.InfoContext(ctx, "outbox relay claimed partitions", "claimed", got, "partitions", r.owned)

@@ -75,8 +75,12 @@ func bench(ctx context.Context, o options, log *slog.Logger, rep *report) error 
 
 	floor := map[int]float64{}
 	if want("floor") {
+		url, err := floorDB(ctx, o.adminURL)
+		if err != nil {
+			return fmt.Errorf("floor database: %w", err)
+		}
 		for _, n := range o.callers {
-			r, err := runFloor(ctx, s, n, o.duration)
+			r, err := runFloor(ctx, url, n, o.duration)
 			if err != nil {
 				return fmt.Errorf("floor: %w", err)
 			}

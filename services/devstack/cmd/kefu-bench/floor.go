@@ -13,9 +13,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"kefu.dev/pkg/pgxutil"
+	"kefu.dev/services/intake"
 )
 
-// The floor inserts what one SubmitTicket writes — idempotency key, ticket (numbered by the same SQL
+// The floor runs in a database of its own, migrated like intake's but with no service or relay attached,
+// so it measures Postgres alone. It inserts what one SubmitTicket writes — idempotency key, ticket (numbered by the same SQL
 // function), timeline entry, outbox row — in one transaction, as one pipelined batch, as
 // the runtime role. It is the best any implementation of submit could do on this Postgres.
 const (
@@ -30,15 +32,34 @@ const (
 		FROM next_ticket_serial($2::date) AS n`
 	floorEntry = `INSERT INTO timeline_entries (entry_id, ticket_id, seq, kind, actor_kind, actor_id, created_at, to_status)
 		VALUES ($1, $2, 1, 'created', 'service', 'bench', $3, 'new')`
-	// Born published (the relay skips it), so the floor measures Postgres alone, not publishing.
-	floorOutbox = `INSERT INTO outbox (event_id, subject, aggregate_id, aggregate_seq, type, headers, payload, partition, published_at, stream_seq)
+	floorOutbox = `INSERT INTO outbox (event_id, subject, aggregate_id, aggregate_seq, type, headers, payload, partition)
 		SELECT $1, 'kefu.ticket.created', $2, 1, 'kefu.events.v1.TicketCreated', '{}'::jsonb, $3,
-		       ((hashtextextended($2, 0) % s.partitions) + s.partitions) % s.partitions, now(), 0
+		       ((hashtextextended($2, 0) % s.partitions) + s.partitions) % s.partitions
 		FROM outbox_settings AS s`
 )
 
-func runFloor(ctx context.Context, s *stack, n int, d time.Duration) (result, error) {
-	pool, err := pgxutil.Open(ctx, s.roles.RuntimeURL, pgxutil.Options{Schema: "intake", MaxConns: int32(n + 2), AppName: "kefu-bench-floor"})
+// floorDB creates and migrates the floor's database and returns its runtime-role URL.
+func floorDB(ctx context.Context, adminURL string) (string, error) {
+	const name = "kefu_bench_floor"
+	if err := recreateDB(ctx, adminURL, name); err != nil {
+		return "", err
+	}
+	url, err := pgxutil.WithDatabase(adminURL, name)
+	if err != nil {
+		return "", err
+	}
+	roles, err := pgxutil.Provision(ctx, url, "intake")
+	if err != nil {
+		return "", err
+	}
+	if err := pgxutil.Migrate(ctx, roles.OwnerURL, "intake", intake.Migrations()...); err != nil {
+		return "", err
+	}
+	return roles.RuntimeURL, nil
+}
+
+func runFloor(ctx context.Context, runtimeURL string, n int, d time.Duration) (result, error) {
+	pool, err := pgxutil.Open(ctx, runtimeURL, pgxutil.Options{Schema: "intake", MaxConns: int32(n + 2), AppName: "kefu-bench-floor"})
 	if err != nil {
 		return result{}, err
 	}
