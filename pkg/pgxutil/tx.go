@@ -25,14 +25,22 @@ const ReasonRetryExhausted = "RETRY_EXHAUSTED"
 // *apierr.Error of KindAborted with reason RETRY_EXHAUSTED (the cause attached for logs). Any other error
 // from fn is returned unchanged after rollback, so errors.As on domain errors works.
 func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	return Retry(ctx, func(ctx context.Context) error { return runTx(ctx, pool, fn) })
+}
+
+// Retry runs attempt, a whole transaction, again after a serialization failure or deadlock (40001/40P01),
+// with InTx's policy: up to MaxTxAttempts runs, jittered exponential backoff, then Aborted with reason
+// RETRY_EXHAUSTED. Other errors return unchanged. For stores that drive their own transactions (pipelined
+// batches) but must retry exactly as InTx does.
+func Retry(ctx context.Context, attempt func(ctx context.Context) error) error {
 	var lastErr error
-	for attempt := range MaxTxAttempts {
-		if attempt > 0 {
-			if err := backoff(ctx, attempt); err != nil {
+	for n := range MaxTxAttempts {
+		if n > 0 {
+			if err := backoff(ctx, n); err != nil {
 				return fmt.Errorf("wait to retry transaction: %w (last attempt: %w)", err, lastErr)
 			}
 		}
-		err := runTx(ctx, pool, fn)
+		err := attempt(ctx)
 		if err == nil || !IsSerialization(err) {
 			return err
 		}

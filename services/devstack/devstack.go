@@ -40,6 +40,9 @@ type Config struct {
 	RoutingPort   int
 	SlatimerPort  int
 	AnalyticsPort int
+	// ServiceLogger returns the logger of one service (tagged with its name); nil derives them from Run's
+	// logger.
+	ServiceLogger func(service string) *slog.Logger
 }
 
 // DefaultConfig returns the ports the README documents.
@@ -58,6 +61,10 @@ type Addresses struct {
 // Run starts everything, calls ready (if not nil) with the addresses, and serves until ctx is done; then it
 // stops the services, NATS and the private cluster, in that order.
 func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses)) (err error) {
+	svcLog := cfg.ServiceLogger
+	if svcLog == nil {
+		svcLog = func(name string) *slog.Logger { return log.With("component", name) }
+	}
 	dataDir, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("data dir: %w", err)
@@ -85,7 +92,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	}
 
 	ns, err := natsembed.Start(natsembed.Options{Host: cfg.Host, Port: cfg.NATSPort, StoreDir: filepath.Join(dataDir, "nats"),
-		SyncAlways: cfg.NATSSync, ServerName: "kefu-dev", Logger: log.With("component", "nats")})
+		SyncAlways: cfg.NATSSync, ServerName: "kefu-dev", Logger: svcLog("nats")})
 	if err != nil {
 		return fmt.Errorf("start embedded nats: %w", err)
 	}
@@ -104,19 +111,19 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	icfg.DatabaseURL, icfg.MigrateDatabaseURL, icfg.NATSURL = roles.RuntimeURL, roles.OwnerURL, ns.ClientURL()
 	svcs := []svc{
 		{cfg.IntakePort, &addrs.Intake, func(ctx context.Context, l net.Listener) error {
-			return intake.Serve(ctx, icfg, log.With("service", "intake"), l)
+			return intake.Serve(ctx, icfg, svcLog("intake"), l)
 		}},
 		{cfg.CustomerPort, &addrs.Customer, func(ctx context.Context, l net.Listener) error {
-			return customer.Serve(ctx, customer.DefaultConfig(), log.With("service", "customer"), l)
+			return customer.Serve(ctx, customer.DefaultConfig(), svcLog("customer"), l)
 		}},
 		{cfg.RoutingPort, &addrs.Routing, func(ctx context.Context, l net.Listener) error {
-			return routing.Serve(ctx, routing.DefaultConfig(), log.With("service", "routing"), l)
+			return routing.Serve(ctx, routing.DefaultConfig(), svcLog("routing"), l)
 		}},
 		{cfg.SlatimerPort, &addrs.Slatimer, func(ctx context.Context, l net.Listener) error {
-			return slatimer.Serve(ctx, slatimer.DefaultConfig(), log.With("service", "slatimer"), l)
+			return slatimer.Serve(ctx, slatimer.DefaultConfig(), svcLog("slatimer"), l)
 		}},
 		{cfg.AnalyticsPort, &addrs.Analytics, func(ctx context.Context, l net.Listener) error {
-			return analytics.Serve(ctx, analytics.DefaultConfig(), log.With("service", "analytics"), l)
+			return analytics.Serve(ctx, analytics.DefaultConfig(), svcLog("analytics"), l)
 		}},
 	}
 	lis := make([]net.Listener, len(svcs))
@@ -140,7 +147,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	for i, s := range svcs {
 		g.Go(func() error { return s.serve(gctx, lis[i]) })
 	}
-	g.Go(func() error { return gateway.Serve(gctx, httpLis, gcfg, log.With("service", "gateway")) })
+	g.Go(func() error { return gateway.Serve(gctx, httpLis, gcfg, svcLog("gateway")) })
 	if ready != nil {
 		ready(addrs)
 	}

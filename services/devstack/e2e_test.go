@@ -206,4 +206,3 @@ func TestTraceFollowsOneRequestToAConsumer(t *testing.T) {
 	require.True(t, pgSpan, "no Postgres span in the trace: %v", names)
 	require.True(t, publish, "no NATS publish span in the trace: %v", names)
 }
-

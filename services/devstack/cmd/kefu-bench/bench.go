@@ -346,8 +346,8 @@ func startStack(ctx context.Context, o options, log *slog.Logger) (*stack, error
 	gcfg.IntakeAddr = s.grpcAddr
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	g, gctx := errgroup.WithContext(sctx)
-	g.Go(func() error { return intake.Serve(gctx, icfg, log.With("service", "intake"), glis) })
-	g.Go(func() error { return gateway.Serve(gctx, hlis, gcfg, log.With("service", "gateway")) })
+	g.Go(func() error { return intake.Serve(gctx, icfg, log.With("component", "intake"), glis) })
+	g.Go(func() error { return gateway.Serve(gctx, hlis, gcfg, log.With("component", "gateway")) })
 
 	nc, err := nats.Connect(s.nats.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	if err != nil {

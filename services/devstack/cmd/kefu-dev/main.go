@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 
+	"kefu.dev/pkg/logging"
 	"kefu.dev/pkg/service"
 	"kefu.dev/services/devstack"
 )
@@ -28,6 +29,15 @@ func main() {
 		fs.IntVar(&cfg.SlatimerPort, "slatimer-port", cfg.SlatimerPort, "slatimer gRPC port")
 		fs.IntVar(&cfg.AnalyticsPort, "analytics-port", cfg.AnalyticsPort, "analytics gRPC port")
 		return func(ctx context.Context, log *slog.Logger) error {
+			// Each service logs under its own name, at the level --log-level gave the runner.
+			level := slog.LevelError
+			for _, l := range []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn} {
+				if log.Enabled(ctx, l) {
+					level = l
+					break
+				}
+			}
+			cfg.ServiceLogger = func(name string) *slog.Logger { return logging.New(os.Stdout, level, name) }
 			return devstack.Run(ctx, cfg, log, func(a devstack.Addresses) {
 				fmt.Fprint(os.Stderr, a.Banner())
 			})

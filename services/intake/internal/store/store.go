@@ -10,14 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/rand/v2"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"kefu.dev/pkg/apierr"
 	"kefu.dev/pkg/idempotency"
 	"kefu.dev/pkg/outbox"
 	"kefu.dev/pkg/pgxutil"
@@ -73,21 +70,7 @@ func (q queueTx) Exec(_ context.Context, sql string, args ...any) (pgconn.Comman
 // or deadlock (40001/40P01), up to pgxutil.MaxTxAttempts times, so first and fn must have no effects
 // outside the transaction and must reset whatever their callbacks fill.
 func (s *Store) runTx(ctx context.Context, first func(b *pgx.Batch), fn func(ctx context.Context, tx pgx.Tx) error) error {
-	var lastErr error
-	for attempt := range pgxutil.MaxTxAttempts {
-		if attempt > 0 {
-			if err := backoff(ctx, attempt); err != nil {
-				return fmt.Errorf("wait to retry transaction: %w (last attempt: %w)", err, lastErr)
-			}
-		}
-		err := s.tryTx(ctx, first, fn)
-		if err == nil || !pgxutil.IsSerialization(err) {
-			return err
-		}
-		lastErr = err
-	}
-	return apierr.New(apierr.KindAborted, pgxutil.ReasonRetryExhausted,
-		"the change conflicted with concurrent changes %d times; retry", pgxutil.MaxTxAttempts).WithCause(lastErr)
+	return pgxutil.Retry(ctx, func(ctx context.Context) error { return s.tryTx(ctx, first, fn) })
 }
 
 func (s *Store) tryTx(ctx context.Context, first func(b *pgx.Batch), fn func(ctx context.Context, tx pgx.Tx) error) error {
@@ -114,20 +97,6 @@ func (s *Store) tryTx(ctx context.Context, first func(b *pgx.Batch), fn func(ctx
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
-}
-
-// backoff waits between half and one and a half times 5 ms · 2^(attempt-1), as pgxutil.InTx does, so
-// transactions that collided do not collide again in lockstep.
-func backoff(ctx context.Context, attempt int) error {
-	base := 5 * time.Millisecond << (attempt - 1)
-	t := time.NewTimer(base/2 + rand.N(base))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // execBatch sends b in one round trip and returns each statement's command tag, or the first error.

@@ -2,26 +2,8 @@
 package main
 
 import (
-	"context"
-	"flag"
-	"log/slog"
-	"net"
-
 	"kefu.dev/pkg/service"
 	"kefu.dev/services/slatimer"
 )
 
-func main() {
-	service.Main("slatimer", func(fs *flag.FlagSet) func(context.Context, *slog.Logger) error {
-		cfg := slatimer.DefaultConfig()
-		fs.StringVar(&cfg.GRPCAddr, "grpc-addr", cfg.GRPCAddr, "gRPC listen address")
-		return func(ctx context.Context, log *slog.Logger) error {
-			lis, err := net.Listen("tcp", cfg.GRPCAddr)
-			if err != nil {
-				return err
-			}
-			log.InfoContext(ctx, "serving", "grpc_addr", lis.Addr().String())
-			return slatimer.Serve(ctx, cfg, log, lis)
-		}
-	})
-}
+func main() { service.Placeholder("slatimer", slatimer.DefaultConfig().GRPCAddr) }
