@@ -58,13 +58,7 @@ func setup(t *testing.T) env {
 	db := testkit.NewDB(t, "events_test", events.Migrations(), effectsSet)
 	srv := testkit.NATS(t)
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	nc, err := events.Connect(srv.ClientURL(), t.Name(), log)
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	_, err = events.EnsureStream(t.Context(), js, events.StreamConfig{})
-	require.NoError(t, err)
+	_, js := testkit.JetStream(t, srv.ClientURL(), log)
 	return env{pool: db.Pool, js: js, log: log}
 }
 

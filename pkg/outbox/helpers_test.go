@@ -60,14 +60,7 @@ func setupWithNATS(t testing.TB, srv *natsembed.Server) *env {
 		srv: srv,
 		log: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
-	var err error
-	e.nc, err = events.Connect(e.srv.ClientURL(), t.Name(), e.log)
-	require.NoError(t, err)
-	t.Cleanup(e.nc.Close)
-	e.js, err = jetstream.New(e.nc)
-	require.NoError(t, err)
-	_, err = events.EnsureStream(t.Context(), e.js, events.StreamConfig{})
-	require.NoError(t, err)
+	e.nc, e.js = testkit.JetStream(t, e.srv.ClientURL(), e.log)
 	return e
 }
 

@@ -136,11 +136,7 @@ func TestTraceFollowsOneRequestToAConsumer(t *testing.T) {
 	a := startStack(t)
 
 	consumerDB := testkit.NewDB(t, "tracecheck", events.Migrations())
-	nc, err := events.Connect(a.NATS, "trace-test", logging.Discard())
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstreamNew(nc)
-	require.NoError(t, err)
+	_, js := testkit.JetStream(t, a.NATS, logging.Discard())
 	var mu sync.Mutex
 	consumed := map[string]string{} // ticket id → trace id seen by the handler
 	ctx, cancel := context.WithCancel(t.Context())

@@ -5,12 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/trace"
 )
-
-func jetstreamNew(nc *nats.Conn) (jetstream.JetStream, error) { return jetstream.New(nc) }
 
 func spanTraceID(ctx context.Context) string {
 	sc := trace.SpanContextFromContext(ctx)
