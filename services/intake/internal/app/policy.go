@@ -69,6 +69,7 @@ func (c *policyCache) get(ctx context.Context) (*policy, error) {
 		}
 		p.active = append(p.active, r.Rule)
 	}
+	p.active = ticket.PrepareRules(p.active)
 	c.cur, c.loadedAt = p, now
 	return p, nil
 }

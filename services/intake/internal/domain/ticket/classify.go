@@ -21,7 +21,28 @@ type Rule struct {
 	SetUrgency Urgency  // UrgencyUnspecified: no raise
 	SetLevel   Level    // LevelNone: no raise; applies only when the ticket ends up a complaint
 	Enabled    bool
+
+	// normalized holds Keywords already normalized (PrepareRules), so classifying a ticket does not
+	// re-normalize every keyword of every rule; nil means normalize on the fly.
+	normalized []string
 }
+
+// PrepareRules returns rules sorted by Position (stable) with their keywords normalized once. Callers that
+// classify many texts with one rule set (the policy cache) prepare it when they load it; Classify accepts
+// prepared and unprepared rules alike.
+func PrepareRules(rules []Rule) []Rule {
+	out := slices.Clone(rules)
+	slices.SortStableFunc(out, byPosition)
+	for i := range out {
+		out[i].normalized = make([]string, len(out[i].Keywords))
+		for j, k := range out[i].Keywords {
+			out[i].normalized[j] = normalize(k)
+		}
+	}
+	return out
+}
+
+func byPosition(a, b Rule) int { return cmp.Compare(a.Position, b.Position) }
 
 // Limits on rules, so matching stays cheap and rules stay readable in the admin UI.
 const (
@@ -55,8 +76,11 @@ type Result struct {
 // a delivery question). Every matching rule that sets urgency or level raises them to the maximum seen and is
 // listed in RaisedBy, wherever it sits in the order, because a severity signal anywhere in the text matters.
 func Classify(text string, rules []Rule) Result {
-	sorted := slices.Clone(rules)
-	slices.SortStableFunc(sorted, func(a, b Rule) int { return cmp.Compare(a.Position, b.Position) })
+	sorted := rules
+	if !slices.IsSortedFunc(rules, byPosition) {
+		sorted = slices.Clone(rules)
+		slices.SortStableFunc(sorted, byPosition)
+	}
 	nt := normalize(text)
 	var res Result
 	for _, r := range sorted {
@@ -78,6 +102,14 @@ func Classify(text string, rules []Rule) Result {
 }
 
 func ruleMatches(normalizedText string, r Rule) bool {
+	if r.normalized != nil {
+		for _, k := range r.normalized {
+			if matchKeyword(normalizedText, k) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, k := range r.Keywords {
 		if matchKeyword(normalizedText, normalize(k)) {
 			return true

@@ -1,6 +1,7 @@
 package ticket
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -283,5 +284,20 @@ func TestDefaultRulesAreValidAndOrdered(t *testing.T) {
 		if i > 0 {
 			require.Greater(t, r.Position, rules[i-1].Position, "positions must be strictly increasing")
 		}
+	}
+}
+
+// TestPreparedRulesClassifyAlike proves the policy cache's prepared rules (sorted, keywords normalized once)
+// decide exactly what the raw rules decide.
+func TestPreparedRulesClassifyAlike(t *testing.T) {
+	t.Parallel()
+	raw := DefaultRules()
+	slices.Reverse(raw) // out of order on purpose: Classify must sort unprepared rules itself
+	prepared := PrepareRules(raw)
+	for _, text := range []string{
+		"快递员态度很差我要投诉", "Where is my DELIVERY?", "I want a refund", "refunded already",
+		"手机充电时起火了", "加急！订单 SO1 还没发货", "please  SUGGEST   a feature", "",
+	} {
+		require.Equal(t, Classify(text, raw), Classify(text, prepared), text)
 	}
 }
