@@ -95,6 +95,33 @@ func Add(ctx context.Context, tx pgx.Tx, msgs ...Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
+	args, err := addArgs(ctx, msgs)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, addSQL, args...); err != nil {
+		return fmt.Errorf("insert %d outbox rows: %w", len(msgs), err)
+	}
+	return nil
+}
+
+// Queue is Add for a caller that sends its transaction's statements as one pgx batch (BEGIN ... COMMIT in
+// a single round trip): it queues the insert into b instead of executing it. The same rules as Add apply;
+// the insert's error, if any, comes back when the batch is read.
+func Queue(ctx context.Context, b *pgx.Batch, msgs ...Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	args, err := addArgs(ctx, msgs)
+	if err != nil {
+		return err
+	}
+	b.Queue(addSQL, args...)
+	return nil
+}
+
+// addArgs validates msgs and returns addSQL's arguments, with ctx's trace context in every message's headers.
+func addArgs(ctx context.Context, msgs []Message) ([]any, error) {
 	trace := propagation.MapCarrier{}
 	otel.GetTextMapPropagator().Inject(ctx, trace)
 
@@ -110,7 +137,7 @@ func Add(ctx context.Context, tx pgx.Tx, msgs ...Message) error {
 	)
 	for i, m := range msgs {
 		if err := m.validate(); err != nil {
-			return fmt.Errorf("outbox message %d: %w", i, err)
+			return nil, fmt.Errorf("outbox message %d: %w", i, err)
 		}
 		h := make(map[string]string, len(m.Headers)+len(trace))
 		for k, v := range m.Headers {
@@ -121,7 +148,7 @@ func Add(ctx context.Context, tx pgx.Tx, msgs ...Message) error {
 		}
 		hj, err := json.Marshal(h)
 		if err != nil {
-			return fmt.Errorf("outbox message %d: encode headers: %w", i, err)
+			return nil, fmt.Errorf("outbox message %d: encode headers: %w", i, err)
 		}
 		ids[i], subjects[i], aggIDs[i], seqs[i], types[i], headers[i] = m.EventID, m.Subject, m.AggregateID, m.AggregateSeq, m.Type, string(hj)
 		payloads[i] = m.Payload
@@ -129,10 +156,7 @@ func Add(ctx context.Context, tx pgx.Tx, msgs ...Message) error {
 			payloads[i] = []byte{}
 		}
 	}
-	if _, err := tx.Exec(ctx, addSQL, ids, subjects, aggIDs, seqs, types, headers, payloads); err != nil {
-		return fmt.Errorf("insert %d outbox rows: %w", n, err)
-	}
-	return nil
+	return []any{ids, subjects, aggIDs, seqs, types, headers, payloads}, nil
 }
 
 func (m Message) validate() error {

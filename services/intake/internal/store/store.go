@@ -51,19 +51,6 @@ func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 // Pool returns the underlying pool (for the outbox relay and idempotency purges, which share it).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// queueTx is a pgx.Tx whose Exec does not go to the server at once but joins a batch, so a helper written
-// against pgx.Tx (outbox.Add) costs no round trip of its own: its statement travels with the ticket's
-// writes. Its command tag is empty; errors come back when the batch is read, in order.
-type queueTx struct {
-	pgx.Tx
-	b *pgx.Batch
-}
-
-func (q queueTx) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	q.b.Queue(sql, args...)
-	return pgconn.CommandTag{}, nil
-}
-
 // runTx runs one READ COMMITTED transaction whose BEGIN travels in the same round trip as the statements
 // first queues (pgx's Batch.BeginTx), then fn with those statements' results (collected by first's
 // callbacks), then COMMIT. Like pgxutil.InTx it runs the whole transaction again on a serialization failure

@@ -12,6 +12,7 @@ import (
 	"kefu.dev/pkg/apierr"
 	"kefu.dev/pkg/idempotency"
 	"kefu.dev/pkg/outbox"
+	"kefu.dev/pkg/pgxutil"
 	"kefu.dev/services/intake/internal/domain/ticket"
 )
 
@@ -59,63 +60,91 @@ func settleClaim(ctx context.Context, tx pgx.Tx, c *idempotency.Claim, now time.
 	return c.Claim(ctx, tx, now)
 }
 
-// CreateTicket creates a ticket in one transaction of three round trips: (BEGIN, the idempotency claim,
-// the day's next serial), then (ticket, timeline, outbox), then COMMIT. build receives the serial and
-// returns the ticket and what to save with it. When the claim's key was already used for the same request,
-// nothing is written and the existing ticket is returned with replayed true. day is the business day the
-// number is drawn for.
+// CreateTicket creates a ticket in two round trips: the day's next serial (drawn outside the transaction:
+// a submit that fails or turns out to be a retry leaves a gap, which numbering allows), then one pipelined
+// batch BEGIN, idempotency claim, ticket, timeline, outbox, COMMIT. build receives the serial and returns
+// the ticket and what to save with it. The claim is a plain INSERT, so a key already taken aborts the
+// batch with a unique violation (a concurrent duplicate first waits on the key until the other
+// transaction ends); then idempotency.Claim, in a transaction of its own, tells a retry of the same
+// request (the existing ticket comes back with replayed true) from a reuse with another (AlreadyExists).
+// day is the business day the number is drawn for.
 func (s *Store) CreateTicket(ctx context.Context, c idempotency.Claim, day time.Time, now time.Time,
-	build func(serial int64) (*ticket.Ticket, Write, error)) (t *ticket.Ticket, replayed bool, err error) {
-	var (
-		claimed bool
-		serial  int64
-	)
-	err = s.runTx(ctx, func(b *pgx.Batch) {
-		t, replayed = nil, false
-		queueClaim(b, &c, now, &claimed)
-		b.Queue(`SELECT next_ticket_serial($1)`, pgDate(day)).QueryRow(func(row pgx.Row) error {
-			return row.Scan(&serial)
-		})
-	}, func(ctx context.Context, tx pgx.Tx) error {
-		if !claimed {
-			existing, err := settleClaim(ctx, tx, &c, now)
-			if err != nil {
-				return err
-			}
-			if existing != "" {
-				id, err := uuid.Parse(existing)
-				if err != nil {
-					return fmt.Errorf("idempotency key names ticket %q: %w", existing, err)
-				}
-				t, err = scanTicket(tx.QueryRow(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE ticket_id = $1`, id))
-				if err != nil {
-					return fmt.Errorf("load ticket %s of a replayed submit: %w", id, err)
-				}
-				replayed = true
-				return nil
-			}
-		}
-		nt, w, err := build(serial)
+	build func(serial int64) (*ticket.Ticket, Write, error)) (*ticket.Ticket, bool, error) {
+	var serial int64
+	if err := s.pool.QueryRow(ctx, `SELECT next_ticket_serial($1)`, pgDate(day)).Scan(&serial); err != nil {
+		return nil, false, fmt.Errorf("draw ticket serial: %w", err)
+	}
+	nt, w, err := build(serial)
+	if err != nil {
+		return nil, false, err
+	}
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
+	b.Queue(claimStrictSQL, c.Principal, c.Scope, c.Key, c.Fingerprint, c.ResourceID, now)
+	if err := queueInsertTicket(b, nt); err != nil {
+		return nil, false, err
+	}
+	if err := queueWrite(ctx, b, w); err != nil {
+		return nil, false, err
+	}
+	b.Queue(`COMMIT`)
+	err = pgxutil.Retry(ctx, func(ctx context.Context) error { return s.sendInTx(ctx, b) })
+	if err == nil {
+		return nt, false, nil
+	}
+	if constraint, ok := pgxutil.UniqueViolation(err); !ok || constraint != "idempotency_keys_pkey" {
+		return nil, false, fmt.Errorf("save ticket %s: %w", nt.ID, err)
+	}
+	var existing *ticket.Ticket
+	err = s.runTx(ctx, func(*pgx.Batch) {}, func(ctx context.Context, tx pgx.Tx) error {
+		id, err := settleClaim(ctx, tx, &c, now)
 		if err != nil {
 			return err
 		}
-		b := &pgx.Batch{}
-		if err := queueInsertTicket(b, nt); err != nil {
-			return err
+		if id == "" {
+			// The key was purged meanwhile: the claim now in this transaction is ours, but the ticket
+			// write was rolled back, so ask the caller to retry rather than half-create.
+			return apierr.New(apierr.KindAborted, "RETRY", "the idempotency key changed hands during the submit; retry")
 		}
-		if err := queueWrite(ctx, tx, b, w); err != nil {
-			return err
+		tid, err := uuid.Parse(id)
+		if err != nil {
+			return fmt.Errorf("idempotency key names ticket %q: %w", id, err)
 		}
-		if _, err := execBatch(ctx, tx, b); err != nil {
-			return fmt.Errorf("save ticket %s: %w", nt.ID, err)
+		existing, err = scanTicket(tx.QueryRow(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE ticket_id = $1`, tid))
+		if err != nil {
+			return fmt.Errorf("load ticket %s of a replayed submit: %w", tid, err)
 		}
-		t = nt
 		return nil
 	})
 	if err != nil {
 		return nil, false, err
 	}
-	return t, replayed, nil
+	return existing, true, nil
+}
+
+// claimStrictSQL claims a key with a plain INSERT: a taken key fails the statement (and the transaction)
+// instead of being skipped, which lets the whole create travel in one batch.
+const claimStrictSQL = `INSERT INTO idempotency_keys (principal, scope, key, fingerprint, resource_id, created_at)
+	VALUES ($1, $2, $3, $4, $5, $6)`
+
+// sendInTx sends a batch that holds a whole transaction (BEGIN ... COMMIT) on one connection. When a
+// statement fails, Postgres skips the rest of the batch and leaves the session in the failed transaction;
+// the ROLLBACK returns the connection to the pool clean.
+func (s *Store) sendInTx(ctx context.Context, b *pgx.Batch) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquire connection: %w", err)
+	}
+	defer conn.Release()
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		if conn.Conn().PgConn().TxStatus() != 'I' {
+			if _, rbErr := conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`); rbErr != nil {
+				conn.Conn().Close(context.WithoutCancel(ctx)) // never hand a session in a transaction back
+			}
+		}
+		return err
+	}
+	return nil
 }
 
 // UpdateTicket changes one ticket in one transaction: (BEGIN, the optional claim, the row locked FOR
@@ -181,7 +210,7 @@ func (s *Store) UpdateTicket(ctx context.Context, id uuid.UUID, c *idempotency.C
 		if err := queueUpdateTicket(b, loaded, prev); err != nil {
 			return err
 		}
-		if err := queueWrite(ctx, tx, b, w); err != nil {
+		if err := queueWrite(ctx, b, w); err != nil {
 			return err
 		}
 		tags, err := execBatch(ctx, tx, b)
@@ -200,13 +229,13 @@ func (s *Store) UpdateTicket(ctx context.Context, id uuid.UUID, c *idempotency.C
 }
 
 // queueWrite queues w's entries and outbox rows after the ticket's statement.
-func queueWrite(ctx context.Context, tx pgx.Tx, b *pgx.Batch, w Write) error {
+func queueWrite(ctx context.Context, b *pgx.Batch, w Write) error {
 	for _, e := range w.Entries {
 		if err := queueInsertEntry(b, e); err != nil {
 			return err
 		}
 	}
-	if err := outbox.Add(ctx, queueTx{Tx: tx, b: b}, w.Messages...); err != nil {
+	if err := outbox.Queue(ctx, b, w.Messages...); err != nil {
 		return fmt.Errorf("queue events: %w", err)
 	}
 	return nil
@@ -256,7 +285,7 @@ func (s *Store) CloseDue(ctx context.Context, cutoff time.Time, limit int, fn fu
 			if err := queueUpdateTicket(b, t, prev); err != nil {
 				return err
 			}
-			if err := queueWrite(ctx, tx, b, w); err != nil {
+			if err := queueWrite(ctx, b, w); err != nil {
 				return err
 			}
 			n++
