@@ -120,6 +120,10 @@ type Relay struct {
 	nextGap    time.Time
 	nextPurge  time.Time
 	waveSeen   map[string]struct{}
+	// unmarked are published rows not yet recorded as published: while more work is waiting, their UPDATE
+	// travels with the next batch's SELECT (one round trip a round instead of two). Rows published but
+	// never marked (a crash) are sent again and deduplicated.
+	unmarkedIDs, unmarkedSeqs []int64
 }
 
 // NewRelay returns a relay for the outbox in pool's schema, publishing through js. Call Run to start it.
@@ -388,6 +392,10 @@ func (r *Relay) step(ctx context.Context) (more bool, err error) {
 		r.reconnects, r.gapDue = rc, true
 	}
 	if r.gapDue || !now.Before(r.nextGap) {
+		// The gap check compares the stream with what is recorded: record everything first.
+		if err := r.flushMarks(ctx); err != nil {
+			return false, err
+		}
 		if err := r.repairGap(ctx); err != nil {
 			return false, err
 		}
@@ -455,6 +463,12 @@ func (r *Relay) dropConn(ctx context.Context) {
 	if r.conn == nil {
 		return
 	}
+	if !r.conn.IsClosed() {
+		if err := r.flushMarks(ctx); err != nil {
+			r.log.WarnContext(ctx, "outbox relay could not record its last published rows; they will be sent again", "err", err)
+		}
+	}
+	r.unmarkedIDs, r.unmarkedSeqs = r.unmarkedIDs[:0], r.unmarkedSeqs[:0]
 	if len(r.owned) > 0 {
 		r.log.InfoContext(ctx, "outbox relay released partitions", "partitions", r.owned)
 	}
@@ -532,9 +546,9 @@ type row struct {
 // returns how many rows it read. On a failed publish it stops there, marks what was acknowledged before
 // it, and reports the error, so the failed row and everything after it are retried in order.
 func (r *Relay) publishBatch(ctx context.Context) (int, error) {
-	rows, err := r.conn.Query(ctx, pendingSQL, r.owned, r.o.BatchSize)
+	rows, err := r.readPending(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("read pending rows: %w", err)
+		return 0, err
 	}
 	batch, err := pgx.CollectRows(rows, func(rs pgx.CollectableRow) (row, error) {
 		var b row
@@ -547,15 +561,13 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 	if len(batch) == 0 {
 		return 0, nil
 	}
-	ids := make([]int64, 0, len(batch))
-	seqs := make([]int64, 0, len(batch))
 	var pubErr error
 	for i := 0; i < len(batch); {
 		j := r.waveEnd(batch, i)
 		acked, err := r.publishWave(ctx, batch[i:j])
 		for k, seq := range acked {
-			ids = append(ids, batch[i+k].id)
-			seqs = append(seqs, int64(seq))
+			r.unmarkedIDs = append(r.unmarkedIDs, batch[i+k].id)
+			r.unmarkedSeqs = append(r.unmarkedSeqs, int64(seq))
 		}
 		if err != nil {
 			pubErr = fmt.Errorf("publish event %s: %w", batch[i+len(acked)].eventID, err)
@@ -563,17 +575,69 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 		}
 		i = j
 	}
-	if len(ids) > 0 {
-		// On failure here the events are in the stream but not recorded; the next round re-sends them and
-		// JetStream's duplicate window answers with the original sequence.
-		// Detached from ctx: at shutdown the acknowledged prefix is still recorded, sparing a re-send.
-		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
-		defer cancel()
-		if _, err := r.conn.Exec(mctx, markSQL, r.o.Now().UTC(), ids, seqs); err != nil {
-			return len(batch), fmt.Errorf("mark %d rows published: %w", len(ids), err)
+	// Defer the marks only when another round is sure to follow at once (a wake-up is pending or the batch
+	// was full); otherwise, and after any failure, record them now.
+	if pubErr != nil || (len(r.wake) == 0 && len(batch) < r.o.BatchSize) {
+		if err := r.flushMarks(ctx); err != nil {
+			return len(batch), err
 		}
 	}
 	return len(batch), pubErr
+}
+
+// readPending reads the next pending rows, sending the deferred marks of the previous round in the same
+// round trip (the UPDATE runs first, so the SELECT does not return those rows again).
+func (r *Relay) readPending(ctx context.Context) (pgx.Rows, error) {
+	if len(r.unmarkedIDs) == 0 {
+		rows, err := r.conn.Query(ctx, pendingSQL, r.owned, r.o.BatchSize)
+		if err != nil {
+			return nil, fmt.Errorf("read pending rows: %w", err)
+		}
+		return rows, nil
+	}
+	b := &pgx.Batch{}
+	b.Queue(markSQL, r.o.Now().UTC(), r.unmarkedIDs, r.unmarkedSeqs)
+	b.Queue(pendingSQL, r.owned, r.o.BatchSize)
+	br := r.conn.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return nil, fmt.Errorf("mark %d rows published: %w", len(r.unmarkedIDs), err)
+	}
+	r.unmarkedIDs, r.unmarkedSeqs = r.unmarkedIDs[:0], r.unmarkedSeqs[:0]
+	rows, err := br.Query()
+	if err != nil {
+		_ = br.Close()
+		return nil, fmt.Errorf("read pending rows: %w", err)
+	}
+	return &batchRows{Rows: rows, br: br}, nil
+}
+
+// batchRows closes the batch once its last result (the rows) is closed.
+type batchRows struct {
+	pgx.Rows
+	br pgx.BatchResults
+}
+
+func (b *batchRows) Close() {
+	b.Rows.Close()
+	_ = b.br.Close()
+}
+
+// flushMarks records the published rows not yet marked. It is detached from ctx: at shutdown the
+// acknowledged prefix is still recorded, sparing a re-send. On failure the events are in the stream but not
+// recorded; the next round re-sends them and JetStream's duplicate window answers with the original
+// sequence.
+func (r *Relay) flushMarks(ctx context.Context) error {
+	if len(r.unmarkedIDs) == 0 || r.conn == nil {
+		return nil
+	}
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+	defer cancel()
+	if _, err := r.conn.Exec(mctx, markSQL, r.o.Now().UTC(), r.unmarkedIDs, r.unmarkedSeqs); err != nil {
+		return fmt.Errorf("mark %d rows published: %w", len(r.unmarkedIDs), err)
+	}
+	r.unmarkedIDs, r.unmarkedSeqs = r.unmarkedIDs[:0], r.unmarkedSeqs[:0]
+	return nil
 }
 
 // waveEnd returns the end of the longest run from i in which no aggregate repeats. A wave is published
