@@ -2,7 +2,8 @@
 // commit, so a change and its event are never split (no dual write), and each aggregate's events reach the
 // stream once, in order.
 //
-// Add inserts the rows and signals the relay (NOTIFY, delivered at commit). The outbox is split into a fixed
+// Add (or Queue, for batched writers) inserts the rows; after commit the writer calls Relay.Notify, which
+// wakes the local relay and, coalesced, the other replicas' relays (NOTIFY). The outbox is split into a fixed
 // number of partitions, recorded in the outbox_settings table, by a hash of the aggregate id; each partition
 // has one active publisher across replicas, guarded by a session-level Postgres advisory lock, so a
 // partition's rows are published in id order, which within an aggregate is its sequence order. Published
