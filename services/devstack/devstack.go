@@ -28,13 +28,14 @@ import (
 
 // Config configures the dev stack.
 type Config struct {
-	DataDir       string // private Postgres data and JetStream store live below it
-	DatabaseURL   string // admin URL of an existing cluster (needs CREATEROLE); empty starts a private one
-	PostgresPort  int    // port of the private cluster; 0 picks a free one
-	NATSPort      int    // embedded NATS client port; -1 picks a free one
-	NATSSync      bool   // fsync every JetStream write
-	Host          string // interface every listener binds to
-	HTTPPort      int    // REST gateway
+	DataDir       string        // private Postgres data and JetStream store live below it
+	DatabaseURL   string        // admin URL of an existing cluster (needs CREATEROLE); empty starts a private one
+	PostgresPort  int           // port of the private cluster; 0 picks a free one
+	NATSPort      int           // embedded NATS client port; -1 picks a free one
+	NATSSync      bool          // fsync every JetStream write
+	NATSSyncEvery time.Duration // JetStream fsync interval when NATSSync is off; 0 keeps the server default (2 min)
+	Host          string        // interface every listener binds to
+	HTTPPort      int           // REST gateway
 	IntakePort    int
 	CustomerPort  int
 	RoutingPort   int
@@ -92,7 +93,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	}
 
 	ns, err := natsembed.Start(natsembed.Options{Host: cfg.Host, Port: cfg.NATSPort, StoreDir: filepath.Join(dataDir, "nats"),
-		SyncAlways: cfg.NATSSync, ServerName: "kefu-dev", Logger: svcLog("nats")})
+		SyncAlways: cfg.NATSSync, SyncInterval: cfg.NATSSyncEvery, ServerName: "kefu-dev", Logger: svcLog("nats")})
 	if err != nil {
 		return fmt.Errorf("start embedded nats: %w", err)
 	}

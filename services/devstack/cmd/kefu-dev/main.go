@@ -21,6 +21,7 @@ func main() {
 		fs.IntVar(&cfg.PostgresPort, "postgres-port", cfg.PostgresPort, "port of the private cluster (0 = any free port)")
 		fs.IntVar(&cfg.NATSPort, "nats-port", cfg.NATSPort, "embedded NATS client port (-1 = any free port)")
 		fs.BoolVar(&cfg.NATSSync, "nats-sync-always", cfg.NATSSync, "fsync every JetStream write")
+		fs.DurationVar(&cfg.NATSSyncEvery, "nats-sync-interval", cfg.NATSSyncEvery, "JetStream fsync interval without --nats-sync-always (0 = server default, 2m)")
 		fs.StringVar(&cfg.Host, "host", cfg.Host, "interface to listen on")
 		fs.IntVar(&cfg.HTTPPort, "http-port", cfg.HTTPPort, "REST gateway port")
 		fs.IntVar(&cfg.IntakePort, "intake-port", cfg.IntakePort, "intake gRPC port")
