@@ -76,7 +76,9 @@ vet:
 test: check-generated lint test-go
 
 test-go:
-	go run ./services/devstack/cmd/kefu-pgrun --dir $(CURDIR)/.kefu/pgtest -- go test -race -count=1 -timeout 20m $(PKGS)
+	go build -o $(BIN)/kefu-testreport ./services/devstack/cmd/kefu-testreport
+	go run ./services/devstack/cmd/kefu-pgrun --dir $(CURDIR)/.kefu/pgtest -- go test -race -count=1 -timeout 20m -json $(PKGS) \
+	  | $(BIN)/kefu-testreport
 
 bench:
 	go run ./services/devstack/cmd/kefu-pgrun --dir $(CURDIR)/.kefu/pgbench -- go run ./services/devstack/cmd/kefu-bench $(BENCH_ARGS)
