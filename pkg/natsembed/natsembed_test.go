@@ -2,12 +2,14 @@ package natsembed_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"kefu.dev/pkg/natsembed"
+	"kefu.dev/pkg/testkit"
 )
 
 // TestRestartKeepsTheStream proves a server restarted on the same port and store folder recovers its
@@ -19,7 +21,7 @@ func TestRestartKeepsTheStream(t *testing.T) {
 	t.Cleanup(srv.Shutdown)
 	require.Positive(t, srv.Options().Port)
 
-	nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1))
+	nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
@@ -35,6 +37,10 @@ func TestRestartKeepsTheStream(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(again.Shutdown)
 	require.Equal(t, srv.ClientURL(), again.ClientURL())
+	// The client notices the restart on its own schedule; wait for it rather than racing its reconnect.
+	// (IsConnected alone can still report the old, dead connection.)
+	testkit.Eventually(t, func() bool { return nc.Stats().Reconnects >= 1 && nc.IsConnected() },
+		30*time.Second, "client never reconnected to the restarted server")
 
 	s, err := js.Stream(t.Context(), "T")
 	require.NoError(t, err)
