@@ -73,14 +73,16 @@ type Message struct {
 // database-wide lock held across the commit's WAL flush), which measured 1,300 instead of 1,900 submits/s at
 // 32 callers. The relay announces local commits to other replicas instead (see Relay.Notify). The partition is
 // computed here, from the count recorded in outbox_settings, so every writer agrees without configuration;
-// hashtextextended is the hash Postgres keeps stable for hash partitioning. ORDER BY ord assigns ids in
+// hashtextextended is the hash Postgres keeps stable for hash partitioning. Event ids travel as text and are
+// cast in SQL: pgx has no binary encoding of a Go string as uuid and would first try, fail (allocating an
+// error) and fall back to text on every call. ORDER BY ord assigns ids in
 // argument order, which is the order of several events of one aggregate in one call.
 const addSQL = `
 WITH s AS (SELECT partitions FROM outbox_settings)
 	INSERT INTO outbox (event_id, subject, aggregate_id, aggregate_seq, type, headers, payload, partition)
-	SELECT m.event_id, m.subject, m.aggregate_id, m.aggregate_seq, m.type, m.headers::jsonb, m.payload,
+	SELECT m.event_id::uuid, m.subject, m.aggregate_id, m.aggregate_seq, m.type, m.headers::jsonb, m.payload,
 	       ((hashtextextended(m.aggregate_id, 0) % s.partitions) + s.partitions) % s.partitions
-	FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bytea[])
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bytea[])
 	     WITH ORDINALITY AS m(event_id, subject, aggregate_id, aggregate_seq, type, headers, payload, ord)
 	CROSS JOIN s
 	ORDER BY m.ord`

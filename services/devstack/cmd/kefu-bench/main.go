@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,6 +36,7 @@ type options struct {
 	out      string
 	modes    string
 	cpuprof  string
+	memprof  string
 	logLevel string
 }
 
@@ -47,6 +49,7 @@ func run() error {
 	fs.StringVar(&o.out, "out", "", "append the results to this markdown file (e.g. docs/benchmarks.md)")
 	fs.StringVar(&o.modes, "modes", "floor,grpc,rest,sync", "phases to run: floor (raw pgx), grpc, rest, sync (gRPC with NATS fsync on every write)")
 	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the gRPC phase at the highest caller count to this file")
+	fs.StringVar(&o.memprof, "memprofile", "", "write an allocation profile of the whole run to this file")
 	fs.StringVar(&o.logLevel, "log-level", "error", "log level of the services under test")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
@@ -73,6 +76,17 @@ func run() error {
 	rep := &report{Machine: machine(), Date: time.Now().UTC().Format("2006-01-02"), Duration: o.duration}
 	if err := bench(ctx, o, log, rep); err != nil {
 		return err
+	}
+	if o.memprof != "" {
+		f, err := os.Create(o.memprof)
+		if err != nil {
+			return err
+		}
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			f.Close()
+			return err
+		}
+		f.Close()
 	}
 	text := rep.Markdown()
 	fmt.Print(text)
