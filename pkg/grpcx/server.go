@@ -159,14 +159,13 @@ func principal(def auth.Principal) grpc.UnaryServerInterceptor {
 			return h(ctx, req) // probes are anonymous
 		}
 		p := def
-		if md, ok := metadata.FromIncomingContext(ctx); ok {
-			if vs := md.Get(auth.MetadataKey); len(vs) > 0 {
-				parsed, err := auth.Parse(vs[0])
-				if err != nil {
-					return nil, apierr.New(apierr.KindUnauthenticated, "PRINCIPAL_INVALID", "invalid %s metadata", auth.MetadataKey)
-				}
-				p = parsed
+		// ValueFromIncomingContext reads one key without copying the whole metadata map.
+		if vs := metadata.ValueFromIncomingContext(ctx, auth.MetadataKey); len(vs) > 0 {
+			parsed, err := auth.Parse(vs[0])
+			if err != nil {
+				return nil, apierr.New(apierr.KindUnauthenticated, "PRINCIPAL_INVALID", "invalid %s metadata", auth.MetadataKey)
 			}
+			p = parsed
 		}
 		if p.IsZero() {
 			return nil, apierr.New(apierr.KindUnauthenticated, "PRINCIPAL_MISSING", "no principal")
