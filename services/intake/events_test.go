@@ -124,6 +124,10 @@ func TestEveryChangePublishesExactlyOneEvent(t *testing.T) {
 	require.NoError(t, proto.Unmarshal(got[0].data, created))
 	require.True(t, created.GetHasContact())
 	require.Equal(t, stNew, created.GetToStatus())
+	tk, err := s.client.GetTicket(staff(t), &intakev1.GetTicketRequest{TicketId: id})
+	require.NoError(t, err)
+	require.Regexp(t, `^GD\d{8}\d{4,}$`, tk.GetTicket().GetNumber())
+	require.Equal(t, tk.GetTicket().GetNumber(), created.GetNumber(), "the created event names the ticket's number")
 	closed := &eventsv1.TicketClosed{}
 	require.NoError(t, proto.Unmarshal(got[11].data, closed))
 	require.False(t, closed.GetAutomatic())
