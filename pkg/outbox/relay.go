@@ -124,6 +124,10 @@ type Relay struct {
 	// travels with the next batch's SELECT (one round trip a round instead of two). Rows published but
 	// never marked (a crash) are sent again and deduplicated.
 	unmarkedIDs, unmarkedSeqs []int64
+	// prefetched is the next batch, read while the previous one's acknowledgements were awaited (so the
+	// relay's Postgres and NATS round trips overlap). It is dropped whenever anything else happened in
+	// between (a failure, a gap check, a claim), because it may then be stale.
+	prefetched []row
 }
 
 // NewRelay returns a relay for the outbox in pool's schema, publishing through js. Call Run to start it.
@@ -336,6 +340,7 @@ func (r *Relay) loop(ctx context.Context) {
 	for ctx.Err() == nil {
 		more, err := r.step(ctx)
 		if err != nil {
+			r.prefetched = nil
 			if ctx.Err() != nil {
 				return
 			}
@@ -377,6 +382,7 @@ func (r *Relay) step(ctx context.Context) (more bool, err error) {
 	now := time.Now()
 	if len(r.owned) < r.partitions && !now.Before(r.nextClaim) {
 		r.nextClaim = now.Add(r.o.ClaimInterval)
+		r.prefetched = nil
 		if err := r.claim(ctx); err != nil {
 			return false, err
 		}
@@ -392,6 +398,7 @@ func (r *Relay) step(ctx context.Context) (more bool, err error) {
 		r.reconnects, r.gapDue = rc, true
 	}
 	if r.gapDue || !now.Before(r.nextGap) {
+		r.prefetched = nil // a repair may re-queue rows that must go before it
 		// The gap check compares the stream with what is recorded: record everything first.
 		if err := r.flushMarks(ctx); err != nil {
 			return false, err
@@ -468,7 +475,7 @@ func (r *Relay) dropConn(ctx context.Context) {
 			r.log.WarnContext(ctx, "outbox relay could not record its last published rows; they will be sent again", "err", err)
 		}
 	}
-	r.unmarkedIDs, r.unmarkedSeqs = r.unmarkedIDs[:0], r.unmarkedSeqs[:0]
+	r.unmarkedIDs, r.unmarkedSeqs, r.prefetched = r.unmarkedIDs[:0], r.unmarkedSeqs[:0], nil
 	if len(r.owned) > 0 {
 		r.log.InfoContext(ctx, "outbox relay released partitions", "partitions", r.owned)
 	}
@@ -517,7 +524,7 @@ FROM unnest($1::int2[]) AS p(partition)
 CROSS JOIN LATERAL (
 	SELECT id, event_id, subject, aggregate_id, aggregate_seq, type, headers, payload
 	FROM outbox
-	WHERE outbox.partition = p.partition AND published_at IS NULL
+	WHERE outbox.partition = p.partition AND published_at IS NULL AND id <> ALL($3::int8[])
 	ORDER BY id
 	LIMIT $2
 ) AS o
@@ -546,25 +553,39 @@ type row struct {
 // returns how many rows it read. On a failed publish it stops there, marks what was acknowledged before
 // it, and reports the error, so the failed row and everything after it are retried in order.
 func (r *Relay) publishBatch(ctx context.Context) (int, error) {
-	rows, err := r.readPending(ctx)
-	if err != nil {
-		return 0, err
-	}
-	batch, err := pgx.CollectRows(rows, func(rs pgx.CollectableRow) (row, error) {
-		var b row
-		err := rs.Scan(&b.id, &b.eventID, &b.subject, &b.aggregateID, &b.aggregateSeq, &b.typ, &b.headers, &b.payload)
-		return b, err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("read pending rows: %w", err)
+	batch := r.prefetched
+	r.prefetched = nil
+	if batch == nil {
+		var err error
+		if batch, err = r.readBatch(ctx, nil); err != nil {
+			return 0, err
+		}
 	}
 	if len(batch) == 0 {
 		return 0, nil
 	}
-	var pubErr error
+	var (
+		pubErr     error
+		next       []row
+		prefetchOK bool
+	)
 	for i := 0; i < len(batch); {
 		j := r.waveEnd(batch, i)
-		acked, err := r.publishWave(ctx, batch[i:j])
+		var during func()
+		if j == len(batch) && (len(r.wake) > 0 || len(batch) == r.o.BatchSize) {
+			// More work is waiting: read the next batch while this last wave's acks come back. The rows
+			// in flight are excluded; nothing of them is published before these acks are in.
+			exclude := make([]int64, len(batch))
+			for k, b := range batch {
+				exclude[k] = b.id
+			}
+			during = func() {
+				var err error
+				next, err = r.readBatch(ctx, exclude)
+				prefetchOK = err == nil
+			}
+		}
+		acked, err := r.publishWave(ctx, batch[i:j], during)
 		for k, seq := range acked {
 			r.unmarkedIDs = append(r.unmarkedIDs, batch[i+k].id)
 			r.unmarkedSeqs = append(r.unmarkedSeqs, int64(seq))
@@ -574,6 +595,9 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 			break
 		}
 		i = j
+	}
+	if pubErr == nil && prefetchOK {
+		r.prefetched = next
 	}
 	// Defer the marks only when another round is sure to follow at once (a wake-up is pending or the batch
 	// was full); otherwise, and after any failure, record them now.
@@ -585,11 +609,31 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 	return len(batch), pubErr
 }
 
+// readBatch reads the next pending rows (see readPending).
+func (r *Relay) readBatch(ctx context.Context, exclude []int64) ([]row, error) {
+	rows, err := r.readPending(ctx, exclude)
+	if err != nil {
+		return nil, err
+	}
+	batch, err := pgx.CollectRows(rows, func(rs pgx.CollectableRow) (row, error) {
+		var b row
+		err := rs.Scan(&b.id, &b.eventID, &b.subject, &b.aggregateID, &b.aggregateSeq, &b.typ, &b.headers, &b.payload)
+		return b, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read pending rows: %w", err)
+	}
+	return batch, nil
+}
+
 // readPending reads the next pending rows, sending the deferred marks of the previous round in the same
 // round trip (the UPDATE runs first, so the SELECT does not return those rows again).
-func (r *Relay) readPending(ctx context.Context) (pgx.Rows, error) {
+func (r *Relay) readPending(ctx context.Context, exclude []int64) (pgx.Rows, error) {
+	if exclude == nil {
+		exclude = []int64{}
+	}
 	if len(r.unmarkedIDs) == 0 {
-		rows, err := r.conn.Query(ctx, pendingSQL, r.owned, r.o.BatchSize)
+		rows, err := r.conn.Query(ctx, pendingSQL, r.owned, r.o.BatchSize, exclude)
 		if err != nil {
 			return nil, fmt.Errorf("read pending rows: %w", err)
 		}
@@ -597,7 +641,7 @@ func (r *Relay) readPending(ctx context.Context) (pgx.Rows, error) {
 	}
 	b := &pgx.Batch{}
 	b.Queue(markSQL, r.o.Now().UTC(), r.unmarkedIDs, r.unmarkedSeqs)
-	b.Queue(pendingSQL, r.owned, r.o.BatchSize)
+	b.Queue(pendingSQL, r.owned, r.o.BatchSize, exclude)
 	br := r.conn.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {
 		_ = br.Close()
@@ -658,7 +702,7 @@ func (r *Relay) waveEnd(batch []row, i int) int {
 
 // publishWave sends rows asynchronously and collects their acks in order. It returns the stream sequences
 // of the acknowledged prefix and the error that ended it, if any.
-func (r *Relay) publishWave(ctx context.Context, rows []row) ([]uint64, error) {
+func (r *Relay) publishWave(ctx context.Context, rows []row, during func()) ([]uint64, error) {
 	type inflight struct {
 		f    jetstream.PubAckFuture
 		span trace.Span
@@ -675,6 +719,15 @@ func (r *Relay) publishWave(ctx context.Context, rows []row) ([]uint64, error) {
 		}
 		sent = append(sent, inflight{f: f, span: span})
 	}
+	// during (if any) runs while the acks are awaited; the wave returns only after it has finished, so the
+	// relay's connection is never used by two goroutines at once.
+	done := make(chan struct{})
+	if during != nil && sendErr == nil {
+		go func() { defer close(done); during() }()
+	} else {
+		close(done)
+	}
+	defer func() { <-done }()
 	acked := make([]uint64, 0, len(sent))
 	var ackErr error
 	for _, s := range sent {

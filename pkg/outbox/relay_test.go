@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -417,4 +418,43 @@ func partitionLocks(t testing.TB, pool *pgxpool.Pool) int64 {
 		SELECT count(*) FROM pg_locks
 		WHERE locktype = 'advisory' AND objsubid = 2 AND granted
 		  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)
+}
+
+// TestPrefetchingKeepsPerAggregateOrder drives the relay with batches that are always full (BatchSize 7
+// against a backlog and writers that keep adding), so every round reads the next batch while the previous
+// one's acks are awaited: each aggregate's events must still reach the stream once, in order.
+func TestPrefetchingKeepsPerAggregateOrder(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	pool := e.db.Pool
+	want := map[string]bool{}
+	var mu sync.Mutex
+	for i := range 60 {
+		want[mustEmit(t, pool, fmt.Sprintf("pf-%d", i%4))] = true
+	}
+	r, _ := e.relay(t, pool, outbox.RelayOptions{BatchSize: 7})
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for w := range 3 {
+		wg.Go(func() {
+			for i := range 30 {
+				id, err := emit(t.Context(), pool, fmt.Sprintf("pf-%d", (w+i)%4))
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				r.Notify()
+				mu.Lock()
+				want[id] = true
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	testkit.Eventually(t, func() bool { return unpublished(t, pool) == 0 && e.streamHas(t, want) },
+		waitLong, "every event published")
+	requireOrderedOnce(t, e.readStream(t), want)
 }
