@@ -80,6 +80,9 @@ func bench(ctx context.Context, o options, log *slog.Logger, rep *report) error 
 			return fmt.Errorf("floor database: %w", err)
 		}
 		for _, n := range o.callers {
+			if err := quiesce(ctx, o.adminURL); err != nil {
+				return err
+			}
 			r, err := runFloor(ctx, url, n, o.duration)
 			if err != nil {
 				return fmt.Errorf("floor: %w", err)
@@ -87,6 +90,10 @@ func bench(ctx context.Context, o options, log *slog.Logger, rep *report) error 
 			floor[n] = r.rate
 			rep.add("raw Postgres floor: same rows in one pgx transaction", n, r.rate, "tickets/s", "")
 			rep.add("raw Postgres floor p99", n, percentile(r.lat, 99), "ms", "")
+		}
+		// The floor's database is dropped so its autovacuum and checkpoints do not run under later phases.
+		if err := dropDB(ctx, o.adminURL, floorDBName); err != nil {
+			return err
 		}
 	}
 	grpcRate := map[int]float64{}
@@ -98,6 +105,9 @@ func bench(ctx context.Context, o options, log *slog.Logger, rep *report) error 
 		defer cc.Close()
 		client := intakev1.NewIntakeServiceClient(cc)
 		for _, n := range o.callers {
+			if err := quiesce(ctx, o.adminURL); err != nil {
+				return err
+			}
 			var prof func()
 			if o.cpuprof != "" && n == maxCallers {
 				if prof, err = startProfile(o.cpuprof); err != nil {
@@ -129,6 +139,9 @@ func bench(ctx context.Context, o options, log *slog.Logger, rep *report) error 
 	if want("rest") {
 		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 0}}
 		for _, n := range o.callers {
+			if err := quiesce(ctx, o.adminURL); err != nil {
+				return err
+			}
 			r, err := runLoad(ctx, n, o.duration, func(ctx context.Context, key string) (string, error) {
 				return restSubmit(ctx, hc, s.restURL, key)
 			})
@@ -154,6 +167,9 @@ func bench(ctx context.Context, o options, log *slog.Logger, rep *report) error 
 		}
 		defer cc.Close()
 		client := intakev1.NewIntakeServiceClient(cc)
+		if err := quiesce(ctx, o.adminURL); err != nil {
+			return err
+		}
 		r, err := runLoad(ctx, maxCallers, o.duration, grpcSubmit(client))
 		if err != nil {
 			return fmt.Errorf("sync: %w", err)
@@ -436,16 +452,39 @@ func waitReady(ctx context.Context, base string) error {
 	return fmt.Errorf("the stack did not become ready in 60 s")
 }
 
-func recreateDB(ctx context.Context, adminURL, name string) error {
+// quiesce starts a phase from a quiet cluster: a CHECKPOINT writes out what earlier phases left dirty, so
+// one phase does not pay for another's writes.
+func quiesce(ctx context.Context, adminURL string) error {
 	conn, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(ctx)
-	ident := pgx.Identifier{name}.Sanitize()
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
+	if _, err := conn.Exec(ctx, "CHECKPOINT"); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
+func dropDB(ctx context.Context, adminURL, name string) error {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
 		return err
 	}
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+ident)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	return err
+}
+
+func recreateDB(ctx context.Context, adminURL, name string) error {
+	if err := dropDB(ctx, adminURL, name); err != nil {
+		return err
+	}
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
 	return err
 }

@@ -39,12 +39,14 @@ const (
 )
 
 // floorDB creates and migrates the floor's database and returns its runtime-role URL.
+// floorDBName is the floor's own database.
+const floorDBName = "kefu_bench_floor"
+
 func floorDB(ctx context.Context, adminURL string) (string, error) {
-	const name = "kefu_bench_floor"
-	if err := recreateDB(ctx, adminURL, name); err != nil {
+	if err := recreateDB(ctx, adminURL, floorDBName); err != nil {
 		return "", err
 	}
-	url, err := pgxutil.WithDatabase(adminURL, name)
+	url, err := pgxutil.WithDatabase(adminURL, floorDBName)
 	if err != nil {
 		return "", err
 	}
