@@ -7,8 +7,6 @@
 package events
 
 import (
-	"strings"
-
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -44,9 +42,4 @@ const (
 // "kefu.ticket.status_changed". Both parts are lower snake case by convention (STYLE §6).
 func Subject(aggregate, event string) string {
 	return SubjectPrefix + aggregate + "." + event
-}
-
-// IsEventSubject reports whether subject lies inside the KEFU stream's subject space.
-func IsEventSubject(subject string) bool {
-	return strings.HasPrefix(subject, SubjectPrefix) && len(subject) > len(SubjectPrefix)
 }

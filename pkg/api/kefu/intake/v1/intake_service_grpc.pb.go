@@ -69,7 +69,8 @@ type IntakeServiceClient interface {
 	// ListTickets lists tickets matching every given filter, in a stable order, a page at a time.
 	ListTickets(ctx context.Context, in *ListTicketsRequest, opts ...grpc.CallOption) (*ListTicketsResponse, error)
 	// UpdateTicket changes classification fields (type, subcategory, urgency, level) named in update_mask.
-	// ticket.etag must be the current etag (ABORTED otherwise). Emits kefu.ticket.updated so SLA targets are
+	// ticket.etag is required (INVALID_ARGUMENT when empty) and must be the current etag (ABORTED, reason
+	// ETAG_MISMATCH, otherwise). Emits kefu.ticket.updated so SLA targets are
 	// recomputed.
 	UpdateTicket(ctx context.Context, in *UpdateTicketRequest, opts ...grpc.CallOption) (*UpdateTicketResponse, error)
 	// AssignTicket assigns a group and/or agent: new or assigned → assigned; an in_progress or
@@ -97,7 +98,7 @@ type IntakeServiceClient interface {
 	// resolution (default 72 h).
 	CloseTicket(ctx context.Context, in *CloseTicketRequest, opts ...grpc.CallOption) (*CloseTicketResponse, error)
 	// ReopenTicket reopens a resolved or closed ticket: in_progress with the same assignee, or assigned to
-	// its group when the ticket has no assignee.
+	// its group (assignee cleared) when the ticket has no assignee or that agent is no longer active.
 	ReopenTicket(ctx context.Context, in *ReopenTicketRequest, opts ...grpc.CallOption) (*ReopenTicketResponse, error)
 	// RecordSatisfaction records the customer's rating of the latest resolution (once per resolution), or
 	// that the customer could not be reached. Resolved or closed tickets only.
@@ -407,7 +408,8 @@ type IntakeServiceServer interface {
 	// ListTickets lists tickets matching every given filter, in a stable order, a page at a time.
 	ListTickets(context.Context, *ListTicketsRequest) (*ListTicketsResponse, error)
 	// UpdateTicket changes classification fields (type, subcategory, urgency, level) named in update_mask.
-	// ticket.etag must be the current etag (ABORTED otherwise). Emits kefu.ticket.updated so SLA targets are
+	// ticket.etag is required (INVALID_ARGUMENT when empty) and must be the current etag (ABORTED, reason
+	// ETAG_MISMATCH, otherwise). Emits kefu.ticket.updated so SLA targets are
 	// recomputed.
 	UpdateTicket(context.Context, *UpdateTicketRequest) (*UpdateTicketResponse, error)
 	// AssignTicket assigns a group and/or agent: new or assigned → assigned; an in_progress or
@@ -435,7 +437,7 @@ type IntakeServiceServer interface {
 	// resolution (default 72 h).
 	CloseTicket(context.Context, *CloseTicketRequest) (*CloseTicketResponse, error)
 	// ReopenTicket reopens a resolved or closed ticket: in_progress with the same assignee, or assigned to
-	// its group when the ticket has no assignee.
+	// its group (assignee cleared) when the ticket has no assignee or that agent is no longer active.
 	ReopenTicket(context.Context, *ReopenTicketRequest) (*ReopenTicketResponse, error)
 	// RecordSatisfaction records the customer's rating of the latest resolution (once per resolution), or
 	// that the customer could not be reached. Resolved or closed tickets only.
