@@ -365,6 +365,9 @@ func startStack(ctx context.Context, o options, log *slog.Logger) (*stack, error
 	s.grpcAddr, s.restURL = glis.Addr().String(), "http://"+hlis.Addr().String()
 	icfg := intake.DefaultConfig()
 	icfg.DatabaseURL, icfg.MigrateDatabaseURL, icfg.NATSURL = s.roles.RuntimeURL, s.roles.OwnerURL, s.nats.ClientURL()
+	if o.dbConns > 0 {
+		icfg.DBMaxConns = o.dbConns
+	}
 	gcfg := gateway.DefaultConfig()
 	gcfg.IntakeAddr = s.grpcAddr
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
