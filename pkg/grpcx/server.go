@@ -41,6 +41,9 @@ type Server struct {
 
 // NewServer returns a gRPC server with kefu's interceptor chain, grpc.health.v1 (SERVING) and reflection.
 // Register services on it, then Serve.
+// streamWorkers is how many request workers a server keeps (see NewServer).
+const streamWorkers = 64
+
 func NewServer(o ServerOptions, extra ...grpc.ServerOption) (*Server, error) {
 	v, err := protovalidate.New()
 	if err != nil {
@@ -50,6 +53,10 @@ func NewServer(o ServerOptions, extra ...grpc.ServerOption) (*Server, error) {
 	opts := []grpc.ServerOption{
 		grpc.ForceServerCodecV2(c),
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
+		// Requests run on long-lived workers whose stacks have already grown to what a handler needs, instead
+		// of a fresh goroutine per call whose stack is copied several times on the way down (copystack was 4%
+		// of intake's CPU under load). Calls beyond the workers still get their own goroutine.
+		grpc.NumStreamWorkers(streamWorkers),
 		grpc.ChainUnaryInterceptor(
 			recovery(o.Logger),
 			requestLog(o.Logger),

@@ -90,3 +90,36 @@ func TestAddKeepsAnAggregateTogetherInOrder(t *testing.T) {
 	require.NoError(t, db.Pool.QueryRow(ctx, `SELECT partitions FROM outbox_settings`).Scan(&count))
 	require.Equal(t, int16(16), count)
 }
+
+// TestAddIsPlannedOncePerConnection checks that Postgres settles on one generic plan for the insert after
+// its first executions, instead of planning it again on every call (which it did while the statement's
+// row estimates made every custom plan look cheaper). It holds for one message and for several.
+func TestAddIsPlannedOncePerConnection(t *testing.T) {
+	t.Parallel()
+	db := testkit.NewDB(t, "outbox_test", outbox.Migrations(), aggregatesSet)
+	ctx := t.Context()
+	conn, err := db.Pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	for _, n := range []int{1, 3} {
+		for range 10 {
+			msgs := make([]outbox.Message, n)
+			agg := uuid.NewString()
+			for i := range msgs {
+				msgs[i] = valid()
+				msgs[i].AggregateID, msgs[i].AggregateSeq = agg, int64(i+1)
+			}
+			require.NoError(t, pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error { return outbox.Add(ctx, tx, msgs...) }))
+		}
+	}
+	rows, err := conn.Query(ctx, `SELECT generic_plans, custom_plans FROM pg_prepared_statements
+		WHERE statement LIKE 'INSERT INTO outbox%'`)
+	require.NoError(t, err)
+	plans, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct{ Generic, Custom int64 }])
+	require.NoError(t, err)
+	require.Len(t, plans, 2, "one prepared insert per message count")
+	for _, p := range plans {
+		require.Positive(t, p.Generic, "the insert is planned once and the plan reused")
+		require.LessOrEqual(t, p.Custom, int64(5), "Postgres tries at most five custom plans before settling")
+	}
+}

@@ -34,8 +34,8 @@ const (
 		VALUES ($1, $2, 1, 'created', 'service', 'bench', $3, 'new')`
 	floorOutbox = `INSERT INTO outbox (event_id, subject, aggregate_id, aggregate_seq, type, headers, payload, partition)
 		SELECT $1, 'kefu.ticket.created', $2, 1, 'kefu.events.v1.TicketCreated', '{}'::jsonb, $3,
-		       ((hashtextextended($2, 0) % s.partitions) + s.partitions) % s.partitions
-		FROM outbox_settings AS s`
+		       ((hashtextextended($2, 0) % s.n) + s.n) % s.n
+		FROM (SELECT (SELECT partitions FROM outbox_settings) AS n OFFSET 0) AS s`
 )
 
 // floorDB creates and migrates the floor's database and returns its runtime-role URL.
