@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"kefu.dev/pkg/apierr"
 )
@@ -117,6 +118,17 @@ func (m *strictJSON) decode(r io.Reader, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return io.EOF // an empty body is an empty message, as in grpc-gateway
 	}
+	// One parse on the way in: protojson checks the syntax itself (trailing data included), so the
+	// readable syntax message is worked out only for a body it refused. (JSONPb.Unmarshal would first run
+	// the body through encoding/json, and a json.Valid check up front made a third pass.)
+	if msg, ok := v.(proto.Message); ok {
+		err = m.UnmarshalOptions.Unmarshal(data, msg)
+	} else {
+		err = m.JSONPb.Unmarshal(data, v)
+	}
+	if err == nil {
+		return nil
+	}
 	if !json.Valid(data) {
 		var sink any
 		err := json.Unmarshal(data, &sink)
@@ -125,13 +137,10 @@ func (m *strictJSON) decode(r io.Reader, v any) error {
 		}
 		return errors.New("request body is not valid JSON")
 	}
-	if err := m.JSONPb.Unmarshal(data, v); err != nil {
-		// protojson prefixes "proto:" and a space that is sometimes U+00A0, to discourage matching.
-		msg := strings.TrimSpace(strings.TrimPrefix(err.Error(), "proto:"))
-		if f := unknownField.FindStringSubmatch(msg); f != nil {
-			return fmt.Errorf("unknown field %s in request body", f[1])
-		}
-		return fmt.Errorf("invalid request body: %s", msg)
+	// protojson prefixes "proto:" and a space that is sometimes U+00A0, to discourage matching.
+	msg := strings.TrimSpace(strings.TrimPrefix(err.Error(), "proto:"))
+	if f := unknownField.FindStringSubmatch(msg); f != nil {
+		return fmt.Errorf("unknown field %s in request body", f[1])
 	}
-	return nil
+	return fmt.Errorf("invalid request body: %s", msg)
 }
