@@ -87,91 +87,94 @@ func bench(ctx context.Context, o options, log *slog.Logger, rep *report) error 
 	if err != nil {
 		return err
 	}
-	// Phases run caller count by caller count (floor, gRPC, REST at 1, then at 8, ...), so the phases a
-	// ratio compares run minutes apart at most: this machine's speed drifts more than that over a run.
-	grpcRate := map[int]float64{}
-	for _, n := range o.callers {
-		var floor float64
-		if want("floor") {
-			// A fresh database for each caller count, dropped right after, so no floor phase pays for
-			// another's rows and no floor autovacuum or checkpoint runs under kefu's phases.
-			url, err := floorDB(ctx, o.adminURL)
-			if err != nil {
-				return fmt.Errorf("floor database: %w", err)
-			}
-			if err := quiesce(ctx, o.adminURL); err != nil {
-				return err
-			}
-			r, err := runFloor(ctx, url, n, o.duration)
-			if err != nil {
-				return fmt.Errorf("floor: %w", err)
-			}
-			floor = r.rate
-			rep.add("raw Postgres floor: same rows in one pgx transaction", n, r.rate, "tickets/s", "")
-			rep.add("raw Postgres floor p99", n, percentile(r.lat, 99), "ms", "")
-			if err := dropDB(ctx, o.adminURL, floorDBName); err != nil {
-				return err
-			}
-		}
-		if want("grpc") {
-			if err := quiesce(ctx, o.adminURL); err != nil {
-				return err
-			}
-			var prof func()
-			if o.cpuprof != "" && n == maxCallers {
-				if prof, err = startProfile(o.cpuprof); err != nil {
+	// Phases run caller count by caller count (floor, gRPC, REST at 1, then at 8, ...), so each ratio
+	// compares phases a few seconds apart, and the whole sequence is repeated --rounds times: the report
+	// gives each measure's median.
+	var all samples
+	grpcRate := map[int]float64{} // the last round's, for the sync phase
+	for round := 1; round <= o.rounds; round++ {
+		for _, n := range o.callers {
+			var floor float64
+			if want("floor") {
+				// A fresh database for each phase, dropped right after, so no floor phase pays for
+				// another's rows and no floor autovacuum or checkpoint runs under kefu's phases.
+				url, err := floorDB(ctx, o.adminURL)
+				if err != nil {
+					return fmt.Errorf("floor database: %w", err)
+				}
+				if err := quiesce(ctx, o.adminURL); err != nil {
+					return err
+				}
+				r, err := runFloor(ctx, url, n, o.duration)
+				if err != nil {
+					return fmt.Errorf("floor: %w", err)
+				}
+				floor = r.rate
+				all.add("raw Postgres floor: same rows in one pgx transaction", n, r.rate, "tickets/s")
+				all.add("raw Postgres floor p99", n, percentile(r.lat, 99), "ms")
+				if err := dropDB(ctx, o.adminURL, floorDBName); err != nil {
 					return err
 				}
 			}
-			r, err := runLoad(ctx, n, o.duration, grpcSubmit(client))
-			if prof != nil {
-				prof()
-			}
-			if err != nil {
-				return fmt.Errorf("grpc: %w", err)
-			}
-			grpcRate[n] = r.rate
-			note := ""
-			if floor > 0 {
-				note = fmt.Sprintf("%.0f%% of the raw Postgres floor", 100*r.rate/floor)
-			}
-			rep.add("SubmitTicket over gRPC (outbox, relay, NATS)", n, r.rate, "tickets/s", note)
-			rep.add("SubmitTicket over gRPC p50", n, percentile(r.lat, 50), "ms", "")
-			rep.add("SubmitTicket over gRPC p99", n, percentile(r.lat, 99), "ms", "")
-			fromCall, fromCommit, missing := s.delivery(ctx, r)
-			rep.add("submit call start to kefu.ticket.created at a JetStream consumer p50", n, percentile(fromCall, 50), "ms", "")
-			rep.add("submit call start to kefu.ticket.created at a JetStream consumer p99", n, percentile(fromCall, 99), "ms", fmt.Sprintf("%d events, %d missing", len(fromCall), missing))
-			rep.add("submit response (commit) to kefu.ticket.created at a consumer p50", n, percentile(fromCommit, 50), "ms", "")
-			rep.add("submit response (commit) to kefu.ticket.created at a consumer p99", n, percentile(fromCommit, 99), "ms", "")
-		}
-		if want("rest") {
-			if err := quiesce(ctx, o.adminURL); err != nil {
-				return err
-			}
-			var prof func()
-			if o.cpuprof != "" && n == maxCallers && !want("grpc") {
-				if prof, err = startProfile(o.cpuprof); err != nil {
+			if want("grpc") {
+				if err := quiesce(ctx, o.adminURL); err != nil {
 					return err
 				}
+				var prof func()
+				if o.cpuprof != "" && n == maxCallers && round == o.rounds {
+					if prof, err = startProfile(o.cpuprof); err != nil {
+						return err
+					}
+				}
+				r, err := runLoad(ctx, n, o.duration, grpcSubmit(client))
+				if prof != nil {
+					prof()
+				}
+				if err != nil {
+					return fmt.Errorf("grpc: %w", err)
+				}
+				grpcRate[n] = r.rate
+				m := all.add("SubmitTicket over gRPC (outbox, relay, NATS)", n, r.rate, "tickets/s")
+				if floor > 0 {
+					m.ratio(100*r.rate/floor, "of the raw Postgres floor")
+				}
+				all.add("SubmitTicket over gRPC p50", n, percentile(r.lat, 50), "ms")
+				all.add("SubmitTicket over gRPC p99", n, percentile(r.lat, 99), "ms")
+				fromCall, fromCommit, missing := s.delivery(ctx, r)
+				all.add("submit call start to kefu.ticket.created at a JetStream consumer p50", n, percentile(fromCall, 50), "ms")
+				all.add("submit call start to kefu.ticket.created at a JetStream consumer p99", n, percentile(fromCall, 99), "ms").count(len(fromCall), missing)
+				all.add("submit response (commit) to kefu.ticket.created at a consumer p50", n, percentile(fromCommit, 50), "ms")
+				all.add("submit response (commit) to kefu.ticket.created at a consumer p99", n, percentile(fromCommit, 99), "ms")
 			}
-			r, err := runLoad(ctx, n, o.duration, func(ctx context.Context, key string) (string, error) {
-				return restSubmit(ctx, hc, s.restURL, body, key)
-			})
-			if prof != nil {
-				prof()
+			if want("rest") {
+				if err := quiesce(ctx, o.adminURL); err != nil {
+					return err
+				}
+				var prof func()
+				if o.cpuprof != "" && n == maxCallers && round == o.rounds && !want("grpc") {
+					if prof, err = startProfile(o.cpuprof); err != nil {
+						return err
+					}
+				}
+				r, err := runLoad(ctx, n, o.duration, func(ctx context.Context, key string) (string, error) {
+					return restSubmit(ctx, hc, s.restURL, body, key)
+				})
+				if prof != nil {
+					prof()
+				}
+				if err != nil {
+					return fmt.Errorf("rest: %w", err)
+				}
+				m := all.add("SubmitTicket over REST (gateway → gRPC)", n, r.rate, "tickets/s")
+				if g := grpcRate[n]; g > 0 && want("grpc") {
+					m.ratio(100*r.rate/g, "of gRPC")
+				}
+				all.add("SubmitTicket over REST p50", n, percentile(r.lat, 50), "ms")
+				all.add("SubmitTicket over REST p99", n, percentile(r.lat, 99), "ms")
 			}
-			if err != nil {
-				return fmt.Errorf("rest: %w", err)
-			}
-			note := ""
-			if g := grpcRate[n]; g > 0 {
-				note = fmt.Sprintf("%.0f%% of gRPC", 100*r.rate/g)
-			}
-			rep.add("SubmitTicket over REST (gateway → gRPC)", n, r.rate, "tickets/s", note)
-			rep.add("SubmitTicket over REST p50", n, percentile(r.lat, 50), "ms", "")
-			rep.add("SubmitTicket over REST p99", n, percentile(r.lat, 99), "ms", "")
 		}
 	}
+	all.report(rep)
 	if want("sync") {
 		if err := s.restartNATS(true); err != nil {
 			return err

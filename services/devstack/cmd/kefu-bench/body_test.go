@@ -41,3 +41,21 @@ func TestJSONStringField(t *testing.T) {
 		require.Equal(t, tc.want, got, tc.doc)
 	}
 }
+
+// TestSamplesReportMedians checks the report of repeated rounds: medians, per-round ratios, summed counts.
+func TestSamplesReportMedians(t *testing.T) {
+	var s samples
+	for _, v := range []struct{ rate, ratio float64 }{{3000, 60}, {2000, 40}, {4000, 70}} {
+		s.add("rate", 32, v.rate, "tickets/s").ratio(v.ratio, "of the floor")
+		s.add("p99", 32, v.rate/100, "ms").count(10, 1)
+	}
+	s.add("rate", 8, 1, "tickets/s")
+	s.add("rate", 8, 2, "tickets/s")
+	var r report
+	s.report(&r)
+	require.Equal(t, []measure{
+		{What: "rate", Callers: 32, Value: 3000, Unit: "tickets/s", Note: "60% of the floor (rounds: 60%, 40%, 70%)"},
+		{What: "p99", Callers: 32, Value: 30, Unit: "ms", Note: "30 events, 3 missing"},
+		{What: "rate", Callers: 8, Value: 1.5, Unit: "tickets/s", Note: "rounds: 1.00, 2.00"},
+	}, r.Lines)
+}

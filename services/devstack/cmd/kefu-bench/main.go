@@ -39,6 +39,7 @@ type options struct {
 	memprof  string
 	logLevel string
 	dbConns  int
+	rounds   int
 }
 
 func run() error {
@@ -52,6 +53,7 @@ func run() error {
 	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the gRPC phase at the highest caller count to this file (of the REST phase when --modes has no grpc)")
 	fs.StringVar(&o.memprof, "memprofile", "", "write an allocation profile of the whole run to this file")
 	fs.StringVar(&o.logLevel, "log-level", "error", "log level of the services under test")
+	fs.IntVar(&o.rounds, "rounds", 3, "how many times the phases are repeated; the report gives each measure's median")
 	fs.IntVar(&o.dbConns, "db-max-conns", 0, "intake's Postgres pool size (0: intake's default)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
@@ -62,6 +64,9 @@ func run() error {
 			return fmt.Errorf("--callers: bad count %q", c)
 		}
 		o.callers = append(o.callers, n)
+	}
+	if o.rounds < 1 {
+		return fmt.Errorf("--rounds: must be at least 1")
 	}
 	o.adminURL = os.Getenv("DATABASE_URL")
 	if o.adminURL == "" {
@@ -75,7 +80,7 @@ func run() error {
 	defer stop()
 	log := logging.New(os.Stderr, lv, "kefu-bench")
 
-	rep := &report{Machine: machine(), Date: time.Now().UTC().Format("2006-01-02"), Duration: o.duration}
+	rep := &report{Machine: machine(), Date: time.Now().UTC().Format("2006-01-02"), Duration: o.duration, Rounds: o.rounds}
 	if err := bench(ctx, o, log, rep); err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ type report struct {
 	Machine  string
 	Date     string
 	Duration time.Duration
+	Rounds   int
 	Lines    []measure
 }
 
@@ -31,7 +32,7 @@ func (r *report) add(what string, callers int, value float64, unit, note string)
 // Markdown renders the run as a section of docs/benchmarks.md.
 func (r *report) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "### %s, %s (each phase %s)\n\n", r.Date, r.Machine, r.Duration)
+	fmt.Fprintf(&b, "### %s, %s (each phase %s; median of %d rounds)\n\n", r.Date, r.Machine, r.Duration, r.Rounds)
 	b.WriteString("| measure | callers | value | unit | note |\n|---|---:|---:|---|---|\n")
 	for _, m := range r.Lines {
 		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s |\n", m.What, m.Callers, format(m.Value), m.Unit, m.Note)
@@ -58,4 +59,97 @@ func percentile(ds []time.Duration, p float64) float64 {
 	slices.Sort(ds)
 	i := int(float64(len(ds)-1) * p / 100)
 	return float64(ds[i].Microseconds()) / 1000
+}
+
+// sample is one measure taken once per round; the report gives the median of its rounds. This machine's
+// speed drifts by tens of percent within minutes, so one figure per measure is mostly noise: the median
+// of rounds, with each phase's comparison made against the phase just before it, is not.
+type sample struct {
+	what    string
+	callers int
+	unit    string
+	values  []float64
+	// ratios are this measure as a percentage of another taken in the same round (ratioOf names it).
+	ratios  []float64
+	ratioOf string
+	// events and missing are summed over the rounds (delivery measures).
+	events, missing int
+	counted         bool
+}
+
+// samples collects the rounds' measures in the order they were first taken.
+type samples struct {
+	order []*sample
+	byKey map[string]*sample
+}
+
+func (s *samples) get(what string, callers int, unit string) *sample {
+	if s.byKey == nil {
+		s.byKey = map[string]*sample{}
+	}
+	key := fmt.Sprintf("%s|%d", what, callers)
+	m, ok := s.byKey[key]
+	if !ok {
+		m = &sample{what: what, callers: callers, unit: unit}
+		s.byKey[key] = m
+		s.order = append(s.order, m)
+	}
+	return m
+}
+
+// add records one round's value and returns the sample, for a ratio or counts.
+func (s *samples) add(what string, callers int, value float64, unit string) *sample {
+	m := s.get(what, callers, unit)
+	m.values = append(m.values, value)
+	fmt.Printf("    round %d: %-58s %3d callers  %10.2f %s\n", len(m.values), what, callers, value, unit)
+	return m
+}
+
+func (m *sample) ratio(pct float64, of string) {
+	m.ratios, m.ratioOf = append(m.ratios, pct), of
+}
+
+func (m *sample) count(events, missing int) {
+	m.events, m.missing, m.counted = m.events+events, m.missing+missing, true
+}
+
+// report adds every sample's median to r, in the order the samples were first taken.
+func (s *samples) report(r *report) {
+	for _, m := range s.order {
+		var notes []string
+		if len(m.ratios) > 0 {
+			note := fmt.Sprintf("%.0f%% %s", median(m.ratios), m.ratioOf)
+			if len(m.ratios) > 1 {
+				parts := make([]string, len(m.ratios))
+				for i, p := range m.ratios {
+					parts[i] = fmt.Sprintf("%.0f%%", p)
+				}
+				note += " (rounds: " + strings.Join(parts, ", ") + ")"
+			}
+			notes = append(notes, note)
+		} else if m.unit == "tickets/s" && len(m.values) > 1 {
+			parts := make([]string, len(m.values))
+			for i, v := range m.values {
+				parts[i] = format(v)
+			}
+			notes = append(notes, "rounds: "+strings.Join(parts, ", "))
+		}
+		if m.counted {
+			notes = append(notes, fmt.Sprintf("%d events, %d missing", m.events, m.missing))
+		}
+		r.add(m.what, m.callers, median(m.values), m.unit, strings.Join(notes, "; "))
+	}
+}
+
+// median returns the middle value of vs (the mean of the two middle ones for an even count).
+func median(vs []float64) float64 {
+	if len(vs) == 0 {
+		return 0
+	}
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
