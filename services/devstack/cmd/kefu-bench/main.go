@@ -53,7 +53,7 @@ func run() error {
 	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the gRPC phase at the highest caller count to this file (of the REST phase when --modes has no grpc)")
 	fs.StringVar(&o.memprof, "memprofile", "", "write an allocation profile of the whole run to this file")
 	fs.StringVar(&o.logLevel, "log-level", "error", "log level of the services under test")
-	fs.IntVar(&o.rounds, "rounds", 3, "how many times the phases are repeated; the report gives each measure's median")
+	fs.IntVar(&o.rounds, "rounds", 5, "how many times the phases are repeated; the report gives each measure's median")
 	fs.IntVar(&o.dbConns, "db-max-conns", 0, "intake's Postgres pool size (0: intake's default)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
