@@ -99,8 +99,13 @@ var addSQLs = func() []string {
 	return s
 }()
 
-// addColumns is how many parameters one message takes in addSQL.
-const addColumns = 7
+// addColumns is how many parameters one message takes in addSQL, and maxPerStatement how many messages
+// one statement carries: Postgres takes at most 65,535 parameters, so larger calls are split into several
+// statements, in order (ids keep increasing across them: they run one after another in one transaction).
+const (
+	addColumns      = 7
+	maxPerStatement = 1000
+)
 
 func buildAddSQL(n int) string {
 	var b strings.Builder
@@ -130,15 +135,15 @@ func buildAddSQL(n int) string {
 // Several events of one aggregate must be passed in their sequence order, and concurrent writers of one
 // aggregate must serialise on the aggregate's row lock, so that id order is sequence order.
 func Add(ctx context.Context, tx pgx.Tx, msgs ...Message) error {
-	if len(msgs) == 0 {
-		return nil
-	}
 	args, err := addArgs(ctx, msgs)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, addSQL(len(msgs)), args...); err != nil {
-		return fmt.Errorf("insert %d outbox rows: %w", len(msgs), err)
+	for from := 0; from < len(msgs); from += maxPerStatement {
+		n := min(maxPerStatement, len(msgs)-from)
+		if _, err := tx.Exec(ctx, addSQL(n), args[from*addColumns:(from+n)*addColumns]...); err != nil {
+			return fmt.Errorf("insert %d outbox rows: %w", n, err)
+		}
 	}
 	return nil
 }
@@ -147,14 +152,14 @@ func Add(ctx context.Context, tx pgx.Tx, msgs ...Message) error {
 // a single round trip): it queues the insert into b instead of executing it. The same rules as Add apply;
 // the insert's error, if any, comes back when the batch is read.
 func Queue(ctx context.Context, b *pgx.Batch, msgs ...Message) error {
-	if len(msgs) == 0 {
-		return nil
-	}
 	args, err := addArgs(ctx, msgs)
 	if err != nil {
 		return err
 	}
-	b.Queue(addSQL(len(msgs)), args...)
+	for from := 0; from < len(msgs); from += maxPerStatement {
+		n := min(maxPerStatement, len(msgs)-from)
+		b.Queue(addSQL(n), args[from*addColumns:(from+n)*addColumns]...)
+	}
 	return nil
 }
 

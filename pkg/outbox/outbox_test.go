@@ -123,3 +123,35 @@ func TestAddIsPlannedOncePerConnection(t *testing.T) {
 		require.LessOrEqual(t, p.Custom, int64(5), "Postgres tries at most five custom plans before settling")
 	}
 }
+
+// TestLargeCallsAreSplitInOrder writes more messages in one call than one statement can carry (Postgres
+// takes at most 65,535 parameters, seven a message): Add and Queue split them and keep their order.
+func TestLargeCallsAreSplitInOrder(t *testing.T) {
+	t.Parallel()
+	db := testkit.NewDB(t, "outbox_test", outbox.Migrations(), aggregatesSet)
+	ctx := t.Context()
+	const n = 9500
+	batchOf := func(agg string) []outbox.Message {
+		msgs := make([]outbox.Message, n)
+		for i := range msgs {
+			msgs[i] = valid()
+			msgs[i].AggregateID, msgs[i].AggregateSeq = agg, int64(i+1)
+		}
+		return msgs
+	}
+	require.NoError(t, pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error { return outbox.Add(ctx, tx, batchOf("added")...) }))
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	require.NoError(t, outbox.Queue(ctx, b, batchOf("queued")...))
+	b.Queue(`COMMIT`)
+	require.NoError(t, db.Pool.SendBatch(ctx, b).Close())
+	for _, agg := range []string{"added", "queued"} {
+		var count, inOrder int64
+		require.NoError(t, db.Pool.QueryRow(ctx, `
+			SELECT count(*), count(*) FILTER (WHERE aggregate_seq = rn)
+			FROM (SELECT aggregate_seq, row_number() OVER (ORDER BY id) AS rn FROM outbox WHERE aggregate_id = $1) AS o`,
+			agg).Scan(&count, &inOrder))
+		require.Equal(t, int64(n), count, agg)
+		require.Equal(t, int64(n), inOrder, "%s: ids follow argument order across statements", agg)
+	}
+}
