@@ -39,11 +39,11 @@ type Server struct {
 	Health *health.Server
 }
 
-// NewServer returns a gRPC server with kefu's interceptor chain, grpc.health.v1 (SERVING) and reflection.
-// Register services on it, then Serve.
 // streamWorkers is how many request workers a server keeps (see NewServer).
 const streamWorkers = 64
 
+// NewServer returns a gRPC server with kefu's interceptor chain, grpc.health.v1 (SERVING) and reflection.
+// Register services on it, then Serve.
 func NewServer(o ServerOptions, extra ...grpc.ServerOption) (*Server, error) {
 	v, err := protovalidate.New()
 	if err != nil {
