@@ -1,6 +1,7 @@
-// Package auth knows who is calling. For now it carries the request's principal from gRPC metadata (or a
-// configured default) into the context; the security issue adds authentication, the permission table and
-// object scopes here.
+// Package auth knows who is calling and what they may do. For now it carries the request's principal from
+// gRPC metadata (or a configured default) into the context, and holds the suite's one RPC → permission
+// table with the roles' grants (policy.go), which nothing enforces yet: the security issue (#4) adds
+// authentication, enforcement of the table and object scopes here.
 package auth
 
 import (

@@ -1,0 +1,126 @@
+package auth
+
+import (
+	"maps"
+	"slices"
+)
+
+// Permission is what an RPC needs, named <resource>.<action>. Roles grant permissions; methods need them.
+type Permission string
+
+// The suite's permissions. A method needs exactly one; a role grants a set.
+const (
+	// Tickets.
+	PermTicketsSubmit       Permission = "tickets.submit"   // channel adapters create tickets
+	PermTicketsGet          Permission = "tickets.get"      // read one ticket and its timeline
+	PermTicketsList         Permission = "tickets.list"     // list tickets (filtered to the caller's scope)
+	PermTicketsClassify     Permission = "tickets.classify" // change type, subcategory, urgency, level
+	PermTicketsAssign       Permission = "tickets.assign"   // assign to a group or an agent
+	PermTicketsWork         Permission = "tickets.work"     // start work, ask the customer, reply, add notes
+	PermTicketsCustomerMsg  Permission = "tickets.customer_message"
+	PermTicketsEscalate     Permission = "tickets.escalate"     // raise the escalation level
+	PermTicketsResolve      Permission = "tickets.resolve"      // resolve, close and reopen
+	PermTicketsSatisfaction Permission = "tickets.satisfaction" // record the customer's rating
+	PermTicketsArchive      Permission = "tickets.archive"      // archive a complete, closed ticket
+	// Configuration.
+	PermTaxonomyRead  Permission = "taxonomy.read"  // subcategories and classification rules, rule tests
+	PermTaxonomyAdmin Permission = "taxonomy.admin" // change subcategories and classification rules
+)
+
+// Scope says which objects a method touches and so how the caller's object scope applies.
+type Scope int
+
+const (
+	// ScopeNone: the method touches no ticket (configuration, or a create whose result is the caller's).
+	ScopeNone Scope = iota
+	// ScopeTicket: the request names one ticket (ticket_id); outside the caller's scope it is NotFound.
+	ScopeTicket
+	// ScopeTicketList: the method lists tickets; the caller's scope filters the query.
+	ScopeTicketList
+)
+
+// Rule is the decision for one RPC: the permission it needs and the scope its object is checked against.
+type Rule struct {
+	Permission Permission
+	Scope      Scope
+}
+
+// Roles.
+const (
+	RoleAdapter    = "adapter"    // a channel adapter (API key)
+	RoleAgent      = "agent"      // handles tickets of their groups
+	RoleSupervisor = "supervisor" // heads groups: assigns, archives
+	RoleAdmin      = "admin"      // configures the suite
+	RoleAuditor    = "auditor"    // reads, changes nothing
+)
+
+// methods is the one RPC → rule table of the suite: every method of every kefu service has an entry (a
+// test walks proto/ and fails on a missing or stale one), and a method without an entry is denied.
+var methods = map[string]Rule{
+	"/kefu.intake.v1.IntakeService/SubmitTicket":             {PermTicketsSubmit, ScopeNone},
+	"/kefu.intake.v1.IntakeService/GetTicket":                {PermTicketsGet, ScopeTicket},
+	"/kefu.intake.v1.IntakeService/ListTickets":              {PermTicketsList, ScopeTicketList},
+	"/kefu.intake.v1.IntakeService/ListTimeline":             {PermTicketsGet, ScopeTicket},
+	"/kefu.intake.v1.IntakeService/UpdateTicket":             {PermTicketsClassify, ScopeTicket},
+	"/kefu.intake.v1.IntakeService/AssignTicket":             {PermTicketsAssign, ScopeTicket},
+	"/kefu.intake.v1.IntakeService/StartWork":                {PermTicketsWork, ScopeTicket},
+	"/kefu.intake.v1.IntakeService/SetPendingCustomer":       {PermTicketsWork, ScopeTicket},
+	"/kefu.intake.v1.IntakeService/AddReply":                 {PermTicketsWork, ScopeTicket},
+	"/kefu.intake.v1.IntakeService/AddNote":                  {PermTicketsWork, ScopeTicket},
+	"/kefu.intake.v1.IntakeService/AppendCustomerMessage":    {PermTicketsCustomerMsg, ScopeTicket},
+	"/kefu.intake.v1.IntakeService/EscalateTicket":           {PermTicketsEscalate, ScopeTicket},
+	"/kefu.intake.v1.IntakeService/ResolveTicket":            {PermTicketsResolve, ScopeTicket},
+	"/kefu.intake.v1.IntakeService/CloseTicket":              {PermTicketsResolve, ScopeTicket},
+	"/kefu.intake.v1.IntakeService/ReopenTicket":             {PermTicketsResolve, ScopeTicket},
+	"/kefu.intake.v1.IntakeService/RecordSatisfaction":       {PermTicketsSatisfaction, ScopeTicket},
+	"/kefu.intake.v1.IntakeService/ArchiveTicket":            {PermTicketsArchive, ScopeTicket},
+	"/kefu.intake.v1.IntakeService/ListSubcategories":        {PermTaxonomyRead, ScopeNone},
+	"/kefu.intake.v1.IntakeService/CreateSubcategory":        {PermTaxonomyAdmin, ScopeNone},
+	"/kefu.intake.v1.IntakeService/UpdateSubcategory":        {PermTaxonomyAdmin, ScopeNone},
+	"/kefu.intake.v1.IntakeService/ListClassificationRules":  {PermTaxonomyRead, ScopeNone},
+	"/kefu.intake.v1.IntakeService/CreateClassificationRule": {PermTaxonomyAdmin, ScopeNone},
+	"/kefu.intake.v1.IntakeService/UpdateClassificationRule": {PermTaxonomyAdmin, ScopeNone},
+	"/kefu.intake.v1.IntakeService/DeleteClassificationRule": {PermTaxonomyAdmin, ScopeNone},
+	"/kefu.intake.v1.IntakeService/TestClassification":       {PermTaxonomyRead, ScopeNone},
+}
+
+// grants is what each role may do. Scope narrows it further per object (an agent's tickets are those
+// assigned to them or queued in their groups; an adapter's those it submitted).
+var grants = map[string][]Permission{
+	RoleAdapter: {PermTicketsSubmit, PermTicketsGet, PermTicketsCustomerMsg, PermTicketsSatisfaction, PermTaxonomyRead},
+	RoleAgent: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
+		PermTicketsResolve, PermTicketsSatisfaction, PermTaxonomyRead},
+	RoleSupervisor: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
+		PermTicketsResolve, PermTicketsSatisfaction, PermTicketsAssign, PermTicketsArchive, PermTaxonomyRead},
+	RoleAdmin: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
+		PermTicketsResolve, PermTicketsSatisfaction, PermTicketsAssign, PermTicketsArchive, PermTaxonomyRead,
+		PermTaxonomyAdmin},
+	RoleAuditor: {PermTicketsGet, PermTicketsList, PermTaxonomyRead},
+}
+
+// RuleFor returns the rule of a full method name ("/pkg.Service/Method"); ok is false for a method the
+// table does not know, which callers must deny.
+func RuleFor(fullMethod string) (Rule, bool) {
+	r, ok := methods[fullMethod]
+	return r, ok
+}
+
+// Methods returns every full method name in the table, sorted.
+func Methods() []string {
+	return slices.Sorted(maps.Keys(methods))
+}
+
+// Roles returns every role, sorted.
+func Roles() []string {
+	return slices.Sorted(maps.Keys(grants))
+}
+
+// Allows reports whether any of roles grants p. Unknown roles grant nothing.
+func Allows(roles []string, p Permission) bool {
+	for _, role := range roles {
+		if slices.Contains(grants[role], p) {
+			return true
+		}
+	}
+	return false
+}
