@@ -20,7 +20,9 @@ type Limit struct {
 }
 
 // Valid reports whether l can ever grant a token.
-func (l Limit) Valid() bool { return l.Rate > 0 && l.Burst >= 1 && !math.IsInf(l.Rate, 0) && !math.IsNaN(l.Rate) }
+func (l Limit) Valid() bool {
+	return l.Rate > 0 && l.Burst >= 1 && !math.IsInf(l.Rate, 0) && !math.IsNaN(l.Rate)
+}
 
 // Refill returns b as of now: tokens accrued at l.Rate since b.At, capped at l.Burst. A clock that went
 // backwards accrues nothing (and keeps b.At, so the time is not counted twice when it catches up).

@@ -1,9 +1,9 @@
 // Package auth knows who is calling and what they may do. For now it carries the request's principal from
-// gRPC metadata (or a configured default) into the context, and holds the suite's one RPC → permission
-// table with the roles' grants (policy.go), the API keys' format and peppered hashes (apikey.go), and the
-// staff JWT verifier with its JWKS key cache (jwt.go, jwks.go) and the token-bucket arithmetic of the rate
-// limits (bucket.go), which nothing uses yet: the security
-// issue (#4) wires authentication, enforcement of the table and object scopes into the servers here.
+// gRPC metadata (or a configured default) into the context. It also holds, not yet used by any server: the
+// suite's one RPC → permission table with the roles' grants (policy.go), the API keys' format and peppered
+// hashes (apikey.go), the staff JWT verifier with its JWKS key cache (jwt.go, jwks.go) and the token-bucket
+// arithmetic of the rate limits (bucket.go). The security issue (#4) wires authentication, enforcement of
+// the table and object scopes into the servers.
 package auth
 
 import (
