@@ -11,17 +11,17 @@ type Permission string
 // The suite's permissions. A method needs exactly one; a role grants a set.
 const (
 	// Tickets.
-	PermTicketsSubmit       Permission = "tickets.submit"   // channel adapters create tickets
-	PermTicketsGet          Permission = "tickets.get"      // read one ticket and its timeline
-	PermTicketsList         Permission = "tickets.list"     // list tickets (filtered to the caller's scope)
-	PermTicketsClassify     Permission = "tickets.classify" // change type, subcategory, urgency, level
-	PermTicketsAssign       Permission = "tickets.assign"   // assign to a group or an agent
-	PermTicketsWork         Permission = "tickets.work"     // start work, ask the customer, reply, add notes
-	PermTicketsCustomerMsg  Permission = "tickets.customer_message"
-	PermTicketsEscalate     Permission = "tickets.escalate"     // raise the escalation level
-	PermTicketsResolve      Permission = "tickets.resolve"      // resolve, close and reopen
-	PermTicketsSatisfaction Permission = "tickets.satisfaction" // record the customer's rating
-	PermTicketsArchive      Permission = "tickets.archive"      // archive a complete, closed ticket
+	PermTicketsSubmit       Permission = "tickets.submit"           // channel adapters create tickets
+	PermTicketsGet          Permission = "tickets.get"              // read one ticket and its timeline
+	PermTicketsList         Permission = "tickets.list"             // list tickets (filtered to the caller's scope)
+	PermTicketsClassify     Permission = "tickets.classify"         // change type, subcategory, urgency, level
+	PermTicketsAssign       Permission = "tickets.assign"           // assign to a group or an agent
+	PermTicketsWork         Permission = "tickets.work"             // start work, ask the customer, reply, add notes
+	PermTicketsCustomerMsg  Permission = "tickets.customer_message" // adapters append what the customer said
+	PermTicketsEscalate     Permission = "tickets.escalate"         // raise the escalation level
+	PermTicketsResolve      Permission = "tickets.resolve"          // resolve, close and reopen
+	PermTicketsSatisfaction Permission = "tickets.satisfaction"     // record the customer's rating
+	PermTicketsArchive      Permission = "tickets.archive"          // archive a complete, closed ticket
 	// Configuration.
 	PermTaxonomyRead  Permission = "taxonomy.read"  // subcategories and classification rules, rule tests
 	PermTaxonomyAdmin Permission = "taxonomy.admin" // change subcategories and classification rules
