@@ -129,16 +129,12 @@ func bench(ctx context.Context, o options, log *slog.Logger, rep *report) error 
 				if err := s.quiesce(ctx); err != nil {
 					return err
 				}
-				var prof func()
-				if o.cpuprof != "" && n == maxCallers && round == o.rounds {
-					if prof, err = startProfile(o.cpuprof); err != nil {
-						return err
-					}
+				stop, err := startProfile(o.cpuprof, n == maxCallers && round == o.rounds)
+				if err != nil {
+					return err
 				}
 				r, err := runLoad(ctx, n, o.duration, grpcSubmit(client))
-				if prof != nil {
-					prof()
-				}
+				stop()
 				if err != nil {
 					return fmt.Errorf("grpc: %w", err)
 				}
@@ -159,18 +155,14 @@ func bench(ctx context.Context, o options, log *slog.Logger, rep *report) error 
 				if err := s.quiesce(ctx); err != nil {
 					return err
 				}
-				var prof func()
-				if o.cpuprof != "" && n == maxCallers && round == o.rounds && !want("grpc") {
-					if prof, err = startProfile(o.cpuprof); err != nil {
-						return err
-					}
+				stop, err := startProfile(o.cpuprof, n == maxCallers && round == o.rounds && !want("grpc"))
+				if err != nil {
+					return err
 				}
 				r, err := runLoad(ctx, n, o.duration, func(ctx context.Context, key string) (string, error) {
 					return restSubmit(ctx, hc, s.restURL, body, key)
 				})
-				if prof != nil {
-					prof()
-				}
+				stop()
 				if err != nil {
 					return fmt.Errorf("rest: %w", err)
 				}
@@ -213,7 +205,12 @@ func bench(ctx context.Context, o options, log *slog.Logger, rep *report) error 
 	return nil
 }
 
-func startProfile(path string) (func(), error) {
+// startProfile starts a CPU profile into path when path is set and this is the phase to profile; the
+// returned stop ends it (a no-op otherwise).
+func startProfile(path string, thisPhase bool) (stop func(), err error) {
+	if path == "" || !thisPhase {
+		return func() {}, nil
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
