@@ -210,6 +210,14 @@ func (r *Relay) announceLoop(ctx context.Context) {
 	}
 }
 
+// drain takes a pending signal, if any.
+func drain(ch chan struct{}) {
+	select {
+	case <-ch:
+	default:
+	}
+}
+
 func signal(ch chan struct{}) {
 	select {
 	case ch <- struct{}{}:
@@ -372,7 +380,7 @@ func (r *Relay) loop(ctx context.Context) {
 var errNATSDown = errors.New("nats is not connected")
 
 // step does one round: (re)connect, claim partitions, check for a stream gap, publish one batch, purge.
-// more reports a full batch, so the loop continues without waiting.
+// more reports a full batch or a batch read ahead, so the loop continues without waiting.
 func (r *Relay) step(ctx context.Context) (more bool, err error) {
 	if r.conn == nil {
 		if err := r.connect(ctx); err != nil {
@@ -418,7 +426,8 @@ func (r *Relay) step(ctx context.Context) (more bool, err error) {
 			return false, err
 		}
 	}
-	return n == r.o.BatchSize, nil
+	// A batch read ahead has taken its wake-up with it: run it without waiting.
+	return n == r.o.BatchSize || r.prefetched != nil, nil
 }
 
 // waitForWork sleeps until a wake-up, the poll fallback, or the next claim or gap check is due.
@@ -592,6 +601,10 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 				exclude[k] = b.id
 			}
 			during = func() {
+				// Take the pending wake-up now, before the read: every commit it announces is visible to
+				// the read, and a wake-up that arrives after this point stays pending, so its commit gets
+				// a fresh read. Answering a later wake-up with this read would strand that commit.
+				drain(r.wake)
 				var err error
 				next, err = r.readBatch(ctx, exclude)
 				prefetchOK = err == nil
@@ -608,12 +621,13 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 		}
 		i = j
 	}
-	if pubErr == nil && prefetchOK {
+	// An empty read ahead means every commit its wake-up announced is in this batch: nothing to keep.
+	if pubErr == nil && prefetchOK && len(next) > 0 {
 		r.prefetched = next
 	}
-	// Defer the marks only when another round is sure to follow at once (a wake-up is pending or the batch
-	// was full); otherwise, and after any failure, record them now.
-	if pubErr != nil || (len(r.wake) == 0 && len(batch) < r.o.BatchSize) {
+	// Defer the marks only when another round is sure to follow at once (a batch was read ahead, a wake-up
+	// is pending, or the batch was full); otherwise, and after any failure, record them now.
+	if pubErr != nil || (r.prefetched == nil && len(r.wake) == 0 && len(batch) < r.o.BatchSize) {
 		if err := r.flushMarks(ctx); err != nil {
 			return len(batch), err
 		}

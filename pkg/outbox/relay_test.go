@@ -458,3 +458,41 @@ func TestPrefetchingKeepsPerAggregateOrder(t *testing.T) {
 		waitLong, "every event published")
 	requireOrderedOnce(t, e.readStream(t), want)
 }
+
+// TestRelayNeverLosesAWakeUp is the lost-wake-up regression: with the poll fallback out of the way, every
+// commit followed by Notify must be published, however its wake-up interleaves with a batch read ahead of
+// time. Writers commit and notify in bursts so wake-ups often arrive while a batch is in flight (which is
+// when the relay reads ahead); a wake-up answered with a read made before the commit strands the row.
+func TestRelayNeverLosesAWakeUp(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	pool := e.db.Pool
+	r, _ := e.relay(t, pool, outbox.RelayOptions{PollInterval: time.Hour, GapCheckInterval: time.Hour})
+
+	const writers, bursts = 4, 60
+	var g errgroup.Group
+	for w := range writers {
+		g.Go(func() error {
+			for b := range bursts {
+				for range 1 + (w+b)%3 {
+					if _, err := emit(t.Context(), pool, fmt.Sprintf("w%d", w)); err != nil {
+						return err
+					}
+					r.Notify()
+				}
+				time.Sleep(time.Duration(rand.IntN(3)) * time.Millisecond)
+				// Each writer waits for its burst, so the next commit lands just after a round ends.
+				deadline := time.Now().Add(10 * time.Second)
+				for unpublished(t, pool) > 0 {
+					if time.Now().After(deadline) {
+						return fmt.Errorf("writer %d burst %d: %d rows still unpublished after 10 s with no poll fallback",
+							w, b, unpublished(t, pool))
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}
+			return nil
+		})
+	}
+	require.NoError(t, g.Wait())
+}
