@@ -25,6 +25,8 @@ const (
 	// Configuration.
 	PermTaxonomyRead  Permission = "taxonomy.read"  // subcategories and classification rules, rule tests
 	PermTaxonomyAdmin Permission = "taxonomy.admin" // change subcategories and classification rules
+	// Security.
+	PermKeysAdmin Permission = "keys.admin" // create, list, rotate and revoke API keys
 )
 
 // Scope says which objects a method touches and so how the caller's object scope applies.
@@ -52,6 +54,7 @@ const (
 	RoleSupervisor = "supervisor" // heads groups: assigns, archives
 	RoleAdmin      = "admin"      // configures the suite
 	RoleAuditor    = "auditor"    // reads, changes nothing
+	RoleService    = "service"    // another kefu service (API key): acts on tickets for its own work
 )
 
 // methods is the one RPC → rule table of the suite: every method of every kefu service has an entry (a
@@ -82,6 +85,10 @@ var methods = map[string]Rule{
 	"/kefu.intake.v1.IntakeService/UpdateClassificationRule": {PermTaxonomyAdmin, ScopeNone},
 	"/kefu.intake.v1.IntakeService/DeleteClassificationRule": {PermTaxonomyAdmin, ScopeNone},
 	"/kefu.intake.v1.IntakeService/TestClassification":       {PermTaxonomyRead, ScopeNone},
+	"/kefu.auth.v1.KeyService/CreateApiKey":                  {PermKeysAdmin, ScopeNone},
+	"/kefu.auth.v1.KeyService/ListApiKeys":                   {PermKeysAdmin, ScopeNone},
+	"/kefu.auth.v1.KeyService/RotateApiKey":                  {PermKeysAdmin, ScopeNone},
+	"/kefu.auth.v1.KeyService/RevokeApiKey":                  {PermKeysAdmin, ScopeNone},
 }
 
 // grants is what each role may do. Scope narrows it further per object (an agent's tickets are those
@@ -94,8 +101,12 @@ var grants = map[string][]Permission{
 		PermTicketsResolve, PermTicketsSatisfaction, PermTicketsAssign, PermTicketsArchive, PermTaxonomyRead},
 	RoleAdmin: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
 		PermTicketsResolve, PermTicketsSatisfaction, PermTicketsAssign, PermTicketsArchive, PermTaxonomyRead,
-		PermTaxonomyAdmin},
+		PermTaxonomyAdmin, PermKeysAdmin},
 	RoleAuditor: {PermTicketsGet, PermTicketsList, PermTaxonomyRead},
+	// Services act on every ticket for their own work (routing assigns, the SLA timer escalates); they
+	// neither submit for customers nor configure the suite.
+	RoleService: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsAssign, PermTicketsWork,
+		PermTicketsEscalate, PermTicketsResolve, PermTaxonomyRead},
 }
 
 // RuleFor returns the rule of a full method name ("/pkg.Service/Method"); ok is false for a method the

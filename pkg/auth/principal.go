@@ -1,33 +1,38 @@
-// Package auth knows who is calling and what they may do. For now it carries the request's principal from
-// gRPC metadata (or a configured default) into the context. It also holds, not yet used by any server: the
-// suite's one RPC → permission table with the roles' grants (policy.go), the API keys' format and peppered
-// hashes (apikey.go), the staff JWT verifier with its JWKS key cache (jwt.go, jwks.go) and the token-bucket
-// arithmetic of the rate limits (bucket.go). The security issue (#4) wires authentication, enforcement of
-// the table and object scopes into the servers.
+// Package auth knows who is calling and what they may do: the principals (channel adapters and services
+// with API keys, staff with OIDC tokens), the authenticator that turns a request's credential into a
+// principal, the suite's one RPC → permission table with the roles' grants, API keys' format and peppered
+// hashes, the staff JWT verifier with its JWKS key cache, and the token-bucket arithmetic of rate limits.
+// pkg/grpcx enforces it on every server; apikeys stores the keys.
 package auth
 
 import (
 	"context"
-	"fmt"
-	"strings"
+	"slices"
 )
 
 // Kinds of principal.
 const (
-	KindAdapter = "adapter" // a channel adapter
-	KindStaff   = "staff"   // an agent, supervisor or admin
-	KindService = "service" // another kefu service
-	KindSystem  = "system"  // kefu itself (timers, sweepers)
+	KindAdapter = "adapter" // a channel adapter (API key)
+	KindStaff   = "staff"   // an agent, supervisor, admin or auditor (OIDC token)
+	KindService = "service" // another kefu service (API key)
+	KindSystem  = "system"  // kefu itself (timers, sweepers); never from a request
 )
 
-// MetadataKey is the gRPC metadata key that names the principal as "<kind>:<id>". It is NOT authenticated
-// yet (see the security issue); the gateway never forwards client-set metadata.
-const MetadataKey = "kefu-principal"
-
-// Principal is who makes a request.
+// Principal is who makes a request, as authenticated.
 type Principal struct {
 	Kind string
-	ID   string
+	// ID names the principal in timelines, events and the audit log: an adapter's or service's name (all
+	// its keys share it), or a staff member's token subject.
+	ID string
+	// Roles are what the credential grants (see policy.go); unknown roles grant nothing.
+	Roles []string
+	// Groups are the ids of the groups a staff member works in (an agent) or heads (a supervisor), from
+	// the membership source.
+	Groups []string
+	// Channels are the channels an adapter key may submit for, by their lower snake names (web_chat).
+	Channels []string
+	// KeyID is the API key that authenticated the request; empty for staff.
+	KeyID string
 }
 
 // String renders "<kind>:<id>".
@@ -36,27 +41,16 @@ func (p Principal) String() string { return p.Kind + ":" + p.ID }
 // IsZero reports whether p is unset.
 func (p Principal) IsZero() bool { return p.Kind == "" && p.ID == "" }
 
-// Parse reads "<kind>:<id>", with kind one of adapter, staff, service, system and an id of 1 to 128
-// printable ASCII characters.
-func Parse(s string) (Principal, error) {
-	kind, id, ok := strings.Cut(s, ":")
-	if !ok {
-		return Principal{}, fmt.Errorf("principal %q: want <kind>:<id>", s)
-	}
-	switch kind {
-	case KindAdapter, KindStaff, KindService, KindSystem:
-	default:
-		return Principal{}, fmt.Errorf("principal kind %q: want adapter, staff, service or system", kind)
-	}
-	if id == "" || len(id) > 128 {
-		return Principal{}, fmt.Errorf("principal id: want 1 to 128 characters")
-	}
-	for _, r := range id {
-		if r < 0x21 || r > 0x7e {
-			return Principal{}, fmt.Errorf("principal id: printable ASCII only")
-		}
-	}
-	return Principal{Kind: kind, ID: id}, nil
+// Has reports whether p holds role.
+func (p Principal) Has(role string) bool { return slices.Contains(p.Roles, role) }
+
+// Can reports whether p's roles grant perm.
+func (p Principal) Can(perm Permission) bool { return Allows(p.Roles, perm) }
+
+// MaySubmitOn reports whether p may submit tickets for channel (a lower snake name). Only adapters are
+// restricted: their key lists the channels they speak for.
+func (p Principal) MaySubmitOn(channel string) bool {
+	return p.Kind != KindAdapter || slices.Contains(p.Channels, channel)
 }
 
 type ctxKey struct{}

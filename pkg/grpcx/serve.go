@@ -12,6 +12,9 @@ import (
 // ServeUntil serves s on lis until ctx is done, then stops it (NOT_SERVING, graceful within stopTimeout,
 // then hard). It returns nil after a shutdown caused by ctx.
 func ServeUntil(ctx context.Context, s *Server, lis net.Listener, stopTimeout time.Duration) error {
+	if err := s.CheckPolicy(); err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.Serve(lis) }()
 	select {
@@ -26,7 +29,7 @@ func ServeUntil(ctx context.Context, s *Server, lis net.Listener, stopTimeout ti
 	}
 }
 
-// ServeHealthOnly serves a server with just health and reflection until ctx is done: the placeholder of a
+// ServeHealthOnly serves a server with just health (and dev reflection) until ctx is done: the placeholder of a
 // service whose API has not been built yet, so the suite's topology (ports, health checks) is complete.
 func ServeHealthOnly(ctx context.Context, o ServerOptions, lis net.Listener) error {
 	s, err := NewServer(o)

@@ -1,12 +1,15 @@
 // Package grpcx builds kefu's gRPC servers and clients: the fixed interceptor chain (recovery → request
-// log → error mapping → principal → validation → handler), health, reflection, OpenTelemetry, and the one
-// place where errors become statuses.
+// log → error mapping → authentication and permission → validation → handler), health, reflection (dev
+// only), OpenTelemetry, and the one place where errors become statuses.
 package grpcx
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,21 +32,25 @@ import (
 // ServerOptions configures NewServer.
 type ServerOptions struct {
 	Logger *slog.Logger
-	// DefaultPrincipal is used when a request names none (until the security issue authenticates callers).
-	DefaultPrincipal auth.Principal
+	// Auth authenticates callers. Nil refuses every call but health checks (and reflection when on).
+	Auth *auth.Authenticator
+	// Reflection serves server reflection without credentials. Dev only: it lists every method.
+	Reflection bool
 }
 
 // Server is a gRPC server with its health service.
 type Server struct {
 	*grpc.Server
-	Health *health.Server
+	Health     *health.Server
+	reflection bool
 }
 
 // streamWorkers is how many request workers a server keeps (see NewServer).
 const streamWorkers = 64
 
-// NewServer returns a gRPC server with kefu's interceptor chain, grpc.health.v1 (SERVING) and reflection.
-// Register services on it, then Serve.
+// NewServer returns a gRPC server with kefu's interceptor chain, grpc.health.v1 (SERVING) and, when
+// asked, reflection. Register services on it, then serve it with ServeUntil, which refuses to start while
+// a registered method has no entry in auth's policy table.
 func NewServer(o ServerOptions, extra ...grpc.ServerOption) (*Server, error) {
 	v, err := protovalidate.New()
 	if err != nil {
@@ -61,15 +68,38 @@ func NewServer(o ServerOptions, extra ...grpc.ServerOption) (*Server, error) {
 			recovery(o.Logger),
 			requestLog(o.Logger),
 			mapErrors(),
-			principal(o.DefaultPrincipal),
+			authorize(o.Auth, o.Reflection),
 			validate(c, v),
 		),
+		grpc.ChainStreamInterceptor(authorizeStream(o.Auth, o.Reflection)),
 	}
 	s := grpc.NewServer(append(opts, extra...)...)
 	h := health.NewServer()
 	healthpb.RegisterHealthServer(s, h)
-	reflection.Register(s)
-	return &Server{Server: s, Health: h}, nil
+	if o.Reflection {
+		reflection.Register(s)
+	}
+	return &Server{Server: s, Health: h, reflection: o.Reflection}, nil
+}
+
+// CheckPolicy returns an error naming every registered method that is neither open (health, dev
+// reflection) nor in auth's policy table: such a method would be denied to everyone, and a new RPC must
+// come with its decision.
+func (s *Server) CheckPolicy() error {
+	var missing []string
+	for svc, info := range s.GetServiceInfo() {
+		for _, m := range info.Methods {
+			full := "/" + svc + "/" + m.Name
+			if _, ok := auth.RuleFor(full); !ok && !open(full, s.reflection) {
+				missing = append(missing, full)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return fmt.Errorf("methods without an entry in the policy table (pkg/auth/policy.go): %s", strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 // Stop marks the server NOT_SERVING, then stops gracefully within timeout, then hard.
@@ -159,26 +189,83 @@ func mapErrors() grpc.UnaryServerInterceptor {
 	}
 }
 
-// principal puts the caller into the context: the kefu-principal metadata if present, else the default.
-func principal(def auth.Principal) grpc.UnaryServerInterceptor {
+// open reports whether a method needs no credentials: health checks always, reflection in dev mode.
+func open(fullMethod string, reflection bool) bool {
+	return strings.HasPrefix(fullMethod, "/grpc.health.v1.Health/") ||
+		(reflection && strings.HasPrefix(fullMethod, "/grpc.reflection."))
+}
+
+// authorize authenticates the caller (Unauthenticated), then checks the method's permission in the policy
+// table (PermissionDenied; a method without an entry is denied to all), and puts the principal into the
+// context. It runs before validation, so an unauthorised caller learns nothing about a request's shape.
+// Object scope comes last, in the service, where the objects are.
+func authorize(a *auth.Authenticator, reflection bool) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-		if strings.HasPrefix(info.FullMethod, "/grpc.health.v1.") {
-			return h(ctx, req) // probes are anonymous
+		if open(info.FullMethod, reflection) {
+			return h(ctx, req)
 		}
-		p := def
-		// ValueFromIncomingContext reads one key without copying the whole metadata map.
-		if vs := metadata.ValueFromIncomingContext(ctx, auth.MetadataKey); len(vs) > 0 {
-			parsed, err := auth.Parse(vs[0])
-			if err != nil {
-				return nil, apierr.New(apierr.KindUnauthenticated, "PRINCIPAL_INVALID", "invalid %s metadata", auth.MetadataKey)
-			}
-			p = parsed
+		ctx, err := authorizeCall(ctx, a, info.FullMethod)
+		if err != nil {
+			return nil, err
 		}
-		if p.IsZero() {
-			return nil, apierr.New(apierr.KindUnauthenticated, "PRINCIPAL_MISSING", "no principal")
-		}
-		return h(auth.WithPrincipal(ctx, p), req)
+		return h(ctx, req)
 	}
+}
+
+// authorizeStream is authorize for streaming methods (health Watch and reflection are the open ones).
+func authorizeStream(a *auth.Authenticator, reflection bool) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+		if open(info.FullMethod, reflection) {
+			return h(srv, ss)
+		}
+		ctx, err := authorizeCall(ss.Context(), a, info.FullMethod)
+		if err != nil {
+			st, _ := ToStatus(err)
+			return st.Err()
+		}
+		return h(srv, &principalStream{ServerStream: ss, ctx: ctx})
+	}
+}
+
+type principalStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *principalStream) Context() context.Context { return s.ctx }
+
+func authorizeCall(ctx context.Context, a *auth.Authenticator, fullMethod string) (context.Context, error) {
+	if a == nil {
+		return nil, apierr.New(apierr.KindUnauthenticated, "CREDENTIALS_INVALID", "this server accepts no credentials")
+	}
+	var cred string
+	// ValueFromIncomingContext reads one key without copying the whole metadata map.
+	if vs := metadata.ValueFromIncomingContext(ctx, auth.AuthorizationKey); len(vs) == 1 {
+		cred = vs[0]
+	} else if len(vs) > 1 {
+		return nil, apierr.New(apierr.KindUnauthenticated, "CREDENTIALS_INVALID", "more than one authorization value")
+	}
+	p, err := a.Authenticate(ctx, cred)
+	switch {
+	case errors.Is(err, auth.ErrNoCredentials):
+		return nil, apierr.New(apierr.KindUnauthenticated, "CREDENTIALS_MISSING",
+			"credentials required: send authorization: Bearer <API key or token>")
+	case errors.Is(err, auth.ErrBadCredentials):
+		// The reason (expired, revoked, bad signature...) stays in the server's log: telling the caller
+		// would help the next attempt.
+		return nil, apierr.New(apierr.KindUnauthenticated, "CREDENTIALS_INVALID", "invalid credentials").WithCause(err)
+	case err != nil:
+		return nil, apierr.New(apierr.KindUnavailable, "AUTH_UNAVAILABLE", "cannot verify credentials now; retry").WithCause(err)
+	}
+	rule, ok := auth.RuleFor(fullMethod)
+	if !ok || !p.Can(rule.Permission) {
+		perm := string(rule.Permission)
+		if !ok {
+			perm = "a decision in the policy table"
+		}
+		return nil, apierr.New(apierr.KindPermissionDenied, "PERMISSION_DENIED", "the caller lacks %s", perm)
+	}
+	return auth.WithPrincipal(ctx, p), nil
 }
 
 // validate rejects undecodable strings (found by the codec), NUL bytes anywhere, and protovalidate

@@ -18,7 +18,6 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"kefu.dev/pkg/apierr"
-	"kefu.dev/pkg/auth"
 	"kefu.dev/pkg/grpcx"
 	"kefu.dev/pkg/logging"
 )
@@ -37,7 +36,7 @@ func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 
 func startHealth(t *testing.T) *grpc.ClientConn {
 	t.Helper()
-	s, err := grpcx.NewServer(grpcx.ServerOptions{Logger: logging.Discard(), DefaultPrincipal: auth.Principal{Kind: auth.KindService, ID: "test"}})
+	s, err := grpcx.NewServer(grpcx.ServerOptions{Logger: logging.Discard()})
 	require.NoError(t, err)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -62,7 +62,7 @@ func Main(name string, define func(fs *flag.FlagSet) func(ctx context.Context, l
 }
 
 // Placeholder is the whole main of a service whose API has not been built yet: it serves grpc.health.v1
-// and reflection on --grpc-addr (KEFU_GRPC_ADDR) until SIGINT/SIGTERM.
+// on --grpc-addr (KEFU_GRPC_ADDR) until SIGINT/SIGTERM.
 func Placeholder(name, defaultAddr string) {
 	Main(name, func(fs *flag.FlagSet) func(context.Context, *slog.Logger) error {
 		addr := fs.String("grpc-addr", defaultAddr, "gRPC listen address")
@@ -71,7 +71,7 @@ func Placeholder(name, defaultAddr string) {
 			if err != nil {
 				return err
 			}
-			log.InfoContext(ctx, "serving health and reflection only", "grpc_addr", lis.Addr().String())
+			log.InfoContext(ctx, "serving health only", "grpc_addr", lis.Addr().String())
 			return grpcx.ServeHealthOnly(ctx, grpcx.ServerOptions{Logger: log}, lis)
 		}
 	})

@@ -48,6 +48,9 @@ func TestComposeFileDescribesTheSuite(t *testing.T) {
 	require.Contains(t, in["DATABASE_URL"], "kefu_intake:", "intake must connect as its runtime role")
 	require.Contains(t, in["KEFU_MIGRATE_DATABASE_URL"], "kefu_intake_owner:", "migrations run as the owner role")
 	require.Equal(t, "nats://nats:4222", in["NATS_URL"])
+	for _, k := range []string{"KEFU_API_KEY_PEPPER", "KEFU_OIDC_ISSUER", "KEFU_OIDC_AUDIENCE", "KEFU_OIDC_JWKS_URL"} {
+		require.NotEmpty(t, in[k], "intake cannot authenticate callers without %s", k)
+	}
 	require.Equal(t, "intake:7001", doc.Services["gateway"].Environment["KEFU_INTAKE_ADDR"])
 	for _, v := range doc.Services["postgres"].Volumes {
 		if host, _, ok := strings.Cut(v, ":"); ok && strings.HasPrefix(host, "./") {

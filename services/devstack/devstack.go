@@ -36,6 +36,7 @@ type Config struct {
 	NATSSyncEvery time.Duration // JetStream fsync interval when NATSSync is off; 0 keeps the server default (2 min)
 	Host          string        // interface every listener binds to
 	HTTPPort      int           // REST gateway
+	IssuerPort    int           // the dev identity provider's JWKS
 	IntakePort    int
 	CustomerPort  int
 	RoutingPort   int
@@ -49,7 +50,7 @@ type Config struct {
 // DefaultConfig returns the ports the README documents.
 func DefaultConfig() Config {
 	return Config{
-		DataDir: ".kefu/dev", NATSPort: 4222, Host: "127.0.0.1", HTTPPort: 8080,
+		DataDir: ".kefu/dev", NATSPort: 4222, Host: "127.0.0.1", HTTPPort: 8080, IssuerPort: 8090,
 		IntakePort: 7001, CustomerPort: 7002, RoutingPort: 7003, SlatimerPort: 7004, AnalyticsPort: 7005,
 	}
 }
@@ -57,6 +58,8 @@ func DefaultConfig() Config {
 // Addresses are where the running stack listens.
 type Addresses struct {
 	REST, Intake, Customer, Routing, Slatimer, Analytics, NATS, Postgres string
+	// JWKS is the dev identity provider's key set, which the services trust for staff tokens.
+	JWKS string
 }
 
 // Run starts everything, calls ready (if not nil) with the addresses, and serves until ctx is done; then it
@@ -87,6 +90,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	} else {
 		addrs.Postgres = "DATABASE_URL"
 	}
+	issuer, err := LoadIssuer(dataDir)
+	if err != nil {
+		return err
+	}
+	pepper, err := loadPepper(dataDir)
+	if err != nil {
+		return err
+	}
 	roles, err := pgxutil.Provision(ctx, adminURL, "intake")
 	if err != nil {
 		return fmt.Errorf("provision intake roles: %w", err)
@@ -108,8 +119,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 		addr  *string
 		serve func(ctx context.Context, lis net.Listener) error
 	}
+	jwksLis, err := listen(cfg.IssuerPort)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	addrs.JWKS = "http://" + jwksLis.Addr().String() + jwksPath
 	icfg := intake.DefaultConfig()
 	icfg.DatabaseURL, icfg.MigrateDatabaseURL, icfg.NATSURL = roles.RuntimeURL, roles.OwnerURL, ns.ClientURL()
+	icfg.Auth.APIKeyPepper, icfg.Auth.OIDCIssuer, icfg.Auth.OIDCAudience, icfg.Auth.OIDCJWKSURL = pepper, DevIssuer, DevAudience, addrs.JWKS
+	icfg.Reflection = true
 	svcs := []svc{
 		{cfg.IntakePort, &addrs.Intake, func(ctx context.Context, l net.Listener) error {
 			return intake.Serve(ctx, icfg, svcLog("intake"), l)
@@ -130,14 +148,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	lis := make([]net.Listener, len(svcs))
 	for i, s := range svcs {
 		if lis[i], err = listen(s.port); err != nil {
-			closeAll(lis)
+			closeAll(append(lis, jwksLis))
 			return fmt.Errorf("listen: %w", err)
 		}
 		*s.addr = lis[i].Addr().String()
 	}
 	httpLis, err := listen(cfg.HTTPPort)
 	if err != nil {
-		closeAll(lis)
+		closeAll(append(lis, jwksLis))
 		return fmt.Errorf("listen: %w", err)
 	}
 	addrs.REST = "http://" + httpLis.Addr().String()
@@ -149,6 +167,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 		g.Go(func() error { return s.serve(gctx, lis[i]) })
 	}
 	g.Go(func() error { return gateway.Serve(gctx, httpLis, gcfg, svcLog("gateway")) })
+	g.Go(func() error { return serveJWKS(gctx, jwksLis, issuer) })
 	if ready != nil {
 		ready(addrs)
 	}
@@ -174,6 +193,8 @@ func (a Addresses) Banner() string {
   gRPC analytics   %s
   NATS JetStream   %s
   PostgreSQL       %s
+  Dev JWKS         %s
+Mint a staff token: go run ./services/devstack/cmd/kefu-dev token --role admin
 Press Ctrl-C to stop.
-`, a.REST, a.REST, a.Intake, a.Customer, a.Routing, a.Slatimer, a.Analytics, a.NATS, a.Postgres)
+`, a.REST, a.REST, a.Intake, a.Customer, a.Routing, a.Slatimer, a.Analytics, a.NATS, a.Postgres, a.JWKS)
 }

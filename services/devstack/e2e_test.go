@@ -22,6 +22,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	rpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 
+	"kefu.dev/pkg/auth"
 	"kefu.dev/pkg/events"
 	"kefu.dev/pkg/grpcx"
 	"kefu.dev/pkg/logging"
@@ -34,9 +35,16 @@ import (
 // embedded NATS in a temp folder, and returns its addresses once everything listens.
 func startStack(t *testing.T) devstack.Addresses {
 	t.Helper()
+	a, _ := startStackIn(t, t.TempDir())
+	return a
+}
+
+// startStackIn is startStack with its data (the dev issuer's key, the pepper, JetStream) in dataDir.
+func startStackIn(t *testing.T, dataDir string) (devstack.Addresses, devstack.Config) {
+	t.Helper()
 	db := testkit.NewDB(t, "intake", intake.Migrations()...)
 	cfg := devstack.Config{
-		DataDir: t.TempDir(), DatabaseURL: db.AdminURL, NATSPort: -1, Host: "127.0.0.1",
+		DataDir: dataDir, DatabaseURL: db.AdminURL, NATSPort: -1, IssuerPort: 0, Host: "127.0.0.1",
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
 	ready := make(chan devstack.Addresses, 1)
@@ -62,17 +70,20 @@ func startStack(t *testing.T) devstack.Addresses {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}, time.Minute, "gateway never became ready")
-	return a
+	return a, cfg
 }
 
-// readmeScript returns the README's curl walkthrough (between the readme-test markers), pointed at base.
-func readmeScript(t *testing.T, base string) string {
+// readmeScript returns the README's curl walkthrough (between the readme-test markers), pointed at base,
+// with `go run` of kefu-dev replaced by kefuDev (a built binary and the stack's data folder).
+func readmeScript(t *testing.T, base, kefuDev string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	require.NoError(t, err)
 	m := regexp.MustCompile("(?s)<!-- readme-test:begin -->\\s*```bash\\n(.*?)```\\s*<!-- readme-test:end -->").FindSubmatch(b)
 	require.NotNil(t, m, "README.md has no readme-test block")
-	return strings.ReplaceAll(string(m[1]), "http://localhost:8080", base)
+	script := strings.ReplaceAll(string(m[1]), "http://localhost:8080", base)
+	require.Contains(t, script, "go run ./services/devstack/cmd/kefu-dev", "the walkthrough mints its tokens with kefu-dev")
+	return strings.ReplaceAll(script, "go run ./services/devstack/cmd/kefu-dev", kefuDev)
 }
 
 // TestReadmeWalkthroughWorksAsPrinted runs the README's curl examples (submit, list, assign, reply,
@@ -84,12 +95,19 @@ func TestReadmeWalkthroughWorksAsPrinted(t *testing.T) {
 			t.Fatalf("%s is required by the README walkthrough (.ci/run installs it): %v", tool, err)
 		}
 	}
-	a := startStack(t)
-	cmd := exec.CommandContext(t.Context(), "bash", "-euo", "pipefail", "-c", readmeScript(t, a.REST))
+	bin := filepath.Join(t.TempDir(), "kefu-dev")
+	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "kefu.dev/services/devstack/cmd/kefu-dev")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "build kefu-dev: %s", out)
+	a, cfg := startStackIn(t, t.TempDir())
+	cmd := exec.CommandContext(t.Context(), "bash", "-euo", "pipefail", "-c", readmeScript(t, a.REST, bin+" --data-dir "+cfg.DataDir))
 	cmd.Dir = t.TempDir()
-	out, err := cmd.CombinedOutput()
+	out, err = cmd.CombinedOutput()
 	require.NoError(t, err, "README walkthrough failed:\n%s", out)
-	require.Contains(t, string(out), `"TICKET_STATUS_ARCHIVED"`, "the walkthrough should end with an archived ticket:\n%s", out)
+	for _, want := range []string{`"TICKET_STATUS_ARCHIVED"`, "UNAUTHENTICATED\nPERMISSION_DENIED\n", `"revoked":true`} {
+		require.Contains(t, string(out), want, "the walkthrough's output:\n%s", out)
+	}
+	require.True(t, strings.HasSuffix(strings.TrimSpace(string(out)), "UNAUTHENTICATED"), "a revoked key must stop working:\n%s", out)
 }
 
 // TestEveryServiceServesHealthAndReflection checks the suite's topology: all six processes answer
@@ -133,7 +151,8 @@ func TestTraceFollowsOneRequestToAConsumer(t *testing.T) {
 	otel.SetTextMapPropagator(propagation.TraceContext{})
 	t.Cleanup(func() { otel.SetTracerProvider(prevTP); otel.SetTextMapPropagator(prevProp) })
 
-	a := startStack(t)
+	a, cfg := startStackIn(t, t.TempDir())
+	key := adapterKey(t, a, cfg)
 
 	consumerDB := testkit.NewDB(t, "tracecheck", events.Migrations())
 	_, js := testkit.JetStream(t, a.NATS, logging.Discard())
@@ -155,7 +174,7 @@ func TestTraceFollowsOneRequestToAConsumer(t *testing.T) {
 
 	body := fmt.Sprintf(`{"idempotencyKey":"trace-1","channel":"CHANNEL_APP","receivedTime":"%s","description":"订单什么时候发货"}`,
 		time.Now().UTC().Format(time.RFC3339))
-	resp, err := http.Post(a.REST+"/v1/tickets", "application/json", strings.NewReader(body))
+	resp, err := post(t, a.REST+"/v1/tickets", key, body)
 	require.NoError(t, err)
 	var out struct {
 		Ticket struct {
@@ -201,4 +220,34 @@ func TestTraceFollowsOneRequestToAConsumer(t *testing.T) {
 	require.True(t, grpcServer, "no intake gRPC server span in the trace: %v", names)
 	require.True(t, pgSpan, "no Postgres span in the trace: %v", names)
 	require.True(t, publish, "no NATS publish span in the trace: %v", names)
+}
+
+// adapterKey creates an adapter API key through the REST API, as an admin with a token from the stack's
+// dev issuer, and returns its text.
+func adapterKey(t *testing.T, a devstack.Addresses, cfg devstack.Config) string {
+	t.Helper()
+	iss, err := devstack.LoadIssuer(cfg.DataDir)
+	require.NoError(t, err)
+	admin, err := iss.Mint(auth.StaffToken{Subject: "admin-1", Roles: []string{auth.RoleAdmin}})
+	require.NoError(t, err)
+	resp, err := post(t, a.REST+"/v1/apiKeys", admin, `{"requestId": "k1", "principalKind": "PRINCIPAL_KIND_ADAPTER",
+		"principalId": "app", "allowedChannels": ["CHANNEL_APP"]}`)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var out struct {
+		Secret string `json:"secret"`
+	}
+	require.NoError(t, decodeJSON(resp, &out))
+	require.NotEmpty(t, out.Secret)
+	return out.Secret
+}
+
+// post sends a JSON body with a bearer credential.
+func post(t *testing.T, url, credential, body string) (*http.Response, error) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+credential)
+	return http.DefaultClient.Do(req)
 }

@@ -21,6 +21,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/proto"
 
+	authv1 "kefu.dev/pkg/api/kefu/auth/v1"
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
 	"kefu.dev/pkg/grpcx"
 )
@@ -209,6 +210,11 @@ func NewHandler(ctx context.Context, cfg Config, logger *slog.Logger) (http.Hand
 	if err := intakev1.RegisterIntakeServiceHandlerClient(ctx, mux, intakev1.NewIntakeServiceClient(conn)); err != nil {
 		_ = closeConn()
 		return nil, nil, fmt.Errorf("register intake routes: %w", err)
+	}
+	// Intake serves the API keys of its own callers (adapters); see KeyService.
+	if err := authv1.RegisterKeyServiceHandlerClient(ctx, mux, authv1.NewKeyServiceClient(conn)); err != nil {
+		_ = closeConn()
+		return nil, nil, fmt.Errorf("register key routes: %w", err)
 	}
 	if err := registerPlainRoutes(mux, healthpb.NewHealthClient(conn)); err != nil {
 		_ = closeConn()

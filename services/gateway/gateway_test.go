@@ -495,12 +495,16 @@ func TestSubmitReturnsTheTicketInLowerCamelCase(t *testing.T) {
 	require.Equal(t, time.Date(2023, 10, 26, 1, 59, 58, 0, time.UTC), got.GetReceivedTime().AsTime())
 }
 
+// TestClientHeadersDoNotBecomeMetadata: only the Authorization header reaches the backend (as authorization
+// metadata, which the backend verifies); Grpc-Metadata-* and other headers cannot set metadata.
 func TestClientHeadersDoNotBecomeMetadata(t *testing.T) {
 	t.Parallel()
 	fake := &fakeIntake{header: metadata.Pairs("x-internal", "secret")}
 	url := startGateway(t, startBackend(t, fake).addr)
 
 	resp := call(t, http.MethodGet, url+"/v1/tickets/"+ticketID, nil, http.Header{
+		"Authorization":                {"Bearer the-callers-own"},
+		"Grpc-Metadata-Authorization":  {"Bearer someone-elses"},
 		"Grpc-Metadata-Foo":            {"bar"},
 		"Grpc-Metadata-Kefu-Principal": {"service:root"},
 		"Grpc-Timeout":                 {"1000H"},
@@ -510,6 +514,8 @@ func TestClientHeadersDoNotBecomeMetadata(t *testing.T) {
 
 	require.Equal(t, http.StatusOK, resp.status, resp.body)
 	md := fake.lastMetadata()
+	require.Equal(t, []string{"Bearer the-callers-own"}, md.Get("authorization"),
+		"the caller's credential is forwarded once; a second one cannot ride in as metadata")
 	require.Empty(t, md.Get("foo"))
 	require.Empty(t, md.Get("kefu-principal"))
 	for key := range md {

@@ -1,6 +1,7 @@
 package intake_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,8 @@ func TestConfigValidate(t *testing.T) {
 	valid := func() intake.Config {
 		c := intake.DefaultConfig()
 		c.DatabaseURL, c.NATSURL = "postgres://x@localhost/db", "nats://localhost:4222"
+		c.Auth.APIKeyPepper = strings.Repeat("ab", 32)
+		c.Auth.OIDCIssuer, c.Auth.OIDCAudience, c.Auth.OIDCJWKSURL = "https://id.example.com", "kefu", "https://id.example.com/jwks"
 		return c
 	}
 	tests := []struct {
@@ -28,7 +31,13 @@ func TestConfigValidate(t *testing.T) {
 		{"a negative skew", func(c *intake.Config) { c.MaxSkew = -time.Second }, "KEFU_MAX_SKEW"},
 		{"no auto-close delay", func(c *intake.Config) { c.AutoCloseAfter = 0 }, "KEFU_AUTO_CLOSE_AFTER"},
 		{"a dedupe window longer than the stream", func(c *intake.Config) { c.StreamDuplicates = 2 * c.StreamMaxAge }, "KEFU_STREAM_DUPLICATES"},
-		{"a malformed default principal", func(c *intake.Config) { c.DefaultPrincipal = "root" }, "KEFU_DEFAULT_PRINCIPAL"},
+		{"no api key pepper", func(c *intake.Config) { c.Auth.APIKeyPepper = "" }, "KEFU_API_KEY_PEPPER"},
+		{"a short api key pepper", func(c *intake.Config) { c.Auth.APIKeyPepper = "abcd" }, "KEFU_API_KEY_PEPPER"},
+		{"a pepper that is not hex", func(c *intake.Config) { c.Auth.APIKeyPepper = strings.Repeat("zz", 32) }, "KEFU_API_KEY_PEPPER"},
+		{"no oidc issuer", func(c *intake.Config) { c.Auth.OIDCIssuer = "" }, "KEFU_OIDC_ISSUER"},
+		{"no oidc audience", func(c *intake.Config) { c.Auth.OIDCAudience = "" }, "KEFU_OIDC_AUDIENCE"},
+		{"a jwks url that is not http", func(c *intake.Config) { c.Auth.OIDCJWKSURL = "file:///etc/keys" }, "KEFU_OIDC_JWKS_URL"},
+		{"no algorithms", func(c *intake.Config) { c.Auth.OIDCAlgorithms = " , " }, "KEFU_OIDC_ALGORITHMS"},
 		{"a pool too small for the relay", func(c *intake.Config) { c.DBMaxConns = 2 }, "KEFU_DB_MAX_CONNS"},
 	}
 	for _, tc := range tests {

@@ -2,8 +2,12 @@ package intake_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"net"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,6 +48,67 @@ const (
 	staffP   = "staff:agent-7"
 )
 
+// testAdapters are the adapters with an API key in every stack's database.
+var testAdapters = []string{"web-form", "phone-ivr"}
+
+// credentials are the test principals' credentials, made once per test binary. Every stack trusts the
+// one staff-token issuer and holds the same adapter keys (same pepper, ids and hashes), so as() needs no
+// stack.
+type credentials struct {
+	issuer *auth.DevIssuer
+	pepper auth.Pepper
+	keys   map[string]string // adapter name → key text
+}
+
+var creds = sync.OnceValue(func() credentials {
+	iss, err := auth.NewDevIssuer("https://issuer.test", "kefu")
+	if err != nil {
+		panic(err)
+	}
+	c := credentials{issuer: iss, pepper: make(auth.Pepper, auth.MinPepperBytes), keys: map[string]string{}}
+	if _, err := rand.Read(c.pepper); err != nil {
+		panic(err)
+	}
+	for _, a := range testAdapters {
+		if _, c.keys[a], err = auth.NewAPIKey(rand.Reader); err != nil {
+			panic(err)
+		}
+	}
+	return c
+})
+
+// authConfig is what every test stack authenticates with.
+func authConfig() auth.Config {
+	c := creds()
+	a := auth.DefaultConfig()
+	a.APIKeyPepper, a.OIDCIssuer, a.OIDCAudience, a.StaffKeys = hex.EncodeToString(c.pepper), c.issuer.Issuer, c.issuer.Audience, c.issuer
+	return a
+}
+
+// insertAdapterKeys stores the test adapters' keys, allowed on every channel, in db.
+func insertAdapterKeys(t *testing.T, db *testkit.DB) {
+	t.Helper()
+	c := creds()
+	for _, a := range testAdapters {
+		id, secret, err := auth.ParseAPIKey(c.keys[a])
+		require.NoError(t, err)
+		_, err = db.Pool.Exec(t.Context(), `INSERT INTO api_keys (key_id, principal_kind, principal_id, roles, channels, hash,
+			created_at, created_by) VALUES ($1, 'adapter', $2, '{adapter}', $3, $4, now(), 'test')`,
+			id, a, allChannels(), c.pepper.Hash(id, secret))
+		require.NoError(t, err)
+	}
+}
+
+func allChannels() []string {
+	var out []string
+	for n, v := range intakev1.Channel_value {
+		if v != 0 {
+			out = append(out, strings.ToLower(strings.TrimPrefix(n, "CHANNEL_")))
+		}
+	}
+	return out
+}
+
 // stack is one intake service on a real gRPC listener, with its own database and embedded NATS server.
 type stack struct {
 	client intakev1.IntakeServiceClient
@@ -71,7 +136,8 @@ func start(t *testing.T, opts ...option) *stack {
 	cfg.DBMaxConns = 12
 	cfg.SweepInterval = 20 * time.Millisecond
 	cfg.ShutdownTimeout = 5 * time.Second
-	cfg.DefaultPrincipal = ""
+	cfg.Auth = authConfig()
+	insertAdapterKeys(t, db)
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -119,9 +185,30 @@ func (s *stack) replica(t *testing.T) intakev1.IntakeServiceClient {
 	return c
 }
 
-// as returns ctx calling as principal p.
+// as returns ctx calling as principal p, "<kind>:<id>": an adapter with its API key, a staff member with
+// an admin token (object scope has its own tests).
 func as(ctx context.Context, p string) context.Context {
-	return metadata.AppendToOutgoingContext(ctx, auth.MetadataKey, p)
+	kind, id, _ := strings.Cut(p, ":")
+	c := creds()
+	var cred string
+	switch kind {
+	case auth.KindAdapter:
+		key, ok := c.keys[id]
+		if !ok {
+			panic("no test key for adapter " + id + ": add it to testAdapters")
+		}
+		cred = key
+	case auth.KindStaff:
+		// Stacks check tokens against their fake clock, which starts at testStart and only moves forward.
+		tok, err := c.issuer.Mint(auth.StaffToken{Subject: id, Roles: []string{auth.RoleAdmin}, Now: testStart, TTL: 365 * 24 * time.Hour})
+		if err != nil {
+			panic(err)
+		}
+		cred = tok
+	default:
+		panic("no test credentials for " + p)
+	}
+	return metadata.AppendToOutgoingContext(ctx, auth.AuthorizationKey, "Bearer "+cred)
 }
 
 // key returns a fresh idempotency key or request id.

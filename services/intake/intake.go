@@ -6,6 +6,7 @@ package intake
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"kefu.dev/pkg/auth"
+	"kefu.dev/pkg/auth/apikeys"
 	"kefu.dev/pkg/clock"
 	"kefu.dev/pkg/config"
 	"kefu.dev/pkg/events"
@@ -64,9 +66,10 @@ type Config struct {
 	StreamMaxAge time.Duration
 	// StreamDuplicates is the stream's dedupe window on event ids (--stream-duplicates).
 	StreamDuplicates time.Duration
-	// DefaultPrincipal is who a request without kefu-principal metadata comes from, "<kind>:<id>"
-	// (--default-principal); empty refuses such requests. A stand-in until the security issue.
-	DefaultPrincipal string
+	// Auth is how callers are authenticated: the API keys' pepper and the staff tokens' OIDC provider.
+	Auth auth.Config
+	// Reflection serves gRPC server reflection without credentials (--reflection). Dev only.
+	Reflection bool
 	// ShutdownTimeout bounds the graceful stop of the gRPC server (--shutdown-timeout).
 	ShutdownTimeout time.Duration
 	// Clock tells the app the time; nil is the real clock. Tests set a fake one.
@@ -87,7 +90,7 @@ func DefaultConfig() Config {
 		OutboxReplayWindow: outbox.DefaultReplayWindow,
 		StreamMaxAge:       events.DefaultMaxAge,
 		StreamDuplicates:   events.DefaultDuplicates,
-		DefaultPrincipal:   "service:dev",
+		Auth:               auth.DefaultConfig(),
 		ShutdownTimeout:    10 * time.Second,
 	}
 }
@@ -131,10 +134,8 @@ func (c Config) Validate() error {
 	if c.DBMaxConns < 4 {
 		bad("db-max-conns", "must be at least 4 (the outbox relay keeps two)")
 	}
-	if c.DefaultPrincipal != "" {
-		if _, err := auth.Parse(c.DefaultPrincipal); err != nil {
-			bad("default-principal", "%v", err)
-		}
+	if err := c.Auth.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -187,10 +188,6 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 		return err
 	}
 	zone, _ := time.LoadLocation(cfg.BusinessZone) // checked by Validate
-	var principal auth.Principal
-	if cfg.DefaultPrincipal != "" {
-		principal, _ = auth.Parse(cfg.DefaultPrincipal)
-	}
 	clk := cfg.Clock
 	if clk == nil {
 		clk = clock.Real{}
@@ -237,11 +234,18 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 	} else if seeded {
 		log.InfoContext(ctx, "seeded the default taxonomy and classification rules")
 	}
-	srv, err := grpcx.NewServer(grpcx.ServerOptions{Logger: log, DefaultPrincipal: principal})
+	pepper, _ := cfg.Auth.Pepper() // checked by Validate
+	keys := apikeys.New(pool, pepper, clk, rand.Reader)
+	authn, err := cfg.Auth.Authenticator(keys, clk.Now)
+	if err != nil {
+		return fmt.Errorf("authentication: %w", err)
+	}
+	srv, err := grpcx.NewServer(grpcx.ServerOptions{Logger: log, Auth: authn, Reflection: cfg.Reflection})
 	if err != nil {
 		return fmt.Errorf("grpc server: %w", err)
 	}
 	grpcapi.New(a).Register(srv)
+	apikeys.NewServer(keys, authn.Forget).Register(srv)
 
 	// Background work outlives a stopping server's in-flight requests: it ends only once the server has
 	// stopped (or failed), so the last commits still wake the relay.

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,7 +24,9 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	authv1 "kefu.dev/pkg/api/kefu/auth/v1"
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
+	"kefu.dev/pkg/auth"
 	"kefu.dev/pkg/events"
 	"kefu.dev/pkg/grpcx"
 	"kefu.dev/pkg/natsembed"
@@ -39,6 +43,7 @@ type stack struct {
 	natsDir            string
 	natsPort           int
 	grpcAddr, restURL  string
+	key                string // the benchmark adapter's API key
 	stop               func() error
 	deliveries         *deliveries
 }
@@ -75,7 +80,7 @@ func bench(ctx context.Context, o options, log *slog.Logger, rep *report) error 
 
 	var client intakev1.IntakeServiceClient
 	if want("grpc") {
-		cc, err := grpcx.Dial(s.grpcAddr)
+		cc, err := grpcx.Dial(s.grpcAddr, grpcx.Bearer(s.key))
 		if err != nil {
 			return err
 		}
@@ -94,7 +99,7 @@ func bench(ctx context.Context, o options, log *slog.Logger, rep *report) error 
 	// statements, caches, the Go heap) would otherwise count against whichever phase comes first.
 	if want("grpc") || want("rest") {
 		if _, err := runLoad(ctx, maxCallers, min(o.duration, 3*time.Second), func(ctx context.Context, key string) (string, error) {
-			return restSubmit(ctx, hc, s.restURL, body, key)
+			return restSubmit(ctx, hc, s.restURL, "Bearer "+s.key, body, key)
 		}); err != nil {
 			return fmt.Errorf("warm-up: %w", err)
 		}
@@ -160,7 +165,7 @@ func bench(ctx context.Context, o options, log *slog.Logger, rep *report) error 
 					return err
 				}
 				r, err := runLoad(ctx, n, o.duration, func(ctx context.Context, key string) (string, error) {
-					return restSubmit(ctx, hc, s.restURL, body, key)
+					return restSubmit(ctx, hc, s.restURL, "Bearer "+s.key, body, key)
 				})
 				stop()
 				if err != nil {
@@ -180,7 +185,7 @@ func bench(ctx context.Context, o options, log *slog.Logger, rep *report) error 
 		if err := s.restartNATS(true); err != nil {
 			return err
 		}
-		cc, err := grpcx.Dial(s.grpcAddr)
+		cc, err := grpcx.Dial(s.grpcAddr, grpcx.Bearer(s.key))
 		if err != nil {
 			return err
 		}
@@ -367,12 +372,13 @@ func (b *restBody) build(key string, at time.Time) []byte {
 	return append(out, b.parts[2]...)
 }
 
-func restSubmit(ctx context.Context, hc *http.Client, base string, body *restBody, key string) (string, error) {
+func restSubmit(ctx context.Context, hc *http.Client, base, credential string, body *restBody, key string) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/tickets", bytes.NewReader(body.build(key, time.Now())))
 	if err != nil {
 		return "", err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", credential)
 	resp, err := hc.Do(req)
 	if err != nil {
 		return "", err
@@ -442,8 +448,17 @@ func startStack(ctx context.Context, o options, log *slog.Logger) (*stack, error
 		return nil, err
 	}
 	s.grpcAddr, s.restURL = glis.Addr().String(), "http://"+hlis.Addr().String()
+	iss, err := auth.NewDevIssuer("kefu-bench", "kefu")
+	if err != nil {
+		return nil, err
+	}
+	pepper := make([]byte, auth.MinPepperBytes)
+	if _, err := rand.Read(pepper); err != nil {
+		return nil, err
+	}
 	icfg := intake.DefaultConfig()
 	icfg.DatabaseURL, icfg.MigrateDatabaseURL, icfg.NATSURL = s.roles.RuntimeURL, s.roles.OwnerURL, s.nats.ClientURL()
+	icfg.Auth.APIKeyPepper, icfg.Auth.OIDCIssuer, icfg.Auth.OIDCAudience, icfg.Auth.StaffKeys = hex.EncodeToString(pepper), iss.Issuer, iss.Audience, iss
 	if o.dbConns > 0 {
 		icfg.DBMaxConns = o.dbConns
 	}
@@ -492,7 +507,32 @@ func startStack(ctx context.Context, o options, log *slog.Logger) (*stack, error
 		_ = os.RemoveAll(s.natsDir)
 		return err
 	}
-	return s, waitReady(ctx, s.restURL)
+	if err := waitReady(ctx, s.restURL); err != nil {
+		return s, err
+	}
+	s.key, err = adapterKey(ctx, s.grpcAddr, iss)
+	return s, err
+}
+
+// adapterKey creates the benchmark adapter's API key through KeyService, as an admin.
+func adapterKey(ctx context.Context, addr string, iss *auth.DevIssuer) (string, error) {
+	admin, err := iss.Mint(auth.StaffToken{Subject: "bench-admin", Roles: []string{auth.RoleAdmin}})
+	if err != nil {
+		return "", err
+	}
+	cc, err := grpcx.Dial(addr, grpcx.Bearer(admin))
+	if err != nil {
+		return "", err
+	}
+	defer cc.Close()
+	resp, err := authv1.NewKeyServiceClient(cc).CreateApiKey(ctx, &authv1.CreateApiKeyRequest{
+		RequestId: "bench", PrincipalKind: authv1.PrincipalKind_PRINCIPAL_KIND_ADAPTER, PrincipalId: "bench",
+		AllowedChannels: []intakev1.Channel{intakev1.Channel_CHANNEL_WEB_CHAT},
+	})
+	if err != nil {
+		return "", fmt.Errorf("create the benchmark's API key: %w", err)
+	}
+	return resp.GetSecret(), nil
 }
 
 // restartNATS (re)starts the embedded server on the same port and store, with or without fsync on every

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"time"
 
+	"kefu.dev/pkg/auth"
 	"kefu.dev/pkg/service"
 	"kefu.dev/services/intake"
 )
@@ -35,7 +36,8 @@ func main() {
 		fs.DurationVar(&cfg.OutboxReplayWindow, "outbox-replay-window", cfg.OutboxReplayWindow, "how long published events stay in the outbox")
 		fs.DurationVar(&cfg.StreamMaxAge, "stream-max-age", cfg.StreamMaxAge, "how long the KEFU stream keeps events")
 		fs.DurationVar(&cfg.StreamDuplicates, "stream-duplicates", cfg.StreamDuplicates, "the KEFU stream's dedupe window")
-		fs.StringVar(&cfg.DefaultPrincipal, "default-principal", cfg.DefaultPrincipal, "principal of requests that name none, <kind>:<id> (until authentication exists)")
+		auth.BindFlags(fs, &cfg.Auth)
+		fs.BoolVar(&cfg.Reflection, "reflection", cfg.Reflection, "serve gRPC reflection without credentials (dev only)")
 		fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "graceful stop deadline of the gRPC server")
 		return func(ctx context.Context, log *slog.Logger) error {
 			switch args := fs.Args(); {

@@ -42,6 +42,10 @@ func (a *App) SubmitTicket(ctx context.Context, in SubmitInput) (*ticket.Ticket,
 	if err != nil {
 		return nil, err
 	}
+	if ch := in.Ticket.Channel; ch.Valid() && !p.MaySubmitOn(ch.String()) {
+		return nil, apierr.New(apierr.KindPermissionDenied, "API_KEY_CHANNEL_NOT_ALLOWED",
+			"this API key may not submit tickets for channel %s", ch)
+	}
 	pol, err := a.policy.get(ctx)
 	if err != nil {
 		return nil, err

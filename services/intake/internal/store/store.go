@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"kefu.dev/pkg/auth/apikeys"
 	"kefu.dev/pkg/idempotency"
 	"kefu.dev/pkg/outbox"
 	"kefu.dev/pkg/pgxutil"
@@ -36,6 +37,7 @@ func Migrations() []pgxutil.MigrationSet {
 	return []pgxutil.MigrationSet{
 		idempotency.Migrations(),
 		outbox.Migrations(),
+		apikeys.Migrations(),
 		{Name: "intake", FS: sub},
 	}
 }
