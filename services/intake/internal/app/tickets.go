@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"kefu.dev/pkg/apierr"
+	"kefu.dev/pkg/auth"
 	"kefu.dev/pkg/idempotency"
 	"kefu.dev/services/intake/internal/domain/ticket"
 	"kefu.dev/services/intake/internal/store"
@@ -77,19 +78,42 @@ func (a *App) SubmitTicket(ctx context.Context, in SubmitInput) (*ticket.Ticket,
 	return t, nil
 }
 
-// GetTicket returns a ticket.
+// GetTicket returns a ticket in the caller's scope.
 func (a *App) GetTicket(ctx context.Context, id uuid.UUID) (*ticket.Ticket, error) {
-	return a.store.GetTicket(ctx, id)
+	sc, err := scopeOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return a.store.GetTicket(ctx, id, sc)
 }
 
-// ListTickets returns a page of tickets.
+// ListTickets returns a page of the tickets in the caller's scope.
 func (a *App) ListTickets(ctx context.Context, f store.TicketFilter, pageSize int, pageToken string) (store.TicketPage, error) {
+	sc, err := scopeOf(ctx)
+	if err != nil {
+		return store.TicketPage{}, err
+	}
+	f.Scope = sc
 	return a.store.ListTickets(ctx, f, pageSize, pageToken)
 }
 
-// ListTimeline returns a page of a ticket's timeline.
+// ListTimeline returns a page of the timeline of a ticket in the caller's scope.
 func (a *App) ListTimeline(ctx context.Context, id uuid.UUID, pageSize int, pageToken string) (store.TimelinePage, error) {
-	return a.store.ListTimeline(ctx, id, pageSize, pageToken)
+	sc, err := scopeOf(ctx)
+	if err != nil {
+		return store.TimelinePage{}, err
+	}
+	return a.store.ListTimeline(ctx, id, sc, pageSize, pageToken)
+}
+
+// scopeOf is the caller's ticket scope (see auth.ScopeOf): the one source of every read's and write's
+// object check.
+func scopeOf(ctx context.Context) (auth.TicketScope, error) {
+	p, _, err := caller(ctx)
+	if err != nil {
+		return auth.TicketScope{}, err
+	}
+	return auth.ScopeOf(p), nil
 }
 
 // change is one state change of one ticket, as the domain method makes it.
@@ -119,7 +143,7 @@ func (a *App) update(ctx context.Context, id uuid.UUID, req Request, entryResour
 		claim = &idempotency.Claim{Principal: p.String(), Scope: ticketScope(id), Key: req.ID,
 			Fingerprint: req.Fingerprint, ResourceID: resource}
 	}
-	res, err := a.store.UpdateTicket(ctx, id, claim, now, func(t *ticket.Ticket) (store.Write, error) {
+	res, err := a.store.UpdateTicket(ctx, id, auth.ScopeOf(p), claim, now, func(t *ticket.Ticket) (store.Write, error) {
 		before := classificationOf(t)
 		ch, cc, err := fn(t, actor, now)
 		if err != nil {
@@ -260,7 +284,7 @@ func (a *App) Close(ctx context.Context, id uuid.UUID, req Request) (*ticket.Tic
 // still active, else to its group. The directory is asked before the transaction, so no row lock is held
 // across a call to another service; if the agent changed meanwhile it is asked again.
 func (a *App) Reopen(ctx context.Context, id uuid.UUID, reason string, req Request) (*ticket.Ticket, error) {
-	pre, err := a.store.GetTicket(ctx, id)
+	pre, err := a.GetTicket(ctx, id)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"kefu.dev/pkg/auth"
 	"kefu.dev/services/intake/internal/domain/ticket"
 )
 
@@ -41,6 +42,8 @@ type TicketFilter struct {
 	CreatedBefore time.Time // exclusive
 	Number        string
 	Order         Order
+	// Scope is the caller's: only tickets in it are listed, and page tokens are good only within it.
+	Scope auth.TicketScope
 }
 
 // TicketPage is one page of a ticket listing.
@@ -104,6 +107,9 @@ func (s *Store) ListTickets(ctx context.Context, f TicketFilter, pageSize int, p
 	}
 	if f.Number != "" {
 		where = append(where, "number = "+arg(f.Number))
+	}
+	if p := scopeSQL(f.Scope, arg); p != "" {
+		where = append(where, p)
 	}
 
 	var orderBy string

@@ -145,13 +145,13 @@ func TestATicketRoundTrips(t *testing.T) {
 	db := newDB(t)
 	st := store.New(db.Pool)
 	tk := createTicket(t, st, "the kettle leaks")
-	got, err := st.GetTicket(t.Context(), tk.ID)
+	got, err := st.GetTicket(t.Context(), tk.ID, all)
 	require.NoError(t, err)
 	require.Equal(t, tk, got)
 
 	group, agent := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
 	later := now.Add(time.Hour)
-	res, err := st.UpdateTicket(t.Context(), tk.ID, nil, later, func(t *ticket.Ticket) (store.Write, error) {
+	res, err := st.UpdateTicket(t.Context(), tk.ID, all, nil, later, func(t *ticket.Ticket) (store.Write, error) {
 		actor := ticket.Actor{Kind: ticket.ActorStaff, ID: "s1"}
 		ch, err := t.Assign(group, agent, actor, later)
 		if err != nil {
@@ -170,13 +170,13 @@ func TestATicketRoundTrips(t *testing.T) {
 			GroupID: group, AssigneeID: agent}}}, nil
 	})
 	require.NoError(t, err)
-	got, err = st.GetTicket(t.Context(), tk.ID)
+	got, err = st.GetTicket(t.Context(), tk.ID, all)
 	require.NoError(t, err)
 	require.Equal(t, res.Ticket, got)
 	require.Equal(t, later, got.FirstReplyAt)
 	require.Equal(t, ticket.SatisfactionNeutral, got.Satisfaction.Rating)
 
-	page, err := st.ListTimeline(t.Context(), tk.ID, 0, "")
+	page, err := st.ListTimeline(t.Context(), tk.ID, all, 0, "")
 	require.NoError(t, err)
 	require.Len(t, page.Entries, 2)
 	require.Equal(t, group, page.Entries[1].GroupID)

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"kefu.dev/pkg/apierr"
+	"kefu.dev/pkg/auth"
 	"kefu.dev/services/intake/internal/domain/ticket"
 )
 
@@ -258,9 +259,10 @@ func queueUpdateTicket(b *pgx.Batch, t *ticket.Ticket, prevVersion int64) error 
 	return nil
 }
 
-// GetTicket returns the ticket with id, or NotFound.
-func (s *Store) GetTicket(ctx context.Context, id uuid.UUID) (*ticket.Ticket, error) {
-	t, err := scanTicket(s.pool.QueryRow(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE ticket_id = $1`, id))
+// GetTicket returns the ticket with id if it lies in sc, else NotFound.
+func (s *Store) GetTicket(ctx context.Context, id uuid.UUID, sc auth.TicketScope) (*ticket.Ticket, error) {
+	a := args{id}
+	t, err := scanTicket(s.pool.QueryRow(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE ticket_id = $1`+scopedWhere(sc, a.add), a...))
 	if isNoRows(err) {
 		return nil, apierr.NotFound(ResourceTicket, id.String())
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"kefu.dev/pkg/apierr"
+	"kefu.dev/pkg/auth"
 	"kefu.dev/services/intake/internal/domain/ticket"
 )
 
@@ -105,11 +106,12 @@ type TimelinePage struct {
 	NextPageToken string
 }
 
-// ListTimeline returns a page of the ticket's entries ordered by (seq, entry_id). An unknown ticket is
-// NotFound; a token from another ticket's listing is InvalidArgument page_token.
-func (s *Store) ListTimeline(ctx context.Context, ticketID uuid.UUID, pageSize int, pageToken string) (TimelinePage, error) {
+// ListTimeline returns a page of the ticket's entries ordered by (seq, entry_id). An unknown ticket, or one
+// outside sc, is NotFound; a token from another ticket's listing or another scope is InvalidArgument
+// page_token.
+func (s *Store) ListTimeline(ctx context.Context, ticketID uuid.UUID, sc auth.TicketScope, pageSize int, pageToken string) (TimelinePage, error) {
 	size := PageSize(pageSize)
-	scope := "timeline:" + ticketID.String()
+	scope := "timeline:" + ticketID.String() + ":" + scopeKey(sc)
 	var cur cursor
 	if pageToken != "" {
 		c, err := decodeCursor(pageToken, scope)
@@ -120,7 +122,8 @@ func (s *Store) ListTimeline(ctx context.Context, ticketID uuid.UUID, pageSize i
 	}
 	var exists bool
 	b := &pgx.Batch{}
-	b.Queue(`SELECT EXISTS (SELECT 1 FROM tickets WHERE ticket_id = $1)`, ticketID).QueryRow(func(row pgx.Row) error {
+	visible := args{ticketID}
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM tickets WHERE ticket_id = $1`+scopedWhere(sc, visible.add)+`)`, visible...).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&exists)
 	})
 	var page TimelinePage

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"kefu.dev/pkg/apierr"
+	"kefu.dev/pkg/auth"
 	"kefu.dev/pkg/idempotency"
 	"kefu.dev/pkg/outbox"
 	"kefu.dev/pkg/pgxutil"
@@ -167,7 +168,7 @@ func sendInTx(ctx context.Context, conn *pgxpool.Conn, b *pgx.Batch) error {
 	return nil
 }
 
-// UpdateTicket changes one ticket in one transaction: (BEGIN, the optional claim, the row locked FOR
+// UpdateTicket changes one ticket in one transaction, if it lies in sc (else NotFound): (BEGIN, the optional claim, the row locked FOR
 // UPDATE), then fn, then (ticket, timeline, outbox), then COMMIT. fn calls the domain method on the locked
 // ticket and returns what to save; its error rolls everything back. The row lock serialises changes to one
 // ticket, so the version fn's change produces is the ticket's next event sequence number, and outbox rows
@@ -176,8 +177,10 @@ func sendInTx(ctx context.Context, conn *pgxpool.Conn, b *pgx.Batch) error {
 // With a claim whose key was already used for the same request, nothing is written: the result carries
 // the ticket as it is now, Replayed, and the entry the first call wrote when the claim's resource is one.
 // An fn that returns an empty Write commits the claim only.
-func (s *Store) UpdateTicket(ctx context.Context, id uuid.UUID, c *idempotency.Claim, now time.Time,
+func (s *Store) UpdateTicket(ctx context.Context, id uuid.UUID, sc auth.TicketScope, c *idempotency.Claim, now time.Time,
 	fn func(t *ticket.Ticket) (Write, error)) (Result, error) {
+	load := args{id}
+	loadSQL := `SELECT ` + ticketColumns + ` FROM tickets WHERE ticket_id = $1` + scopedWhere(sc, load.add) + ` FOR UPDATE`
 	var (
 		res     Result
 		claimed bool
@@ -189,7 +192,7 @@ func (s *Store) UpdateTicket(ctx context.Context, id uuid.UUID, c *idempotency.C
 		if c != nil {
 			queueClaim(b, c, now, &claimed)
 		}
-		b.Queue(`SELECT `+ticketColumns+` FROM tickets WHERE ticket_id = $1 FOR UPDATE`, id).QueryRow(func(row pgx.Row) error {
+		b.Queue(loadSQL, load...).QueryRow(func(row pgx.Row) error {
 			loaded, loadErr = scanTicket(row)
 			return nil
 		})
