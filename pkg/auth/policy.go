@@ -27,6 +27,7 @@ const (
 	PermTaxonomyAdmin Permission = "taxonomy.admin" // change subcategories and classification rules
 	// Security.
 	PermKeysAdmin Permission = "keys.admin" // create, list, rotate and revoke API keys
+	PermAuditRead Permission = "audit.read" // read the audit log
 )
 
 // Scope says which objects a method touches and so how the caller's object scope applies.
@@ -41,10 +42,24 @@ const (
 	ScopeTicketList
 )
 
-// Rule is the decision for one RPC: the permission it needs and the scope its object is checked against.
+// Audit says whether a call goes into the audit log.
+type Audit int
+
+const (
+	// AuditNone: configuration reads and other calls that neither change state nor show personal data.
+	AuditNone Audit = iota
+	// AuditChange: the call changes state (recorded whether allowed or refused).
+	AuditChange
+	// AuditRead: the call returns unmasked personal data (a customer's contact, their messages).
+	AuditRead
+)
+
+// Rule is the decision for one RPC: the permission it needs, the scope its object is checked against, and
+// whether calls are audited.
 type Rule struct {
 	Permission Permission
 	Scope      Scope
+	Audit      Audit
 }
 
 // Roles.
@@ -60,35 +75,36 @@ const (
 // methods is the one RPC → rule table of the suite: every method of every kefu service has an entry (a
 // test walks proto/ and fails on a missing or stale one), and a method without an entry is denied.
 var methods = map[string]Rule{
-	"/kefu.intake.v1.IntakeService/SubmitTicket":             {PermTicketsSubmit, ScopeNone},
-	"/kefu.intake.v1.IntakeService/GetTicket":                {PermTicketsGet, ScopeTicket},
-	"/kefu.intake.v1.IntakeService/ListTickets":              {PermTicketsList, ScopeTicketList},
-	"/kefu.intake.v1.IntakeService/ListTimeline":             {PermTicketsGet, ScopeTicket},
-	"/kefu.intake.v1.IntakeService/UpdateTicket":             {PermTicketsClassify, ScopeTicket},
-	"/kefu.intake.v1.IntakeService/AssignTicket":             {PermTicketsAssign, ScopeTicket},
-	"/kefu.intake.v1.IntakeService/StartWork":                {PermTicketsWork, ScopeTicket},
-	"/kefu.intake.v1.IntakeService/SetPendingCustomer":       {PermTicketsWork, ScopeTicket},
-	"/kefu.intake.v1.IntakeService/AddReply":                 {PermTicketsWork, ScopeTicket},
-	"/kefu.intake.v1.IntakeService/AddNote":                  {PermTicketsWork, ScopeTicket},
-	"/kefu.intake.v1.IntakeService/AppendCustomerMessage":    {PermTicketsCustomerMsg, ScopeTicket},
-	"/kefu.intake.v1.IntakeService/EscalateTicket":           {PermTicketsEscalate, ScopeTicket},
-	"/kefu.intake.v1.IntakeService/ResolveTicket":            {PermTicketsResolve, ScopeTicket},
-	"/kefu.intake.v1.IntakeService/CloseTicket":              {PermTicketsResolve, ScopeTicket},
-	"/kefu.intake.v1.IntakeService/ReopenTicket":             {PermTicketsResolve, ScopeTicket},
-	"/kefu.intake.v1.IntakeService/RecordSatisfaction":       {PermTicketsSatisfaction, ScopeTicket},
-	"/kefu.intake.v1.IntakeService/ArchiveTicket":            {PermTicketsArchive, ScopeTicket},
-	"/kefu.intake.v1.IntakeService/ListSubcategories":        {PermTaxonomyRead, ScopeNone},
-	"/kefu.intake.v1.IntakeService/CreateSubcategory":        {PermTaxonomyAdmin, ScopeNone},
-	"/kefu.intake.v1.IntakeService/UpdateSubcategory":        {PermTaxonomyAdmin, ScopeNone},
-	"/kefu.intake.v1.IntakeService/ListClassificationRules":  {PermTaxonomyRead, ScopeNone},
-	"/kefu.intake.v1.IntakeService/CreateClassificationRule": {PermTaxonomyAdmin, ScopeNone},
-	"/kefu.intake.v1.IntakeService/UpdateClassificationRule": {PermTaxonomyAdmin, ScopeNone},
-	"/kefu.intake.v1.IntakeService/DeleteClassificationRule": {PermTaxonomyAdmin, ScopeNone},
-	"/kefu.intake.v1.IntakeService/TestClassification":       {PermTaxonomyRead, ScopeNone},
-	"/kefu.auth.v1.KeyService/CreateApiKey":                  {PermKeysAdmin, ScopeNone},
-	"/kefu.auth.v1.KeyService/ListApiKeys":                   {PermKeysAdmin, ScopeNone},
-	"/kefu.auth.v1.KeyService/RotateApiKey":                  {PermKeysAdmin, ScopeNone},
-	"/kefu.auth.v1.KeyService/RevokeApiKey":                  {PermKeysAdmin, ScopeNone},
+	"/kefu.intake.v1.IntakeService/SubmitTicket":             {PermTicketsSubmit, ScopeNone, AuditChange},
+	"/kefu.intake.v1.IntakeService/GetTicket":                {PermTicketsGet, ScopeTicket, AuditRead},
+	"/kefu.intake.v1.IntakeService/ListTickets":              {PermTicketsList, ScopeTicketList, AuditRead},
+	"/kefu.intake.v1.IntakeService/ListTimeline":             {PermTicketsGet, ScopeTicket, AuditRead},
+	"/kefu.intake.v1.IntakeService/UpdateTicket":             {PermTicketsClassify, ScopeTicket, AuditChange},
+	"/kefu.intake.v1.IntakeService/AssignTicket":             {PermTicketsAssign, ScopeTicket, AuditChange},
+	"/kefu.intake.v1.IntakeService/StartWork":                {PermTicketsWork, ScopeTicket, AuditChange},
+	"/kefu.intake.v1.IntakeService/SetPendingCustomer":       {PermTicketsWork, ScopeTicket, AuditChange},
+	"/kefu.intake.v1.IntakeService/AddReply":                 {PermTicketsWork, ScopeTicket, AuditChange},
+	"/kefu.intake.v1.IntakeService/AddNote":                  {PermTicketsWork, ScopeTicket, AuditChange},
+	"/kefu.intake.v1.IntakeService/AppendCustomerMessage":    {PermTicketsCustomerMsg, ScopeTicket, AuditChange},
+	"/kefu.intake.v1.IntakeService/EscalateTicket":           {PermTicketsEscalate, ScopeTicket, AuditChange},
+	"/kefu.intake.v1.IntakeService/ResolveTicket":            {PermTicketsResolve, ScopeTicket, AuditChange},
+	"/kefu.intake.v1.IntakeService/CloseTicket":              {PermTicketsResolve, ScopeTicket, AuditChange},
+	"/kefu.intake.v1.IntakeService/ReopenTicket":             {PermTicketsResolve, ScopeTicket, AuditChange},
+	"/kefu.intake.v1.IntakeService/RecordSatisfaction":       {PermTicketsSatisfaction, ScopeTicket, AuditChange},
+	"/kefu.intake.v1.IntakeService/ArchiveTicket":            {PermTicketsArchive, ScopeTicket, AuditChange},
+	"/kefu.intake.v1.IntakeService/ListSubcategories":        {PermTaxonomyRead, ScopeNone, AuditNone},
+	"/kefu.intake.v1.IntakeService/CreateSubcategory":        {PermTaxonomyAdmin, ScopeNone, AuditChange},
+	"/kefu.intake.v1.IntakeService/UpdateSubcategory":        {PermTaxonomyAdmin, ScopeNone, AuditChange},
+	"/kefu.intake.v1.IntakeService/ListClassificationRules":  {PermTaxonomyRead, ScopeNone, AuditNone},
+	"/kefu.intake.v1.IntakeService/CreateClassificationRule": {PermTaxonomyAdmin, ScopeNone, AuditChange},
+	"/kefu.intake.v1.IntakeService/UpdateClassificationRule": {PermTaxonomyAdmin, ScopeNone, AuditChange},
+	"/kefu.intake.v1.IntakeService/DeleteClassificationRule": {PermTaxonomyAdmin, ScopeNone, AuditChange},
+	"/kefu.intake.v1.IntakeService/TestClassification":       {PermTaxonomyRead, ScopeNone, AuditNone},
+	"/kefu.auth.v1.KeyService/CreateApiKey":                  {PermKeysAdmin, ScopeNone, AuditChange},
+	"/kefu.auth.v1.KeyService/ListApiKeys":                   {PermKeysAdmin, ScopeNone, AuditNone},
+	"/kefu.auth.v1.KeyService/RotateApiKey":                  {PermKeysAdmin, ScopeNone, AuditChange},
+	"/kefu.auth.v1.KeyService/RevokeApiKey":                  {PermKeysAdmin, ScopeNone, AuditChange},
+	"/kefu.auth.v1.AuditService/ListAuditRecords":            {PermAuditRead, ScopeNone, AuditRead},
 }
 
 // grants is what each role may do. Scope narrows it further per object (an agent's tickets are those
@@ -101,8 +117,8 @@ var grants = map[string][]Permission{
 		PermTicketsResolve, PermTicketsSatisfaction, PermTicketsAssign, PermTicketsArchive, PermTaxonomyRead},
 	RoleAdmin: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
 		PermTicketsResolve, PermTicketsSatisfaction, PermTicketsAssign, PermTicketsArchive, PermTaxonomyRead,
-		PermTaxonomyAdmin, PermKeysAdmin},
-	RoleAuditor: {PermTicketsGet, PermTicketsList, PermTaxonomyRead},
+		PermTaxonomyAdmin, PermKeysAdmin, PermAuditRead},
+	RoleAuditor: {PermTicketsGet, PermTicketsList, PermTaxonomyRead, PermAuditRead},
 	// Services act on every ticket for their own work (routing assigns, the SLA timer escalates); they
 	// neither submit for customers nor configure the suite.
 	RoleService: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsAssign, PermTicketsWork,

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
 	"kefu.dev/pkg/testkit"
@@ -368,12 +369,41 @@ func TestUpdateTicket(t *testing.T) {
 		requireCode(t, err, codes.Aborted)
 		require.Equal(t, "ETAG_MISMATCH", errorInfo(err).GetReason())
 	})
-	t.Run("a path outside the four is invalid", func(t *testing.T) {
+	t.Run("only output-only paths: nothing to update", func(t *testing.T) {
 		_, err := s.client.UpdateTicket(staff(t), &intakev1.UpdateTicketRequest{
 			Ticket: &intakev1.Ticket{TicketId: tk.GetTicketId(), Etag: got.GetEtag()}, UpdateMask: mask("status"),
 		})
 		requireCode(t, err, codes.InvalidArgument)
 		require.Equal(t, []string{"update_mask"}, badFields(err))
+	})
+	t.Run("a path that is no field is invalid", func(t *testing.T) {
+		_, err := s.client.UpdateTicket(staff(t), &intakev1.UpdateTicketRequest{
+			Ticket: &intakev1.Ticket{TicketId: tk.GetTicketId(), Etag: got.GetEtag(), Urgency: intakev1.Urgency_URGENCY_URGENT},
+			UpdateMask: mask("urgency", "colour"),
+		})
+		requireCode(t, err, codes.InvalidArgument)
+		require.Equal(t, []string{"update_mask"}, badFields(err))
+	})
+	t.Run("output-only fields set by the caller are ignored, never stored", func(t *testing.T) {
+		resp, err := s.client.UpdateTicket(staff(t), &intakev1.UpdateTicketRequest{
+			Ticket: &intakev1.Ticket{TicketId: tk.GetTicketId(), Etag: got.GetEtag(), Urgency: intakev1.Urgency_URGENCY_URGENT,
+				Number: "GD209901010001", Status: intakev1.TicketStatus_TICKET_STATUS_ARCHIVED, EscalationLevel: 9,
+				CreateTime: timestamppb.New(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)), ResolutionCount: 5},
+			UpdateMask: mask("urgency", "number", "status", "escalation_level", "create_time", "resolution_count"),
+		})
+		require.NoError(t, err)
+		after := resp.GetTicket()
+		require.Equal(t, intakev1.Urgency_URGENCY_URGENT, after.GetUrgency(), "the updatable field changed")
+		require.Equal(t, got.GetNumber(), after.GetNumber())
+		require.Equal(t, got.GetStatus(), after.GetStatus())
+		require.Equal(t, got.GetEscalationLevel(), after.GetEscalationLevel())
+		require.Equal(t, got.GetResolutionCount(), after.GetResolutionCount())
+		require.True(t, got.GetCreateTime().AsTime().Equal(after.GetCreateTime().AsTime()))
+		stored, err := s.client.GetTicket(staff(t), &intakev1.GetTicketRequest{TicketId: tk.GetTicketId()})
+		require.NoError(t, err)
+		require.Equal(t, got.GetNumber(), stored.GetTicket().GetNumber())
+		require.Equal(t, got.GetStatus(), stored.GetTicket().GetStatus())
+		got = after
 	})
 	t.Run("a level on a non-complaint names the field in the request", func(t *testing.T) {
 		_, err := s.client.UpdateTicket(staff(t), &intakev1.UpdateTicketRequest{

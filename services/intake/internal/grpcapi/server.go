@@ -165,6 +165,9 @@ func (s *Server) ListTickets(ctx context.Context, req *intakev1.ListTicketsReque
 	return resp, nil
 }
 
+// ticketFields are Ticket's fields, by name, for update masks.
+var ticketFields = (&intakev1.Ticket{}).ProtoReflect().Descriptor().Fields()
+
 // UpdateTicket reclassifies a ticket; the update mask names the fields to change.
 func (s *Server) UpdateTicket(ctx context.Context, req *intakev1.UpdateTicketRequest) (*intakev1.UpdateTicketResponse, error) {
 	in := req.GetTicket()
@@ -195,8 +198,15 @@ func (s *Server) UpdateTicket(ctx context.Context, req *intakev1.UpdateTicketReq
 			v := protoconv.LevelFromProto(in.GetLevel())
 			u.Level = &v
 		default:
-			return nil, apierr.InvalidField("update_mask", fmt.Sprintf("path %q cannot be updated: only type, subcategory, urgency and level", p))
+			// Every other field of Ticket is output only here (the lifecycle RPCs change them): a caller
+			// that names one is ignored, never obeyed (AIP-203). A path that is no field is a mistake.
+			if ticketFields.ByName(protoreflect.Name(p)) == nil {
+				return nil, apierr.InvalidField("update_mask", fmt.Sprintf("path %q is not a field of Ticket", p))
+			}
 		}
+	}
+	if u == (ticket.ClassificationUpdate{}) {
+		return nil, apierr.InvalidField("update_mask", "name at least one of type, subcategory, urgency, level")
 	}
 	t, err := s.app.UpdateClassification(ctx, id, in.GetEtag(), u)
 	if err != nil {

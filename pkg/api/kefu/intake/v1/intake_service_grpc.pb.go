@@ -69,6 +69,9 @@ type IntakeServiceClient interface {
 	// ListTickets lists tickets matching every given filter, in a stable order, a page at a time.
 	ListTickets(ctx context.Context, in *ListTicketsRequest, opts ...grpc.CallOption) (*ListTicketsResponse, error)
 	// UpdateTicket changes classification fields (type, subcategory, urgency, level) named in update_mask.
+	// Every other field of Ticket is output only here (number, status, timestamps, escalation level, ...):
+	// naming one in the mask or setting it is ignored, never stored (AIP-203); a path that is no field of
+	// Ticket, or a mask naming none of the four, is INVALID_ARGUMENT.
 	// ticket.etag is required (INVALID_ARGUMENT when empty) and must be the current etag (ABORTED, reason
 	// ETAG_MISMATCH, otherwise). Emits kefu.ticket.updated so SLA targets are
 	// recomputed.
@@ -408,6 +411,9 @@ type IntakeServiceServer interface {
 	// ListTickets lists tickets matching every given filter, in a stable order, a page at a time.
 	ListTickets(context.Context, *ListTicketsRequest) (*ListTicketsResponse, error)
 	// UpdateTicket changes classification fields (type, subcategory, urgency, level) named in update_mask.
+	// Every other field of Ticket is output only here (number, status, timestamps, escalation level, ...):
+	// naming one in the mask or setting it is ignored, never stored (AIP-203); a path that is no field of
+	// Ticket, or a mask naming none of the four, is INVALID_ARGUMENT.
 	// ticket.etag is required (INVALID_ARGUMENT when empty) and must be the current etag (ABORTED, reason
 	// ETAG_MISMATCH, otherwise). Emits kefu.ticket.updated so SLA targets are
 	// recomputed.
