@@ -157,3 +157,34 @@ func TestServeRefusesAMethodWithoutADecision(t *testing.T) {
 	require.ErrorContains(t, err, "/kefu.test.v1.Undecided/DoIt")
 	_ = lis.Close()
 }
+
+// TestAnonymousIsTheBenchmarkBaselineOnly: without an authenticator every call is refused, unless the
+// server was built with an anonymous principal, whose permissions still apply.
+func TestAnonymousIsTheBenchmarkBaselineOnly(t *testing.T) {
+	t.Parallel()
+	serve := func(o grpcx.ServerOptions) intakev1.IntakeServiceClient {
+		o.Logger = logging.Discard()
+		s, err := grpcx.NewServer(o)
+		require.NoError(t, err)
+		intakev1.RegisterIntakeServiceServer(s, echoIntake{})
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- grpcx.ServeUntil(ctx, s, lis, time.Second) }()
+		t.Cleanup(func() { cancel(); <-done })
+		cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = cc.Close() })
+		return intakev1.NewIntakeServiceClient(cc)
+	}
+	_, err := serve(grpcx.ServerOptions{}).GetTicket(t.Context(), &intakev1.GetTicketRequest{TicketId: someTicket})
+	require.Equal(t, codes.Unauthenticated, status.Code(err), "no authenticator, no anonymous: nobody gets in")
+
+	c := serve(grpcx.ServerOptions{Anonymous: &auth.Principal{Kind: auth.KindService, ID: "bench", Roles: []string{auth.RoleAuditor}}})
+	resp, err := c.GetTicket(t.Context(), &intakev1.GetTicketRequest{TicketId: someTicket})
+	require.NoError(t, err)
+	require.Equal(t, "service:bench", resp.GetTicket().GetDescription())
+	_, err = c.AssignTicket(t.Context(), &intakev1.AssignTicketRequest{TicketId: someTicket})
+	require.Equal(t, codes.PermissionDenied, status.Code(err), "the anonymous principal's roles still decide")
+}

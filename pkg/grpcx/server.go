@@ -36,6 +36,10 @@ type ServerOptions struct {
 	Auth *auth.Authenticator
 	// Reflection serves server reflection without credentials. Dev only: it lists every method.
 	Reflection bool
+	// Anonymous, with Auth nil, runs every call as this principal without credentials. It exists only so
+	// `make bench` can measure authentication's cost against a baseline without it; no flag or variable
+	// of any binary sets it. The permission check still applies.
+	Anonymous *auth.Principal
 }
 
 // Server is a gRPC server with its health service.
@@ -68,10 +72,10 @@ func NewServer(o ServerOptions, extra ...grpc.ServerOption) (*Server, error) {
 			recovery(o.Logger),
 			requestLog(o.Logger),
 			mapErrors(),
-			authorize(o.Auth, o.Reflection),
+			authorize(o.Auth, o.Anonymous, o.Reflection),
 			validate(c, v),
 		),
-		grpc.ChainStreamInterceptor(authorizeStream(o.Auth, o.Reflection)),
+		grpc.ChainStreamInterceptor(authorizeStream(o.Auth, o.Anonymous, o.Reflection)),
 	}
 	s := grpc.NewServer(append(opts, extra...)...)
 	h := health.NewServer()
@@ -199,12 +203,12 @@ func open(fullMethod string, reflection bool) bool {
 // table (PermissionDenied; a method without an entry is denied to all), and puts the principal into the
 // context. It runs before validation, so an unauthorised caller learns nothing about a request's shape.
 // Object scope comes last, in the service, where the objects are.
-func authorize(a *auth.Authenticator, reflection bool) grpc.UnaryServerInterceptor {
+func authorize(a *auth.Authenticator, anon *auth.Principal, reflection bool) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		if open(info.FullMethod, reflection) {
 			return h(ctx, req)
 		}
-		ctx, err := authorizeCall(ctx, a, info.FullMethod)
+		ctx, err := authorizeCall(ctx, a, anon, info.FullMethod)
 		if err != nil {
 			return nil, err
 		}
@@ -213,12 +217,12 @@ func authorize(a *auth.Authenticator, reflection bool) grpc.UnaryServerIntercept
 }
 
 // authorizeStream is authorize for streaming methods (health Watch and reflection are the open ones).
-func authorizeStream(a *auth.Authenticator, reflection bool) grpc.StreamServerInterceptor {
+func authorizeStream(a *auth.Authenticator, anon *auth.Principal, reflection bool) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 		if open(info.FullMethod, reflection) {
 			return h(srv, ss)
 		}
-		ctx, err := authorizeCall(ss.Context(), a, info.FullMethod)
+		ctx, err := authorizeCall(ss.Context(), a, anon, info.FullMethod)
 		if err != nil {
 			st, _ := ToStatus(err)
 			return st.Err()
@@ -234,28 +238,10 @@ type principalStream struct {
 
 func (s *principalStream) Context() context.Context { return s.ctx }
 
-func authorizeCall(ctx context.Context, a *auth.Authenticator, fullMethod string) (context.Context, error) {
-	if a == nil {
-		return nil, apierr.New(apierr.KindUnauthenticated, "CREDENTIALS_INVALID", "this server accepts no credentials")
-	}
-	var cred string
-	// ValueFromIncomingContext reads one key without copying the whole metadata map.
-	if vs := metadata.ValueFromIncomingContext(ctx, auth.AuthorizationKey); len(vs) == 1 {
-		cred = vs[0]
-	} else if len(vs) > 1 {
-		return nil, apierr.New(apierr.KindUnauthenticated, "CREDENTIALS_INVALID", "more than one authorization value")
-	}
-	p, err := a.Authenticate(ctx, cred)
-	switch {
-	case errors.Is(err, auth.ErrNoCredentials):
-		return nil, apierr.New(apierr.KindUnauthenticated, "CREDENTIALS_MISSING",
-			"credentials required: send authorization: Bearer <API key or token>")
-	case errors.Is(err, auth.ErrBadCredentials):
-		// The reason (expired, revoked, bad signature...) stays in the server's log: telling the caller
-		// would help the next attempt.
-		return nil, apierr.New(apierr.KindUnauthenticated, "CREDENTIALS_INVALID", "invalid credentials").WithCause(err)
-	case err != nil:
-		return nil, apierr.New(apierr.KindUnavailable, "AUTH_UNAVAILABLE", "cannot verify credentials now; retry").WithCause(err)
+func authorizeCall(ctx context.Context, a *auth.Authenticator, anon *auth.Principal, fullMethod string) (context.Context, error) {
+	p, err := authenticate(ctx, a, anon)
+	if err != nil {
+		return nil, err
 	}
 	rule, ok := auth.RuleFor(fullMethod)
 	if !ok || !p.Can(rule.Permission) {
@@ -266,6 +252,36 @@ func authorizeCall(ctx context.Context, a *auth.Authenticator, fullMethod string
 		return nil, apierr.New(apierr.KindPermissionDenied, "PERMISSION_DENIED", "the caller lacks %s", perm)
 	}
 	return auth.WithPrincipal(ctx, p), nil
+}
+
+// authenticate returns the caller's principal from the authorization metadata.
+func authenticate(ctx context.Context, a *auth.Authenticator, anon *auth.Principal) (auth.Principal, error) {
+	if a == nil {
+		if anon != nil {
+			return *anon, nil
+		}
+		return auth.Principal{}, apierr.New(apierr.KindUnauthenticated, "CREDENTIALS_INVALID", "this server accepts no credentials")
+	}
+	var cred string
+	// ValueFromIncomingContext reads one key without copying the whole metadata map.
+	if vs := metadata.ValueFromIncomingContext(ctx, auth.AuthorizationKey); len(vs) == 1 {
+		cred = vs[0]
+	} else if len(vs) > 1 {
+		return auth.Principal{}, apierr.New(apierr.KindUnauthenticated, "CREDENTIALS_INVALID", "more than one authorization value")
+	}
+	p, err := a.Authenticate(ctx, cred)
+	switch {
+	case errors.Is(err, auth.ErrNoCredentials):
+		return p, apierr.New(apierr.KindUnauthenticated, "CREDENTIALS_MISSING",
+			"credentials required: send authorization: Bearer <API key or token>")
+	case errors.Is(err, auth.ErrBadCredentials):
+		// The reason (expired, revoked, bad signature...) stays in the server's log: telling the caller
+		// would help the next attempt.
+		return p, apierr.New(apierr.KindUnauthenticated, "CREDENTIALS_INVALID", "invalid credentials").WithCause(err)
+	case err != nil:
+		return p, apierr.New(apierr.KindUnavailable, "AUTH_UNAVAILABLE", "cannot verify credentials now; retry").WithCause(err)
+	}
+	return p, nil
 }
 
 // validate rejects undecodable strings (found by the codec), NUL bytes anywhere, and protovalidate

@@ -70,6 +70,10 @@ type Config struct {
 	Auth auth.Config
 	// Reflection serves gRPC server reflection without credentials (--reflection). Dev only.
 	Reflection bool
+	// Anonymous turns authentication off and runs every call as this principal: `make bench`'s baseline
+	// for the cost of authentication, nothing else. Not a flag. Auth is still validated (keys are
+	// served), only callers are not asked for credentials.
+	Anonymous *auth.Principal
 	// ShutdownTimeout bounds the graceful stop of the gRPC server (--shutdown-timeout).
 	ShutdownTimeout time.Duration
 	// Clock tells the app the time; nil is the real clock. Tests set a fake one.
@@ -240,7 +244,12 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 	if err != nil {
 		return fmt.Errorf("authentication: %w", err)
 	}
-	srv, err := grpcx.NewServer(grpcx.ServerOptions{Logger: log, Auth: authn, Reflection: cfg.Reflection})
+	opts := grpcx.ServerOptions{Logger: log, Auth: authn, Reflection: cfg.Reflection}
+	if cfg.Anonymous != nil {
+		opts.Auth, opts.Anonymous = nil, cfg.Anonymous
+		log.WarnContext(ctx, "authentication is off: every call runs as one principal (benchmark baseline only)")
+	}
+	srv, err := grpcx.NewServer(opts)
 	if err != nil {
 		return fmt.Errorf("grpc server: %w", err)
 	}

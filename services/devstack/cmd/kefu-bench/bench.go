@@ -43,6 +43,7 @@ type stack struct {
 	natsDir            string
 	natsPort           int
 	grpcAddr, restURL  string
+	noauthAddr         string // a second intake replica without authentication: the auth baseline
 	key                string // the benchmark adapter's API key
 	stop               func() error
 	deliveries         *deliveries
@@ -78,6 +79,15 @@ func bench(ctx context.Context, o options, log *slog.Logger, rep *report) error 
 	want := func(m string) bool { return bytes.Contains([]byte(","+o.modes+","), []byte(","+m+",")) }
 	maxCallers := o.callers[len(o.callers)-1]
 
+	var noauthClient intakev1.IntakeServiceClient
+	if want("noauth") {
+		cc, err := grpcx.Dial(s.noauthAddr)
+		if err != nil {
+			return err
+		}
+		defer cc.Close()
+		noauthClient = intakev1.NewIntakeServiceClient(cc)
+	}
 	var client intakev1.IntakeServiceClient
 	if want("grpc") {
 		cc, err := grpcx.Dial(s.grpcAddr, grpcx.Bearer(s.key))
@@ -97,6 +107,11 @@ func bench(ctx context.Context, o options, log *slog.Logger, rep *report) error 
 	// gives each measure's median.
 	// A short unreported warm-up first: the first seconds after start-up (connections, prepared
 	// statements, caches, the Go heap) would otherwise count against whichever phase comes first.
+	if want("noauth") {
+		if _, err := runLoad(ctx, maxCallers, min(o.duration, 3*time.Second), grpcSubmit(noauthClient)); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
+		}
+	}
 	if want("grpc") || want("rest") {
 		if _, err := runLoad(ctx, maxCallers, min(o.duration, 3*time.Second), func(ctx context.Context, key string) (string, error) {
 			return restSubmit(ctx, hc, s.restURL, "Bearer "+s.key, body, key)
@@ -130,6 +145,18 @@ func bench(ctx context.Context, o options, log *slog.Logger, rep *report) error 
 					return err
 				}
 			}
+			var noauth float64
+			if want("noauth") {
+				if err := s.quiesce(ctx); err != nil {
+					return err
+				}
+				r, err := runLoad(ctx, n, o.duration, grpcSubmit(noauthClient))
+				if err != nil {
+					return fmt.Errorf("noauth: %w", err)
+				}
+				noauth = r.rate
+				all.add("SubmitTicket over gRPC without authentication (baseline)", n, r.rate, "tickets/s")
+			}
 			if want("grpc") {
 				if err := s.quiesce(ctx); err != nil {
 					return err
@@ -147,6 +174,9 @@ func bench(ctx context.Context, o options, log *slog.Logger, rep *report) error 
 				m := all.add("SubmitTicket over gRPC (outbox, relay, NATS)", n, r.rate, "tickets/s")
 				if floor > 0 {
 					m.ratio(100*r.rate/floor, "of the raw Postgres floor")
+				}
+				if noauth > 0 {
+					all.add("SubmitTicket over gRPC with API-key auth, share of the no-auth baseline", n, 100*r.rate/noauth, "%")
 				}
 				all.add("SubmitTicket over gRPC p50", n, percentile(r.lat, 50), "ms")
 				all.add("SubmitTicket over gRPC p99", n, percentile(r.lat, 99), "ms")
@@ -447,7 +477,11 @@ func startStack(ctx context.Context, o options, log *slog.Logger) (*stack, error
 	if err != nil {
 		return nil, err
 	}
-	s.grpcAddr, s.restURL = glis.Addr().String(), "http://"+hlis.Addr().String()
+	nlis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s.grpcAddr, s.restURL, s.noauthAddr = glis.Addr().String(), "http://"+hlis.Addr().String(), nlis.Addr().String()
 	iss, err := auth.NewDevIssuer("kefu-bench", "kefu")
 	if err != nil {
 		return nil, err
@@ -464,9 +498,19 @@ func startStack(ctx context.Context, o options, log *slog.Logger) (*stack, error
 	}
 	gcfg := gateway.DefaultConfig()
 	gcfg.IntakeAddr = s.grpcAddr
+	// Migrate once before either replica starts (the baseline replica must not race the schema).
+	if err := intake.Migrate(ctx, icfg); err != nil {
+		return nil, err
+	}
+	icfg.Migrate = false
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	g, gctx := errgroup.WithContext(sctx)
 	g.Go(func() error { return intake.Serve(gctx, icfg, log.With("component", "intake"), glis) })
+	// The baseline replica: same database, NATS and settings, but every call runs as the benchmark
+	// adapter without credentials. (Its relay stands by: the first replica's holds the partitions.)
+	ncfg := icfg
+	ncfg.Anonymous = &auth.Principal{Kind: auth.KindAdapter, ID: "bench", Roles: []string{auth.RoleAdapter}, Channels: []string{"web_chat"}}
+	g.Go(func() error { return intake.Serve(gctx, ncfg, log.With("component", "intake-noauth"), nlis) })
 	g.Go(func() error { return gateway.Serve(gctx, hlis, gcfg, log.With("component", "gateway")) })
 
 	nc, err := nats.Connect(s.nats.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
