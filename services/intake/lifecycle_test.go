@@ -378,7 +378,7 @@ func TestUpdateTicket(t *testing.T) {
 	})
 	t.Run("a path that is no field is invalid", func(t *testing.T) {
 		_, err := s.client.UpdateTicket(staff(t), &intakev1.UpdateTicketRequest{
-			Ticket: &intakev1.Ticket{TicketId: tk.GetTicketId(), Etag: got.GetEtag(), Urgency: intakev1.Urgency_URGENCY_URGENT},
+			Ticket:     &intakev1.Ticket{TicketId: tk.GetTicketId(), Etag: got.GetEtag(), Urgency: intakev1.Urgency_URGENCY_URGENT},
 			UpdateMask: mask("urgency", "colour"),
 		})
 		requireCode(t, err, codes.InvalidArgument)
