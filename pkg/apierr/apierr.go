@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Kind classifies an error; pkg/grpcx maps each kind to exactly one gRPC code.
@@ -51,7 +52,8 @@ type Error struct {
 	Meta          map[string]string // ErrorInfo metadata, e.g. current_state
 	Fields        []FieldViolation
 	Preconditions []PreconditionViolation
-	Resource      *Resource // for NotFound
+	Resource      *Resource     // for NotFound
+	RetryAfter    time.Duration // for ResourceExhausted: when to try again (RetryInfo; REST's Retry-After)
 	cause         error
 }
 

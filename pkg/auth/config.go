@@ -26,6 +26,8 @@ type Config struct {
 	OIDCAlgorithms string
 	// KeyCacheTTL bounds how long another replica's key revocation takes to apply (--api-key-cache-ttl).
 	KeyCacheTTL time.Duration
+	// RateLimits are the per-role and per-key rate limits (--rate-limits; see ParseLimits).
+	RateLimits string
 	// StaffKeys, when set, verifies staff tokens instead of the JWKS at OIDCJWKSURL. Not a flag: tests
 	// set it to their own issuer.
 	StaffKeys KeySource
@@ -33,7 +35,8 @@ type Config struct {
 
 // DefaultConfig returns the defaults: nothing trusted until configured.
 func DefaultConfig() Config {
-	return Config{OIDCAlgorithms: strings.Join(DefaultJWTAlgorithms, ","), KeyCacheTTL: DefaultKeyCacheTTL}
+	return Config{OIDCAlgorithms: strings.Join(DefaultJWTAlgorithms, ","), KeyCacheTTL: DefaultKeyCacheTTL,
+		RateLimits: DefaultRateLimits}
 }
 
 // BindFlags binds c's fields to fs.
@@ -43,6 +46,7 @@ func BindFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.OIDCAudience, "oidc-audience", c.OIDCAudience, "audience (aud) staff tokens must name")
 	fs.StringVar(&c.OIDCJWKSURL, "oidc-jwks-url", c.OIDCJWKSURL, "the OIDC provider's JWKS URL (jwks_uri)")
 	fs.StringVar(&c.OIDCAlgorithms, "oidc-algorithms", c.OIDCAlgorithms, "accepted token signature algorithms, comma-separated")
+	fs.StringVar(&c.RateLimits, "rate-limits", c.RateLimits, "rate limits per role and per API key: role=rate:burst,key:<key id>=rate:burst (requests a second)")
 	fs.DurationVar(&c.KeyCacheTTL, "api-key-cache-ttl", c.KeyCacheTTL, "how long a cached API key record is trusted (bounds how late another replica's revocation applies)")
 }
 
@@ -71,6 +75,9 @@ func (c Config) Validate() error {
 	}
 	if c.KeyCacheTTL < 0 {
 		bad("api-key-cache-ttl", "must not be negative")
+	}
+	if _, err := ParseLimits(c.RateLimits); err != nil {
+		bad("rate-limits", "%v", err)
 	}
 	return errors.Join(errs...)
 }
@@ -116,4 +123,10 @@ func (c Config) Authenticator(keys KeyLookup, now func() time.Time) (*Authentica
 		ttl = -1 // 0 from a flag means no cache
 	}
 	return NewAuthenticator(AuthenticatorOptions{Keys: keys, Pepper: pepper, Staff: v, KeyCacheTTL: ttl, Now: now})
+}
+
+// Limits returns the parsed rate limits (valid once Validate passed).
+func (c Config) Limits() Limits {
+	l, _ := ParseLimits(c.RateLimits)
+	return l
 }

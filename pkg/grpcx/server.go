@@ -5,7 +5,6 @@ package grpcx
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -19,13 +18,13 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"kefu.dev/pkg/apierr"
 	"kefu.dev/pkg/auth"
+	"kefu.dev/pkg/clock"
 	"kefu.dev/pkg/logging"
 )
 
@@ -40,6 +39,13 @@ type ServerOptions struct {
 	// `make bench` can measure authentication's cost against a baseline without it; no flag or variable
 	// of any binary sets it. The permission check still applies.
 	Anonymous *auth.Principal
+	// Audit records the calls the policy table marks (pkg/auth/audit's Writer); nil records nothing.
+	Audit Auditor
+	// Limiter and Limits rate-limit each principal (pkg/auth/ratelimit's Limiter); nil Limiter: no limits.
+	Limiter RateLimiter
+	Limits  auth.Limits
+	// Clock stamps audit records; nil is the real clock.
+	Clock clock.Clock
 }
 
 // Server is a gRPC server with its health service.
@@ -61,6 +67,11 @@ func NewServer(o ServerOptions, extra ...grpc.ServerOption) (*Server, error) {
 		return nil, err
 	}
 	c := newCodec()
+	g := &guard{authn: o.Auth, anon: o.Anonymous, reflection: o.Reflection, audit: o.Audit, limiter: o.Limiter,
+		limits: o.Limits, log: o.Logger, clock: o.Clock}
+	if g.clock == nil {
+		g.clock = clock.Real{}
+	}
 	opts := []grpc.ServerOption{
 		grpc.ForceServerCodecV2(c),
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
@@ -72,10 +83,10 @@ func NewServer(o ServerOptions, extra ...grpc.ServerOption) (*Server, error) {
 			recovery(o.Logger),
 			requestLog(o.Logger),
 			mapErrors(),
-			authorize(o.Auth, o.Anonymous, o.Reflection),
+			g.unary(),
 			validate(c, v),
 		),
-		grpc.ChainStreamInterceptor(authorizeStream(o.Auth, o.Anonymous, o.Reflection)),
+		grpc.ChainStreamInterceptor(g.stream()),
 	}
 	s := grpc.NewServer(append(opts, extra...)...)
 	h := health.NewServer()
@@ -191,97 +202,6 @@ func mapErrors() grpc.UnaryServerInterceptor {
 		}
 		return nil, st.Err()
 	}
-}
-
-// open reports whether a method needs no credentials: health checks always, reflection in dev mode.
-func open(fullMethod string, reflection bool) bool {
-	return strings.HasPrefix(fullMethod, "/grpc.health.v1.Health/") ||
-		(reflection && strings.HasPrefix(fullMethod, "/grpc.reflection."))
-}
-
-// authorize authenticates the caller (Unauthenticated), then checks the method's permission in the policy
-// table (PermissionDenied; a method without an entry is denied to all), and puts the principal into the
-// context. It runs before validation, so an unauthorised caller learns nothing about a request's shape.
-// Object scope comes last, in the service, where the objects are.
-func authorize(a *auth.Authenticator, anon *auth.Principal, reflection bool) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-		if open(info.FullMethod, reflection) {
-			return h(ctx, req)
-		}
-		ctx, err := authorizeCall(ctx, a, anon, info.FullMethod)
-		if err != nil {
-			return nil, err
-		}
-		return h(ctx, req)
-	}
-}
-
-// authorizeStream is authorize for streaming methods (health Watch and reflection are the open ones).
-func authorizeStream(a *auth.Authenticator, anon *auth.Principal, reflection bool) grpc.StreamServerInterceptor {
-	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-		if open(info.FullMethod, reflection) {
-			return h(srv, ss)
-		}
-		ctx, err := authorizeCall(ss.Context(), a, anon, info.FullMethod)
-		if err != nil {
-			st, _ := ToStatus(err)
-			return st.Err()
-		}
-		return h(srv, &principalStream{ServerStream: ss, ctx: ctx})
-	}
-}
-
-type principalStream struct {
-	grpc.ServerStream
-	ctx context.Context
-}
-
-func (s *principalStream) Context() context.Context { return s.ctx }
-
-func authorizeCall(ctx context.Context, a *auth.Authenticator, anon *auth.Principal, fullMethod string) (context.Context, error) {
-	p, err := authenticate(ctx, a, anon)
-	if err != nil {
-		return nil, err
-	}
-	rule, ok := auth.RuleFor(fullMethod)
-	if !ok || !p.Can(rule.Permission) {
-		perm := string(rule.Permission)
-		if !ok {
-			perm = "a decision in the policy table"
-		}
-		return nil, apierr.New(apierr.KindPermissionDenied, "PERMISSION_DENIED", "the caller lacks %s", perm)
-	}
-	return auth.WithPrincipal(ctx, p), nil
-}
-
-// authenticate returns the caller's principal from the authorization metadata.
-func authenticate(ctx context.Context, a *auth.Authenticator, anon *auth.Principal) (auth.Principal, error) {
-	if a == nil {
-		if anon != nil {
-			return *anon, nil
-		}
-		return auth.Principal{}, apierr.New(apierr.KindUnauthenticated, "CREDENTIALS_INVALID", "this server accepts no credentials")
-	}
-	var cred string
-	// ValueFromIncomingContext reads one key without copying the whole metadata map.
-	if vs := metadata.ValueFromIncomingContext(ctx, auth.AuthorizationKey); len(vs) == 1 {
-		cred = vs[0]
-	} else if len(vs) > 1 {
-		return auth.Principal{}, apierr.New(apierr.KindUnauthenticated, "CREDENTIALS_INVALID", "more than one authorization value")
-	}
-	p, err := a.Authenticate(ctx, cred)
-	switch {
-	case errors.Is(err, auth.ErrNoCredentials):
-		return p, apierr.New(apierr.KindUnauthenticated, "CREDENTIALS_MISSING",
-			"credentials required: send authorization: Bearer <API key or token>")
-	case errors.Is(err, auth.ErrBadCredentials):
-		// The reason (expired, revoked, bad signature...) stays in the server's log: telling the caller
-		// would help the next attempt.
-		return p, apierr.New(apierr.KindUnauthenticated, "CREDENTIALS_INVALID", "invalid credentials").WithCause(err)
-	case err != nil:
-		return p, apierr.New(apierr.KindUnavailable, "AUTH_UNAVAILABLE", "cannot verify credentials now; retry").WithCause(err)
-	}
-	return p, nil
 }
 
 // validate rejects undecodable strings (found by the codec), NUL bytes anywhere, and protovalidate

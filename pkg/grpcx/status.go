@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"kefu.dev/pkg/apierr"
 	"kefu.dev/pkg/pgxutil"
@@ -83,6 +84,9 @@ func details(e *apierr.Error) []protoadapt.MessageV1 {
 	}
 	if e.Resource != nil {
 		ds = append(ds, &errdetails.ResourceInfo{ResourceType: e.Resource.Type, ResourceName: e.Resource.Name})
+	}
+	if e.RetryAfter > 0 {
+		ds = append(ds, &errdetails.RetryInfo{RetryDelay: durationpb.New(e.RetryAfter)})
 	}
 	return ds
 }

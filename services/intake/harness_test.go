@@ -82,6 +82,13 @@ func authConfig() auth.Config {
 	c := creds()
 	a := auth.DefaultConfig()
 	a.APIKeyPepper, a.OIDCIssuer, a.OIDCAudience, a.StaffKeys = hex.EncodeToString(c.pepper), c.issuer.Issuer, c.issuer.Audience, c.issuer
+	// The stacks' clocks are fake and barely move, so buckets would never refill: limits are out of the
+	// way here and have their own tests.
+	var limits []string
+	for _, r := range auth.Roles() {
+		limits = append(limits, r+"=1000000:1000000")
+	}
+	a.RateLimits = strings.Join(limits, ",")
 	return a
 }
 

@@ -21,6 +21,8 @@ import (
 
 	"kefu.dev/pkg/auth"
 	"kefu.dev/pkg/auth/apikeys"
+	"kefu.dev/pkg/auth/audit"
+	"kefu.dev/pkg/auth/ratelimit"
 	"kefu.dev/pkg/clock"
 	"kefu.dev/pkg/config"
 	"kefu.dev/pkg/events"
@@ -70,9 +72,8 @@ type Config struct {
 	Auth auth.Config
 	// Reflection serves gRPC server reflection without credentials (--reflection). Dev only.
 	Reflection bool
-	// Anonymous turns authentication off and runs every call as this principal: `make bench`'s baseline
-	// for the cost of authentication, nothing else. Not a flag. Auth is still validated (keys are
-	// served), only callers are not asked for credentials.
+	// Anonymous turns authentication, audit and rate limits off and runs every call as this principal:
+	// `make bench`'s baseline for the cost of the security layer, nothing else. Not a flag.
 	Anonymous *auth.Principal
 	// ShutdownTimeout bounds the graceful stop of the gRPC server (--shutdown-timeout).
 	ShutdownTimeout time.Duration
@@ -244,10 +245,13 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 	if err != nil {
 		return fmt.Errorf("authentication: %w", err)
 	}
-	opts := grpcx.ServerOptions{Logger: log, Auth: authn, Reflection: cfg.Reflection}
+	auditLog := audit.NewWriter(pool, audit.WriterOptions{Logger: log, Clock: clk})
+	opts := grpcx.ServerOptions{Logger: log, Auth: authn, Reflection: cfg.Reflection, Audit: auditLog,
+		Limiter: ratelimit.New(pool, ratelimit.Options{Now: clk.Now}), Limits: cfg.Auth.Limits(), Clock: clk}
 	if cfg.Anonymous != nil {
-		opts.Auth, opts.Anonymous = nil, cfg.Anonymous
-		log.WarnContext(ctx, "authentication is off: every call runs as one principal (benchmark baseline only)")
+		// The baseline has none of the security layer: no credentials, no audit, no rate limit.
+		opts.Auth, opts.Anonymous, opts.Audit, opts.Limiter = nil, cfg.Anonymous, nil, nil
+		log.WarnContext(ctx, "authentication, audit and rate limits are off: every call runs as one principal (benchmark baseline only)")
 	}
 	srv, err := grpcx.NewServer(opts)
 	if err != nil {
@@ -255,6 +259,7 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 	}
 	grpcapi.New(a).Register(srv)
 	apikeys.NewServer(keys, authn.Forget).Register(srv)
+	audit.NewServer(audit.New(pool)).Register(srv)
 
 	// Background work outlives a stopping server's in-flight requests: it ends only once the server has
 	// stopped (or failed), so the last commits still wake the relay.
@@ -272,6 +277,7 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 		return nil
 	})
 	g.Go(func() error { return a.RunSweeper(work, cfg.SweepInterval) })
+	g.Go(func() error { return auditLog.Run(work) })
 	g.Go(func() error {
 		ensureStream(work, js, events.StreamConfig{MaxAge: cfg.StreamMaxAge, Duplicates: cfg.StreamDuplicates}, log)
 		return nil

@@ -274,6 +274,12 @@ func (w *Writer) insert(ctx context.Context, batch []*entry) error {
 // prepare fills in the id and time, normalises the time and text, and refuses what the table would
 // refuse, so that one bad record cannot fail the batch it would share with others.
 func (w *Writer) prepare(r Record) (Record, error) {
+	return prepare(r, w.clk)
+}
+
+// prepare is Writer.prepare with the clock given; a nil clock needs r.At set (Queue's records carry the
+// guard's time).
+func prepare(r Record, clk clock.Clock) (Record, error) {
 	if r.ID == uuid.Nil {
 		id, err := uuid.NewV7()
 		if err != nil {
@@ -282,7 +288,10 @@ func (w *Writer) prepare(r Record) (Record, error) {
 		r.ID = id
 	}
 	if r.At.IsZero() {
-		r.At = w.clk.Now()
+		if clk == nil {
+			return Record{}, fmt.Errorf("%w: no time", ErrInvalidRecord)
+		}
+		r.At = clk.Now()
 	}
 	r.At = r.At.UTC().Truncate(time.Microsecond)
 	for _, s := range []*string{&r.Principal, &r.KeyID, &r.Method, &r.ObjectType, &r.ObjectID, &r.Result, &r.TraceID} {

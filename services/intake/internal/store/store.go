@@ -16,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"kefu.dev/pkg/auth/apikeys"
+	"kefu.dev/pkg/auth/audit"
+	"kefu.dev/pkg/auth/ratelimit"
 	"kefu.dev/pkg/idempotency"
 	"kefu.dev/pkg/outbox"
 	"kefu.dev/pkg/pgxutil"
@@ -38,6 +40,8 @@ func Migrations() []pgxutil.MigrationSet {
 		idempotency.Migrations(),
 		outbox.Migrations(),
 		apikeys.Migrations(),
+		audit.Migrations(),
+		ratelimit.Migrations(),
 		{Name: "intake", FS: sub},
 	}
 }

@@ -17,6 +17,9 @@ import (
 // ResourceTicket is the resource type NotFound errors name for tickets.
 const ResourceTicket = "kefu.intake.v1.Ticket"
 
+// ResourceTicketAudit is the object type audit records name for tickets (as the gRPC guard names them).
+const ResourceTicketAudit = "ticket"
+
 // ticketColumns is the column list every ticket read selects, in scanTicket's order.
 const ticketColumns = `ticket_id, number, status, channel, type, subcategory, classification_source,
 	classification_rule_id, urgency, level, priority, subject, description, customer_id, order_number,

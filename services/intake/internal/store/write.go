@@ -12,6 +12,7 @@ import (
 
 	"kefu.dev/pkg/apierr"
 	"kefu.dev/pkg/auth"
+	"kefu.dev/pkg/auth/audit"
 	"kefu.dev/pkg/idempotency"
 	"kefu.dev/pkg/outbox"
 	"kefu.dev/pkg/pgxutil"
@@ -94,6 +95,9 @@ func (s *Store) CreateTicket(ctx context.Context, c idempotency.Claim, day time.
 		return nil, false, err
 	}
 	if err := queueWrite(ctx, b, w); err != nil {
+		return nil, false, err
+	}
+	if err := audit.Queue(ctx, b, ResourceTicketAudit, nt.ID.String()); err != nil {
 		return nil, false, err
 	}
 	b.Queue(`COMMIT`)
@@ -234,6 +238,9 @@ func (s *Store) UpdateTicket(ctx context.Context, id uuid.UUID, sc auth.TicketSc
 			return err
 		}
 		if err := queueWrite(ctx, b, w); err != nil {
+			return err
+		}
+		if err := audit.Queue(ctx, b, ResourceTicketAudit, id.String()); err != nil {
 			return err
 		}
 		tags, err := execBatch(ctx, tx, b)
