@@ -42,6 +42,8 @@ type Config struct {
 	RoutingPort   int
 	SlatimerPort  int
 	AnalyticsPort int
+	// RateLimits overrides the services' rate limits (auth.ParseLimits' form); empty keeps the defaults.
+	RateLimits string
 	// ServiceLogger returns the logger of one service (tagged with its name); nil derives them from Run's
 	// logger.
 	ServiceLogger func(service string) *slog.Logger
@@ -128,6 +130,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	icfg.DatabaseURL, icfg.MigrateDatabaseURL, icfg.NATSURL = roles.RuntimeURL, roles.OwnerURL, ns.ClientURL()
 	icfg.Auth.APIKeyPepper, icfg.Auth.OIDCIssuer, icfg.Auth.OIDCAudience, icfg.Auth.OIDCJWKSURL = pepper, DevIssuer, DevAudience, addrs.JWKS
 	icfg.Reflection = true
+	if cfg.RateLimits != "" {
+		icfg.Auth.RateLimits = cfg.RateLimits
+	}
 	svcs := []svc{
 		{cfg.IntakePort, &addrs.Intake, func(ctx context.Context, l net.Listener) error {
 			return intake.Serve(ctx, icfg, svcLog("intake"), l)

@@ -42,10 +42,21 @@ func startStack(t *testing.T) devstack.Addresses {
 // startStackIn is startStack with its data (the dev issuer's key, the pepper, JetStream) in dataDir.
 func startStackIn(t *testing.T, dataDir string) (devstack.Addresses, devstack.Config) {
 	t.Helper()
-	db := testkit.NewDB(t, "intake", intake.Migrations()...)
-	cfg := devstack.Config{
+	db := startDB(t)
+	return startStackWith(t, devstack.Config{
 		DataDir: dataDir, DatabaseURL: db.AdminURL, NATSPort: -1, IssuerPort: 0, Host: "127.0.0.1",
-	}
+	})
+}
+
+// startDB returns a fresh database with intake's schema.
+func startDB(t *testing.T) *testkit.DB {
+	t.Helper()
+	return testkit.NewDB(t, "intake", intake.Migrations()...)
+}
+
+// startStackWith runs the dev stack with cfg (on free ports) until the test ends.
+func startStackWith(t *testing.T, cfg devstack.Config) (devstack.Addresses, devstack.Config) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
 	ready := make(chan devstack.Addresses, 1)
 	done := make(chan error, 1)

@@ -110,6 +110,9 @@ func writeStatus(ctx context.Context, w http.ResponseWriter, httpCode int, st *s
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
+	if httpCode == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="kefu"`) // RFC 6750: how to authenticate
+	}
 	if st.Code() == codes.ResourceExhausted && httpCode == http.StatusTooManyRequests {
 		if d := retryDelay(st); d > 0 {
 			h.Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))

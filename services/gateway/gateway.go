@@ -211,10 +211,15 @@ func NewHandler(ctx context.Context, cfg Config, logger *slog.Logger) (http.Hand
 		_ = closeConn()
 		return nil, nil, fmt.Errorf("register intake routes: %w", err)
 	}
-	// Intake serves the API keys of its own callers (adapters); see KeyService.
+	// Intake serves the API keys of its own callers (adapters) and its audit log; see KeyService and
+	// AuditService.
 	if err := authv1.RegisterKeyServiceHandlerClient(ctx, mux, authv1.NewKeyServiceClient(conn)); err != nil {
 		_ = closeConn()
 		return nil, nil, fmt.Errorf("register key routes: %w", err)
+	}
+	if err := authv1.RegisterAuditServiceHandlerClient(ctx, mux, authv1.NewAuditServiceClient(conn)); err != nil {
+		_ = closeConn()
+		return nil, nil, fmt.Errorf("register audit routes: %w", err)
 	}
 	if err := registerPlainRoutes(mux, healthpb.NewHealthClient(conn)); err != nil {
 		_ = closeConn()

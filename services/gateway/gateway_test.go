@@ -298,6 +298,17 @@ func TestBackendErrorsBecomeAIP193Errors(t *testing.T) {
 			wantHeader: map[string]string{"Retry-After": "2"},
 		},
 		{
+			name: "no or bad credentials is 401 saying how to authenticate",
+			err: func(t *testing.T) error {
+				return status.Error(codes.Unauthenticated, "invalid credentials")
+			},
+			method:     http.MethodGet,
+			path:       "/v1/tickets/" + ticketID,
+			wantStatus: http.StatusUnauthorized,
+			wantBody:   `{"error": {"code": 401, "status": "UNAUTHENTICATED", "message": "invalid credentials"}}`,
+			wantHeader: map[string]string{"WWW-Authenticate": `Bearer realm="kefu"`},
+		},
+		{
 			name:       "an internal error keeps only its reference",
 			err:        func(*testing.T) error { return status.Error(codes.Internal, "internal error (ref 1234)") },
 			method:     http.MethodGet,
