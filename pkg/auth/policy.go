@@ -151,3 +151,8 @@ func Allows(roles []string, p Permission) bool {
 	}
 	return false
 }
+
+// Grants returns the permissions role grants (none for an unknown role).
+func Grants(role string) []Permission {
+	return slices.Clone(grants[role])
+}
