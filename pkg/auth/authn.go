@@ -14,6 +14,11 @@ import (
 // gateway forwards REST's Authorization header into it.
 const AuthorizationKey = "authorization"
 
+// ForwardedAuthorizationKey carries, from a service, the credential of the staff member it calls for
+// ("Bearer <staff token>"). The callee verifies it like any credential and believes it only from a caller
+// with the service role; an identity is never taken from a plain header.
+const ForwardedAuthorizationKey = "kefu-on-behalf-of"
+
 // Errors of Authenticate. Both become Unauthenticated; the wrapped detail is for the server's log only.
 var (
 	ErrNoCredentials  = errors.New("no credentials")

@@ -33,6 +33,10 @@ type Principal struct {
 	Channels []string
 	// KeyID is the API key that authenticated the request; empty for staff.
 	KeyID string
+	// OnBehalfOf is the staff member a service calls for, verified from the token the service forwarded
+	// (ForwardedAuthorizationKey); nil when the caller acts for itself. It attributes the work (timeline,
+	// audit); the service's own roles and scope still decide what it may do.
+	OnBehalfOf *Principal
 }
 
 // String renders "<kind>:<id>".

@@ -3,6 +3,7 @@ package grpcx_test
 import (
 	"context"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,4 +188,37 @@ func TestAnonymousIsTheBenchmarkBaselineOnly(t *testing.T) {
 	require.Equal(t, "service:bench", resp.GetTicket().GetDescription())
 	_, err = c.AssignTicket(t.Context(), &intakev1.AssignTicketRequest{TicketId: someTicket})
 	require.Equal(t, codes.PermissionDenied, status.Code(err), "the anonymous principal's roles still decide")
+}
+
+// TestForwardCallerForwardsStaffTokensOnly: a service's outgoing call carries the incoming request's
+// staff token as the forwarded credential; an API key (only its issuer can verify it) is never forwarded.
+func TestForwardCallerForwardsStaffTokensOnly(t *testing.T) {
+	t.Parallel()
+	got := make(chan metadata.MD, 2)
+	srv := grpc.NewServer(grpc.UnknownServiceHandler(func(_ any, ss grpc.ServerStream) error {
+		md, _ := metadata.FromIncomingContext(ss.Context())
+		got <- md
+		return status.Error(codes.Unimplemented, "capture only")
+	}))
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	cc, err := grpcx.Dial(lis.Addr().String(), grpcx.Bearer("kefu_0123456789abcdef_"+strings.Repeat("ab", 32)),
+		grpc.WithChainUnaryInterceptor(grpcx.ForwardCaller()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cc.Close() })
+	c := intakev1.NewIntakeServiceClient(cc)
+
+	staff := metadata.NewIncomingContext(t.Context(), metadata.Pairs("authorization", "Bearer eyJ.staff.token"))
+	_, _ = c.GetTicket(staff, &intakev1.GetTicketRequest{})
+	md := <-got
+	require.Equal(t, []string{"Bearer eyJ.staff.token"}, md.Get(auth.ForwardedAuthorizationKey))
+	require.Len(t, md.Get("authorization"), 1, "the service authenticates as itself")
+	require.True(t, strings.HasPrefix(md.Get("authorization")[0], "Bearer kefu_"))
+
+	adapter := metadata.NewIncomingContext(t.Context(), metadata.Pairs("authorization", "Bearer kefu_fedcba9876543210_"+strings.Repeat("cd", 32)))
+	_, _ = c.GetTicket(adapter, &intakev1.GetTicketRequest{})
+	md = <-got
+	require.Empty(t, md.Get(auth.ForwardedAuthorizationKey), "API keys are not forwarded")
 }

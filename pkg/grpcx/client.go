@@ -3,11 +3,15 @@ package grpcx
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	"kefu.dev/pkg/auth"
 )
 
 // DefaultCallTimeout bounds an outgoing call whose context has no deadline, so a stuck peer cannot hold a
@@ -56,3 +60,21 @@ func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]strin
 
 // RequireTransportSecurity is false so plaintext connections on a private network can carry it.
 func (bearer) RequireTransportSecurity() bool { return false }
+
+// ForwardCaller is the client interceptor of a service calling another for the staff member whose request
+// it is serving: it forwards that request's staff token (never an API key, which only its issuer can
+// verify) as auth.ForwardedAuthorizationKey, so the callee attributes the work to them. The service
+// authenticates as itself with Bearer.
+func ForwardCaller() grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if vs := metadata.ValueFromIncomingContext(ctx, auth.AuthorizationKey); len(vs) == 1 && !isAPIKey(vs[0]) {
+			ctx = metadata.AppendToOutgoingContext(ctx, auth.ForwardedAuthorizationKey, vs[0])
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+}
+
+func isAPIKey(authorization string) bool {
+	_, cred, _ := strings.Cut(authorization, " ")
+	return strings.HasPrefix(cred, "kefu_")
+}

@@ -166,6 +166,9 @@ func (g *guard) admit(ctx context.Context, p auth.Principal, rule auth.Rule, kno
 // baseRecord is what is known of a call's record before it runs.
 func (g *guard) baseRecord(ctx context.Context, p auth.Principal, method string, rule auth.Rule) audit.Record {
 	r := audit.Record{At: g.clock.Now(), Principal: p.String(), KeyID: p.KeyID, Method: method, Kind: audit.KindChange}
+	if p.OnBehalfOf != nil {
+		r.OnBehalfOf = p.OnBehalfOf.String()
+	}
 	if rule.Audit == auth.AuditRead {
 		r.Kind = audit.KindPersonalDataRead
 	}
@@ -274,6 +277,12 @@ func authenticate(ctx context.Context, a *auth.Authenticator, anon *auth.Princip
 		return auth.Principal{}, apierr.New(apierr.KindUnauthenticated, "CREDENTIALS_INVALID", "more than one authorization value")
 	}
 	p, err := a.Authenticate(ctx, cred)
+	if err == nil {
+		err = onBehalfOf(ctx, a, &p)
+		if err != nil {
+			return auth.Principal{}, err
+		}
+	}
 	switch {
 	case errors.Is(err, auth.ErrNoCredentials):
 		return p, apierr.New(apierr.KindUnauthenticated, "CREDENTIALS_MISSING",
@@ -286,4 +295,30 @@ func authenticate(ctx context.Context, a *auth.Authenticator, anon *auth.Princip
 		return p, apierr.New(apierr.KindUnavailable, "AUTH_UNAVAILABLE", "cannot verify credentials now; retry").WithCause(err)
 	}
 	return p, nil
+}
+
+// onBehalfOf verifies the staff credential a service forwarded and attributes the call to its holder.
+// Only a caller with the service role may forward one; anyone else sending it is refused, never believed.
+func onBehalfOf(ctx context.Context, a *auth.Authenticator, p *auth.Principal) error {
+	vs := metadata.ValueFromIncomingContext(ctx, auth.ForwardedAuthorizationKey)
+	if len(vs) == 0 {
+		return nil
+	}
+	if !p.Has(auth.RoleService) {
+		return apierr.New(apierr.KindPermissionDenied, "ON_BEHALF_OF_NOT_ALLOWED", "only services may call on behalf of another caller")
+	}
+	if len(vs) > 1 {
+		return apierr.New(apierr.KindUnauthenticated, "CREDENTIALS_INVALID", "more than one forwarded credential")
+	}
+	u, err := a.Authenticate(ctx, vs[0])
+	switch {
+	case err == nil && u.Kind != auth.KindStaff:
+		return apierr.New(apierr.KindUnauthenticated, "CREDENTIALS_INVALID", "the forwarded credential must be a staff token")
+	case errors.Is(err, auth.ErrNoCredentials), errors.Is(err, auth.ErrBadCredentials):
+		return apierr.New(apierr.KindUnauthenticated, "CREDENTIALS_INVALID", "invalid forwarded credentials").WithCause(err)
+	case err != nil:
+		return apierr.New(apierr.KindUnavailable, "AUTH_UNAVAILABLE", "cannot verify credentials now; retry").WithCause(err)
+	}
+	p.OnBehalfOf = &u
+	return nil
 }

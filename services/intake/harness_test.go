@@ -48,8 +48,8 @@ const (
 	staffP   = "staff:agent-7"
 )
 
-// testAdapters are the adapters with an API key in every stack's database.
-var testAdapters = []string{"web-form", "phone-ivr"}
+// testKeyHolders are the principals with an API key in every stack's database.
+var testKeyHolders = []string{"adapter:web-form", "adapter:phone-ivr", "service:routing"}
 
 // credentials are the test principals' credentials, made once per test binary. Every stack trusts the
 // one staff-token issuer and holds the same adapter keys (same pepper, ids and hashes), so as() needs no
@@ -57,7 +57,7 @@ var testAdapters = []string{"web-form", "phone-ivr"}
 type credentials struct {
 	issuer *auth.DevIssuer
 	pepper auth.Pepper
-	keys   map[string]string // adapter name → key text
+	keys   map[string]string // principal → key text
 }
 
 var creds = sync.OnceValue(func() credentials {
@@ -69,7 +69,7 @@ var creds = sync.OnceValue(func() credentials {
 	if _, err := rand.Read(c.pepper); err != nil {
 		panic(err)
 	}
-	for _, a := range testAdapters {
+	for _, a := range testKeyHolders {
 		if _, c.keys[a], err = auth.NewAPIKey(rand.Reader); err != nil {
 			panic(err)
 		}
@@ -92,16 +92,22 @@ func authConfig() auth.Config {
 	return a
 }
 
-// insertAdapterKeys stores the test adapters' keys, allowed on every channel, in db.
-func insertAdapterKeys(t *testing.T, db *testkit.DB) {
+// insertKeys stores the test principals' keys in db: adapters allowed on every channel, services with
+// the service role.
+func insertKeys(t *testing.T, db *testkit.DB) {
 	t.Helper()
 	c := creds()
-	for _, a := range testAdapters {
-		id, secret, err := auth.ParseAPIKey(c.keys[a])
+	for _, holder := range testKeyHolders {
+		kind, name, _ := strings.Cut(holder, ":")
+		id, secret, err := auth.ParseAPIKey(c.keys[holder])
 		require.NoError(t, err)
+		channels := allChannels()
+		if kind != auth.KindAdapter {
+			channels = []string{}
+		}
 		_, err = db.Pool.Exec(t.Context(), `INSERT INTO api_keys (key_id, principal_kind, principal_id, roles, channels, hash,
-			created_at, created_by) VALUES ($1, 'adapter', $2, '{adapter}', $3, $4, now(), 'test')`,
-			id, a, allChannels(), c.pepper.Hash(id, secret))
+			created_at, created_by) VALUES ($1, $2, $3, ARRAY[$2], $4, $5, now(), 'test')`,
+			id, kind, name, channels, c.pepper.Hash(id, secret))
 		require.NoError(t, err)
 	}
 }
@@ -144,7 +150,7 @@ func start(t *testing.T, opts ...option) *stack {
 	cfg.SweepInterval = 20 * time.Millisecond
 	cfg.ShutdownTimeout = 5 * time.Second
 	cfg.Auth = authConfig()
-	insertAdapterKeys(t, db)
+	insertKeys(t, db)
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -199,10 +205,10 @@ func as(ctx context.Context, p string) context.Context {
 	c := creds()
 	var cred string
 	switch kind {
-	case auth.KindAdapter:
-		key, ok := c.keys[id]
+	case auth.KindAdapter, auth.KindService:
+		key, ok := c.keys[p]
 		if !ok {
-			panic("no test key for adapter " + id + ": add it to testAdapters")
+			panic("no test key for " + p + ": add it to testKeyHolders")
 		}
 		cred = key
 	case auth.KindStaff:

@@ -51,6 +51,9 @@ type Record struct {
 	Principal string
 	// KeyID is the API key that authenticated the call; empty for staff tokens.
 	KeyID string
+	// OnBehalfOf is the end user a service called for ("<kind>:<id>"), verified from the credential the
+	// service forwarded; empty when the caller acted for itself.
+	OnBehalfOf string
 	// Method is the full gRPC method, e.g. /kefu.intake.v1.IntakeService/AssignTicket.
 	Method string
 	// ObjectType is the kind of object the call named or created (ticket, api_key); empty when none.

@@ -106,6 +106,7 @@ func toProto(r Record) *authv1.AuditRecord {
 		ObjectId:   r.ObjectID,
 		Result:     r.Result,
 		TraceId:    r.TraceID,
+		OnBehalfOf: r.OnBehalfOf,
 		Kind:       kindProto(r.Kind),
 	}
 }

@@ -164,7 +164,7 @@ func ceilMicro(t time.Time) time.Time {
 }
 
 // recordColumns are the columns scanRecord reads, in its order.
-const recordColumns = `record_id, at, principal, key_id, method, object_type, object_id, result, trace_id, kind`
+const recordColumns = `record_id, at, principal, key_id, method, object_type, object_id, result, trace_id, kind, on_behalf_of`
 
 func scanRecord(row pgx.Row) (Record, error) {
 	var (
@@ -172,7 +172,7 @@ func scanRecord(row pgx.Row) (Record, error) {
 		kind string
 	)
 	if err := row.Scan(&r.ID, &r.At, &r.Principal, &r.KeyID, &r.Method, &r.ObjectType, &r.ObjectID, &r.Result,
-		&r.TraceID, &kind); err != nil {
+		&r.TraceID, &kind, &r.OnBehalfOf); err != nil {
 		return Record{}, err
 	}
 	r.At, r.Kind = r.At.UTC(), Kind(kind)

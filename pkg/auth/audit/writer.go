@@ -245,7 +245,7 @@ func (w *Writer) flush(ctx context.Context, batch []*entry) error {
 	return err
 }
 
-// insert is one multi-row INSERT of column arrays (ten parameters whatever the batch size), committed on
+// insert is one multi-row INSERT of column arrays (eleven parameters whatever the batch size), committed on
 // its own. ON CONFLICT DO NOTHING makes a retried record (same id) a no-op and needs no UPDATE privilege.
 func (w *Writer) insert(ctx context.Context, batch []*entry) error {
 	n := len(batch)
@@ -253,21 +253,22 @@ func (w *Writer) insert(ctx context.Context, batch []*entry) error {
 		ids                                           = make([]uuid.UUID, n)
 		ats                                           = make([]time.Time, n)
 		principals, keyIDs, methods, objTypes, objIDs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		results, traceIDs, kinds                      = make([]string, n), make([]string, n), make([]string, n)
+		results, traceIDs, kinds, onBehalfOf          = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	)
 	for i, e := range batch {
 		r := e.rec
 		ids[i], ats[i], principals[i], keyIDs[i], methods[i] = r.ID, r.At, r.Principal, r.KeyID, r.Method
 		objTypes[i], objIDs[i], results[i], traceIDs[i], kinds[i] = r.ObjectType, r.ObjectID, r.Result, r.TraceID, string(r.Kind)
+		onBehalfOf[i] = r.OnBehalfOf
 	}
 	_, err := w.pool.Exec(ctx, `INSERT INTO audit_records
-			(record_id, at, principal, key_id, method, object_type, object_id, result, trace_id, kind)
-		SELECT record_id, at, principal, key_id, method, object_type, object_id, result, trace_id, kind
+			(record_id, at, principal, key_id, method, object_type, object_id, result, trace_id, kind, on_behalf_of)
+		SELECT record_id, at, principal, key_id, method, object_type, object_id, result, trace_id, kind, on_behalf_of
 		FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-			$8::text[], $9::text[], $10::text[])
-			AS r (record_id, at, principal, key_id, method, object_type, object_id, result, trace_id, kind)
+			$8::text[], $9::text[], $10::text[], $11::text[])
+			AS r (record_id, at, principal, key_id, method, object_type, object_id, result, trace_id, kind, on_behalf_of)
 		ON CONFLICT ON CONSTRAINT audit_records_pkey DO NOTHING`,
-		ids, ats, principals, keyIDs, methods, objTypes, objIDs, results, traceIDs, kinds)
+		ids, ats, principals, keyIDs, methods, objTypes, objIDs, results, traceIDs, kinds, onBehalfOf)
 	return err
 }
 
@@ -294,7 +295,7 @@ func prepare(r Record, clk clock.Clock) (Record, error) {
 		r.At = clk.Now()
 	}
 	r.At = r.At.UTC().Truncate(time.Microsecond)
-	for _, s := range []*string{&r.Principal, &r.KeyID, &r.Method, &r.ObjectType, &r.ObjectID, &r.Result, &r.TraceID} {
+	for _, s := range []*string{&r.Principal, &r.KeyID, &r.Method, &r.ObjectType, &r.ObjectID, &r.Result, &r.TraceID, &r.OnBehalfOf} {
 		*s = pgText(*s)
 	}
 	switch {

@@ -18,7 +18,7 @@ import (
 
 // The floor runs in a database of its own, migrated like intake's but with no service or relay attached,
 // so it measures Postgres alone. It inserts what one SubmitTicket writes — idempotency key, ticket (numbered by the same SQL
-// function), timeline entry, outbox row — in one transaction, as one pipelined batch, as
+// function), timeline entry, outbox row, audit record — in one transaction, as one pipelined batch, as
 // the runtime role. It is the best any implementation of submit could do on this Postgres.
 const (
 	floorClaim = `INSERT INTO idempotency_keys (principal, scope, key, fingerprint, resource_id, created_at)
@@ -36,6 +36,9 @@ const (
 		SELECT $1, 'kefu.ticket.created', $2, 1, 'kefu.events.v1.TicketCreated', '{}'::jsonb, $3,
 		       ((hashtextextended($2, 0) % s.n) + s.n) % s.n
 		FROM (SELECT (SELECT partitions FROM outbox_settings) AS n OFFSET 0) AS s`
+	floorAudit = `INSERT INTO audit_records (record_id, at, principal, key_id, method, object_type, object_id, result, trace_id, kind)
+		VALUES ($1, $2, 'adapter:bench', '0123456789abcdef', '/kefu.intake.v1.IntakeService/SubmitTicket', 'ticket', $3, 'OK',
+		        '', 'change')`
 )
 
 // floorDB creates and migrates the floor's database and returns its runtime-role URL.
@@ -84,6 +87,7 @@ func runFloor(ctx context.Context, runtimeURL string, n int, d time.Duration) (r
 				id, _ := uuid.NewV7()
 				entry, _ := uuid.NewV7()
 				event, _ := uuid.NewV7()
+				record, _ := uuid.NewV7()
 				now := time.Now().UTC()
 				err := pgx.BeginFunc(context.WithoutCancel(gctx), pool, func(tx pgx.Tx) error {
 					b := &pgx.Batch{}
@@ -91,6 +95,7 @@ func runFloor(ctx context.Context, runtimeURL string, n int, d time.Duration) (r
 					b.Queue(floorTicket, id, now.Format("2006-01-02"), desc, now)
 					b.Queue(floorEntry, entry, id, now)
 					b.Queue(floorOutbox, event, id.String(), payload)
+					b.Queue(floorAudit, record, now, id.String())
 					return tx.SendBatch(gctx, b).Close()
 				})
 				if err != nil {

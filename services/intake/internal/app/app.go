@@ -106,6 +106,10 @@ func caller(ctx context.Context) (auth.Principal, ticket.Actor, error) {
 	if !ok || p.IsZero() {
 		return auth.Principal{}, ticket.Actor{}, apierr.New(apierr.KindUnauthenticated, "PRINCIPAL_MISSING", "no principal")
 	}
+	if u := p.OnBehalfOf; u != nil {
+		// A service acting for a staff member (verified from their forwarded token): the work is theirs.
+		return p, ticket.Actor{Kind: u.Kind, ID: u.ID}, nil
+	}
 	return p, ticket.Actor{Kind: p.Kind, ID: p.ID}, nil
 }
 

@@ -98,7 +98,10 @@ type AuditRecord struct {
 	// The call's trace id (W3C, 32 hex digits); empty when it was not traced.
 	TraceId string `protobuf:"bytes,9,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
 	// Why it was recorded.
-	Kind          AuditKind `protobuf:"varint,10,opt,name=kind,proto3,enum=kefu.auth.v1.AuditKind" json:"kind,omitempty"`
+	Kind AuditKind `protobuf:"varint,10,opt,name=kind,proto3,enum=kefu.auth.v1.AuditKind" json:"kind,omitempty"`
+	// The end user a service called for, `<kind>:<id>`, verified from the credential the service
+	// forwarded; empty when the caller acted for itself.
+	OnBehalfOf    string `protobuf:"bytes,11,opt,name=on_behalf_of,json=onBehalfOf,proto3" json:"on_behalf_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -201,6 +204,13 @@ func (x *AuditRecord) GetKind() AuditKind {
 		return x.Kind
 	}
 	return AuditKind_AUDIT_KIND_UNSPECIFIED
+}
+
+func (x *AuditRecord) GetOnBehalfOf() string {
+	if x != nil {
+		return x.OnBehalfOf
+	}
+	return ""
 }
 
 type ListAuditRecordsRequest struct {
@@ -378,7 +388,7 @@ var File_kefu_auth_v1_audit_service_proto protoreflect.FileDescriptor
 
 const file_kefu_auth_v1_audit_service_proto_rawDesc = "" +
 	"\n" +
-	" kefu/auth/v1/audit_service.proto\x12\fkefu.auth.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc5\x02\n" +
+	" kefu/auth/v1/audit_service.proto\x12\fkefu.auth.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe7\x02\n" +
 	"\vAuditRecord\x12\x1b\n" +
 	"\trecord_id\x18\x01 \x01(\tR\brecordId\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1c\n" +
@@ -391,7 +401,9 @@ const file_kefu_auth_v1_audit_service_proto_rawDesc = "" +
 	"\x06result\x18\b \x01(\tR\x06result\x12\x19\n" +
 	"\btrace_id\x18\t \x01(\tR\atraceId\x12+\n" +
 	"\x04kind\x18\n" +
-	" \x01(\x0e2\x17.kefu.auth.v1.AuditKindR\x04kind\"\xa3\x03\n" +
+	" \x01(\x0e2\x17.kefu.auth.v1.AuditKindR\x04kind\x12 \n" +
+	"\fon_behalf_of\x18\v \x01(\tR\n" +
+	"onBehalfOf\"\xa3\x03\n" +
 	"\x17ListAuditRecordsRequest\x12$\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
 	"\n" +
