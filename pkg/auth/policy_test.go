@@ -9,7 +9,11 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 
+	_ "kefu.dev/pkg/api/kefu/auth/v1"   // registers the key and audit services
+	_ "kefu.dev/pkg/api/kefu/intake/v1" // registers the intake service
 	"kefu.dev/pkg/auth"
 )
 
@@ -114,4 +118,27 @@ func TestUnknownMethodsHaveNoRule(t *testing.T) {
 		_, ok := auth.RuleFor(m)
 		require.False(t, ok, m)
 	}
+}
+
+// TestEveryRegisteredServiceHasARule walks the service descriptors compiled into the binary (every
+// generated kefu package registers its files) and checks each method against the table, the same check
+// every server makes before it starts (grpcx.Server.CheckPolicy).
+func TestEveryRegisteredServiceHasARule(t *testing.T) {
+	var n int
+	protoregistry.GlobalFiles.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+		if !strings.HasPrefix(string(fd.Package()), "kefu.") {
+			return true
+		}
+		for i := range fd.Services().Len() {
+			sd := fd.Services().Get(i)
+			for j := range sd.Methods().Len() {
+				full := "/" + string(sd.FullName()) + "/" + string(sd.Methods().Get(j).Name())
+				_, ok := auth.RuleFor(full)
+				require.True(t, ok, "registered method %s has no entry in the policy table", full)
+				n++
+			}
+		}
+		return true
+	})
+	require.Equal(t, len(auth.Methods()), n, "every entry's method is registered")
 }

@@ -2,11 +2,13 @@ package intake_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
 )
@@ -111,10 +113,19 @@ func TestRulesThroughTheAPI(t *testing.T) {
 	require.Equal(t, "warranty_card", tk.GetSubcategory())
 	require.Equal(t, ruleID, tk.GetClassificationRuleId())
 
-	// Moving the rule behind the defaults lets the delivery rule win again.
-	_, err = s.client.UpdateClassificationRule(ctx, &intakev1.UpdateClassificationRuleRequest{
-		Rule: &intakev1.ClassificationRule{RuleId: ruleID, Position: 10000}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"position"}}})
+	// Moving the rule behind the defaults lets the delivery rule win again. Output-only fields named
+	// alongside are ignored (AIP-203); a path that is no field is refused.
+	moved, err := s.client.UpdateClassificationRule(ctx, &intakev1.UpdateClassificationRuleRequest{
+		Rule: &intakev1.ClassificationRule{RuleId: ruleID, Position: 10000, CreateTime: timestamppb.New(time.Unix(0, 0))},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"position", "create_time", "rule_id"}}})
 	require.NoError(t, err)
+	require.NotEqual(t, int64(0), moved.GetRule().GetCreateTime().AsTime().Unix(), "create_time is output only")
+	_, err = s.client.UpdateClassificationRule(ctx, &intakev1.UpdateClassificationRuleRequest{
+		Rule: &intakev1.ClassificationRule{RuleId: ruleID, Position: 10000}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"weight"}}})
+	requireCode(t, err, codes.InvalidArgument)
+	_, err = s.client.UpdateClassificationRule(ctx, &intakev1.UpdateClassificationRuleRequest{
+		Rule: &intakev1.ClassificationRule{RuleId: ruleID}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"update_time"}}})
+	requireCode(t, err, codes.InvalidArgument)
 	require.Equal(t, "logistics_status", classify("the courier lost my warranty card").GetSubcategory())
 
 	// The subcategory cannot be deactivated while an enabled rule targets it.

@@ -3,6 +3,7 @@ package grpcapi
 import (
 	"context"
 	"fmt"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
 	"kefu.dev/pkg/apierr"
@@ -91,6 +92,9 @@ func (s *Server) CreateClassificationRule(ctx context.Context, req *intakev1.Cre
 // maxRuleDescription is RuleSpec.description's limit in the proto.
 const maxRuleDescription = 500
 
+// ruleFields are ClassificationRule's fields, by name, for update masks.
+var ruleFields = (&intakev1.ClassificationRule{}).ProtoReflect().Descriptor().Fields()
+
 // UpdateClassificationRule changes the fields of a rule named in update_mask.
 func (s *Server) UpdateClassificationRule(ctx context.Context, req *intakev1.UpdateClassificationRuleRequest) (*intakev1.UpdateClassificationRuleResponse, error) {
 	in := req.GetRule()
@@ -98,11 +102,8 @@ func (s *Server) UpdateClassificationRule(ctx context.Context, req *intakev1.Upd
 	if err != nil {
 		return nil, err
 	}
-	paths := req.GetUpdateMask().GetPaths()
-	if len(paths) == 0 {
-		return nil, apierr.InvalidField("update_mask", "name at least one field")
-	}
-	for _, p := range paths {
+	var paths []string
+	for _, p := range req.GetUpdateMask().GetPaths() {
 		switch p {
 		case "position", "keywords", "target", "set_urgency", "set_level", "enabled":
 		case "description":
@@ -111,8 +112,16 @@ func (s *Server) UpdateClassificationRule(ctx context.Context, req *intakev1.Upd
 				return nil, err
 			}
 		default:
-			return nil, apierr.InvalidField("update_mask", fmt.Sprintf("path %q cannot be updated", p))
+			// rule_id, create_time and update_time are output only: ignored, never obeyed (AIP-203).
+			if ruleFields.ByName(protoreflect.Name(p)) == nil {
+				return nil, apierr.InvalidField("update_mask", fmt.Sprintf("path %q is not a field of ClassificationRule", p))
+			}
+			continue
 		}
+		paths = append(paths, p)
+	}
+	if len(paths) == 0 {
+		return nil, apierr.InvalidField("update_mask", "name at least one updatable field")
 	}
 	out, err := s.app.UpdateRule(ctx, id, func(r *store.Rule) {
 		for _, p := range paths {

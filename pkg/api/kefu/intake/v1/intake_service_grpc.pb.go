@@ -121,7 +121,9 @@ type IntakeServiceClient interface {
 	// CreateClassificationRule adds a keyword rule. The target must be an active subcategory.
 	CreateClassificationRule(ctx context.Context, in *CreateClassificationRuleRequest, opts ...grpc.CallOption) (*CreateClassificationRuleResponse, error)
 	// UpdateClassificationRule changes the fields of a rule named in update_mask (position, keywords, target,
-	// set_urgency, set_level, enabled, description).
+	// set_urgency, set_level, enabled, description). The output-only fields (rule_id, create_time,
+	// update_time) are ignored when named (AIP-203); a path that is no field of ClassificationRule is
+	// INVALID_ARGUMENT.
 	UpdateClassificationRule(ctx context.Context, in *UpdateClassificationRuleRequest, opts ...grpc.CallOption) (*UpdateClassificationRuleResponse, error)
 	// DeleteClassificationRule deletes a rule. Tickets it classified keep its id.
 	DeleteClassificationRule(ctx context.Context, in *DeleteClassificationRuleRequest, opts ...grpc.CallOption) (*DeleteClassificationRuleResponse, error)
@@ -463,7 +465,9 @@ type IntakeServiceServer interface {
 	// CreateClassificationRule adds a keyword rule. The target must be an active subcategory.
 	CreateClassificationRule(context.Context, *CreateClassificationRuleRequest) (*CreateClassificationRuleResponse, error)
 	// UpdateClassificationRule changes the fields of a rule named in update_mask (position, keywords, target,
-	// set_urgency, set_level, enabled, description).
+	// set_urgency, set_level, enabled, description). The output-only fields (rule_id, create_time,
+	// update_time) are ignored when named (AIP-203); a path that is no field of ClassificationRule is
+	// INVALID_ARGUMENT.
 	UpdateClassificationRule(context.Context, *UpdateClassificationRuleRequest) (*UpdateClassificationRuleResponse, error)
 	// DeleteClassificationRule deletes a rule. Tickets it classified keep its id.
 	DeleteClassificationRule(context.Context, *DeleteClassificationRuleRequest) (*DeleteClassificationRuleResponse, error)
