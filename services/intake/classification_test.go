@@ -116,7 +116,7 @@ func TestRulesThroughTheAPI(t *testing.T) {
 	// Moving the rule behind the defaults lets the delivery rule win again. Output-only fields named
 	// alongside are ignored (AIP-203); a path that is no field is refused.
 	moved, err := s.client.UpdateClassificationRule(ctx, &intakev1.UpdateClassificationRuleRequest{
-		Rule: &intakev1.ClassificationRule{RuleId: ruleID, Position: 10000, CreateTime: timestamppb.New(time.Unix(0, 0))},
+		Rule:       &intakev1.ClassificationRule{RuleId: ruleID, Position: 10000, CreateTime: timestamppb.New(time.Unix(0, 0))},
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"position", "create_time", "rule_id"}}})
 	require.NoError(t, err)
 	require.NotEqual(t, int64(0), moved.GetRule().GetCreateTime().AsTime().Unix(), "create_time is output only")

@@ -3,33 +3,23 @@ package apikeys
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
-	"kefu.dev/pkg/apierr"
+	"kefu.dev/pkg/paging"
 )
 
-// Page sizes (AIP-158): 0 means DefaultPageSize; values above MaxPageSize are coerced to it, not refused.
+// Page sizes (AIP-158); see paging.
 const (
-	DefaultPageSize = 50
-	MaxPageSize     = 500
+	DefaultPageSize = paging.DefaultSize
+	MaxPageSize     = paging.MaxSize
 )
 
 // PageSize applies the default and the cap to a requested page size.
-func PageSize(requested int) int {
-	switch {
-	case requested <= 0:
-		return DefaultPageSize
-	case requested > MaxPageSize:
-		return MaxPageSize
-	default:
-		return requested
-	}
-}
+func PageSize(requested int) int { return paging.Size(requested) }
 
 // Filter selects keys; the zero Filter lists every active key.
 type Filter struct {
@@ -104,7 +94,6 @@ func (s *Store) List(ctx context.Context, f Filter, pageSize int, pageToken stri
 // cursor is the position after the last key of a page: its sort key and id, and the hash of the filters
 // it belongs to.
 type cursor struct {
-	Scope   string `json:"s"`
 	Created int64  `json:"c"` // created_at in Unix microseconds (Postgres's precision)
 	ID      string `json:"i"`
 }
@@ -119,20 +108,12 @@ func filterHash(f Filter) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-func encodeCursor(c cursor, scope string) string {
-	c.Scope = scope
-	b, _ := json.Marshal(c) // plain fields: always encodes
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func encodeCursor(c cursor, scope string) string { return paging.Encode(c, scope) }
 
 func decodeCursor(token, scope string) (cursor, error) {
 	var c cursor
-	b, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || json.Unmarshal(b, &c) != nil || c.ID == "" {
-		return cursor{}, apierr.InvalidField("page_token", "is not a token this listing returned")
-	}
-	if c.Scope != scope {
-		return cursor{}, apierr.InvalidField("page_token", "belongs to a listing with other filters")
+	if err := paging.Decode(token, scope, &c); err != nil {
+		return cursor{}, err
 	}
 	return c, nil
 }

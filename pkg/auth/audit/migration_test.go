@@ -122,5 +122,5 @@ func TestMigrationNamesItsIndexes(t *testing.T) {
 	err := e.db.Pool.QueryRow(t.Context(), `SELECT array_agg(relname::text ORDER BY relname) FROM pg_class
 		WHERE relnamespace = $1::regnamespace AND relname LIKE 'audit_records%' AND relkind = 'i'`, schema).Scan(&names)
 	require.NoError(t, err)
-	require.Equal(t, []string{"audit_records_at_idx", "audit_records_object_at_idx", "audit_records_pkey", "audit_records_principal_at_idx"}, names)
+	require.Equal(t, []string{"audit_records_object_at_idx", "audit_records_pkey", "audit_records_principal_at_idx"}, names)
 }

@@ -3,7 +3,6 @@ package audit
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -15,25 +14,17 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"kefu.dev/pkg/apierr"
+	"kefu.dev/pkg/paging"
 )
 
-// Page sizes (AIP-158): 0 means DefaultPageSize; values above MaxPageSize are coerced to it, not refused.
+// Page sizes (AIP-158); see paging.
 const (
-	DefaultPageSize = 50
-	MaxPageSize     = 500
+	DefaultPageSize = paging.DefaultSize
+	MaxPageSize     = paging.MaxSize
 )
 
 // PageSize applies the default and the cap to a requested page size.
-func PageSize(requested int) int {
-	switch {
-	case requested <= 0:
-		return DefaultPageSize
-	case requested > MaxPageSize:
-		return MaxPageSize
-	default:
-		return requested
-	}
-}
+func PageSize(requested int) int { return paging.Size(requested) }
 
 // Filter selects records; every set field must match, and the zero Filter selects all.
 type Filter struct {
@@ -182,9 +173,8 @@ func scanRecord(row pgx.Row) (Record, error) {
 // cursor is the position after the last record of a page: its sort key, and the hash of the filters it
 // belongs to.
 type cursor struct {
-	Scope string    `json:"s"`
-	At    int64     `json:"t"` // at in Unix microseconds (Postgres's precision)
-	ID    uuid.UUID `json:"i"`
+	At int64     `json:"t"` // at in Unix microseconds (Postgres's precision)
+	ID uuid.UUID `json:"i"`
 }
 
 func (c cursor) at() time.Time { return time.UnixMicro(c.At).UTC() }
@@ -205,20 +195,12 @@ func micros(t time.Time) any {
 	return t.UnixMicro()
 }
 
-func encodeCursor(c cursor, scope string) string {
-	c.Scope = scope
-	b, _ := json.Marshal(c) // plain fields: always encodes
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func encodeCursor(c cursor, scope string) string { return paging.Encode(c, scope) }
 
 func decodeCursor(token, scope string) (cursor, error) {
 	var c cursor
-	b, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || json.Unmarshal(b, &c) != nil || c.ID == uuid.Nil {
-		return cursor{}, apierr.InvalidField("page_token", "is not a token this listing returned")
-	}
-	if c.Scope != scope {
-		return cursor{}, apierr.InvalidField("page_token", "belongs to a listing with other filters")
+	if err := paging.Decode(token, scope, &c); err != nil {
+		return cursor{}, err
 	}
 	return c, nil
 }

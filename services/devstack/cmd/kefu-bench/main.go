@@ -49,7 +49,7 @@ func run() error {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each phase runs")
 	fs.StringVar(&callers, "callers", "1,8,32", "comma-separated concurrent caller counts")
 	fs.StringVar(&o.out, "out", "", "append the results to this markdown file (e.g. docs/benchmarks.md)")
-	fs.StringVar(&o.modes, "modes", "floor,noauth,grpc,rest,sync", "phases to run: floor (raw pgx), noauth (gRPC without authentication), grpc (with an API key), rest, sync (gRPC with NATS fsync on every write)")
+	fs.StringVar(&o.modes, "modes", "floor,noauth,grpc,rest,sync", "phases to run: floor (raw pgx), noauth (two standby replicas, without and with the security layer: the authentication share), grpc, rest, sync (gRPC with NATS fsync on every write)")
 	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the gRPC phase at the highest caller count to this file (of the REST phase when --modes has no grpc)")
 	fs.StringVar(&o.memprof, "memprofile", "", "write an allocation profile of the whole run to this file")
 	fs.StringVar(&o.logLevel, "log-level", "error", "log level of the services under test")
