@@ -284,6 +284,11 @@ func TestHostileCallers(t *testing.T) {
 				return err
 			})
 		}
+		h.expect(t, "a key speaking for its own ticket on a channel it is not allowed", codes.PermissionDenied, true, func(ctx context.Context) error {
+			_, err := h.intake.AppendCustomerMessage(bearer(ctx, h.webKey), &intakev1.AppendCustomerMessageRequest{
+				TicketId: victim, RequestId: "wrong-channel", Text: "spoofed SMS", Channel: intakev1.Channel_CHANNEL_SMS})
+			return err
+		})
 		h.expect(t, "a key used on a channel it is not allowed", codes.PermissionDenied, true, func(ctx context.Context) error {
 			_, err := h.intake.SubmitTicket(bearer(ctx, h.webKey), &intakev1.SubmitTicketRequest{IdempotencyKey: "wrong-channel",
 				Channel: intakev1.Channel_CHANNEL_PHONE, ReceivedTime: timestamppb.Now(), Description: "spoofed phone ticket"})

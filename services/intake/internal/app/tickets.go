@@ -43,9 +43,8 @@ func (a *App) SubmitTicket(ctx context.Context, in SubmitInput) (*ticket.Ticket,
 	if err != nil {
 		return nil, err
 	}
-	if ch := in.Ticket.Channel; ch.Valid() && !p.MaySubmitOn(ch.String()) {
-		return nil, apierr.New(apierr.KindPermissionDenied, "API_KEY_CHANNEL_NOT_ALLOWED",
-			"this API key may not submit tickets for channel %s", ch)
+	if err := channelAllowed(ctx, in.Ticket.Channel); err != nil {
+		return nil, err
 	}
 	pol, err := a.policy.get(ctx)
 	if err != nil {
@@ -104,6 +103,20 @@ func (a *App) ListTimeline(ctx context.Context, id uuid.UUID, pageSize int, page
 		return store.TimelinePage{}, err
 	}
 	return a.store.ListTimeline(ctx, id, sc, pageSize, pageToken)
+}
+
+// channelAllowed refuses an adapter speaking for a channel its API key does not list (other callers are
+// not restricted; an unspecified channel is the ticket's own, which the adapter submitted).
+func channelAllowed(ctx context.Context, ch ticket.Channel) error {
+	p, _, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	if ch.Valid() && !p.MaySubmitOn(ch.String()) {
+		return apierr.New(apierr.KindPermissionDenied, "API_KEY_CHANNEL_NOT_ALLOWED",
+			"this API key may not speak for channel %s", ch)
+	}
+	return nil
 }
 
 // scopeOf is the caller's ticket scope (see auth.ScopeOf): the one source of every read's and write's
@@ -247,6 +260,9 @@ func (a *App) AddNote(ctx context.Context, id uuid.UUID, text string, req Reques
 // AppendCustomerMessage records a further message from the customer, with its attachments.
 func (a *App) AppendCustomerMessage(ctx context.Context, id uuid.UUID, text string, channel ticket.Channel,
 	attachments []ticket.Attachment, req Request) (store.Result, error) {
+	if err := channelAllowed(ctx, channel); err != nil {
+		return store.Result{}, err
+	}
 	return a.update(ctx, id, req, true, func(t *ticket.Ticket, actor ticket.Actor, now time.Time) (ticket.Change, changeContext, error) {
 		ch, err := t.AppendCustomerMessage(text, channel, attachments, actor, now)
 		return ch, changeContext{}, err

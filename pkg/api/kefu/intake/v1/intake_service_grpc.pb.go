@@ -58,7 +58,11 @@ const (
 // FAILED_PRECONDITION with ErrorInfo reason TICKET_ILLEGAL_TRANSITION and metadata current_state for a move
 // the lifecycle forbids, or TICKET_ARCHIVE_INCOMPLETE with a PreconditionFailure listing every missing item;
 // ALREADY_EXISTS with reason IDEMPOTENCY_KEY_REUSED when a key or request id is reused with a different body;
-// ABORTED with reason ETAG_MISMATCH for a stale etag.
+// ABORTED with reason ETAG_MISMATCH for a stale etag. Every call needs credentials (docs/security.md):
+// UNAUTHENTICATED without valid ones, PERMISSION_DENIED when the caller's roles lack the method's
+// permission (or, reason API_KEY_CHANNEL_NOT_ALLOWED, when an adapter's key does not list the channel it
+// speaks for), RESOURCE_EXHAUSTED over the caller's rate limit, and NOT_FOUND for a ticket outside the
+// caller's scope, exactly as for one that does not exist.
 type IntakeServiceClient interface {
 	// SubmitTicket creates a ticket from a channel adapter. It classifies the ticket (adapter hints win,
 	// else keyword rules), numbers it and records the submitter. A retry with the same idempotency_key
@@ -402,7 +406,11 @@ func (c *intakeServiceClient) TestClassification(ctx context.Context, in *TestCl
 // FAILED_PRECONDITION with ErrorInfo reason TICKET_ILLEGAL_TRANSITION and metadata current_state for a move
 // the lifecycle forbids, or TICKET_ARCHIVE_INCOMPLETE with a PreconditionFailure listing every missing item;
 // ALREADY_EXISTS with reason IDEMPOTENCY_KEY_REUSED when a key or request id is reused with a different body;
-// ABORTED with reason ETAG_MISMATCH for a stale etag.
+// ABORTED with reason ETAG_MISMATCH for a stale etag. Every call needs credentials (docs/security.md):
+// UNAUTHENTICATED without valid ones, PERMISSION_DENIED when the caller's roles lack the method's
+// permission (or, reason API_KEY_CHANNEL_NOT_ALLOWED, when an adapter's key does not list the channel it
+// speaks for), RESOURCE_EXHAUSTED over the caller's rate limit, and NOT_FOUND for a ticket outside the
+// caller's scope, exactly as for one that does not exist.
 type IntakeServiceServer interface {
 	// SubmitTicket creates a ticket from a channel adapter. It classifies the ticket (adapter hints win,
 	// else keyword rules), numbers it and records the submitter. A retry with the same idempotency_key
