@@ -115,7 +115,8 @@ func TestReadmeWalkthroughWorksAsPrinted(t *testing.T) {
 	cmd.Dir = t.TempDir()
 	out, err = cmd.CombinedOutput()
 	require.NoError(t, err, "README walkthrough failed:\n%s", out)
-	for _, want := range []string{`"TICKET_STATUS_ARCHIVED"`, "UNAUTHENTICATED\nPERMISSION_DENIED\n", `"revoked":true`} {
+	for _, want := range []string{`"TICKET_STATUS_ARCHIVED"`, "UNAUTHENTICATED\nPERMISSION_DENIED\n", `"revoked":true`,
+		`{"method":"SubmitTicket","principal":"adapter:web-chat","result":"OK"}`, `{"method":"ArchiveTicket","principal":"staff:`} {
 		require.Contains(t, string(out), want, "the walkthrough's output:\n%s", out)
 	}
 	require.True(t, strings.HasSuffix(strings.TrimSpace(string(out)), "UNAUTHENTICATED"), "a revoked key must stop working:\n%s", out)
