@@ -12,3 +12,15 @@ ALTER DEFAULT PRIVILEGES FOR ROLE kefu_intake_owner IN SCHEMA intake
   GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO kefu_intake;
 ALTER DEFAULT PRIVILEGES FOR ROLE kefu_intake_owner IN SCHEMA intake
   GRANT EXECUTE ON FUNCTIONS TO kefu_intake;
+
+CREATE ROLE kefu_customer_owner LOGIN PASSWORD 'kefu_customer_owner';
+CREATE ROLE kefu_customer LOGIN PASSWORD 'kefu_customer';
+GRANT CONNECT ON DATABASE kefu TO kefu_customer_owner, kefu_customer;
+CREATE SCHEMA customer AUTHORIZATION kefu_customer_owner;
+GRANT USAGE ON SCHEMA customer TO kefu_customer;
+ALTER DEFAULT PRIVILEGES FOR ROLE kefu_customer_owner IN SCHEMA customer
+  GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO kefu_customer;
+ALTER DEFAULT PRIVILEGES FOR ROLE kefu_customer_owner IN SCHEMA customer
+  GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO kefu_customer;
+ALTER DEFAULT PRIVILEGES FOR ROLE kefu_customer_owner IN SCHEMA customer
+  GRANT EXECUTE ON FUNCTIONS TO kefu_customer;

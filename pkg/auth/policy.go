@@ -25,6 +25,15 @@ const (
 	// Configuration.
 	PermTaxonomyRead  Permission = "taxonomy.read"  // subcategories and classification rules, rule tests
 	PermTaxonomyAdmin Permission = "taxonomy.admin" // change subcategories and classification rules
+	// Customers. Reads return masked personal data; reveal and export return it unmasked (audited).
+	PermCustomersRead    Permission = "customers.read"    // get, list and find customers (masked), list tiers
+	PermCustomersWrite   Permission = "customers.write"   // create and change customers, contacts, consents, keys
+	PermCustomersMerge   Permission = "customers.merge"   // merge duplicate records
+	PermCustomersReveal  Permission = "customers.reveal"  // unmask named fields, with a reason
+	PermCustomersPrivacy Permission = "customers.privacy" // PIPL requests: export everything, erase
+	PermCustomersVerify  Permission = "customers.verify"  // check a customer's identity fact
+	PermCustomersResolve Permission = "customers.resolve" // find or create a ticket's customer (intake)
+	PermTiersAdmin       Permission = "tiers.admin"       // add customer tiers
 	// Security.
 	PermKeysAdmin Permission = "keys.admin" // create, list, rotate and revoke API keys
 	PermAuditRead Permission = "audit.read" // read the audit log
@@ -100,6 +109,25 @@ var methods = map[string]Rule{
 	"/kefu.intake.v1.IntakeService/UpdateClassificationRule": {PermTaxonomyAdmin, ScopeNone, AuditChange},
 	"/kefu.intake.v1.IntakeService/DeleteClassificationRule": {PermTaxonomyAdmin, ScopeNone, AuditChange},
 	"/kefu.intake.v1.IntakeService/TestClassification":       {PermTaxonomyRead, ScopeNone, AuditNone},
+	"/kefu.customer.v1.CustomerService/CreateCustomer":       {PermCustomersWrite, ScopeNone, AuditChange},
+	"/kefu.customer.v1.CustomerService/GetCustomer":          {PermCustomersRead, ScopeNone, AuditNone},
+	"/kefu.customer.v1.CustomerService/UpdateCustomer":       {PermCustomersWrite, ScopeNone, AuditChange},
+	"/kefu.customer.v1.CustomerService/ListCustomers":        {PermCustomersRead, ScopeNone, AuditNone},
+	"/kefu.customer.v1.CustomerService/FindCustomers":        {PermCustomersRead, ScopeNone, AuditNone},
+	"/kefu.customer.v1.CustomerService/MergeCustomers":       {PermCustomersMerge, ScopeNone, AuditChange},
+	"/kefu.customer.v1.CustomerService/RevealCustomer":       {PermCustomersReveal, ScopeNone, AuditRead},
+	"/kefu.customer.v1.CustomerService/AddContact":           {PermCustomersWrite, ScopeNone, AuditChange},
+	"/kefu.customer.v1.CustomerService/RemoveContact":        {PermCustomersWrite, ScopeNone, AuditChange},
+	"/kefu.customer.v1.CustomerService/RecordConsent":        {PermCustomersWrite, ScopeNone, AuditChange},
+	"/kefu.customer.v1.CustomerService/WithdrawConsent":      {PermCustomersWrite, ScopeNone, AuditChange},
+	"/kefu.customer.v1.CustomerService/AddBusinessKey":       {PermCustomersWrite, ScopeNone, AuditChange},
+	"/kefu.customer.v1.CustomerService/RemoveBusinessKey":    {PermCustomersWrite, ScopeNone, AuditChange},
+	"/kefu.customer.v1.CustomerService/EraseCustomer":        {PermCustomersPrivacy, ScopeNone, AuditChange},
+	"/kefu.customer.v1.CustomerService/ExportCustomer":       {PermCustomersPrivacy, ScopeNone, AuditRead},
+	"/kefu.customer.v1.CustomerService/VerifyIdentity":       {PermCustomersVerify, ScopeNone, AuditChange},
+	"/kefu.customer.v1.CustomerService/ResolveCustomer":      {PermCustomersResolve, ScopeNone, AuditChange},
+	"/kefu.customer.v1.CustomerService/ListTiers":            {PermCustomersRead, ScopeNone, AuditNone},
+	"/kefu.customer.v1.CustomerService/CreateTier":           {PermTiersAdmin, ScopeNone, AuditChange},
 	"/kefu.auth.v1.KeyService/CreateApiKey":                  {PermKeysAdmin, ScopeNone, AuditChange},
 	"/kefu.auth.v1.KeyService/ListApiKeys":                   {PermKeysAdmin, ScopeNone, AuditNone},
 	"/kefu.auth.v1.KeyService/RotateApiKey":                  {PermKeysAdmin, ScopeNone, AuditChange},
@@ -110,19 +138,29 @@ var methods = map[string]Rule{
 // grants is what each role may do. Scope narrows it further per object (an agent's tickets are those
 // assigned to them or queued in their groups; an adapter's those it submitted).
 var grants = map[string][]Permission{
-	RoleAdapter: {PermTicketsSubmit, PermTicketsGet, PermTicketsCustomerMsg, PermTicketsSatisfaction, PermTaxonomyRead},
+	// Adapters verify a caller's identity (IVR, chat bots) but never read customer records.
+	RoleAdapter: {PermTicketsSubmit, PermTicketsGet, PermTicketsCustomerMsg, PermTicketsSatisfaction, PermTaxonomyRead,
+		PermCustomersVerify},
 	RoleAgent: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
-		PermTicketsResolve, PermTicketsSatisfaction, PermTaxonomyRead},
+		PermTicketsResolve, PermTicketsSatisfaction, PermTaxonomyRead,
+		PermCustomersRead, PermCustomersWrite, PermCustomersReveal, PermCustomersVerify},
 	RoleSupervisor: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
-		PermTicketsResolve, PermTicketsSatisfaction, PermTicketsAssign, PermTicketsArchive, PermTaxonomyRead},
+		PermTicketsResolve, PermTicketsSatisfaction, PermTicketsAssign, PermTicketsArchive, PermTaxonomyRead,
+		PermCustomersRead, PermCustomersWrite, PermCustomersReveal, PermCustomersVerify, PermCustomersMerge},
+	// Admins handle PIPL requests (export, erasure) besides configuring the suite.
 	RoleAdmin: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
 		PermTicketsResolve, PermTicketsSatisfaction, PermTicketsAssign, PermTicketsArchive, PermTaxonomyRead,
-		PermTaxonomyAdmin, PermKeysAdmin, PermAuditRead},
-	RoleAuditor: {PermTicketsGet, PermTicketsList, PermTaxonomyRead, PermAuditRead},
+		PermTaxonomyAdmin, PermKeysAdmin, PermAuditRead,
+		PermCustomersRead, PermCustomersWrite, PermCustomersReveal, PermCustomersVerify, PermCustomersMerge,
+		PermCustomersPrivacy, PermTiersAdmin},
+	// Auditors read masked records and the audit log; unmasking stays with staff who have a reason.
+	RoleAuditor: {PermTicketsGet, PermTicketsList, PermTaxonomyRead, PermAuditRead, PermCustomersRead},
 	// Services act on every ticket for their own work (routing assigns, the SLA timer escalates); they
-	// neither submit for customers nor configure the suite.
+	// neither submit for customers nor configure the suite. Intake resolves and verifies customers on
+	// submit; routing and the SLA timer read tiers.
 	RoleService: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsAssign, PermTicketsWork,
-		PermTicketsEscalate, PermTicketsResolve, PermTaxonomyRead},
+		PermTicketsEscalate, PermTicketsResolve, PermTaxonomyRead,
+		PermCustomersRead, PermCustomersResolve, PermCustomersVerify},
 }
 
 // RuleFor returns the rule of a full method name ("/pkg.Service/Method"); ok is false for a method the

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -46,4 +47,26 @@ func Connect(url, name string, logger *slog.Logger) (*nats.Conn, error) {
 		return nil, fmt.Errorf("connect to nats: %w", err)
 	}
 	return nc, nil
+}
+
+// Drain flushes and closes the NATS connection, waiting at most a few seconds.
+func Drain(nc *nats.Conn) error {
+	if nc.IsClosed() {
+		return nil
+	}
+	done := make(chan struct{})
+	nc.SetClosedHandler(func(*nats.Conn) { close(done) })
+	if err := nc.Drain(); err != nil {
+		nc.Close()
+		return err
+	}
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-t.C:
+		nc.Close()
+		return errors.New("drain timed out")
+	}
 }

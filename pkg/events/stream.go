@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -76,4 +77,31 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, c StreamConfig) (
 		return nil, fmt.Errorf("ensure stream %s: %w", StreamName, err)
 	}
 	return s, nil
+}
+
+// KeepStream creates or updates the KEFU stream, retrying with backoff while NATS is unreachable, and
+// returns once it exists or ctx ends. Services accept requests without NATS (the outbox holds their
+// events), so a broker that is down at start must not stop them; every publishing service runs it, so the
+// stream exists whichever starts first.
+func KeepStream(ctx context.Context, js jetstream.JetStream, c StreamConfig, log *slog.Logger) {
+	delay := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := EnsureStream(actx, js, c)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		if attempt == 1 || attempt%10 == 0 {
+			log.WarnContext(ctx, "ensure event stream; retrying", "attempt", attempt, "error", err.Error())
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -75,7 +76,7 @@ func (g *guard) unary() grpc.UnaryServerInterceptor {
 			pend *audit.Pending
 		)
 		if audited {
-			rec = g.baseRecord(ctx, p, info.FullMethod, rule)
+			rec = g.baseRecord(ctx, p, info.FullMethod, rule, req)
 		}
 		if err = g.admit(ctx, p, rule, known); err == nil {
 			if audited && rule.Audit == auth.AuditChange {
@@ -163,9 +164,11 @@ func (g *guard) admit(ctx context.Context, p auth.Principal, rule auth.Rule, kno
 	return nil
 }
 
-// baseRecord is what is known of a call's record before it runs.
-func (g *guard) baseRecord(ctx context.Context, p auth.Principal, method string, rule auth.Rule) audit.Record {
+// baseRecord is what is known of a call's record before it runs, the request's reason and fields included:
+// a change's transaction may write it as it is (audit.Queue).
+func (g *guard) baseRecord(ctx context.Context, p auth.Principal, method string, rule auth.Rule, req any) audit.Record {
 	r := audit.Record{At: g.clock.Now(), Principal: p.String(), KeyID: p.KeyID, Method: method, Kind: audit.KindChange}
+	r.Reason, r.Fields = detailsOf(req)
 	if p.OnBehalfOf != nil {
 		r.OnBehalfOf = p.OnBehalfOf.String()
 	}
@@ -210,11 +213,15 @@ func codeName(c codes.Code) string {
 }
 
 // idFields are the request and response fields that name a call's object, by the object type they name.
+// A message with several names the first listed: a ticket call is about its ticket even when it also
+// carries a customer_id.
 var idFields = []struct {
 	field protoreflect.Name
 	typ   string
 }{
 	{"ticket_id", "ticket"},
+	{"customer_id", "customer"},
+	{"survivor_id", "customer"}, // MergeCustomers: the record the duplicate merges into
 	{"key_id", "api_key"},
 	{"rule_id", "classification_rule"},
 	{"full_code", "subcategory"},
@@ -259,6 +266,84 @@ func idIn(msg protoreflect.Message) (string, string) {
 		}
 	}
 	return "", ""
+}
+
+// detailsOf returns why a request says it is made and what it reads or changes, for its audit record
+// (issue #5: an unmasked read records who, when, which customer, which fields, why). The reason is a
+// top-level string field named reason, taken as typed. The fields are a top-level repeated enum named
+// fields (RevealCustomer's RevealField list), each value named by enumFieldName, or else the paths of a
+// top-level google.protobuf.FieldMask named update_mask. Names of fields only, never their values: the
+// record holds no personal data but what the caller typed as its reason.
+func detailsOf(req any) (reason string, fields []string) {
+	pm, ok := req.(proto.Message)
+	if !ok || pm == nil {
+		return "", nil
+	}
+	msg := pm.ProtoReflect()
+	if !msg.IsValid() {
+		return "", nil
+	}
+	fds := msg.Descriptor().Fields()
+	if fd := fds.ByName("reason"); fd != nil && fd.Kind() == protoreflect.StringKind && !fd.IsList() {
+		reason = msg.Get(fd).String()
+	}
+	// The guard runs before validation, so a list may be of any length: what the record cannot keep
+	// (audit.MaxFields) is not even named.
+	if fd := fds.ByName("fields"); fd != nil && fd.Kind() == protoreflect.EnumKind && fd.IsList() {
+		list := msg.Get(fd).List()
+		for i := range min(list.Len(), audit.MaxFields) {
+			fields = append(fields, enumFieldName(fd.Enum(), list.Get(i).Enum()))
+		}
+		return reason, fields
+	}
+	if fd := fds.ByName("update_mask"); fd != nil && fd.Kind() == protoreflect.MessageKind && !fd.IsList() &&
+		fd.Message().FullName() == "google.protobuf.FieldMask" && msg.Has(fd) {
+		mask := msg.Get(fd).Message()
+		if pd := mask.Descriptor().Fields().ByName("paths"); pd != nil && pd.Kind() == protoreflect.StringKind && pd.IsList() {
+			paths := mask.Get(pd).List()
+			for i := range min(paths.Len(), audit.MaxFields) {
+				fields = append(fields, paths.Get(i).String())
+			}
+		}
+	}
+	return reason, fields
+}
+
+// enumFieldName names an enum value in a record's fields: lower case, without the prefix buf's
+// ENUM_VALUE_PREFIX lint rule gives every value (the enum's name in UPPER_SNAKE_CASE, then '_'), so
+// RevealField's REVEAL_FIELD_NATIONAL_ID is national_id. A value without that prefix keeps its whole name;
+// a number the enum does not define (a refused call's request was never validated) is its decimal form.
+func enumFieldName(e protoreflect.EnumDescriptor, n protoreflect.EnumNumber) string {
+	v := e.Values().ByNumber(n)
+	if v == nil {
+		return strconv.Itoa(int(n))
+	}
+	name := string(v.Name())
+	if rest, ok := strings.CutPrefix(name, upperSnake(string(e.Name()))+"_"); ok && rest != "" {
+		name = rest
+	}
+	return strings.ToLower(name)
+}
+
+// upperSnake spells a proto identifier (ASCII) in UPPER_SNAKE_CASE as buf's lint rules do: a word starts
+// at a capital that follows a lower-case letter, or that is followed by a lower-case letter, which ends a
+// run of capitals (HTTPMethod is HTTP_METHOD, Ipv4Kind is IPV4_KIND).
+func upperSnake(name string) string {
+	isUpper := func(c byte) bool { return 'A' <= c && c <= 'Z' }
+	isLower := func(c byte) bool { return 'a' <= c && c <= 'z' }
+	var b strings.Builder
+	for i := range len(name) {
+		c := name[i]
+		if i > 0 && isUpper(c) && name[i-1] != '_' &&
+			(isLower(name[i-1]) || (i+1 < len(name) && isLower(name[i+1]))) {
+			b.WriteByte('_')
+		}
+		if isLower(c) {
+			c -= 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 // authenticate returns the caller's principal from the authorization metadata.

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"kefu.dev/pkg/apierr"
 	"kefu.dev/pkg/pgxutil"
@@ -99,4 +100,17 @@ func Purge(ctx context.Context, pool *pgxpool.Pool, cutoff time.Time, batch int)
 			return total, nil
 		}
 	}
+}
+
+// FingerprintWithout hashes m with its key field (by name) cleared, so a retry is recognised by everything
+// else it says.
+func FingerprintWithout(m proto.Message, key protoreflect.Name) ([]byte, error) {
+	c := proto.Clone(m)
+	r := c.ProtoReflect()
+	fd := r.Descriptor().Fields().ByName(key)
+	if fd == nil {
+		return nil, fmt.Errorf("fingerprint %s: no field %s", r.Descriptor().FullName(), key)
+	}
+	r.Clear(fd)
+	return Fingerprint(c)
 }

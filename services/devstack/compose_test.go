@@ -3,16 +3,56 @@ package devstack_test
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
+
+	"kefu.dev/pkg/config"
+	"kefu.dev/pkg/service"
 )
 
+// flagDef matches a flag definition in a command's source: fs.StringVar(&cfg.X, "name", ...) or
+// fs.String("name", ...).
+var flagDef = regexp.MustCompile(`fs\.[A-Z][A-Za-z0-9]*\(\s*(?:&[\w.]+,\s*)?"([a-z0-9-]+)"`)
+
+// envOf returns the variables a service's binary reads: one per flag its main defines (with auth.BindFlags'
+// when it calls it, and service.Main's --log-level), named as pkg/config names them.
+func envOf(t *testing.T, root, name string) map[string]bool {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join(root, "services", name, "cmd", name, "main.go"))
+	require.NoError(t, err)
+	flags := []string{"log-level"}
+	if strings.Contains(string(src), "service.Placeholder(") {
+		flags = append(flags, "grpc-addr")
+	}
+	if strings.Contains(string(src), "auth.BindFlags(") {
+		authSrc, err := os.ReadFile(filepath.Join(root, "pkg", "auth", "config.go"))
+		require.NoError(t, err)
+		for _, m := range flagDef.FindAllStringSubmatch(string(authSrc), -1) {
+			flags = append(flags, m[1])
+		}
+	}
+	for _, m := range flagDef.FindAllStringSubmatch(string(src), -1) {
+		flags = append(flags, m[1])
+	}
+	env := map[string]bool{}
+	for _, f := range flags {
+		if v, ok := service.EnvOverrides[f]; ok {
+			env[v] = true
+		} else {
+			env[config.EnvName(f)] = true
+		}
+	}
+	return env
+}
+
 // TestComposeFileDescribesTheSuite parses docker-compose.yml (there is no Docker engine on CI machines) and
-// checks that every service is built from a command that exists, is wired to Postgres and NATS the way its
-// binary reads them, and that the gateway points at intake.
+// checks that every service is built from a command that exists, is given only variables its binary
+// reads, is wired to Postgres and NATS as its own roles, and that intake and the gateway point at the
+// services they call.
 func TestComposeFileDescribesTheSuite(t *testing.T) {
 	t.Parallel()
 	root := filepath.Join("..", "..")
@@ -39,19 +79,38 @@ func TestComposeFileDescribesTheSuite(t *testing.T) {
 		require.Equal(t, name, s.Build.Args["SERVICE"], "service %s builds another command", name)
 		require.FileExists(t, filepath.Join(root, s.Build.Context, s.Build.Dockerfile))
 		require.FileExists(t, filepath.Join(root, "services", name, "cmd", name, "main.go"))
+		reads := envOf(t, root, name)
 		for k := range s.Environment {
-			require.True(t, strings.HasPrefix(k, "KEFU_") || k == "DATABASE_URL" || k == "NATS_URL" || strings.HasPrefix(k, "OTEL_"),
-				"service %s: variable %s is not one the binaries read", name, k)
+			require.True(t, reads[k] || strings.HasPrefix(k, "OTEL_"), "service %s: variable %s is not one its binary reads", name, k)
 		}
 	}
-	in := doc.Services["intake"].Environment
-	require.Contains(t, in["DATABASE_URL"], "kefu_intake:", "intake must connect as its runtime role")
-	require.Contains(t, in["KEFU_MIGRATE_DATABASE_URL"], "kefu_intake_owner:", "migrations run as the owner role")
-	require.Equal(t, "nats://nats:4222", in["NATS_URL"])
-	for _, k := range []string{"KEFU_API_KEY_PEPPER", "KEFU_OIDC_ISSUER", "KEFU_OIDC_AUDIENCE", "KEFU_OIDC_JWKS_URL"} {
-		require.NotEmpty(t, in[k], "intake cannot authenticate callers without %s", k)
+	for _, name := range []string{"intake", "customer"} {
+		env := doc.Services[name].Environment
+		require.Contains(t, env["DATABASE_URL"], "kefu_"+name+":", "%s must connect as its runtime role", name)
+		require.Contains(t, env["KEFU_MIGRATE_DATABASE_URL"], "kefu_"+name+"_owner:", "%s's migrations run as the owner role", name)
+		require.Equal(t, "nats://nats:4222", env["NATS_URL"], name)
+		for _, k := range []string{"KEFU_API_KEY_PEPPER", "KEFU_OIDC_ISSUER", "KEFU_OIDC_AUDIENCE", "KEFU_OIDC_JWKS_URL"} {
+			require.NotEmpty(t, env[k], "%s cannot authenticate callers without %s", name, k)
+		}
 	}
-	require.Equal(t, "intake:7001", doc.Services["gateway"].Environment["KEFU_INTAKE_ADDR"])
+	in, cu := doc.Services["intake"].Environment, doc.Services["customer"].Environment
+	require.Equal(t, "customer:7002", in["KEFU_CUSTOMER_ADDR"], "intake resolves customers at the customer service")
+	require.NotEmpty(t, in["KEFU_CUSTOMER_API_KEY"], "intake cannot call the customer service without its API key")
+	require.Equal(t, "0.0.0.0:7002", cu["KEFU_GRPC_ADDR"], "the customer service listens where intake calls it")
+	for _, k := range []string{"KEFU_ENCRYPTION_KEYS", "KEFU_BLIND_INDEX_KEY"} {
+		require.True(t, strings.HasPrefix(cu[k], "${"+k+":?"), "the customer service's %s is a secret compose must be given, not a value in the file", k)
+	}
+	gw := doc.Services["gateway"].Environment
+	require.Equal(t, "intake:7001", gw["KEFU_INTAKE_ADDR"])
+	require.Equal(t, "customer:7002", gw["KEFU_CUSTOMER_ADDR"], "the gateway serves /v1/customers from the customer service")
+	init, err := os.ReadFile(filepath.Join(root, "deploy", "postgres", "init.sql"))
+	require.NoError(t, err)
+	for _, name := range []string{"intake", "customer"} {
+		for _, stmt := range []string{"CREATE ROLE kefu_" + name + "_owner ", "CREATE ROLE kefu_" + name + " ",
+			"CREATE SCHEMA " + name + " AUTHORIZATION kefu_" + name + "_owner;"} {
+			require.Contains(t, string(init), stmt, "deploy/postgres/init.sql must create %s's roles and schema", name)
+		}
+	}
 	for _, v := range doc.Services["postgres"].Volumes {
 		if host, _, ok := strings.Cut(v, ":"); ok && strings.HasPrefix(host, "./") {
 			require.FileExists(t, filepath.Join(root, host))

@@ -3,6 +3,7 @@ package devstack
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -20,13 +21,22 @@ import (
 
 // The dev stack's own identity provider: a signing key and an API-key pepper kept in the data folder, so
 // tokens minted by `kefu-dev token` and keys created through the API survive restarts. Production uses a
-// real OIDC provider and a pepper from its secret store instead (docs/security.md).
+// real OIDC provider and a pepper from its secret store instead (docs/security.md). The customer service's
+// master and blind-index keys live there too, for the same reason: records sealed under them stay
+// readable and findable after a restart.
 const (
 	// DevIssuer and DevAudience are the iss and aud of dev tokens.
 	DevIssuer   = "kefu-dev"
 	DevAudience = "kefu"
 	issuerFile  = "dev-issuer.pem"
 	pepperFile  = "api-key-pepper"
+	// encryptionKeysFile holds the customer service's --encryption-keys ("id:base64(32 bytes)"), and
+	// blindIndexKeyFile its --blind-index-key (base64 of 32 bytes).
+	encryptionKeysFile = "customer-encryption-keys"
+	blindIndexKeyFile  = "customer-blind-index-key"
+	// devEncryptionKeyID names the dev master key in the keyring.
+	devEncryptionKeyID = "dev1"
+	customerKeyBytes   = 32
 )
 
 // devGroupNamespace derives dev group ids from group names (see GroupID).
@@ -82,6 +92,45 @@ func loadPepper(dataDir string) (string, error) {
 	}
 	h := hex.EncodeToString(p)
 	return h, writeSecret(path, []byte(h))
+}
+
+// customerKeyFiles returns the paths of the customer service's master-key and blind-index-key files,
+// drawing both keys on first use. Only the paths leave this function, so no key reaches a log or a
+// config dump; the service reads the files itself (--encryption-keys-file, --blind-index-key-file).
+func customerKeyFiles(dataDir string) (encryptionKeys, blindIndexKey string, err error) {
+	encryptionKeys = filepath.Join(dataDir, encryptionKeysFile)
+	if err := ensureSecret(encryptionKeys, func(k []byte) []byte {
+		return []byte(devEncryptionKeyID + ":" + base64.StdEncoding.EncodeToString(k))
+	}); err != nil {
+		return "", "", err
+	}
+	blindIndexKey = filepath.Join(dataDir, blindIndexKeyFile)
+	if err := ensureSecret(blindIndexKey, func(k []byte) []byte {
+		return []byte(base64.StdEncoding.EncodeToString(k))
+	}); err != nil {
+		return "", "", err
+	}
+	return encryptionKeys, blindIndexKey, nil
+}
+
+// ensureSecret creates path with encode(32 random bytes) unless it exists. A file another start wrote
+// meanwhile wins: both then use the same key.
+func ensureSecret(path string, encode func(key []byte) []byte) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("stat %s: %w", path, err)
+	}
+	k := make([]byte, customerKeyBytes)
+	if _, err := rand.Read(k); err != nil {
+		return fmt.Errorf("draw key for %s: %w", path, err)
+	}
+	err := writeSecret(path, encode(k))
+	clear(k)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	return err
 }
 
 // writeSecret writes a file only its owner can read, without replacing one a concurrent start wrote.

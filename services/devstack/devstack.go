@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"kefu.dev/pkg/auth"
 	"kefu.dev/pkg/natsembed"
 	"kefu.dev/pkg/pgcluster"
 	"kefu.dev/pkg/pgxutil"
@@ -28,7 +29,7 @@ import (
 
 // Config configures the dev stack.
 type Config struct {
-	DataDir       string        // private Postgres data and JetStream store live below it
+	DataDir       string        // private Postgres data, JetStream store and dev secrets (devauth.go) live below it
 	DatabaseURL   string        // admin URL of an existing cluster (needs CREATEROLE); empty starts a private one
 	PostgresPort  int           // port of the private cluster; 0 picks a free one
 	NATSPort      int           // embedded NATS client port; -1 picks a free one
@@ -100,9 +101,27 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	if err != nil {
 		return err
 	}
+	encKeysFile, indexKeyFile, err := customerKeyFiles(dataDir)
+	if err != nil {
+		return err
+	}
 	roles, err := pgxutil.Provision(ctx, adminURL, "intake")
 	if err != nil {
 		return fmt.Errorf("provision intake roles: %w", err)
+	}
+	croles, err := pgxutil.Provision(ctx, adminURL, "customer")
+	if err != nil {
+		return fmt.Errorf("provision customer roles: %w", err)
+	}
+	// The customer schema is migrated before anything serves, because intake's key at the customer
+	// service goes into its api_keys table. Intake migrates its own schema in Serve, concurrently with
+	// nothing that touches it: each service has its own schema, goose tables and advisory locks.
+	if err := customer.Migrate(ctx, customer.Config{MigrateDatabaseURL: croles.OwnerURL}); err != nil {
+		return fmt.Errorf("customer: %w", err)
+	}
+	intakeKey, err := intakeCustomerKey(ctx, dataDir, croles.RuntimeURL, pepper)
+	if err != nil {
+		return err
 	}
 
 	ns, err := natsembed.Start(natsembed.Options{Host: cfg.Host, Port: cfg.NATSPort, StoreDir: filepath.Join(dataDir, "nats"),
@@ -126,19 +145,26 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 		return fmt.Errorf("listen: %w", err)
 	}
 	addrs.JWKS = "http://" + jwksLis.Addr().String() + jwksPath
+	// Every service trusts the same callers: the dev pepper and the dev issuer.
+	authCfg := auth.DefaultConfig()
+	authCfg.APIKeyPepper, authCfg.OIDCIssuer, authCfg.OIDCAudience, authCfg.OIDCJWKSURL = pepper, DevIssuer, DevAudience, addrs.JWKS
+	if cfg.RateLimits != "" {
+		authCfg.RateLimits = cfg.RateLimits
+	}
+	ccfg := customer.DefaultConfig()
+	ccfg.DatabaseURL, ccfg.MigrateDatabaseURL, ccfg.NATSURL = croles.RuntimeURL, croles.OwnerURL, ns.ClientURL()
+	ccfg.EncryptionKeysFile, ccfg.BlindIndexKeyFile = encKeysFile, indexKeyFile
+	ccfg.Auth, ccfg.Reflection = authCfg, true
+	ccfg.Migrate = false // done above
 	icfg := intake.DefaultConfig()
 	icfg.DatabaseURL, icfg.MigrateDatabaseURL, icfg.NATSURL = roles.RuntimeURL, roles.OwnerURL, ns.ClientURL()
-	icfg.Auth.APIKeyPepper, icfg.Auth.OIDCIssuer, icfg.Auth.OIDCAudience, icfg.Auth.OIDCJWKSURL = pepper, DevIssuer, DevAudience, addrs.JWKS
-	icfg.Reflection = true
-	if cfg.RateLimits != "" {
-		icfg.Auth.RateLimits = cfg.RateLimits
-	}
+	icfg.Auth, icfg.Reflection = authCfg, true
 	svcs := []svc{
 		{cfg.IntakePort, &addrs.Intake, func(ctx context.Context, l net.Listener) error {
 			return intake.Serve(ctx, icfg, svcLog("intake"), l)
 		}},
 		{cfg.CustomerPort, &addrs.Customer, func(ctx context.Context, l net.Listener) error {
-			return customer.Serve(ctx, customer.DefaultConfig(), svcLog("customer"), l)
+			return customer.Serve(ctx, ccfg, svcLog("customer"), l)
 		}},
 		{cfg.RoutingPort, &addrs.Routing, func(ctx context.Context, l net.Listener) error {
 			return routing.Serve(ctx, routing.DefaultConfig(), svcLog("routing"), l)
@@ -164,8 +190,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 		return fmt.Errorf("listen: %w", err)
 	}
 	addrs.REST = "http://" + httpLis.Addr().String()
+	// Set once the customer listener is bound (its port may be 0); the closures above read icfg when they run.
+	icfg.CustomerAddr, icfg.CustomerAPIKey = addrs.Customer, intakeKey
 	gcfg := gateway.DefaultConfig()
-	gcfg.IntakeAddr = addrs.Intake
+	gcfg.IntakeAddr, gcfg.CustomerAddr = addrs.Intake, addrs.Customer
 
 	g, gctx := errgroup.WithContext(ctx)
 	for i, s := range svcs {

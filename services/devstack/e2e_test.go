@@ -57,14 +57,26 @@ func startDB(t *testing.T) *testkit.DB {
 // startStackWith runs the dev stack with cfg (on free ports) until the test ends.
 func startStackWith(t *testing.T, cfg devstack.Config) (devstack.Addresses, devstack.Config) {
 	t.Helper()
+	a, _ := runStack(t, cfg)
+	return a, cfg
+}
+
+// runStack runs the dev stack with cfg until stop is called or the test ends, and returns its addresses
+// once the gateway is ready. stop waits for the stack to end and checks that it stopped cleanly.
+func runStack(t *testing.T, cfg devstack.Config) (devstack.Addresses, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
 	ready := make(chan devstack.Addresses, 1)
 	done := make(chan error, 1)
 	go func() { done <- devstack.Run(ctx, cfg, logging.Discard(), func(a devstack.Addresses) { ready <- a }) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			require.NoError(t, <-done)
+		})
+	}
+	t.Cleanup(stop)
 	var a devstack.Addresses
 	select {
 	case a = <-ready:
@@ -81,7 +93,7 @@ func startStackWith(t *testing.T, cfg devstack.Config) (devstack.Addresses, devs
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}, time.Minute, "gateway never became ready")
-	return a, cfg
+	return a, stop
 }
 
 // readmeScript returns the README's curl walkthrough (between the readme-test markers), pointed at base,
@@ -116,7 +128,9 @@ func TestReadmeWalkthroughWorksAsPrinted(t *testing.T) {
 	out, err = cmd.CombinedOutput()
 	require.NoError(t, err, "README walkthrough failed:\n%s", out)
 	for _, want := range []string{`"TICKET_STATUS_ARCHIVED"`, "UNAUTHENTICATED\nPERMISSION_DENIED\n", `"revoked":true`,
-		`{"method":"SubmitTicket","principal":"adapter:web-chat","result":"OK"}`, `{"method":"ArchiveTicket","principal":"staff:`} {
+		`{"method":"SubmitTicket","principal":"adapter:web-chat","result":"OK"}`, `{"method":"ArchiveTicket","principal":"staff:`,
+		`{"name":"张*","nationalId":"110105********002X","phone":"139****5678","masked":true}`, "[true]\nvip\n13912345678\n",
+		"CUSTOMER_STATE_ERASED"} {
 		require.Contains(t, string(out), want, "the walkthrough's output:\n%s", out)
 	}
 	require.True(t, strings.HasSuffix(strings.TrimSpace(string(out)), "UNAUTHENTICATED"), "a revoked key must stop working:\n%s", out)

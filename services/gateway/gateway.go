@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	authv1 "kefu.dev/pkg/api/kefu/auth/v1"
+	customerv1 "kefu.dev/pkg/api/kefu/customer/v1"
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
 	"kefu.dev/pkg/grpcx"
 )
@@ -50,12 +51,16 @@ const (
 // idleTimeout closes keep-alive connections nobody uses, so idle clients do not pin file descriptors.
 const idleTimeout = 2 * time.Minute
 
-// Config configures the gateway. A zero field takes its Default value, except IntakeAddr, which is required.
+// Config configures the gateway. A zero field takes its Default value, except IntakeAddr, which is
+// required, and CustomerAddr.
 type Config struct {
 	// HTTPAddr is the listen address for Run (host:port).
 	HTTPAddr string
 	// IntakeAddr is the gRPC target of the intake service (host:port or any grpc-go target).
 	IntakeAddr string
+	// CustomerAddr is the gRPC target of the customer service, which serves /v1/customers and /v1/tiers.
+	// Empty leaves those routes out (they answer 404): a stack of intake alone, as `make bench` runs.
+	CustomerAddr string
 	// MaxBodyBytes is the largest request body accepted; a larger one is answered 413.
 	MaxBodyBytes int64
 	// ReadHeaderTimeout bounds reading a request's headers (slowloris protection).
@@ -136,7 +141,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 }
 
 // Serve serves on ln (ignoring cfg.HTTPAddr) until ctx is done. Then it stops accepting, lets in-flight
-// requests finish for up to cfg.ShutdownTimeout, closes what is left and the backend connection. It closes
+// requests finish for up to cfg.ShutdownTimeout, closes what is left and the backend connections. It closes
 // ln. The dev runner passes its own listener so it can print the bound address.
 func Serve(ctx context.Context, ln net.Listener, cfg Config, logger *slog.Logger) error {
 	if err := cfg.Validate(); err != nil {
@@ -159,7 +164,7 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config, logger *slog.Logger
 		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	logger.InfoContext(ctx, "gateway listening", slog.String("addr", ln.Addr().String()),
-		slog.String("intake_addr", cfg.IntakeAddr), slog.Int64("max_body_bytes", cfg.MaxBodyBytes))
+		slog.String("intake_addr", cfg.IntakeAddr), slog.String("customer_addr", cfg.CustomerAddr), slog.Int64("max_body_bytes", cfg.MaxBodyBytes))
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -187,7 +192,7 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config, logger *slog.Logger
 }
 
 // NewHandler returns the gateway's whole HTTP handler and a function that closes its backend connections.
-// The connection is lazy, so a backend that is down is no start-up error: calls answer 503 until it is up.
+// The connections are lazy, so a backend that is down is no start-up error: calls answer 503 until it is up.
 // ctx bounds registration only; requests carry their own contexts.
 func NewHandler(ctx context.Context, cfg Config, logger *slog.Logger) (http.Handler, func() error, error) {
 	if err := cfg.Validate(); err != nil {
@@ -199,11 +204,25 @@ func NewHandler(ctx context.Context, cfg Config, logger *slog.Logger) (http.Hand
 	if err != nil {
 		return nil, nil, fmt.Errorf("intake client: %w", err)
 	}
-	closeConn := func() error {
-		if err := conn.Close(); err != nil {
-			return fmt.Errorf("close intake connection: %w", err)
+	var customerConn *grpc.ClientConn
+	if cfg.CustomerAddr != "" {
+		customerConn, err = grpcx.Dial(cfg.CustomerAddr, grpc.WithChainUnaryInterceptor(hideTransportErrors("customer")))
+		if err != nil {
+			_ = conn.Close()
+			return nil, nil, fmt.Errorf("customer client: %w", err)
 		}
-		return nil
+	}
+	closeConn := func() error {
+		var errs []error
+		if err := conn.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close intake connection: %w", err))
+		}
+		if customerConn != nil {
+			if err := customerConn.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close customer connection: %w", err))
+			}
+		}
+		return errors.Join(errs...)
 	}
 
 	mux := newServeMux()
@@ -212,7 +231,8 @@ func NewHandler(ctx context.Context, cfg Config, logger *slog.Logger) (http.Hand
 		return nil, nil, fmt.Errorf("register intake routes: %w", err)
 	}
 	// Intake serves the API keys of its own callers (adapters) and its audit log; see KeyService and
-	// AuditService.
+	// AuditService. The customer service has its own KeyService and AuditService (its callers' keys, its
+	// reveals and changes), reachable over gRPC only: one REST path cannot serve two backends.
 	if err := authv1.RegisterKeyServiceHandlerClient(ctx, mux, authv1.NewKeyServiceClient(conn)); err != nil {
 		_ = closeConn()
 		return nil, nil, fmt.Errorf("register key routes: %w", err)
@@ -220,6 +240,12 @@ func NewHandler(ctx context.Context, cfg Config, logger *slog.Logger) (http.Hand
 	if err := authv1.RegisterAuditServiceHandlerClient(ctx, mux, authv1.NewAuditServiceClient(conn)); err != nil {
 		_ = closeConn()
 		return nil, nil, fmt.Errorf("register audit routes: %w", err)
+	}
+	if customerConn != nil {
+		if err := customerv1.RegisterCustomerServiceHandlerClient(ctx, mux, customerv1.NewCustomerServiceClient(customerConn)); err != nil {
+			_ = closeConn()
+			return nil, nil, fmt.Errorf("register customer routes: %w", err)
+		}
 	}
 	if err := registerPlainRoutes(mux, healthpb.NewHealthClient(conn)); err != nil {
 		_ = closeConn()

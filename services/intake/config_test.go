@@ -39,6 +39,10 @@ func TestConfigValidate(t *testing.T) {
 		{"a jwks url that is not http", func(c *intake.Config) { c.Auth.OIDCJWKSURL = "file:///etc/keys" }, "KEFU_OIDC_JWKS_URL"},
 		{"no algorithms", func(c *intake.Config) { c.Auth.OIDCAlgorithms = " , " }, "KEFU_OIDC_ALGORITHMS"},
 		{"a pool too small for the relay", func(c *intake.Config) { c.DBMaxConns = 2 }, "KEFU_DB_MAX_CONNS"},
+		{"a customer service without an api key", func(c *intake.Config) { c.CustomerAddr = "customer:7002" }, "KEFU_CUSTOMER_API_KEY"},
+		{"a customer service with an api key is valid", func(c *intake.Config) {
+			c.CustomerAddr, c.CustomerAPIKey = "customer:7002", "kefu_x"
+		}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
 	"kefu.dev/pkg/events"
 	"kefu.dev/pkg/natsembed"
+	"kefu.dev/pkg/testkit"
 	"kefu.dev/services/intake"
 )
 
@@ -281,7 +282,8 @@ func TestTwoReplicasKeepEachTicketsOrder(t *testing.T) {
 }
 
 // TestIntakeStartsWhileNATSIsDown starts intake with no NATS server running: it serves, accepts tickets, and
-// once the server comes up creates the stream and publishes what waited in the outbox.
+// once the server comes up creates the stream, publishes what waited in the outbox and consumes customer
+// events.
 func TestIntakeStartsWhileNATSIsDown(t *testing.T) {
 	t.Parallel()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -298,4 +300,14 @@ func TestIntakeStartsWhileNATSIsDown(t *testing.T) {
 	got := s.events(t, s.jetStream(t), 1)
 	require.Len(t, got, 1)
 	require.Equal(t, tk.GetTicketId(), got[0].meta.GetAggregateId())
+
+	duplicate, survivor := uuid.NewString(), uuid.NewString()
+	req := s.submitReq("of a customer merged later")
+	req.CustomerId = duplicate
+	resp, err := s.client.SubmitTicket(as(t.Context(), adapterP), req)
+	require.NoError(t, err)
+	publish(t, s.customerEvents(t), customerEvent(t, "kefu.customer.merged", duplicate,
+		&eventsv1.CustomerMerged{DuplicateId: duplicate, SurvivorId: survivor}))
+	testkit.Eventually(t, func() bool { return s.ticket(t, resp.GetTicket().GetTicketId()).GetCustomerId() == survivor }, wait,
+		"the customer events consumer runs once the stream exists")
 }

@@ -1,7 +1,8 @@
 // Package intake is the intake service: it owns tickets, their lifecycle, their timeline and the
 // kefu.ticket.* events. Run (or Serve, with a listener of the caller's) is the composition root: it migrates
-// the schema, opens the pool, seeds the default taxonomy and rules, connects to NATS, and runs the gRPC
-// server, the outbox relay and the auto-close sweeper until the context ends.
+// the schema, opens the pool, seeds the default taxonomy and rules, connects to NATS and (when configured)
+// to the customer service, and runs the gRPC server, the outbox relay, the auto-close sweeper and the
+// consumer of customer events (erasures and merges) until the context ends.
 package intake
 
 import (
@@ -15,7 +16,6 @@ import (
 	_ "time/tzdata" // the business zone must load on hosts without a zoneinfo database (containers)
 
 	"github.com/exaring/otelpgx"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
 
@@ -30,6 +30,8 @@ import (
 	"kefu.dev/pkg/outbox"
 	"kefu.dev/pkg/pgxutil"
 	"kefu.dev/services/intake/internal/app"
+	"kefu.dev/services/intake/internal/consume"
+	"kefu.dev/services/intake/internal/customerclient"
 	"kefu.dev/services/intake/internal/grpcapi"
 	"kefu.dev/services/intake/internal/store"
 )
@@ -68,6 +70,13 @@ type Config struct {
 	StreamMaxAge time.Duration
 	// StreamDuplicates is the stream's dedupe window on event ids (--stream-duplicates).
 	StreamDuplicates time.Duration
+	// CustomerAddr is the customer service's gRPC address (--customer-addr). Empty runs intake without it:
+	// submits keep the adapter's customer_id and check no identity facts. Erasures and merges arrive as
+	// events either way.
+	CustomerAddr string
+	// CustomerAPIKey is intake's API key at the customer service (--customer-api-key). A secret; required
+	// with CustomerAddr.
+	CustomerAPIKey string
 	// Auth is how callers are authenticated: the API keys' pepper and the staff tokens' OIDC provider.
 	Auth auth.Config
 	// Reflection serves gRPC server reflection without credentials (--reflection). Dev only.
@@ -139,6 +148,9 @@ func (c Config) Validate() error {
 	if c.DBMaxConns < 4 {
 		bad("db-max-conns", "must be at least 4 (the outbox relay keeps two)")
 	}
+	if c.CustomerAddr != "" && c.CustomerAPIKey == "" {
+		bad("customer-api-key", "is required with customer-addr")
+	}
 	if err := c.Auth.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -185,7 +197,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 }
 
 // Serve runs intake on lis until ctx ends, then stops in order: the gRPC server (NOT_SERVING, graceful
-// within ShutdownTimeout, then hard), the relay and the sweeper, NATS (drained), and the pool last. It
+// within ShutdownTimeout, then hard), the relay, the sweeper and the customer events consumer, the
+// customer service's connection, NATS (drained), and the pool last. It
 // returns nil after a shutdown caused by ctx, or the error that stopped it. It closes lis.
 func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) (err error) {
 	defer lis.Close()
@@ -199,7 +212,8 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 	}
 	log.InfoContext(ctx, "intake starting", "grpc_addr", lis.Addr().String(), "database_url", config.Redact(cfg.DatabaseURL),
 		"nats_url", config.Redact(cfg.NATSURL), "business_zone", cfg.BusinessZone, "migrate", cfg.Migrate,
-		"auto_close_after", cfg.AutoCloseAfter.String(), "max_skew", cfg.MaxSkew.String())
+		"auto_close_after", cfg.AutoCloseAfter.String(), "max_skew", cfg.MaxSkew.String(),
+		"customer_addr", cfg.CustomerAddr, "customer_api_key", redactSecret(cfg.CustomerAPIKey))
 
 	if cfg.Migrate {
 		if err := Migrate(ctx, cfg); err != nil {
@@ -220,7 +234,7 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 		return err
 	}
 	defer func() {
-		if derr := drain(nc); derr != nil && err == nil {
+		if derr := events.Drain(nc); derr != nil && err == nil {
 			log.WarnContext(ctx, "drain nats", "error", derr.Error())
 		}
 	}()
@@ -230,8 +244,18 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 	}
 	relay := outbox.NewRelay(pool, js, outbox.RelayOptions{Logger: log, ReplayWindow: cfg.OutboxReplayWindow})
 
+	var customers app.CustomerDirectory
+	if cfg.CustomerAddr != "" {
+		cc, err := customerclient.Dial(cfg.CustomerAddr, cfg.CustomerAPIKey)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = cc.Close() }()
+		customers = cc
+	}
+
 	st := store.New(pool)
-	a := app.New(st, clk, relay, nil, app.Config{
+	a := app.New(st, clk, relay, nil, customers, app.Config{
 		MaxSkew: cfg.MaxSkew, AutoCloseAfter: cfg.AutoCloseAfter, BusinessZone: zone, PolicyTTL: cfg.PolicyTTL,
 	}, log)
 	if seeded, err := a.SeedDefaults(ctx); err != nil {
@@ -279,7 +303,12 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 	g.Go(func() error { return a.RunSweeper(work, cfg.SweepInterval) })
 	g.Go(func() error { return auditLog.Run(work) })
 	g.Go(func() error {
-		ensureStream(work, js, events.StreamConfig{MaxAge: cfg.StreamMaxAge, Duplicates: cfg.StreamDuplicates}, log)
+		events.KeepStream(work, js, events.StreamConfig{MaxAge: cfg.StreamMaxAge, Duplicates: cfg.StreamDuplicates}, log)
+		// After the stream exists (Consume would retry until it did, but noisily); KeepStream returns
+		// early only when work ends, and then Consume returns at once.
+		if err := consume.NewCustomer(a, log).Run(work, js, pool); err != nil {
+			return fmt.Errorf("customer events consumer: %w", err)
+		}
 		return nil
 	})
 	err = g.Wait()
@@ -287,53 +316,10 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 	return err
 }
 
-// ensureStream creates or updates the KEFU stream, retrying with backoff while NATS is unreachable: intake
-// accepts tickets without NATS (the outbox holds their events), so a broker that is down at start must not
-// stop it.
-func ensureStream(ctx context.Context, js jetstream.JetStream, c events.StreamConfig, log *slog.Logger) {
-	delay := 100 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err := events.EnsureStream(actx, js, c)
-		cancel()
-		if err == nil {
-			return
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		if attempt == 1 || attempt%10 == 0 {
-			log.WarnContext(ctx, "ensure event stream; retrying", "attempt", attempt, "error", err.Error())
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		delay = min(2*delay, 5*time.Second)
+// redactSecret stands in for a secret in the start-up log: whether it is set, never its value.
+func redactSecret(s string) string {
+	if s == "" {
+		return ""
 	}
-}
-
-// drain flushes and closes the NATS connection, waiting at most a few seconds.
-func drain(nc *nats.Conn) error {
-	if nc.IsClosed() {
-		return nil
-	}
-	done := make(chan struct{})
-	nc.SetClosedHandler(func(*nats.Conn) { close(done) })
-	if err := nc.Drain(); err != nil {
-		nc.Close()
-		return err
-	}
-	t := time.NewTimer(5 * time.Second)
-	defer t.Stop()
-	select {
-	case <-done:
-		return nil
-	case <-t.C:
-		nc.Close()
-		return errors.New("drain timed out")
-	}
+	return "xxxxx"
 }

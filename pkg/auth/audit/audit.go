@@ -66,4 +66,23 @@ type Record struct {
 	TraceID string
 	// Kind is why the call is recorded.
 	Kind Kind
+	// Reason is why the caller says it made the call: the request's reason as typed, kept to its first
+	// MaxReasonRunes runes; empty when the request has none. It is stored as given, so it is the one
+	// field that may hold whatever a caller wrote; the customer APIs tell callers to keep personal data
+	// out of it, as the log can never remove it.
+	Reason string
+	// Fields is what the call read or changed: the field groups a reveal unmasked (name, national_id) or
+	// the paths of an update's mask. Names, never values; at most MaxFields of MaxFieldRunes runes each.
+	Fields []string
 }
+
+// Limits on what a record keeps of a caller's input. The guard records a call before validation (a
+// refused call too), so these bound what any authenticated caller can make the log store.
+const (
+	// MaxReasonRunes is how much of a reason a record keeps.
+	MaxReasonRunes = 500
+	// MaxFields is how many field names a record keeps.
+	MaxFields = 64
+	// MaxFieldRunes is how much of each field name a record keeps.
+	MaxFieldRunes = 128
+)

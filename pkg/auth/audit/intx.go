@@ -51,9 +51,10 @@ func Queue(ctx context.Context, b *pgx.Batch, objectType, objectID string) error
 	}
 	p.rec.ID, p.rec.At = r.ID, r.At // a retry of the transaction inserts the same record
 	b.Queue(`INSERT INTO audit_records (record_id, at, principal, key_id, method, object_type, object_id, result, trace_id, kind,
-			on_behalf_of)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		r.ID, r.At, r.Principal, r.KeyID, r.Method, r.ObjectType, r.ObjectID, r.Result, r.TraceID, string(r.Kind), r.OnBehalfOf)
+			on_behalf_of, reason, fields)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		r.ID, r.At, r.Principal, r.KeyID, r.Method, r.ObjectType, r.ObjectID, r.Result, r.TraceID, string(r.Kind), r.OnBehalfOf,
+		r.Reason, r.Fields)
 	p.queued.Store(true)
 	return nil
 }

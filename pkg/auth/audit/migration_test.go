@@ -56,6 +56,8 @@ func TestRecordsAreAppendOnly(t *testing.T) {
 		for _, q := range []string{
 			`UPDATE audit_records SET result = 'NOT_FOUND'`,
 			`UPDATE audit_records SET result = 'NOT_FOUND' WHERE false`,
+			`UPDATE audit_records SET reason = 'rewritten'`,
+			`UPDATE audit_records SET fields = '{}'`,
 			`DELETE FROM audit_records`,
 			`DELETE FROM audit_records WHERE false`,
 			`TRUNCATE audit_records`,
@@ -93,6 +95,23 @@ func TestRecordsAreAppendOnly(t *testing.T) {
 		}, held, "privileges on audit_records of roles other than its owner")
 	})
 
+	t.Run("no column of the table carries a grant of its own", func(t *testing.T) {
+		t.Parallel()
+		// A column grant (GRANT UPDATE (reason) ...) sits in pg_attribute, not in the table's ACL checked
+		// above, and would let its holder rewrite that column. Columns added later must not get one.
+		var cols []string
+		err := e.db.Pool.QueryRow(t.Context(), `SELECT coalesce(array_agg(attname::text ORDER BY attname), '{}')
+			FROM pg_attribute WHERE attrelid = 'audit_records'::regclass AND attacl IS NOT NULL`).Scan(&cols)
+		require.NoError(t, err)
+		require.Empty(t, cols)
+		for _, col := range []string{"result", "reason", "fields"} {
+			var may bool
+			require.NoError(t, e.db.Pool.QueryRow(t.Context(),
+				`SELECT has_column_privilege(current_user, 'audit_records', $1, 'UPDATE')`, col).Scan(&may))
+			require.False(t, may, "runtime role may update %s", col)
+		}
+	})
+
 	t.Run("the owner's rewrites are refused by the triggers", func(t *testing.T) {
 		t.Parallel()
 		owner := connect(t, e.db.OwnerURL)
@@ -102,6 +121,7 @@ func TestRecordsAreAppendOnly(t *testing.T) {
 		require.True(t, isOwner, "the owner URL connects as the table's owner")
 		for _, q := range []string{
 			`UPDATE ` + schema + `.audit_records SET result = 'NOT_FOUND'`,
+			`UPDATE ` + schema + `.audit_records SET reason = 'rewritten', fields = '{}'`,
 			`DELETE FROM ` + schema + `.audit_records`,
 			`DELETE FROM ` + schema + `.audit_records WHERE false`,
 			`TRUNCATE ` + schema + `.audit_records`,

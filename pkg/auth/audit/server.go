@@ -40,13 +40,14 @@ func (s *Server) ListAuditRecords(ctx context.Context, req *authv1.ListAuditReco
 		return nil, err
 	}
 	page, err := s.st.List(ctx, Filter{
-		Principal: req.GetPrincipal(),
-		Method:    req.GetMethod(),
-		ObjectID:  req.GetObjectId(),
-		Result:    req.GetResult(),
-		Kind:      kind,
-		Start:     start,
-		End:       end,
+		Principal:  req.GetPrincipal(),
+		Method:     req.GetMethod(),
+		ObjectType: req.GetObjectType(),
+		ObjectID:   req.GetObjectId(),
+		Result:     req.GetResult(),
+		Kind:       kind,
+		Start:      start,
+		End:        end,
 	}, int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, err
@@ -108,5 +109,7 @@ func toProto(r Record) *authv1.AuditRecord {
 		TraceId:    r.TraceID,
 		OnBehalfOf: r.OnBehalfOf,
 		Kind:       kindProto(r.Kind),
+		Reason:     r.Reason,
+		Fields:     r.Fields,
 	}
 }

@@ -28,13 +28,14 @@ func PageSize(requested int) int { return paging.Size(requested) }
 
 // Filter selects records; every set field must match, and the zero Filter selects all.
 type Filter struct {
-	Principal string // "<kind>:<id>"
-	Method    string // full gRPC method
-	ObjectID  string
-	Result    string    // gRPC code name
-	Kind      Kind      // "": either kind
-	Start     time.Time // records at or after; zero: no lower bound
-	End       time.Time // records before; zero: no upper bound
+	Principal  string // "<kind>:<id>"
+	Method     string // full gRPC method
+	ObjectType string // ticket, customer, ...
+	ObjectID   string
+	Result     string    // gRPC code name
+	Kind       Kind      // "": either kind
+	Start      time.Time // records at or after; zero: no lower bound
+	End        time.Time // records before; zero: no upper bound
 }
 
 // Page is one page of a listing.
@@ -76,6 +77,9 @@ func (s *Store) List(ctx context.Context, f Filter, pageSize int, pageToken stri
 	}
 	if f.Method != "" {
 		where = append(where, "method = "+arg(f.Method))
+	}
+	if f.ObjectType != "" {
+		where = append(where, "object_type = "+arg(f.ObjectType))
 	}
 	if f.ObjectID != "" {
 		// The repeated predicate lets a generic plan, which cannot see the parameter, use the partial index.
@@ -155,7 +159,8 @@ func ceilMicro(t time.Time) time.Time {
 }
 
 // recordColumns are the columns scanRecord reads, in its order.
-const recordColumns = `record_id, at, principal, key_id, method, object_type, object_id, result, trace_id, kind, on_behalf_of`
+const recordColumns = `record_id, at, principal, key_id, method, object_type, object_id, result, trace_id, kind, on_behalf_of,
+	reason, fields`
 
 func scanRecord(row pgx.Row) (Record, error) {
 	var (
@@ -163,7 +168,7 @@ func scanRecord(row pgx.Row) (Record, error) {
 		kind string
 	)
 	if err := row.Scan(&r.ID, &r.At, &r.Principal, &r.KeyID, &r.Method, &r.ObjectType, &r.ObjectID, &r.Result,
-		&r.TraceID, &kind, &r.OnBehalfOf); err != nil {
+		&r.TraceID, &kind, &r.OnBehalfOf, &r.Reason, &r.Fields); err != nil {
 		return Record{}, err
 	}
 	r.At, r.Kind = r.At.UTC(), Kind(kind)
@@ -182,7 +187,12 @@ func (c cursor) at() time.Time { return time.UnixMicro(c.At).UTC() }
 // filterHash names a listing's filters in its tokens, so a token cannot be replayed against other filters
 // (which would silently skip or repeat records). f is normalized, so equal filters hash alike.
 func filterHash(f Filter) string {
-	b, _ := json.Marshal([]any{f.Principal, f.Method, f.ObjectID, f.Result, f.Kind, micros(f.Start), micros(f.End)}) // plain values: always encodes
+	vals := []any{f.Principal, f.Method, f.ObjectID, f.Result, f.Kind, micros(f.Start), micros(f.End)}
+	if f.ObjectType != "" {
+		// Appended only when set, so tokens issued before the filter existed stay valid.
+		vals = append(vals, f.ObjectType)
+	}
+	b, _ := json.Marshal(vals) // plain values: always encodes
 	sum := sha256.Sum256(append([]byte("audit_records\x00"), b...))
 	return hex.EncodeToString(sum[:8])
 }

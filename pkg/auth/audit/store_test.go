@@ -39,6 +39,10 @@ func seven() []audit.Record {
 		rs[i].ID = uuid.New()
 		rs[i].ObjectType = "ticket"
 	}
+	// An object of another type with the same id, which only object_type tells apart, and a call that
+	// named no object.
+	rs[5].ObjectType = "customer"
+	rs[6].ObjectType = ""
 	return rs
 }
 
@@ -112,6 +116,10 @@ func TestList(t *testing.T) {
 		{"principal narrows to that caller", &authv1.ListAuditRecordsRequest{Principal: "staff:alice"}, []int{0, 2, 4}},
 		{"method narrows to that method", &authv1.ListAuditRecordsRequest{Method: assign}, []int{0, 4, 5}},
 		{"object_id narrows to that object", &authv1.ListAuditRecordsRequest{ObjectId: "T1"}, []int{0, 1}},
+		{"object_id alone matches every type", &authv1.ListAuditRecordsRequest{ObjectId: "T3"}, []int{3, 5}},
+		{"object_type narrows to that type", &authv1.ListAuditRecordsRequest{ObjectType: "customer"}, []int{5}},
+		{"object_type and object_id name one object",
+			&authv1.ListAuditRecordsRequest{ObjectType: "ticket", ObjectId: "T3"}, []int{3}},
 		{"result narrows to that code", &authv1.ListAuditRecordsRequest{Result: "OK"}, []int{0, 1, 3, 5}},
 		{"kind change", &authv1.ListAuditRecordsRequest{Kind: authv1.AuditKind_AUDIT_KIND_CHANGE}, []int{0, 3, 4, 5, 6}},
 		{"kind personal data read", &authv1.ListAuditRecordsRequest{Kind: authv1.AuditKind_AUDIT_KIND_PERSONAL_DATA_READ}, []int{1, 2}},
@@ -154,6 +162,7 @@ func TestList(t *testing.T) {
 			func(r *authv1.ListAuditRecordsRequest) { r.Principal = "" },
 			func(r *authv1.ListAuditRecordsRequest) { r.Method = assign },
 			func(r *authv1.ListAuditRecordsRequest) { r.ObjectId = "T2" },
+			func(r *authv1.ListAuditRecordsRequest) { r.ObjectType = "ticket" },
 			func(r *authv1.ListAuditRecordsRequest) { r.Result = "OK" },
 			func(r *authv1.ListAuditRecordsRequest) { r.Kind = authv1.AuditKind_AUDIT_KIND_CHANGE },
 			func(r *authv1.ListAuditRecordsRequest) { r.StartTime = minute(1) },

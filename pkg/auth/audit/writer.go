@@ -93,7 +93,8 @@ func (w *Writer) Batches() int64 { return w.batches.Load() }
 // whether to retry or fail its call), ErrStopped after Run has returned, an ErrInvalidRecord error for a
 // record without principal, method or result or with an unknown kind, and ctx.Err() when ctx ends first;
 // then r may still be written. A zero ID gets a UUIDv7 and a zero At the writer's clock; At is stored in
-// UTC truncated to microseconds. NUL bytes and invalid UTF-8, which Postgres text refuses, become U+FFFD.
+// UTC truncated to microseconds. NUL bytes and invalid UTF-8, which Postgres text refuses, become U+FFFD;
+// Reason and Fields are cut to MaxReasonRunes, MaxFields and MaxFieldRunes.
 // A record whose ID is already stored is taken as a retry of it and not written again.
 func (w *Writer) Write(ctx context.Context, r Record) error {
 	if err := ctx.Err(); err != nil {
@@ -245,30 +246,43 @@ func (w *Writer) flush(ctx context.Context, batch []*entry) error {
 	return err
 }
 
-// insert is one multi-row INSERT of column arrays (eleven parameters whatever the batch size), committed on
-// its own. ON CONFLICT DO NOTHING makes a retried record (same id) a no-op and needs no UPDATE privilege.
+// insert is one multi-row INSERT of column arrays (fifteen parameters whatever the batch size), committed
+// on its own. ON CONFLICT DO NOTHING makes a retried record (same id) a no-op and needs no UPDATE privilege.
+//
+// Each record's Fields is an array of its own, and unnest cannot take an array of arrays (Postgres's are
+// rectangular, and unnest flattens them), so all records' fields go in one flat array ($13) and each row
+// takes its slice of it, [$14[i]:$15[i]]; a slice with its lower bound above its upper one is '{}'.
 func (w *Writer) insert(ctx context.Context, batch []*entry) error {
 	n := len(batch)
 	var (
 		ids                                           = make([]uuid.UUID, n)
 		ats                                           = make([]time.Time, n)
 		principals, keyIDs, methods, objTypes, objIDs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		results, traceIDs, kinds, onBehalfOf          = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		results, traceIDs, kinds, onBehalfOf, reasons = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		fields                                        = []string{}
+		fieldsLo, fieldsHi                            = make([]int32, n), make([]int32, n)
 	)
 	for i, e := range batch {
 		r := e.rec
 		ids[i], ats[i], principals[i], keyIDs[i], methods[i] = r.ID, r.At, r.Principal, r.KeyID, r.Method
 		objTypes[i], objIDs[i], results[i], traceIDs[i], kinds[i] = r.ObjectType, r.ObjectID, r.Result, r.TraceID, string(r.Kind)
-		onBehalfOf[i] = r.OnBehalfOf
+		onBehalfOf[i], reasons[i] = r.OnBehalfOf, r.Reason
+		fieldsLo[i] = int32(len(fields) + 1) // Postgres arrays count from 1
+		fields = append(fields, r.Fields...)
+		fieldsHi[i] = int32(len(fields))
 	}
 	_, err := w.pool.Exec(ctx, `INSERT INTO audit_records
-			(record_id, at, principal, key_id, method, object_type, object_id, result, trace_id, kind, on_behalf_of)
-		SELECT record_id, at, principal, key_id, method, object_type, object_id, result, trace_id, kind, on_behalf_of
+			(record_id, at, principal, key_id, method, object_type, object_id, result, trace_id, kind, on_behalf_of,
+			reason, fields)
+		SELECT record_id, at, principal, key_id, method, object_type, object_id, result, trace_id, kind, on_behalf_of,
+			reason, ($13::text[])[fields_lo:fields_hi]
 		FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-			$8::text[], $9::text[], $10::text[], $11::text[])
-			AS r (record_id, at, principal, key_id, method, object_type, object_id, result, trace_id, kind, on_behalf_of)
+			$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $14::int4[], $15::int4[])
+			AS r (record_id, at, principal, key_id, method, object_type, object_id, result, trace_id, kind, on_behalf_of,
+			reason, fields_lo, fields_hi)
 		ON CONFLICT ON CONSTRAINT audit_records_pkey DO NOTHING`,
-		ids, ats, principals, keyIDs, methods, objTypes, objIDs, results, traceIDs, kinds, onBehalfOf)
+		ids, ats, principals, keyIDs, methods, objTypes, objIDs, results, traceIDs, kinds, onBehalfOf, reasons,
+		fields, fieldsLo, fieldsHi)
 	return err
 }
 
@@ -298,6 +312,14 @@ func prepare(r Record, clk clock.Clock) (Record, error) {
 	for _, s := range []*string{&r.Principal, &r.KeyID, &r.Method, &r.ObjectType, &r.ObjectID, &r.Result, &r.TraceID, &r.OnBehalfOf} {
 		*s = pgText(*s)
 	}
+	r.Reason = cut(pgText(r.Reason), MaxReasonRunes)
+	// A copy, never nil: the caller's slice stays as it was, and pgx sends a nil slice as NULL, which the
+	// column refuses.
+	fields := make([]string, min(len(r.Fields), MaxFields))
+	for i := range fields {
+		fields[i] = cut(pgText(r.Fields[i]), MaxFieldRunes)
+	}
+	r.Fields = fields
 	switch {
 	case r.Principal == "":
 		return Record{}, fmt.Errorf("%w: no principal", ErrInvalidRecord)
@@ -309,6 +331,18 @@ func prepare(r Record, clk clock.Clock) (Record, error) {
 		return Record{}, fmt.Errorf("%w: unknown kind %q", ErrInvalidRecord, r.Kind)
 	}
 	return r, nil
+}
+
+// cut returns s's first n runes (s is valid UTF-8 here).
+func cut(s string, n int) string {
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j]
+		}
+		i++
+	}
+	return s
 }
 
 // pgText replaces what a UTF-8 Postgres database refuses in text (22021: NUL bytes, invalid UTF-8) with

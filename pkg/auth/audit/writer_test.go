@@ -3,6 +3,8 @@ package audit_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,6 +37,9 @@ func TestWrittenRecordsReadBack(t *testing.T) {
 			Result:     "PERMISSION_DENIED",
 			TraceID:    "4bf92f3577b34da6a3ce929d0e0e4736",
 			Kind:       audit.KindPersonalDataRead,
+			OnBehalfOf: "staff:bob",
+			Reason:     "ticket GD202611230001: courier needs the phone",
+			Fields:     []string{"name", "contacts"},
 		}
 		e.write(t, r)
 		resp, err := e.srv.ListAuditRecords(t.Context(), &authv1.ListAuditRecordsRequest{ObjectId: "complete-1"})
@@ -51,6 +56,9 @@ func TestWrittenRecordsReadBack(t *testing.T) {
 			Result:     "PERMISSION_DENIED",
 			TraceId:    "4bf92f3577b34da6a3ce929d0e0e4736",
 			Kind:       authv1.AuditKind_AUDIT_KIND_PERSONAL_DATA_READ,
+			OnBehalfOf: "staff:bob",
+			Reason:     "ticket GD202611230001: courier needs the phone",
+			Fields:     []string{"name", "contacts"},
 		}
 		require.True(t, proto.Equal(want, resp.GetRecords()[0]), "want %v\ngot  %v", want, resp.GetRecords()[0])
 		require.Empty(t, resp.GetNextPageToken())
@@ -74,6 +82,8 @@ func TestWrittenRecordsReadBack(t *testing.T) {
 		require.Empty(t, got.GetKeyId())
 		require.Empty(t, got.GetObjectType())
 		require.Empty(t, got.GetTraceId())
+		require.Empty(t, got.GetReason())
+		require.Empty(t, got.GetFields())
 		require.Equal(t, authv1.AuditKind_AUDIT_KIND_CHANGE, got.GetKind())
 	})
 
@@ -96,13 +106,72 @@ func TestWrittenRecordsReadBack(t *testing.T) {
 		r.ObjectID = "text-1"
 		r.Principal = "staff:a\x00b"
 		r.TraceID = "bad\xffutf8"
+		r.Reason = "why\x00not"
+		r.Fields = []string{"a\xffb"}
 		e.write(t, r)
 		page, err := e.store.List(t.Context(), audit.Filter{ObjectID: "text-1"}, 0, "")
 		require.NoError(t, err)
 		require.Len(t, page.Records, 1)
 		require.Equal(t, "staff:a\uFFFDb", page.Records[0].Principal)
 		require.Equal(t, "bad\uFFFDutf8", page.Records[0].TraceID)
+		require.Equal(t, "why\uFFFDnot", page.Records[0].Reason)
+		require.Equal(t, []string{"a\uFFFDb"}, page.Records[0].Fields)
 	})
+
+	t.Run("reason and fields are cut to their limits", func(t *testing.T) {
+		t.Parallel()
+		r := sample()
+		r.ObjectID = "limits-1"
+		r.Reason = strings.Repeat("因", audit.MaxReasonRunes+10)
+		r.Fields = make([]string, audit.MaxFields+5)
+		for i := range r.Fields {
+			r.Fields[i] = fmt.Sprintf("f%d", i)
+		}
+		r.Fields[0] = strings.Repeat("é", audit.MaxFieldRunes+1)
+		given := slices.Clone(r.Fields)
+		e.write(t, r)
+		require.Equal(t, given, r.Fields, "the caller's slice is left alone")
+		page, err := e.store.List(t.Context(), audit.Filter{ObjectID: "limits-1"}, 0, "")
+		require.NoError(t, err)
+		require.Len(t, page.Records, 1)
+		got := page.Records[0]
+		require.Equal(t, strings.Repeat("因", audit.MaxReasonRunes), got.Reason)
+		require.Len(t, got.Fields, audit.MaxFields)
+		require.Equal(t, strings.Repeat("é", audit.MaxFieldRunes), got.Fields[0])
+		require.Equal(t, given[1:audit.MaxFields], got.Fields[1:])
+	})
+}
+
+// TestEachRecordOfABatchKeepsItsOwnFields proves the flat-array slicing of the group-commit INSERT: records
+// with no, one and several fields, written in one statement, each read back with exactly theirs.
+func TestEachRecordOfABatchKeepsItsOwnFields(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, audit.WriterOptions{})
+	fields := [][]string{nil, {"name"}, {}, {"name", "national_id", "contacts"}, nil, {"urgency"}}
+	results := make([]<-chan error, len(fields))
+	for i, f := range fields {
+		r := sample()
+		r.ObjectID = fmt.Sprintf("batch-%d", i)
+		r.Reason = fmt.Sprintf("reason %d", i)
+		r.Fields = f
+		results[i] = e.writeAsync(t, r)
+	}
+	waitPending(t, e.w, len(fields))
+	e.run(t)
+	for i, done := range results {
+		require.NoError(t, <-done, "write %d", i)
+	}
+	require.Equal(t, int64(1), e.w.Batches(), "one statement")
+	for i, f := range fields {
+		page, err := e.store.List(t.Context(), audit.Filter{ObjectID: fmt.Sprintf("batch-%d", i)}, 0, "")
+		require.NoError(t, err)
+		require.Len(t, page.Records, 1)
+		require.Equal(t, fmt.Sprintf("reason %d", i), page.Records[0].Reason)
+		if f == nil {
+			f = []string{}
+		}
+		require.Equal(t, f, page.Records[0].Fields, "record %d", i)
+	}
 }
 
 func TestWriteRefusesAnInvalidRecordAlone(t *testing.T) {

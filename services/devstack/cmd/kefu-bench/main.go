@@ -1,8 +1,10 @@
 // Command kefu-bench measures SubmitTicket end to end on this machine: over gRPC and over REST at several
 // caller counts, the time from submit to the kefu.ticket.created event reaching a JetStream consumer, the
 // floor that Postgres itself sets (the same rows inserted in one transaction straight through pgx), and the
-// cost of fsyncing every JetStream write. `make bench` runs it against a private cluster; it sends traffic
-// only to loopback and every phase stops by itself after --duration.
+// cost of fsyncing every JetStream write. Its customer-find mode measures FindCustomers by phone over a
+// bulk-loaded population of customers (--customers) against the raw Postgres lookup. `make bench` runs it
+// against a private cluster; it sends traffic only to loopback and every phase stops by itself after
+// --duration.
 package main
 
 import (
@@ -14,12 +16,14 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"kefu.dev/pkg/logging"
+	"kefu.dev/services/customer"
 )
 
 func main() {
@@ -40,17 +44,30 @@ type options struct {
 	logLevel string
 	dbConns  int
 	rounds   int
+	// customer-find mode
+	customers   int
+	findCallers []int
+}
+
+// intakeModes are the modes that run the intake stack (bench); customer-find runs its own (benchFind).
+var intakeModes = []string{"floor", "noauth", "grpc", "rest", "sync"}
+
+// want reports whether --modes names mode m.
+func (o options) want(m string) bool {
+	return slices.Contains(strings.Split(o.modes, ","), m)
 }
 
 func run() error {
 	var o options
-	var callers string
+	var callers, findCallers string
 	fs := flag.NewFlagSet("kefu-bench", flag.ContinueOnError)
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each phase runs")
 	fs.StringVar(&callers, "callers", "1,8,32", "comma-separated concurrent caller counts")
 	fs.StringVar(&o.out, "out", "", "append the results to this markdown file (e.g. docs/benchmarks.md)")
-	fs.StringVar(&o.modes, "modes", "floor,noauth,grpc,rest,sync", "phases to run: floor (raw pgx), noauth (two standby replicas, without and with the security layer: the authentication share), grpc, rest, sync (gRPC with NATS fsync on every write)")
-	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the gRPC phase at the highest caller count to this file (of the REST phase when --modes has no grpc)")
+	fs.StringVar(&o.modes, "modes", "floor,noauth,grpc,rest,sync,customer-find", "phases to run: floor (raw pgx), noauth (two standby replicas, without and with the security layer: the authentication share), grpc, rest, sync (gRPC with NATS fsync on every write), customer-find (FindCustomers by phone over --customers loaded customers, and its raw Postgres floor)")
+	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the gRPC phase at the highest caller count to this file (of the REST phase when --modes has no grpc, of the FindCustomers phase when it has neither)")
+	fs.IntVar(&o.customers, "customers", 1_000_000, "customer-find: how many synthetic customers to load (the load takes most of the mode's time)")
+	fs.StringVar(&findCallers, "find-callers", "1,8", "customer-find: comma-separated concurrent caller counts")
 	fs.StringVar(&o.memprof, "memprofile", "", "write an allocation profile of the whole run to this file")
 	fs.StringVar(&o.logLevel, "log-level", "error", "log level of the services under test")
 	fs.IntVar(&o.rounds, "rounds", 5, "how many times the phases are repeated; the report gives each measure's median")
@@ -58,12 +75,15 @@ func run() error {
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
 	}
-	for _, c := range strings.Split(callers, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(c))
-		if err != nil || n < 1 {
-			return fmt.Errorf("--callers: bad count %q", c)
-		}
-		o.callers = append(o.callers, n)
+	var err error
+	if o.callers, err = parseCounts("callers", callers); err != nil {
+		return err
+	}
+	if o.findCallers, err = parseCounts("find-callers", findCallers); err != nil {
+		return err
+	}
+	if o.customers < 1 || o.customers >= customer.MaxSynthetic {
+		return fmt.Errorf("--customers: must be between 1 and %d", customer.MaxSynthetic-1)
 	}
 	if o.rounds < 1 {
 		return fmt.Errorf("--rounds: must be at least 1")
@@ -81,8 +101,15 @@ func run() error {
 	log := logging.New(os.Stderr, lv, "kefu-bench")
 
 	rep := &report{Machine: machine(), Date: time.Now().UTC().Format("2006-01-02"), Duration: o.duration, Rounds: o.rounds}
-	if err := bench(ctx, o, log, rep); err != nil {
-		return err
+	if slices.ContainsFunc(intakeModes, o.want) {
+		if err := bench(ctx, o, log, rep); err != nil {
+			return err
+		}
+	}
+	if o.want("customer-find") {
+		if err := benchFind(ctx, o, log, rep); err != nil {
+			return fmt.Errorf("customer-find: %w", err)
+		}
 	}
 	if o.memprof != "" {
 		f, err := os.Create(o.memprof)
@@ -108,6 +135,19 @@ func run() error {
 		}
 	}
 	return nil
+}
+
+// parseCounts reads a comma-separated list of caller counts for flag.
+func parseCounts(flag, list string) ([]int, error) {
+	var out []int
+	for _, c := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("--%s: bad count %q", flag, c)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func machine() string {

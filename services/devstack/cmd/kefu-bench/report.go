@@ -72,6 +72,10 @@ type sample struct {
 	// ratios are this measure as a percentage of another taken in the same round (ratioOf names it).
 	ratios  []float64
 	ratioOf string
+	// factors are this measure as a multiple of another taken in the same round (factorOf names it):
+	// latencies against their floor.
+	factors  []float64
+	factorOf string
 	// events and missing are summed over the rounds (delivery measures).
 	events, missing int
 	counted         bool
@@ -109,6 +113,10 @@ func (m *sample) ratio(pct float64, of string) {
 	m.ratios, m.ratioOf = append(m.ratios, pct), of
 }
 
+func (m *sample) factor(f float64, of string) {
+	m.factors, m.factorOf = append(m.factors, f), of
+}
+
 func (m *sample) count(events, missing int) {
 	m.events, m.missing, m.counted = m.events+events, m.missing+missing, true
 }
@@ -127,12 +135,23 @@ func (s *samples) report(r *report) {
 				note += " (rounds: " + strings.Join(parts, ", ") + ")"
 			}
 			notes = append(notes, note)
-		} else if m.unit == "tickets/s" && len(m.values) > 1 {
+		} else if strings.HasSuffix(m.unit, "/s") && len(m.values) > 1 {
 			parts := make([]string, len(m.values))
 			for i, v := range m.values {
 				parts[i] = format(v)
 			}
 			notes = append(notes, "rounds: "+strings.Join(parts, ", "))
+		}
+		if len(m.factors) > 0 {
+			note := fmt.Sprintf("%.1f× %s", median(m.factors), m.factorOf)
+			if len(m.factors) > 1 {
+				parts := make([]string, len(m.factors))
+				for i, f := range m.factors {
+					parts[i] = fmt.Sprintf("%.1f×", f)
+				}
+				note += " (rounds: " + strings.Join(parts, ", ") + ")"
+			}
+			notes = append(notes, note)
 		}
 		if m.counted {
 			notes = append(notes, fmt.Sprintf("%d events, %d missing", m.events, m.missing))

@@ -25,7 +25,7 @@ import (
 func main() {
 	service.Main("kefu-dev", func(fs *flag.FlagSet) func(context.Context, *slog.Logger) error {
 		cfg := devstack.DefaultConfig()
-		fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "folder for the private Postgres cluster and the JetStream store")
+		fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "folder for the private Postgres cluster, the JetStream store and the dev keys")
 		fs.StringVar(&cfg.DatabaseURL, "database-url", "", "admin URL of an existing Postgres (env DATABASE_URL); empty starts a private cluster")
 		fs.IntVar(&cfg.PostgresPort, "postgres-port", cfg.PostgresPort, "port of the private cluster (0 = any free port)")
 		fs.IntVar(&cfg.NATSPort, "nats-port", cfg.NATSPort, "embedded NATS client port (-1 = any free port)")

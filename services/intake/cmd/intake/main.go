@@ -36,6 +36,8 @@ func main() {
 		fs.DurationVar(&cfg.OutboxReplayWindow, "outbox-replay-window", cfg.OutboxReplayWindow, "how long published events stay in the outbox")
 		fs.DurationVar(&cfg.StreamMaxAge, "stream-max-age", cfg.StreamMaxAge, "how long the KEFU stream keeps events")
 		fs.DurationVar(&cfg.StreamDuplicates, "stream-duplicates", cfg.StreamDuplicates, "the KEFU stream's dedupe window")
+		fs.StringVar(&cfg.CustomerAddr, "customer-addr", cfg.CustomerAddr, "customer service gRPC address (empty: submits do not resolve customers or verify identities)")
+		fs.StringVar(&cfg.CustomerAPIKey, "customer-api-key", cfg.CustomerAPIKey, "intake's API key at the customer service (secret; required with --customer-addr)")
 		auth.BindFlags(fs, &cfg.Auth)
 		fs.BoolVar(&cfg.Reflection, "reflection", cfg.Reflection, "serve gRPC reflection without credentials (dev only)")
 		fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "graceful stop deadline of the gRPC server")

@@ -58,17 +58,20 @@ func (EveryAgentActive) Active(context.Context, uuid.UUID) (bool, error) { retur
 
 // App runs intake's use cases.
 type App struct {
-	store  *store.Store
-	clock  clock.Clock
-	notify Notifier
-	agents AgentDirectory
-	cfg    Config
-	log    *slog.Logger
-	policy *policyCache
+	store     *store.Store
+	clock     clock.Clock
+	notify    Notifier
+	agents    AgentDirectory
+	customers CustomerDirectory // nil: no customer service
+	cfg       Config
+	log       *slog.Logger
+	policy    *policyCache
 }
 
-// New returns the app. notify and agents may be nil (no relay to wake; every agent active).
-func New(st *store.Store, clk clock.Clock, notify Notifier, agents AgentDirectory, cfg Config, log *slog.Logger) *App {
+// New returns the app. notify, agents and customers may be nil (no relay to wake; every agent active; no
+// customer service, so submits keep the customer id the adapter gave).
+func New(st *store.Store, clk clock.Clock, notify Notifier, agents AgentDirectory, customers CustomerDirectory,
+	cfg Config, log *slog.Logger) *App {
 	if notify == nil {
 		notify = nopNotifier{}
 	}
@@ -87,7 +90,7 @@ func New(st *store.Store, clk clock.Clock, notify Notifier, agents AgentDirector
 	if cfg.IdempotencyTTL < 24*time.Hour {
 		cfg.IdempotencyTTL = 24 * time.Hour
 	}
-	a := &App{store: st, clock: clk, notify: notify, agents: agents, cfg: cfg, log: log}
+	a := &App{store: st, clock: clk, notify: notify, agents: agents, customers: customers, cfg: cfg, log: log}
 	a.policy = newPolicyCache(st, clk, cfg.PolicyTTL)
 	return a
 }

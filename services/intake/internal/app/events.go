@@ -105,7 +105,8 @@ func (a *App) message(t *ticket.Ticket, ev ticket.Event, entryID uuid.UUID, cc c
 		body = &eventsv1.TicketCreated{
 			Number: t.Number, Channel: protoconv.Channel(t.Channel), Classification: classificationOf(t).proto(),
 			CustomerId: uuidString(t.CustomerID), ReceivedTime: timestamppb.New(t.ReceivedAt),
-			ToStatus: protoconv.Status(ticket.StatusNew), HasContact: t.Contact != nil,
+			ToStatus: protoconv.Status(ticket.StatusNew), HasContact: t.Contact != nil, CustomerTier: t.CustomerTier,
+			IdentityVerified: t.Verification != nil && t.Verification.Verified,
 		}
 	case ticket.EventUpdated:
 		body = &eventsv1.TicketUpdated{Previous: cc.before.proto(), Current: classificationOf(t).proto(), ChangedFields: ev.Changed}

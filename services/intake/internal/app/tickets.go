@@ -31,13 +31,21 @@ type SubmitInput struct {
 	// IdempotencyKey makes the submit safe to retry; Fingerprint identifies the request without the key.
 	IdempotencyKey string
 	Fingerprint    []byte
-	// Ticket is the submission; the app sets ID, Number and Submitter.
+	// Ticket is the submission; the app sets ID, Number and Submitter, and, from the customer service, the
+	// customer, their tier and the identity check's outcome.
 	Ticket ticket.NewTicket
+	// Verification is the fact the adapter collected to verify the customer's identity; nil when none.
+	Verification *VerifyFact
 }
 
 // SubmitTicket creates a ticket, or returns the one an earlier submit with the same key created. The
 // ticket, its first timeline entry, the created event and the idempotency key are written in one
 // transaction.
+//
+// With a customer service, the submission is first checked in full, then a retry is answered from the
+// stored key (the customer service is not asked twice), then the customer service is asked who the
+// customer is and whether the identity facts hold (identify): all before the transaction, so no row lock
+// or connection is held across a call to another service. Its failure never fails the submit.
 func (a *App) SubmitTicket(ctx context.Context, in SubmitInput) (*ticket.Ticket, error) {
 	p, actor, err := caller(ctx)
 	if err != nil {
@@ -50,18 +58,28 @@ func (a *App) SubmitTicket(ctx context.Context, in SubmitInput) (*ticket.Ticket,
 	if err != nil {
 		return nil, err
 	}
+	policy := ticket.Policy{Taxonomy: pol.taxonomy, Rules: pol.active, MaxReceivedSkew: a.cfg.MaxSkew}
+	claim := idempotency.Claim{Principal: p.String(), Scope: scopeSubmit, Key: in.IdempotencyKey, Fingerprint: in.Fingerprint}
+	if a.customers != nil && (in.Ticket.CustomerID == uuid.Nil || in.Verification != nil) {
+		if err := ticket.ValidateNew(in.Ticket, policy, a.now()); err != nil {
+			return nil, err // refused before the customer service could record anything of it
+		}
+		if t, err := a.store.SubmittedTicket(ctx, claim); err != nil || t != nil {
+			return t, err
+		}
+		a.identify(ctx, p, &in)
+	}
 	now := a.now()
 	id, err := newID()
 	if err != nil {
 		return nil, err
 	}
 	day := ticket.BusinessDay(now, a.cfg.BusinessZone)
-	claim := idempotency.Claim{Principal: p.String(), Scope: scopeSubmit, Key: in.IdempotencyKey,
-		Fingerprint: in.Fingerprint, ResourceID: id.String()}
+	claim.ResourceID = id.String()
 	t, replayed, err := a.store.CreateTicket(ctx, claim, day, now, func(serial int64) (*ticket.Ticket, store.Write, error) {
 		nt := in.Ticket
 		nt.ID, nt.Number, nt.Submitter = id, ticket.FormatNumber(day, serial), actor
-		t, ch, err := ticket.New(nt, ticket.Policy{Taxonomy: pol.taxonomy, Rules: pol.active, MaxReceivedSkew: a.cfg.MaxSkew}, now)
+		t, ch, err := ticket.New(nt, policy, now)
 		if err != nil {
 			return nil, store.Write{}, err
 		}

@@ -11,7 +11,8 @@ import (
 	"kefu.dev/services/intake/internal/store"
 )
 
-// ticketProto renders a ticket for the API. The contact appears only because it was stored with consent.
+// ticketProto renders a ticket for the API. The contact appears only because it was stored with consent
+// (and an erasure removed it).
 func ticketProto(t *ticket.Ticket) *intakev1.Ticket {
 	out := &intakev1.Ticket{
 		TicketId:             t.ID.String(),
@@ -45,6 +46,15 @@ func ticketProto(t *ticket.Ticket) *intakev1.Ticket {
 		ArchiveTime:          protoconv.Time(t.ArchivedAt),
 		Etag:                 app.Etag(t),
 		HandlingCount:        int32(t.HandlingCount),
+		CustomerTier:         t.CustomerTier,
+	}
+	if v := t.Verification; v != nil {
+		out.IdentityVerification = &intakev1.IdentityVerification{
+			Verified: v.Verified, Method: protoconv.VerificationMethod(v.Method), VerifyTime: protoconv.Time(v.At),
+		}
+	}
+	if e := t.Erasure; e != nil {
+		out.Erasure = &intakev1.Erasure{EraseTime: protoconv.Time(e.At), CustomerWords: e.CustomerWords}
 	}
 	for _, f := range t.KeyFacts {
 		out.KeyFacts = append(out.KeyFacts, &intakev1.KeyFact{Name: f.Name, Value: f.Value})
@@ -94,6 +104,7 @@ func entryProto(e store.Entry) *intakev1.TimelineEntry {
 		GroupId:      idString(e.GroupID),
 		AssigneeId:   idString(e.AssigneeID),
 		Attachments:  attachmentsProto(e.Attachments),
+		Erased:       !e.ErasedAt.IsZero(),
 	}
 }
 

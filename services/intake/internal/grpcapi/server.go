@@ -96,7 +96,14 @@ func (s *Server) SubmitTicket(ctx context.Context, req *intakev1.SubmitTicketReq
 		nt.Contact = &ticket.Contact{Kind: protoconv.ContactKindFromProto(c.GetKind()), Value: c.GetValue(), Purpose: c.GetConsentPurpose()}
 		nt.ContactConsent = c.GetConsent()
 	}
-	t, err := s.app.SubmitTicket(ctx, app.SubmitInput{IdempotencyKey: req.GetIdempotencyKey(), Fingerprint: fp, Ticket: nt})
+	in := app.SubmitInput{IdempotencyKey: req.GetIdempotencyKey(), Fingerprint: fp, Ticket: nt}
+	switch f := req.GetVerification().GetFact().(type) {
+	case *intakev1.IdentityFacts_OrderNumber:
+		in.Verification = &app.VerifyFact{Method: ticket.VerificationOrderNumber, Value: f.OrderNumber}
+	case *intakev1.IdentityFacts_PhoneLast4:
+		in.Verification = &app.VerifyFact{Method: ticket.VerificationPhoneLast4, Value: f.PhoneLast4}
+	}
+	t, err := s.app.SubmitTicket(ctx, in)
 	if err != nil {
 		return nil, err
 	}

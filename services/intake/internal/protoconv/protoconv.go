@@ -62,6 +62,11 @@ func ContactKind(k ticket.ContactKind) intakev1.ContactKind { return intakev1.Co
 // ContactKindFromProto maps a proto contact kind.
 func ContactKindFromProto(k intakev1.ContactKind) ticket.ContactKind { return ticket.ContactKind(k) }
 
+// VerificationMethod maps a domain verification method.
+func VerificationMethod(m ticket.VerificationMethod) intakev1.VerificationMethod {
+	return intakev1.VerificationMethod(m)
+}
+
 // Source maps who classified a ticket.
 func Source(s ticket.ClassificationSource) intakev1.ClassificationSource {
 	return intakev1.ClassificationSource(s)

@@ -67,6 +67,12 @@ func TestEnumsMapByName(t *testing.T) {
 			require.Equal(t, k.String(), protoName(protoconv.ContactKind(k), "CONTACT_KIND_"))
 		}
 	})
+	t.Run("verification methods", func(t *testing.T) {
+		t.Parallel()
+		for m := ticket.VerificationOrderNumber; m.Valid(); m++ {
+			require.Equal(t, m.String(), protoName(protoconv.VerificationMethod(m), "VERIFICATION_METHOD_"))
+		}
+	})
 	t.Run("classification sources", func(t *testing.T) {
 		t.Parallel()
 		want := map[ticket.ClassificationSource]intakev1.ClassificationSource{

@@ -18,6 +18,7 @@ import (
 	"kefu.dev/pkg/auth/apikeys"
 	"kefu.dev/pkg/auth/audit"
 	"kefu.dev/pkg/auth/ratelimit"
+	"kefu.dev/pkg/events"
 	"kefu.dev/pkg/idempotency"
 	"kefu.dev/pkg/outbox"
 	"kefu.dev/pkg/pgxutil"
@@ -29,8 +30,8 @@ const Schema = "intake"
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// Migrations returns every migration set intake applies, in order: the shared idempotency keys and outbox,
-// then intake's own tables. (Intake consumes no events yet, so it has no inbox.)
+// Migrations returns every migration set intake applies, in order: the shared idempotency keys, outbox,
+// security tables and the events inbox (intake consumes kefu.customer.* events), then intake's own tables.
 func Migrations() []pgxutil.MigrationSet {
 	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
@@ -42,6 +43,7 @@ func Migrations() []pgxutil.MigrationSet {
 		apikeys.Migrations(),
 		audit.Migrations(),
 		ratelimit.Migrations(),
+		events.Migrations(),
 		{Name: "intake", FS: sub},
 	}
 }

@@ -113,13 +113,20 @@ func TestTheTimelineIsImmutable(t *testing.T) {
 // createTicket stores a new ticket through the store, as SubmitTicket does.
 func createTicket(t *testing.T, st *store.Store, description string) *ticket.Ticket {
 	t.Helper()
+	return createTicketFor(t, st, uuid.Must(uuid.NewV7()), description)
+}
+
+// createTicketFor stores a new ticket of the customer, with a consented phone, a member number, a key fact
+// and an attachment.
+func createTicketFor(t *testing.T, st *store.Store, customer uuid.UUID, description string) *ticket.Ticket {
+	t.Helper()
 	id := uuid.Must(uuid.NewV7())
 	claim := idempotency.Claim{Principal: "adapter:test", Scope: "submit_ticket", Key: id.String(), Fingerprint: []byte{1}, ResourceID: id.String()}
 	tk, replayed, err := st.CreateTicket(t.Context(), claim, day1, now, func(serial int64) (*ticket.Ticket, store.Write, error) {
 		tk, ch, err := ticket.New(ticket.NewTicket{
 			ID: id, Number: ticket.FormatNumber(day1, serial), Channel: ticket.ChannelEmail, ReceivedAt: now.Add(-time.Minute),
 			Submitter: ticket.Actor{Kind: ticket.ActorAdapter, ID: "test"}, Description: description,
-			CustomerID: uuid.Must(uuid.NewV7()), OrderNumber: "SO-1", MemberNumber: "M-2",
+			CustomerID: customer, OrderNumber: "SO-1", MemberNumber: "M-2",
 			KeyFacts:       []ticket.KeyFact{{Name: "product", Value: "X200"}},
 			Attachments:    []ticket.Attachment{{Name: "a.jpg", ContentType: "image/jpeg", Size: 42, URL: "https://f.example.com/a.jpg"}},
 			Contact:        &ticket.Contact{Kind: ticket.ContactPhone, Value: "+86 138 0000 0000", Purpose: "follow_up"},

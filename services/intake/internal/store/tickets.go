@@ -27,7 +27,8 @@ const ticketColumns = `ticket_id, number, status, channel, type, subcategory, cl
 	escalation_level, resolution_summary, resolution_count, handling_count, first_reply_at, satisfaction_rating,
 	satisfaction_comment, satisfaction_resolution, satisfaction_recorded_at, customer_unreachable,
 	submitter_kind, submitter_id, received_at, created_at, updated_at, resolved_at, closed_at, archived_at,
-	version`
+	version, customer_tier, verification_method, verification_verified, verified_at, erased_at,
+	customer_words_erased`
 
 // keyFactJSON and attachmentJSON are the stored JSON shapes; field names are part of the schema.
 type keyFactJSON struct {
@@ -91,6 +92,10 @@ func scanTicket(row pgx.Row) (*ticket.Ticket, error) {
 		satRecorded                                  *time.Time
 		unreachable                                  bool
 		escalation, resolutionCount, handlingCount   int32
+		verifyMethod                                 *string
+		verified                                     *bool
+		verifiedAt, erasedAt                         *time.Time
+		wordsErased                                  bool
 	)
 	err := row.Scan(&t.ID, &t.Number, &status, &channel, &typ, &t.Subcategory, &source,
 		&ruleID, &urgency, &level, &priority, &t.Subject, &t.Description, &customerID, &t.OrderNumber,
@@ -98,9 +103,19 @@ func scanTicket(row pgx.Row) (*ticket.Ticket, error) {
 		&escalation, &t.ResolutionSummary, &resolutionCount, &handlingCount, &firstReply, &satRating,
 		&satComment, &satResolution, &satRecorded, &unreachable,
 		&t.Submitter.Kind, &t.Submitter.ID, &t.ReceivedAt, &t.CreatedAt, &t.UpdatedAt, &resolved, &closed, &archived,
-		&t.Version)
+		&t.Version, &t.CustomerTier, &verifyMethod, &verified, &verifiedAt, &erasedAt, &wordsErased)
 	if err != nil {
 		return nil, err
+	}
+	if verifyMethod != nil && verified != nil {
+		m, err := ticket.ParseVerificationMethod(*verifyMethod)
+		if err != nil {
+			return nil, fmt.Errorf("ticket %s: %w", t.ID, err)
+		}
+		t.Verification = &ticket.IdentityVerification{Verified: *verified, Method: m, At: derefTime(verifiedAt)}
+	}
+	if erasedAt != nil {
+		t.Erasure = &ticket.Erasure{At: erasedAt.UTC(), CustomerWords: wordsErased}
 	}
 	if err := decodeEnums(&t, status, channel, typ, source, urgency, level); err != nil {
 		return nil, fmt.Errorf("ticket %s: %w", t.ID, err)
@@ -178,6 +193,9 @@ type ticketRow struct {
 	firstReply, resolved, closed, archived       any
 	satRating, satComment, satResolution, satAt  any
 	unreachable                                  bool
+	verifyMethod, verified, verifiedAt           any
+	erasedAt                                     any
+	wordsErased                                  bool
 }
 
 func toRow(t *ticket.Ticket) (ticketRow, error) {
@@ -211,12 +229,18 @@ func toRow(t *ticket.Ticket) (ticketRow, error) {
 		}
 		r.satComment, r.satResolution, r.satAt, r.unreachable = s.Comment, int32(s.Resolution), s.RecordedAt, s.Waived
 	}
+	if v := t.Verification; v != nil {
+		r.verifyMethod, r.verified, r.verifiedAt = v.Method.String(), v.Verified, v.At
+	}
+	if e := t.Erasure; e != nil {
+		r.erasedAt, r.wordsErased = e.At, e.CustomerWords
+	}
 	return r, nil
 }
 
 const insertTicketSQL = `INSERT INTO tickets (` + ticketColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
 	$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31,
-	$32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42)`
+	$32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48)`
 
 // queueInsertTicket adds the ticket's INSERT to b.
 func queueInsertTicket(b *pgx.Batch, t *ticket.Ticket) error {
@@ -231,13 +255,15 @@ func queueInsertTicket(b *pgx.Batch, t *ticket.Ticket) error {
 		int32(t.EscalationLevel), t.ResolutionSummary, int32(t.ResolutionCount), int32(t.HandlingCount),
 		r.firstReply, r.satRating, r.satComment, r.satResolution, r.satAt, r.unreachable,
 		t.Submitter.Kind, t.Submitter.ID, t.ReceivedAt, t.CreatedAt, t.UpdatedAt, r.resolved, r.closed,
-		r.archived, t.Version)
+		r.archived, t.Version, t.CustomerTier, r.verifyMethod, r.verified, r.verifiedAt, r.erasedAt, r.wordsErased)
 	return nil
 }
 
 // updateTicketSQL rewrites every column a change may touch. The caller holds the row lock (FOR UPDATE), so
 // prevVersion is current and the check only guards against a caller that forgot the lock. The id, number,
-// submission fields and created_at never change.
+// submission fields (with the tier and identity check) and created_at never change here; the erasure
+// columns change only through EraseCustomerTickets, which takes the same row lock, so a change loaded
+// after an erasure writes the erased values back unchanged.
 const updateTicketSQL = `UPDATE tickets SET status = $2, type = $3, subcategory = $4, classification_source = $5,
 	classification_rule_id = $6, urgency = $7, level = $8, priority = $9, customer_id = $10,
 	contact_kind = $11, contact_value = $12, consent_purpose = $13, group_id = $14, assignee_id = $15,

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -21,12 +22,19 @@ type Entry struct {
 	AsksCustomer bool
 	GroupID      uuid.UUID
 	AssigneeID   uuid.UUID
+	// ErasedAt is when the customer's words in the entry were erased (text is then ticket.ErasedText);
+	// zero otherwise. Only EraseCustomerTickets sets it.
+	ErasedAt time.Time
 }
 
-const entryColumns = `entry_id, ticket_id, seq, kind, actor_kind, actor_id, created_at, text, channel,
+// insertEntryColumns are the columns a new entry is written with; entryColumns, what reads select.
+const (
+	insertEntryColumns = `entry_id, ticket_id, seq, kind, actor_kind, actor_id, created_at, text, channel,
 	from_status, to_status, asks_customer, group_id, assignee_id, attachments`
+	entryColumns = insertEntryColumns + `, erased_at`
+)
 
-const insertEntrySQL = `INSERT INTO timeline_entries (` + entryColumns + `)
+const insertEntrySQL = `INSERT INTO timeline_entries (` + insertEntryColumns + `)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
 
 func queueInsertEntry(b *pgx.Batch, e Entry) error {
@@ -59,9 +67,10 @@ func scanEntry(row pgx.Row) (Entry, error) {
 		channel, from, to   *string
 		groupID, assigneeID *uuid.UUID
 		attachments         []byte
+		erasedAt            *time.Time
 	)
 	if err := row.Scan(&e.ID, &e.TicketID, &e.Seq, &kind, &e.Actor.Kind, &e.Actor.ID, &e.At, &e.Text, &channel,
-		&from, &to, &e.AsksCustomer, &groupID, &assigneeID, &attachments); err != nil {
+		&from, &to, &e.AsksCustomer, &groupID, &assigneeID, &attachments, &erasedAt); err != nil {
 		return e, err
 	}
 	var err error
@@ -87,7 +96,7 @@ func scanEntry(row pgx.Row) (Entry, error) {
 	if e.Attachments, err = decodeAttachments(attachments); err != nil {
 		return e, fmt.Errorf("entry %s: attachments: %w", e.ID, err)
 	}
-	e.At = e.At.UTC()
+	e.At, e.ErasedAt = e.At.UTC(), derefTime(erasedAt)
 	return e, nil
 }
 

@@ -101,7 +101,17 @@ type AuditRecord struct {
 	Kind AuditKind `protobuf:"varint,10,opt,name=kind,proto3,enum=kefu.auth.v1.AuditKind" json:"kind,omitempty"`
 	// The end user a service called for, `<kind>:<id>`, verified from the credential the service
 	// forwarded; empty when the caller acted for itself.
-	OnBehalfOf    string `protobuf:"bytes,11,opt,name=on_behalf_of,json=onBehalfOf,proto3" json:"on_behalf_of,omitempty"`
+	OnBehalfOf string `protobuf:"bytes,11,opt,name=on_behalf_of,json=onBehalfOf,proto3" json:"on_behalf_of,omitempty"`
+	// Why the caller says it made the call: the request's `reason` field (RevealCustomer, ExportCustomer,
+	// EraseCustomer, EscalateTicket, ...) stored exactly as the caller typed it, its first 500 characters;
+	// empty when the request has none. It is the only free text in a record. The customer APIs tell callers
+	// to keep personal data out of their reasons; whatever is typed stays, as the log is append-only.
+	Reason string `protobuf:"bytes,12,opt,name=reason,proto3" json:"reason,omitempty"`
+	// What the call read or changed, by name and never by value: the field groups a RevealCustomer unmasked
+	// (`name`, `national_id`, `contacts`, ...; the request's RevealField values, lower case, without their
+	// `REVEAL_FIELD_` prefix) or the paths of an update's update_mask (`urgency`, `level`). Empty when
+	// the request has neither. At most 64 names of at most 128 characters each.
+	Fields        []string `protobuf:"bytes,13,rep,name=fields,proto3" json:"fields,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -213,6 +223,20 @@ func (x *AuditRecord) GetOnBehalfOf() string {
 	return ""
 }
 
+func (x *AuditRecord) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetFields() []string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
 type ListAuditRecordsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Page size: default 50; values above 500 are treated as 500.
@@ -223,7 +247,8 @@ type ListAuditRecordsRequest struct {
 	Principal string `protobuf:"bytes,3,opt,name=principal,proto3" json:"principal,omitempty"`
 	// Only calls of this full method.
 	Method string `protobuf:"bytes,4,opt,name=method,proto3" json:"method,omitempty"`
-	// Only calls on this object id.
+	// Only calls on this object id. With object_type `customer`, a customer's access log: every recorded
+	// call that named that customer (reveals, exports, changes, refusals).
 	ObjectId string `protobuf:"bytes,5,opt,name=object_id,json=objectId,proto3" json:"object_id,omitempty"`
 	// Only calls with this result (a gRPC code name such as PERMISSION_DENIED).
 	Result string `protobuf:"bytes,6,opt,name=result,proto3" json:"result,omitempty"`
@@ -232,7 +257,9 @@ type ListAuditRecordsRequest struct {
 	// Calls at or after this time.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	// Calls before this time.
-	EndTime       *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Only calls on objects of this type (`ticket`, `customer`, `api_key`, ...), as AuditRecord.object_type.
+	ObjectType    string `protobuf:"bytes,10,opt,name=object_type,json=objectType,proto3" json:"object_type,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -330,6 +357,13 @@ func (x *ListAuditRecordsRequest) GetEndTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ListAuditRecordsRequest) GetObjectType() string {
+	if x != nil {
+		return x.ObjectType
+	}
+	return ""
+}
+
 type ListAuditRecordsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The page, newest first.
@@ -388,7 +422,7 @@ var File_kefu_auth_v1_audit_service_proto protoreflect.FileDescriptor
 
 const file_kefu_auth_v1_audit_service_proto_rawDesc = "" +
 	"\n" +
-	" kefu/auth/v1/audit_service.proto\x12\fkefu.auth.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe7\x02\n" +
+	" kefu/auth/v1/audit_service.proto\x12\fkefu.auth.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x97\x03\n" +
 	"\vAuditRecord\x12\x1b\n" +
 	"\trecord_id\x18\x01 \x01(\tR\brecordId\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1c\n" +
@@ -403,7 +437,9 @@ const file_kefu_auth_v1_audit_service_proto_rawDesc = "" +
 	"\x04kind\x18\n" +
 	" \x01(\x0e2\x17.kefu.auth.v1.AuditKindR\x04kind\x12 \n" +
 	"\fon_behalf_of\x18\v \x01(\tR\n" +
-	"onBehalfOf\"\xa3\x03\n" +
+	"onBehalfOf\x12\x16\n" +
+	"\x06reason\x18\f \x01(\tR\x06reason\x12\x16\n" +
+	"\x06fields\x18\r \x03(\tR\x06fields\"\xcd\x03\n" +
 	"\x17ListAuditRecordsRequest\x12$\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
 	"\n" +
@@ -415,7 +451,10 @@ const file_kefu_auth_v1_audit_service_proto_rawDesc = "" +
 	"\x04kind\x18\a \x01(\x0e2\x17.kefu.auth.v1.AuditKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x129\n" +
 	"\n" +
 	"start_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
-	"\bend_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"w\n" +
+	"\bend_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12(\n" +
+	"\vobject_type\x18\n" +
+	" \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
+	"objectType\"w\n" +
 	"\x18ListAuditRecordsResponse\x123\n" +
 	"\arecords\x18\x01 \x03(\v2\x19.kefu.auth.v1.AuditRecordR\arecords\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*a\n" +

@@ -141,9 +141,14 @@ type TicketCreated struct {
 	// Status after creation (new).
 	ToStatus v1.TicketStatus `protobuf:"varint,7,opt,name=to_status,json=toStatus,proto3,enum=kefu.intake.v1.TicketStatus" json:"to_status,omitempty"`
 	// Whether a consented contact was stored (the contact itself is never in events).
-	HasContact    bool `protobuf:"varint,8,opt,name=has_contact,json=hasContact,proto3" json:"has_contact,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	HasContact bool `protobuf:"varint,8,opt,name=has_contact,json=hasContact,proto3" json:"has_contact,omitempty"`
+	// The customer's tier (standard, vip, ...) as the customer service resolved it at submit; empty when
+	// unknown. Routing and SLA policies match on it.
+	CustomerTier string `protobuf:"bytes,9,opt,name=customer_tier,json=customerTier,proto3" json:"customer_tier,omitempty"`
+	// True when the submission's identity facts were verified against the customer.
+	IdentityVerified bool `protobuf:"varint,10,opt,name=identity_verified,json=identityVerified,proto3" json:"identity_verified,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *TicketCreated) Reset() {
@@ -228,6 +233,20 @@ func (x *TicketCreated) GetToStatus() v1.TicketStatus {
 func (x *TicketCreated) GetHasContact() bool {
 	if x != nil {
 		return x.HasContact
+	}
+	return false
+}
+
+func (x *TicketCreated) GetCustomerTier() string {
+	if x != nil {
+		return x.CustomerTier
+	}
+	return ""
+}
+
+func (x *TicketCreated) GetIdentityVerified() bool {
+	if x != nil {
+		return x.IdentityVerified
 	}
 	return false
 }
@@ -1139,7 +1158,7 @@ const file_kefu_events_v1_ticket_proto_rawDesc = "" +
 	"\x05level\x18\x04 \x01(\x0e2\x1e.kefu.intake.v1.ComplaintLevelR\x05level\x124\n" +
 	"\bpriority\x18\x05 \x01(\x0e2\x18.kefu.intake.v1.PriorityR\bpriority\x12<\n" +
 	"\x06source\x18\x06 \x01(\x0e2$.kefu.intake.v1.ClassificationSourceR\x06source\x12\x17\n" +
-	"\arule_id\x18\a \x01(\tR\x06ruleId\"\x95\x03\n" +
+	"\arule_id\x18\a \x01(\tR\x06ruleId\"\xe7\x03\n" +
 	"\rTicketCreated\x12-\n" +
 	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\x121\n" +
@@ -1150,7 +1169,10 @@ const file_kefu_events_v1_ticket_proto_rawDesc = "" +
 	"\rreceived_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\freceivedTime\x129\n" +
 	"\tto_status\x18\a \x01(\x0e2\x1c.kefu.intake.v1.TicketStatusR\btoStatus\x12\x1f\n" +
 	"\vhas_contact\x18\b \x01(\bR\n" +
-	"hasContact\"\xe7\x01\n" +
+	"hasContact\x12#\n" +
+	"\rcustomer_tier\x18\t \x01(\tR\fcustomerTier\x12+\n" +
+	"\x11identity_verified\x18\n" +
+	" \x01(\bR\x10identityVerified\"\xe7\x01\n" +
 	"\rTicketUpdated\x12-\n" +
 	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12@\n" +
 	"\bprevious\x18\x02 \x01(\v2$.kefu.events.v1.TicketClassificationR\bprevious\x12>\n" +

@@ -38,7 +38,11 @@ type SubmitTicketRequest struct {
 	ReceivedTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=received_time,json=receivedTime,proto3" json:"received_time,omitempty"`
 	// How to reach the customer; stored only with consent.
 	Contact *Contact `protobuf:"bytes,4,opt,name=contact,proto3" json:"contact,omitempty"`
-	// Customer id (a UUID from the customer service), when the adapter identified the customer.
+	// Customer id (a UUID from the customer service), when the adapter identified the customer. When empty
+	// and intake is connected to the customer service, intake asks it to resolve the customer from the
+	// contact (used and stored there only with consent), the order number and the member number, and it may
+	// create a record; Ticket.customer_tier then carries the customer's tier. If the customer service does
+	// not answer, the ticket is accepted without a customer.
 	CustomerId string `protobuf:"bytes,5,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	// Order number the request is about.
 	OrderNumber string `protobuf:"bytes,6,opt,name=order_number,json=orderNumber,proto3" json:"order_number,omitempty"`
@@ -59,7 +63,11 @@ type SubmitTicketRequest struct {
 	// Urgency hint; keyword rules may still raise it.
 	UrgencyHint Urgency `protobuf:"varint,14,opt,name=urgency_hint,json=urgencyHint,proto3,enum=kefu.intake.v1.Urgency" json:"urgency_hint,omitempty"`
 	// Complaint level hint (complaints only); keyword rules may still raise it.
-	LevelHint     ComplaintLevel `protobuf:"varint,15,opt,name=level_hint,json=levelHint,proto3,enum=kefu.intake.v1.ComplaintLevel" json:"level_hint,omitempty"`
+	LevelHint ComplaintLevel `protobuf:"varint,15,opt,name=level_hint,json=levelHint,proto3,enum=kefu.intake.v1.ComplaintLevel" json:"level_hint,omitempty"`
+	// A fact the adapter collected to verify the customer's identity. When a customer is known (customer_id,
+	// or the one the customer service resolved) intake checks it and records the outcome in
+	// Ticket.identity_verification; the fact itself is not stored.
+	Verification  *IdentityFacts `protobuf:"bytes,16,opt,name=verification,proto3" json:"verification,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -197,6 +205,13 @@ func (x *SubmitTicketRequest) GetLevelHint() ComplaintLevel {
 		return x.LevelHint
 	}
 	return ComplaintLevel_COMPLAINT_LEVEL_UNSPECIFIED
+}
+
+func (x *SubmitTicketRequest) GetVerification() *IdentityFacts {
+	if x != nil {
+		return x.Verification
+	}
+	return nil
 }
 
 // SubmitTicketResponse carries the created (or, on a retry, the existing) ticket.
@@ -3126,7 +3141,7 @@ var File_kefu_intake_v1_intake_service_proto protoreflect.FileDescriptor
 
 const file_kefu_intake_v1_intake_service_proto_rawDesc = "" +
 	"\n" +
-	"#kefu/intake/v1/intake_service.proto\x12\x0ekefu.intake.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dkefu/intake/v1/taxonomy.proto\x1a\x1bkefu/intake/v1/ticket.proto\x1a\x1dkefu/intake/v1/timeline.proto\"\x94\b\n" +
+	"#kefu/intake/v1/intake_service.proto\x12\x0ekefu.intake.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dkefu/intake/v1/taxonomy.proto\x1a\x1bkefu/intake/v1/ticket.proto\x1a\x1dkefu/intake/v1/timeline.proto\"\xd7\b\n" +
 	"\x13SubmitTicketRequest\x12G\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\x1e\xbaH\x1br\x19\x10\x01\x18\x80\x012\x12^[A-Za-z0-9._:-]+$R\x0eidempotencyKey\x12=\n" +
 	"\achannel\x18\x02 \x01(\x0e2\x17.kefu.intake.v1.ChannelB\n" +
@@ -3147,7 +3162,8 @@ const file_kefu_intake_v1_intake_service_proto_rawDesc = "" +
 	"\x10subcategory_hint\x18\r \x01(\tB\x1d\xbaH\x1ar\x18\x18@2\x14^([a-z][a-z0-9_]*)?$R\x0fsubcategoryHint\x12D\n" +
 	"\furgency_hint\x18\x0e \x01(\x0e2\x17.kefu.intake.v1.UrgencyB\b\xbaH\x05\x82\x01\x02\x10\x01R\vurgencyHint\x12G\n" +
 	"\n" +
-	"level_hint\x18\x0f \x01(\x0e2\x1e.kefu.intake.v1.ComplaintLevelB\b\xbaH\x05\x82\x01\x02\x10\x01R\tlevelHint:{\xbaHx\x1av\n" +
+	"level_hint\x18\x0f \x01(\x0e2\x1e.kefu.intake.v1.ComplaintLevelB\b\xbaH\x05\x82\x01\x02\x10\x01R\tlevelHint\x12A\n" +
+	"\fverification\x18\x10 \x01(\v2\x1d.kefu.intake.v1.IdentityFactsR\fverification:{\xbaHx\x1av\n" +
 	"\x1bsubcategory_hint.needs_type\x12#subcategory_hint requires type_hint\x1a2this.subcategory_hint == '' || this.type_hint != 0\"F\n" +
 	"\x14SubmitTicketResponse\x12.\n" +
 	"\x06ticket\x18\x01 \x01(\v2\x16.kefu.intake.v1.TicketR\x06ticket\"9\n" +
@@ -3454,14 +3470,15 @@ var file_kefu_intake_v1_intake_service_proto_goTypes = []any{
 	(TicketType)(0),                          // 56: kefu.intake.v1.TicketType
 	(Urgency)(0),                             // 57: kefu.intake.v1.Urgency
 	(ComplaintLevel)(0),                      // 58: kefu.intake.v1.ComplaintLevel
-	(*Ticket)(nil),                           // 59: kefu.intake.v1.Ticket
-	(TicketStatus)(0),                        // 60: kefu.intake.v1.TicketStatus
-	(*fieldmaskpb.FieldMask)(nil),            // 61: google.protobuf.FieldMask
-	(*TimelineEntry)(nil),                    // 62: kefu.intake.v1.TimelineEntry
-	(Satisfaction)(0),                        // 63: kefu.intake.v1.Satisfaction
-	(*Subcategory)(nil),                      // 64: kefu.intake.v1.Subcategory
-	(*ClassificationRule)(nil),               // 65: kefu.intake.v1.ClassificationRule
-	(Priority)(0),                            // 66: kefu.intake.v1.Priority
+	(*IdentityFacts)(nil),                    // 59: kefu.intake.v1.IdentityFacts
+	(*Ticket)(nil),                           // 60: kefu.intake.v1.Ticket
+	(TicketStatus)(0),                        // 61: kefu.intake.v1.TicketStatus
+	(*fieldmaskpb.FieldMask)(nil),            // 62: google.protobuf.FieldMask
+	(*TimelineEntry)(nil),                    // 63: kefu.intake.v1.TimelineEntry
+	(Satisfaction)(0),                        // 64: kefu.intake.v1.Satisfaction
+	(*Subcategory)(nil),                      // 65: kefu.intake.v1.Subcategory
+	(*ClassificationRule)(nil),               // 66: kefu.intake.v1.ClassificationRule
+	(Priority)(0),                            // 67: kefu.intake.v1.Priority
 }
 var file_kefu_intake_v1_intake_service_proto_depIdxs = []int32{
 	51, // 0: kefu.intake.v1.SubmitTicketRequest.channel:type_name -> kefu.intake.v1.Channel
@@ -3472,111 +3489,112 @@ var file_kefu_intake_v1_intake_service_proto_depIdxs = []int32{
 	56, // 5: kefu.intake.v1.SubmitTicketRequest.type_hint:type_name -> kefu.intake.v1.TicketType
 	57, // 6: kefu.intake.v1.SubmitTicketRequest.urgency_hint:type_name -> kefu.intake.v1.Urgency
 	58, // 7: kefu.intake.v1.SubmitTicketRequest.level_hint:type_name -> kefu.intake.v1.ComplaintLevel
-	59, // 8: kefu.intake.v1.SubmitTicketResponse.ticket:type_name -> kefu.intake.v1.Ticket
-	59, // 9: kefu.intake.v1.GetTicketResponse.ticket:type_name -> kefu.intake.v1.Ticket
-	60, // 10: kefu.intake.v1.ListTicketsRequest.statuses:type_name -> kefu.intake.v1.TicketStatus
-	56, // 11: kefu.intake.v1.ListTicketsRequest.type:type_name -> kefu.intake.v1.TicketType
-	57, // 12: kefu.intake.v1.ListTicketsRequest.urgency:type_name -> kefu.intake.v1.Urgency
-	58, // 13: kefu.intake.v1.ListTicketsRequest.level:type_name -> kefu.intake.v1.ComplaintLevel
-	51, // 14: kefu.intake.v1.ListTicketsRequest.channel:type_name -> kefu.intake.v1.Channel
-	52, // 15: kefu.intake.v1.ListTicketsRequest.created_after:type_name -> google.protobuf.Timestamp
-	52, // 16: kefu.intake.v1.ListTicketsRequest.created_before:type_name -> google.protobuf.Timestamp
-	59, // 17: kefu.intake.v1.ListTicketsResponse.tickets:type_name -> kefu.intake.v1.Ticket
-	59, // 18: kefu.intake.v1.UpdateTicketRequest.ticket:type_name -> kefu.intake.v1.Ticket
-	61, // 19: kefu.intake.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
-	59, // 20: kefu.intake.v1.UpdateTicketResponse.ticket:type_name -> kefu.intake.v1.Ticket
-	59, // 21: kefu.intake.v1.AssignTicketResponse.ticket:type_name -> kefu.intake.v1.Ticket
-	59, // 22: kefu.intake.v1.StartWorkResponse.ticket:type_name -> kefu.intake.v1.Ticket
-	59, // 23: kefu.intake.v1.SetPendingCustomerResponse.ticket:type_name -> kefu.intake.v1.Ticket
-	51, // 24: kefu.intake.v1.AddReplyRequest.channel:type_name -> kefu.intake.v1.Channel
-	59, // 25: kefu.intake.v1.AddReplyResponse.ticket:type_name -> kefu.intake.v1.Ticket
-	62, // 26: kefu.intake.v1.AddReplyResponse.entry:type_name -> kefu.intake.v1.TimelineEntry
-	59, // 27: kefu.intake.v1.AddNoteResponse.ticket:type_name -> kefu.intake.v1.Ticket
-	62, // 28: kefu.intake.v1.AddNoteResponse.entry:type_name -> kefu.intake.v1.TimelineEntry
-	51, // 29: kefu.intake.v1.AppendCustomerMessageRequest.channel:type_name -> kefu.intake.v1.Channel
-	55, // 30: kefu.intake.v1.AppendCustomerMessageRequest.attachments:type_name -> kefu.intake.v1.Attachment
-	59, // 31: kefu.intake.v1.AppendCustomerMessageResponse.ticket:type_name -> kefu.intake.v1.Ticket
-	62, // 32: kefu.intake.v1.AppendCustomerMessageResponse.entry:type_name -> kefu.intake.v1.TimelineEntry
-	62, // 33: kefu.intake.v1.ListTimelineResponse.entries:type_name -> kefu.intake.v1.TimelineEntry
-	59, // 34: kefu.intake.v1.EscalateTicketResponse.ticket:type_name -> kefu.intake.v1.Ticket
-	59, // 35: kefu.intake.v1.ResolveTicketResponse.ticket:type_name -> kefu.intake.v1.Ticket
-	59, // 36: kefu.intake.v1.CloseTicketResponse.ticket:type_name -> kefu.intake.v1.Ticket
-	59, // 37: kefu.intake.v1.ReopenTicketResponse.ticket:type_name -> kefu.intake.v1.Ticket
-	63, // 38: kefu.intake.v1.RecordSatisfactionRequest.rating:type_name -> kefu.intake.v1.Satisfaction
-	59, // 39: kefu.intake.v1.RecordSatisfactionResponse.ticket:type_name -> kefu.intake.v1.Ticket
-	59, // 40: kefu.intake.v1.ArchiveTicketResponse.ticket:type_name -> kefu.intake.v1.Ticket
-	56, // 41: kefu.intake.v1.ListSubcategoriesRequest.type:type_name -> kefu.intake.v1.TicketType
-	64, // 42: kefu.intake.v1.ListSubcategoriesResponse.subcategories:type_name -> kefu.intake.v1.Subcategory
-	56, // 43: kefu.intake.v1.CreateSubcategoryRequest.type:type_name -> kefu.intake.v1.TicketType
-	64, // 44: kefu.intake.v1.CreateSubcategoryResponse.subcategory:type_name -> kefu.intake.v1.Subcategory
-	64, // 45: kefu.intake.v1.UpdateSubcategoryResponse.subcategory:type_name -> kefu.intake.v1.Subcategory
-	65, // 46: kefu.intake.v1.ListClassificationRulesResponse.rules:type_name -> kefu.intake.v1.ClassificationRule
-	57, // 47: kefu.intake.v1.RuleSpec.set_urgency:type_name -> kefu.intake.v1.Urgency
-	58, // 48: kefu.intake.v1.RuleSpec.set_level:type_name -> kefu.intake.v1.ComplaintLevel
-	42, // 49: kefu.intake.v1.CreateClassificationRuleRequest.rule:type_name -> kefu.intake.v1.RuleSpec
-	65, // 50: kefu.intake.v1.CreateClassificationRuleResponse.rule:type_name -> kefu.intake.v1.ClassificationRule
-	65, // 51: kefu.intake.v1.UpdateClassificationRuleRequest.rule:type_name -> kefu.intake.v1.ClassificationRule
-	61, // 52: kefu.intake.v1.UpdateClassificationRuleRequest.update_mask:type_name -> google.protobuf.FieldMask
-	65, // 53: kefu.intake.v1.UpdateClassificationRuleResponse.rule:type_name -> kefu.intake.v1.ClassificationRule
-	56, // 54: kefu.intake.v1.TestClassificationResponse.type:type_name -> kefu.intake.v1.TicketType
-	57, // 55: kefu.intake.v1.TestClassificationResponse.urgency:type_name -> kefu.intake.v1.Urgency
-	58, // 56: kefu.intake.v1.TestClassificationResponse.level:type_name -> kefu.intake.v1.ComplaintLevel
-	66, // 57: kefu.intake.v1.TestClassificationResponse.priority:type_name -> kefu.intake.v1.Priority
-	0,  // 58: kefu.intake.v1.IntakeService.SubmitTicket:input_type -> kefu.intake.v1.SubmitTicketRequest
-	2,  // 59: kefu.intake.v1.IntakeService.GetTicket:input_type -> kefu.intake.v1.GetTicketRequest
-	4,  // 60: kefu.intake.v1.IntakeService.ListTickets:input_type -> kefu.intake.v1.ListTicketsRequest
-	6,  // 61: kefu.intake.v1.IntakeService.UpdateTicket:input_type -> kefu.intake.v1.UpdateTicketRequest
-	8,  // 62: kefu.intake.v1.IntakeService.AssignTicket:input_type -> kefu.intake.v1.AssignTicketRequest
-	10, // 63: kefu.intake.v1.IntakeService.StartWork:input_type -> kefu.intake.v1.StartWorkRequest
-	12, // 64: kefu.intake.v1.IntakeService.SetPendingCustomer:input_type -> kefu.intake.v1.SetPendingCustomerRequest
-	14, // 65: kefu.intake.v1.IntakeService.AddReply:input_type -> kefu.intake.v1.AddReplyRequest
-	16, // 66: kefu.intake.v1.IntakeService.AddNote:input_type -> kefu.intake.v1.AddNoteRequest
-	18, // 67: kefu.intake.v1.IntakeService.AppendCustomerMessage:input_type -> kefu.intake.v1.AppendCustomerMessageRequest
-	20, // 68: kefu.intake.v1.IntakeService.ListTimeline:input_type -> kefu.intake.v1.ListTimelineRequest
-	22, // 69: kefu.intake.v1.IntakeService.EscalateTicket:input_type -> kefu.intake.v1.EscalateTicketRequest
-	24, // 70: kefu.intake.v1.IntakeService.ResolveTicket:input_type -> kefu.intake.v1.ResolveTicketRequest
-	26, // 71: kefu.intake.v1.IntakeService.CloseTicket:input_type -> kefu.intake.v1.CloseTicketRequest
-	28, // 72: kefu.intake.v1.IntakeService.ReopenTicket:input_type -> kefu.intake.v1.ReopenTicketRequest
-	30, // 73: kefu.intake.v1.IntakeService.RecordSatisfaction:input_type -> kefu.intake.v1.RecordSatisfactionRequest
-	32, // 74: kefu.intake.v1.IntakeService.ArchiveTicket:input_type -> kefu.intake.v1.ArchiveTicketRequest
-	34, // 75: kefu.intake.v1.IntakeService.ListSubcategories:input_type -> kefu.intake.v1.ListSubcategoriesRequest
-	36, // 76: kefu.intake.v1.IntakeService.CreateSubcategory:input_type -> kefu.intake.v1.CreateSubcategoryRequest
-	38, // 77: kefu.intake.v1.IntakeService.UpdateSubcategory:input_type -> kefu.intake.v1.UpdateSubcategoryRequest
-	40, // 78: kefu.intake.v1.IntakeService.ListClassificationRules:input_type -> kefu.intake.v1.ListClassificationRulesRequest
-	43, // 79: kefu.intake.v1.IntakeService.CreateClassificationRule:input_type -> kefu.intake.v1.CreateClassificationRuleRequest
-	45, // 80: kefu.intake.v1.IntakeService.UpdateClassificationRule:input_type -> kefu.intake.v1.UpdateClassificationRuleRequest
-	47, // 81: kefu.intake.v1.IntakeService.DeleteClassificationRule:input_type -> kefu.intake.v1.DeleteClassificationRuleRequest
-	49, // 82: kefu.intake.v1.IntakeService.TestClassification:input_type -> kefu.intake.v1.TestClassificationRequest
-	1,  // 83: kefu.intake.v1.IntakeService.SubmitTicket:output_type -> kefu.intake.v1.SubmitTicketResponse
-	3,  // 84: kefu.intake.v1.IntakeService.GetTicket:output_type -> kefu.intake.v1.GetTicketResponse
-	5,  // 85: kefu.intake.v1.IntakeService.ListTickets:output_type -> kefu.intake.v1.ListTicketsResponse
-	7,  // 86: kefu.intake.v1.IntakeService.UpdateTicket:output_type -> kefu.intake.v1.UpdateTicketResponse
-	9,  // 87: kefu.intake.v1.IntakeService.AssignTicket:output_type -> kefu.intake.v1.AssignTicketResponse
-	11, // 88: kefu.intake.v1.IntakeService.StartWork:output_type -> kefu.intake.v1.StartWorkResponse
-	13, // 89: kefu.intake.v1.IntakeService.SetPendingCustomer:output_type -> kefu.intake.v1.SetPendingCustomerResponse
-	15, // 90: kefu.intake.v1.IntakeService.AddReply:output_type -> kefu.intake.v1.AddReplyResponse
-	17, // 91: kefu.intake.v1.IntakeService.AddNote:output_type -> kefu.intake.v1.AddNoteResponse
-	19, // 92: kefu.intake.v1.IntakeService.AppendCustomerMessage:output_type -> kefu.intake.v1.AppendCustomerMessageResponse
-	21, // 93: kefu.intake.v1.IntakeService.ListTimeline:output_type -> kefu.intake.v1.ListTimelineResponse
-	23, // 94: kefu.intake.v1.IntakeService.EscalateTicket:output_type -> kefu.intake.v1.EscalateTicketResponse
-	25, // 95: kefu.intake.v1.IntakeService.ResolveTicket:output_type -> kefu.intake.v1.ResolveTicketResponse
-	27, // 96: kefu.intake.v1.IntakeService.CloseTicket:output_type -> kefu.intake.v1.CloseTicketResponse
-	29, // 97: kefu.intake.v1.IntakeService.ReopenTicket:output_type -> kefu.intake.v1.ReopenTicketResponse
-	31, // 98: kefu.intake.v1.IntakeService.RecordSatisfaction:output_type -> kefu.intake.v1.RecordSatisfactionResponse
-	33, // 99: kefu.intake.v1.IntakeService.ArchiveTicket:output_type -> kefu.intake.v1.ArchiveTicketResponse
-	35, // 100: kefu.intake.v1.IntakeService.ListSubcategories:output_type -> kefu.intake.v1.ListSubcategoriesResponse
-	37, // 101: kefu.intake.v1.IntakeService.CreateSubcategory:output_type -> kefu.intake.v1.CreateSubcategoryResponse
-	39, // 102: kefu.intake.v1.IntakeService.UpdateSubcategory:output_type -> kefu.intake.v1.UpdateSubcategoryResponse
-	41, // 103: kefu.intake.v1.IntakeService.ListClassificationRules:output_type -> kefu.intake.v1.ListClassificationRulesResponse
-	44, // 104: kefu.intake.v1.IntakeService.CreateClassificationRule:output_type -> kefu.intake.v1.CreateClassificationRuleResponse
-	46, // 105: kefu.intake.v1.IntakeService.UpdateClassificationRule:output_type -> kefu.intake.v1.UpdateClassificationRuleResponse
-	48, // 106: kefu.intake.v1.IntakeService.DeleteClassificationRule:output_type -> kefu.intake.v1.DeleteClassificationRuleResponse
-	50, // 107: kefu.intake.v1.IntakeService.TestClassification:output_type -> kefu.intake.v1.TestClassificationResponse
-	83, // [83:108] is the sub-list for method output_type
-	58, // [58:83] is the sub-list for method input_type
-	58, // [58:58] is the sub-list for extension type_name
-	58, // [58:58] is the sub-list for extension extendee
-	0,  // [0:58] is the sub-list for field type_name
+	59, // 8: kefu.intake.v1.SubmitTicketRequest.verification:type_name -> kefu.intake.v1.IdentityFacts
+	60, // 9: kefu.intake.v1.SubmitTicketResponse.ticket:type_name -> kefu.intake.v1.Ticket
+	60, // 10: kefu.intake.v1.GetTicketResponse.ticket:type_name -> kefu.intake.v1.Ticket
+	61, // 11: kefu.intake.v1.ListTicketsRequest.statuses:type_name -> kefu.intake.v1.TicketStatus
+	56, // 12: kefu.intake.v1.ListTicketsRequest.type:type_name -> kefu.intake.v1.TicketType
+	57, // 13: kefu.intake.v1.ListTicketsRequest.urgency:type_name -> kefu.intake.v1.Urgency
+	58, // 14: kefu.intake.v1.ListTicketsRequest.level:type_name -> kefu.intake.v1.ComplaintLevel
+	51, // 15: kefu.intake.v1.ListTicketsRequest.channel:type_name -> kefu.intake.v1.Channel
+	52, // 16: kefu.intake.v1.ListTicketsRequest.created_after:type_name -> google.protobuf.Timestamp
+	52, // 17: kefu.intake.v1.ListTicketsRequest.created_before:type_name -> google.protobuf.Timestamp
+	60, // 18: kefu.intake.v1.ListTicketsResponse.tickets:type_name -> kefu.intake.v1.Ticket
+	60, // 19: kefu.intake.v1.UpdateTicketRequest.ticket:type_name -> kefu.intake.v1.Ticket
+	62, // 20: kefu.intake.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
+	60, // 21: kefu.intake.v1.UpdateTicketResponse.ticket:type_name -> kefu.intake.v1.Ticket
+	60, // 22: kefu.intake.v1.AssignTicketResponse.ticket:type_name -> kefu.intake.v1.Ticket
+	60, // 23: kefu.intake.v1.StartWorkResponse.ticket:type_name -> kefu.intake.v1.Ticket
+	60, // 24: kefu.intake.v1.SetPendingCustomerResponse.ticket:type_name -> kefu.intake.v1.Ticket
+	51, // 25: kefu.intake.v1.AddReplyRequest.channel:type_name -> kefu.intake.v1.Channel
+	60, // 26: kefu.intake.v1.AddReplyResponse.ticket:type_name -> kefu.intake.v1.Ticket
+	63, // 27: kefu.intake.v1.AddReplyResponse.entry:type_name -> kefu.intake.v1.TimelineEntry
+	60, // 28: kefu.intake.v1.AddNoteResponse.ticket:type_name -> kefu.intake.v1.Ticket
+	63, // 29: kefu.intake.v1.AddNoteResponse.entry:type_name -> kefu.intake.v1.TimelineEntry
+	51, // 30: kefu.intake.v1.AppendCustomerMessageRequest.channel:type_name -> kefu.intake.v1.Channel
+	55, // 31: kefu.intake.v1.AppendCustomerMessageRequest.attachments:type_name -> kefu.intake.v1.Attachment
+	60, // 32: kefu.intake.v1.AppendCustomerMessageResponse.ticket:type_name -> kefu.intake.v1.Ticket
+	63, // 33: kefu.intake.v1.AppendCustomerMessageResponse.entry:type_name -> kefu.intake.v1.TimelineEntry
+	63, // 34: kefu.intake.v1.ListTimelineResponse.entries:type_name -> kefu.intake.v1.TimelineEntry
+	60, // 35: kefu.intake.v1.EscalateTicketResponse.ticket:type_name -> kefu.intake.v1.Ticket
+	60, // 36: kefu.intake.v1.ResolveTicketResponse.ticket:type_name -> kefu.intake.v1.Ticket
+	60, // 37: kefu.intake.v1.CloseTicketResponse.ticket:type_name -> kefu.intake.v1.Ticket
+	60, // 38: kefu.intake.v1.ReopenTicketResponse.ticket:type_name -> kefu.intake.v1.Ticket
+	64, // 39: kefu.intake.v1.RecordSatisfactionRequest.rating:type_name -> kefu.intake.v1.Satisfaction
+	60, // 40: kefu.intake.v1.RecordSatisfactionResponse.ticket:type_name -> kefu.intake.v1.Ticket
+	60, // 41: kefu.intake.v1.ArchiveTicketResponse.ticket:type_name -> kefu.intake.v1.Ticket
+	56, // 42: kefu.intake.v1.ListSubcategoriesRequest.type:type_name -> kefu.intake.v1.TicketType
+	65, // 43: kefu.intake.v1.ListSubcategoriesResponse.subcategories:type_name -> kefu.intake.v1.Subcategory
+	56, // 44: kefu.intake.v1.CreateSubcategoryRequest.type:type_name -> kefu.intake.v1.TicketType
+	65, // 45: kefu.intake.v1.CreateSubcategoryResponse.subcategory:type_name -> kefu.intake.v1.Subcategory
+	65, // 46: kefu.intake.v1.UpdateSubcategoryResponse.subcategory:type_name -> kefu.intake.v1.Subcategory
+	66, // 47: kefu.intake.v1.ListClassificationRulesResponse.rules:type_name -> kefu.intake.v1.ClassificationRule
+	57, // 48: kefu.intake.v1.RuleSpec.set_urgency:type_name -> kefu.intake.v1.Urgency
+	58, // 49: kefu.intake.v1.RuleSpec.set_level:type_name -> kefu.intake.v1.ComplaintLevel
+	42, // 50: kefu.intake.v1.CreateClassificationRuleRequest.rule:type_name -> kefu.intake.v1.RuleSpec
+	66, // 51: kefu.intake.v1.CreateClassificationRuleResponse.rule:type_name -> kefu.intake.v1.ClassificationRule
+	66, // 52: kefu.intake.v1.UpdateClassificationRuleRequest.rule:type_name -> kefu.intake.v1.ClassificationRule
+	62, // 53: kefu.intake.v1.UpdateClassificationRuleRequest.update_mask:type_name -> google.protobuf.FieldMask
+	66, // 54: kefu.intake.v1.UpdateClassificationRuleResponse.rule:type_name -> kefu.intake.v1.ClassificationRule
+	56, // 55: kefu.intake.v1.TestClassificationResponse.type:type_name -> kefu.intake.v1.TicketType
+	57, // 56: kefu.intake.v1.TestClassificationResponse.urgency:type_name -> kefu.intake.v1.Urgency
+	58, // 57: kefu.intake.v1.TestClassificationResponse.level:type_name -> kefu.intake.v1.ComplaintLevel
+	67, // 58: kefu.intake.v1.TestClassificationResponse.priority:type_name -> kefu.intake.v1.Priority
+	0,  // 59: kefu.intake.v1.IntakeService.SubmitTicket:input_type -> kefu.intake.v1.SubmitTicketRequest
+	2,  // 60: kefu.intake.v1.IntakeService.GetTicket:input_type -> kefu.intake.v1.GetTicketRequest
+	4,  // 61: kefu.intake.v1.IntakeService.ListTickets:input_type -> kefu.intake.v1.ListTicketsRequest
+	6,  // 62: kefu.intake.v1.IntakeService.UpdateTicket:input_type -> kefu.intake.v1.UpdateTicketRequest
+	8,  // 63: kefu.intake.v1.IntakeService.AssignTicket:input_type -> kefu.intake.v1.AssignTicketRequest
+	10, // 64: kefu.intake.v1.IntakeService.StartWork:input_type -> kefu.intake.v1.StartWorkRequest
+	12, // 65: kefu.intake.v1.IntakeService.SetPendingCustomer:input_type -> kefu.intake.v1.SetPendingCustomerRequest
+	14, // 66: kefu.intake.v1.IntakeService.AddReply:input_type -> kefu.intake.v1.AddReplyRequest
+	16, // 67: kefu.intake.v1.IntakeService.AddNote:input_type -> kefu.intake.v1.AddNoteRequest
+	18, // 68: kefu.intake.v1.IntakeService.AppendCustomerMessage:input_type -> kefu.intake.v1.AppendCustomerMessageRequest
+	20, // 69: kefu.intake.v1.IntakeService.ListTimeline:input_type -> kefu.intake.v1.ListTimelineRequest
+	22, // 70: kefu.intake.v1.IntakeService.EscalateTicket:input_type -> kefu.intake.v1.EscalateTicketRequest
+	24, // 71: kefu.intake.v1.IntakeService.ResolveTicket:input_type -> kefu.intake.v1.ResolveTicketRequest
+	26, // 72: kefu.intake.v1.IntakeService.CloseTicket:input_type -> kefu.intake.v1.CloseTicketRequest
+	28, // 73: kefu.intake.v1.IntakeService.ReopenTicket:input_type -> kefu.intake.v1.ReopenTicketRequest
+	30, // 74: kefu.intake.v1.IntakeService.RecordSatisfaction:input_type -> kefu.intake.v1.RecordSatisfactionRequest
+	32, // 75: kefu.intake.v1.IntakeService.ArchiveTicket:input_type -> kefu.intake.v1.ArchiveTicketRequest
+	34, // 76: kefu.intake.v1.IntakeService.ListSubcategories:input_type -> kefu.intake.v1.ListSubcategoriesRequest
+	36, // 77: kefu.intake.v1.IntakeService.CreateSubcategory:input_type -> kefu.intake.v1.CreateSubcategoryRequest
+	38, // 78: kefu.intake.v1.IntakeService.UpdateSubcategory:input_type -> kefu.intake.v1.UpdateSubcategoryRequest
+	40, // 79: kefu.intake.v1.IntakeService.ListClassificationRules:input_type -> kefu.intake.v1.ListClassificationRulesRequest
+	43, // 80: kefu.intake.v1.IntakeService.CreateClassificationRule:input_type -> kefu.intake.v1.CreateClassificationRuleRequest
+	45, // 81: kefu.intake.v1.IntakeService.UpdateClassificationRule:input_type -> kefu.intake.v1.UpdateClassificationRuleRequest
+	47, // 82: kefu.intake.v1.IntakeService.DeleteClassificationRule:input_type -> kefu.intake.v1.DeleteClassificationRuleRequest
+	49, // 83: kefu.intake.v1.IntakeService.TestClassification:input_type -> kefu.intake.v1.TestClassificationRequest
+	1,  // 84: kefu.intake.v1.IntakeService.SubmitTicket:output_type -> kefu.intake.v1.SubmitTicketResponse
+	3,  // 85: kefu.intake.v1.IntakeService.GetTicket:output_type -> kefu.intake.v1.GetTicketResponse
+	5,  // 86: kefu.intake.v1.IntakeService.ListTickets:output_type -> kefu.intake.v1.ListTicketsResponse
+	7,  // 87: kefu.intake.v1.IntakeService.UpdateTicket:output_type -> kefu.intake.v1.UpdateTicketResponse
+	9,  // 88: kefu.intake.v1.IntakeService.AssignTicket:output_type -> kefu.intake.v1.AssignTicketResponse
+	11, // 89: kefu.intake.v1.IntakeService.StartWork:output_type -> kefu.intake.v1.StartWorkResponse
+	13, // 90: kefu.intake.v1.IntakeService.SetPendingCustomer:output_type -> kefu.intake.v1.SetPendingCustomerResponse
+	15, // 91: kefu.intake.v1.IntakeService.AddReply:output_type -> kefu.intake.v1.AddReplyResponse
+	17, // 92: kefu.intake.v1.IntakeService.AddNote:output_type -> kefu.intake.v1.AddNoteResponse
+	19, // 93: kefu.intake.v1.IntakeService.AppendCustomerMessage:output_type -> kefu.intake.v1.AppendCustomerMessageResponse
+	21, // 94: kefu.intake.v1.IntakeService.ListTimeline:output_type -> kefu.intake.v1.ListTimelineResponse
+	23, // 95: kefu.intake.v1.IntakeService.EscalateTicket:output_type -> kefu.intake.v1.EscalateTicketResponse
+	25, // 96: kefu.intake.v1.IntakeService.ResolveTicket:output_type -> kefu.intake.v1.ResolveTicketResponse
+	27, // 97: kefu.intake.v1.IntakeService.CloseTicket:output_type -> kefu.intake.v1.CloseTicketResponse
+	29, // 98: kefu.intake.v1.IntakeService.ReopenTicket:output_type -> kefu.intake.v1.ReopenTicketResponse
+	31, // 99: kefu.intake.v1.IntakeService.RecordSatisfaction:output_type -> kefu.intake.v1.RecordSatisfactionResponse
+	33, // 100: kefu.intake.v1.IntakeService.ArchiveTicket:output_type -> kefu.intake.v1.ArchiveTicketResponse
+	35, // 101: kefu.intake.v1.IntakeService.ListSubcategories:output_type -> kefu.intake.v1.ListSubcategoriesResponse
+	37, // 102: kefu.intake.v1.IntakeService.CreateSubcategory:output_type -> kefu.intake.v1.CreateSubcategoryResponse
+	39, // 103: kefu.intake.v1.IntakeService.UpdateSubcategory:output_type -> kefu.intake.v1.UpdateSubcategoryResponse
+	41, // 104: kefu.intake.v1.IntakeService.ListClassificationRules:output_type -> kefu.intake.v1.ListClassificationRulesResponse
+	44, // 105: kefu.intake.v1.IntakeService.CreateClassificationRule:output_type -> kefu.intake.v1.CreateClassificationRuleResponse
+	46, // 106: kefu.intake.v1.IntakeService.UpdateClassificationRule:output_type -> kefu.intake.v1.UpdateClassificationRuleResponse
+	48, // 107: kefu.intake.v1.IntakeService.DeleteClassificationRule:output_type -> kefu.intake.v1.DeleteClassificationRuleResponse
+	50, // 108: kefu.intake.v1.IntakeService.TestClassification:output_type -> kefu.intake.v1.TestClassificationResponse
+	84, // [84:109] is the sub-list for method output_type
+	59, // [59:84] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_kefu_intake_v1_intake_service_proto_init() }

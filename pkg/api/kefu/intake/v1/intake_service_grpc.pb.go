@@ -65,8 +65,11 @@ const (
 // caller's scope, exactly as for one that does not exist.
 type IntakeServiceClient interface {
 	// SubmitTicket creates a ticket from a channel adapter. It classifies the ticket (adapter hints win,
-	// else keyword rules), numbers it and records the submitter. A retry with the same idempotency_key
-	// returns the same ticket; the same key with a different body is ALREADY_EXISTS.
+	// else keyword rules), numbers it and records the submitter. Connected to the customer service, it
+	// resolves the customer when customer_id is empty and checks the verification facts; the customer
+	// service being unavailable never fails a submit (the ticket is then accepted without a customer or a
+	// verification). A retry with the same idempotency_key returns the same ticket, without asking the
+	// customer service again; the same key with a different body is ALREADY_EXISTS.
 	SubmitTicket(ctx context.Context, in *SubmitTicketRequest, opts ...grpc.CallOption) (*SubmitTicketResponse, error)
 	// GetTicket returns one ticket. NOT_FOUND when the id is unknown.
 	GetTicket(ctx context.Context, in *GetTicketRequest, opts ...grpc.CallOption) (*GetTicketResponse, error)
@@ -413,8 +416,11 @@ func (c *intakeServiceClient) TestClassification(ctx context.Context, in *TestCl
 // caller's scope, exactly as for one that does not exist.
 type IntakeServiceServer interface {
 	// SubmitTicket creates a ticket from a channel adapter. It classifies the ticket (adapter hints win,
-	// else keyword rules), numbers it and records the submitter. A retry with the same idempotency_key
-	// returns the same ticket; the same key with a different body is ALREADY_EXISTS.
+	// else keyword rules), numbers it and records the submitter. Connected to the customer service, it
+	// resolves the customer when customer_id is empty and checks the verification facts; the customer
+	// service being unavailable never fails a submit (the ticket is then accepted without a customer or a
+	// verification). A retry with the same idempotency_key returns the same ticket, without asking the
+	// customer service again; the same key with a different body is ALREADY_EXISTS.
 	SubmitTicket(context.Context, *SubmitTicketRequest) (*SubmitTicketResponse, error)
 	// GetTicket returns one ticket. NOT_FOUND when the id is unknown.
 	GetTicket(context.Context, *GetTicketRequest) (*GetTicketResponse, error)

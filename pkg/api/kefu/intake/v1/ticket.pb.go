@@ -622,6 +622,58 @@ func (ActorKind) EnumDescriptor() ([]byte, []int) {
 	return file_kefu_intake_v1_ticket_proto_rawDescGZIP(), []int{9}
 }
 
+// VerificationMethod says which fact was checked to verify a customer's identity.
+type VerificationMethod int32
+
+const (
+	VerificationMethod_VERIFICATION_METHOD_UNSPECIFIED VerificationMethod = 0
+	// An order number the customer placed.
+	VerificationMethod_VERIFICATION_METHOD_ORDER_NUMBER VerificationMethod = 1
+	// The last 4 digits of a phone registered with the customer.
+	VerificationMethod_VERIFICATION_METHOD_PHONE_LAST4 VerificationMethod = 2
+)
+
+// Enum value maps for VerificationMethod.
+var (
+	VerificationMethod_name = map[int32]string{
+		0: "VERIFICATION_METHOD_UNSPECIFIED",
+		1: "VERIFICATION_METHOD_ORDER_NUMBER",
+		2: "VERIFICATION_METHOD_PHONE_LAST4",
+	}
+	VerificationMethod_value = map[string]int32{
+		"VERIFICATION_METHOD_UNSPECIFIED":  0,
+		"VERIFICATION_METHOD_ORDER_NUMBER": 1,
+		"VERIFICATION_METHOD_PHONE_LAST4":  2,
+	}
+)
+
+func (x VerificationMethod) Enum() *VerificationMethod {
+	p := new(VerificationMethod)
+	*p = x
+	return p
+}
+
+func (x VerificationMethod) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (VerificationMethod) Descriptor() protoreflect.EnumDescriptor {
+	return file_kefu_intake_v1_ticket_proto_enumTypes[10].Descriptor()
+}
+
+func (VerificationMethod) Type() protoreflect.EnumType {
+	return &file_kefu_intake_v1_ticket_proto_enumTypes[10]
+}
+
+func (x VerificationMethod) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use VerificationMethod.Descriptor instead.
+func (VerificationMethod) EnumDescriptor() ([]byte, []int) {
+	return file_kefu_intake_v1_ticket_proto_rawDescGZIP(), []int{10}
+}
+
 // Actor is who made a change: the request's principal.
 type Actor struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -879,6 +931,220 @@ func (x *Attachment) GetUrl() string {
 	return ""
 }
 
+// IdentityFacts is one fact a channel adapter collected to verify that the caller is the customer (an IVR
+// asking for the last 4 digits of the phone, a chat bot asking for an order number). Intake checks it with
+// the customer service and keeps the outcome only (Ticket.identity_verification), never the fact.
+type IdentityFacts struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The fact. Required.
+	//
+	// Types that are valid to be assigned to Fact:
+	//
+	//	*IdentityFacts_OrderNumber
+	//	*IdentityFacts_PhoneLast4
+	Fact          isIdentityFacts_Fact `protobuf_oneof:"fact"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IdentityFacts) Reset() {
+	*x = IdentityFacts{}
+	mi := &file_kefu_intake_v1_ticket_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IdentityFacts) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IdentityFacts) ProtoMessage() {}
+
+func (x *IdentityFacts) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_intake_v1_ticket_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IdentityFacts.ProtoReflect.Descriptor instead.
+func (*IdentityFacts) Descriptor() ([]byte, []int) {
+	return file_kefu_intake_v1_ticket_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *IdentityFacts) GetFact() isIdentityFacts_Fact {
+	if x != nil {
+		return x.Fact
+	}
+	return nil
+}
+
+func (x *IdentityFacts) GetOrderNumber() string {
+	if x != nil {
+		if x, ok := x.Fact.(*IdentityFacts_OrderNumber); ok {
+			return x.OrderNumber
+		}
+	}
+	return ""
+}
+
+func (x *IdentityFacts) GetPhoneLast4() string {
+	if x != nil {
+		if x, ok := x.Fact.(*IdentityFacts_PhoneLast4); ok {
+			return x.PhoneLast4
+		}
+	}
+	return ""
+}
+
+type isIdentityFacts_Fact interface {
+	isIdentityFacts_Fact()
+}
+
+type IdentityFacts_OrderNumber struct {
+	// An order number the customer placed: 1 to 64 letters, digits, '.', '_' or '-'.
+	OrderNumber string `protobuf:"bytes,1,opt,name=order_number,json=orderNumber,proto3,oneof"`
+}
+
+type IdentityFacts_PhoneLast4 struct {
+	// The last 4 digits of a phone registered with the customer.
+	PhoneLast4 string `protobuf:"bytes,2,opt,name=phone_last4,json=phoneLast4,proto3,oneof"`
+}
+
+func (*IdentityFacts_OrderNumber) isIdentityFacts_Fact() {}
+
+func (*IdentityFacts_PhoneLast4) isIdentityFacts_Fact() {}
+
+// IdentityVerification is the outcome of checking a submission's IdentityFacts with the customer service.
+type IdentityVerification struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True when the fact matched the customer; false when it did not (the customer service never says which
+	// part was wrong).
+	Verified bool `protobuf:"varint,1,opt,name=verified,proto3" json:"verified,omitempty"`
+	// Which fact was checked.
+	Method VerificationMethod `protobuf:"varint,2,opt,name=method,proto3,enum=kefu.intake.v1.VerificationMethod" json:"method,omitempty"`
+	// When it was checked.
+	VerifyTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=verify_time,json=verifyTime,proto3" json:"verify_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IdentityVerification) Reset() {
+	*x = IdentityVerification{}
+	mi := &file_kefu_intake_v1_ticket_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IdentityVerification) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IdentityVerification) ProtoMessage() {}
+
+func (x *IdentityVerification) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_intake_v1_ticket_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IdentityVerification.ProtoReflect.Descriptor instead.
+func (*IdentityVerification) Descriptor() ([]byte, []int) {
+	return file_kefu_intake_v1_ticket_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *IdentityVerification) GetVerified() bool {
+	if x != nil {
+		return x.Verified
+	}
+	return false
+}
+
+func (x *IdentityVerification) GetMethod() VerificationMethod {
+	if x != nil {
+		return x.Method
+	}
+	return VerificationMethod_VERIFICATION_METHOD_UNSPECIFIED
+}
+
+func (x *IdentityVerification) GetVerifyTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.VerifyTime
+	}
+	return nil
+}
+
+// Erasure records that the customer's personal data was removed from a ticket on their request (the
+// customer service's EraseCustomer, PIPL art. 47). The contact is gone, member_number is empty and, with
+// customer_words, subject, description, the key facts' values, the satisfaction comment and the names of
+// the customer's attachments read "[erased]" (the attachments' urls are empty), as do the customer's
+// messages in the timeline (TimelineEntry.erased). Staff-written text (notes, replies, summaries,
+// reasons) is kept. The ticket's etag and update_time do not change: no lifecycle event is published.
+type Erasure struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When intake erased the data.
+	EraseTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=erase_time,json=eraseTime,proto3" json:"erase_time,omitempty"`
+	// True when the customer's own words were erased too, not only the contact details.
+	CustomerWords bool `protobuf:"varint,2,opt,name=customer_words,json=customerWords,proto3" json:"customer_words,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Erasure) Reset() {
+	*x = Erasure{}
+	mi := &file_kefu_intake_v1_ticket_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Erasure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Erasure) ProtoMessage() {}
+
+func (x *Erasure) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_intake_v1_ticket_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Erasure.ProtoReflect.Descriptor instead.
+func (*Erasure) Descriptor() ([]byte, []int) {
+	return file_kefu_intake_v1_ticket_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Erasure) GetEraseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EraseTime
+	}
+	return nil
+}
+
+func (x *Erasure) GetCustomerWords() bool {
+	if x != nil {
+		return x.CustomerWords
+	}
+	return false
+}
+
 // SatisfactionRecord is the customer's rating of the latest resolution, or the waiver recorded when the
 // customer could not be reached.
 type SatisfactionRecord struct {
@@ -899,7 +1165,7 @@ type SatisfactionRecord struct {
 
 func (x *SatisfactionRecord) Reset() {
 	*x = SatisfactionRecord{}
-	mi := &file_kefu_intake_v1_ticket_proto_msgTypes[4]
+	mi := &file_kefu_intake_v1_ticket_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -911,7 +1177,7 @@ func (x *SatisfactionRecord) String() string {
 func (*SatisfactionRecord) ProtoMessage() {}
 
 func (x *SatisfactionRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_intake_v1_ticket_proto_msgTypes[4]
+	mi := &file_kefu_intake_v1_ticket_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -924,7 +1190,7 @@ func (x *SatisfactionRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SatisfactionRecord.ProtoReflect.Descriptor instead.
 func (*SatisfactionRecord) Descriptor() ([]byte, []int) {
-	return file_kefu_intake_v1_ticket_proto_rawDescGZIP(), []int{4}
+	return file_kefu_intake_v1_ticket_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SatisfactionRecord) GetRating() Satisfaction {
@@ -988,11 +1254,14 @@ type Ticket struct {
 	Level ComplaintLevel `protobuf:"varint,10,opt,name=level,proto3,enum=kefu.intake.v1.ComplaintLevel" json:"level,omitempty"`
 	// Derived from urgency and level.
 	Priority Priority `protobuf:"varint,11,opt,name=priority,proto3,enum=kefu.intake.v1.Priority" json:"priority,omitempty"`
-	// Short subject; the adapter's, or the start of the description.
+	// Short subject; the adapter's, or the start of the description. "[erased]" after an erasure of the
+	// customer's words (see erasure).
 	Subject string `protobuf:"bytes,12,opt,name=subject,proto3" json:"subject,omitempty"`
-	// The customer's own words.
+	// The customer's own words; "[erased]" after an erasure of them (see erasure).
 	Description string `protobuf:"bytes,13,opt,name=description,proto3" json:"description,omitempty"`
-	// Customer id in the customer service, when known.
+	// Customer id in the customer service: the submit's, or the one the customer service resolved from the
+	// contact, order number or member number; empty when unknown. Moves to the surviving record when the
+	// customer service merges duplicates.
 	CustomerId string `protobuf:"bytes,14,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	// Order number the request is about.
 	OrderNumber string `protobuf:"bytes,15,opt,name=order_number,json=orderNumber,proto3" json:"order_number,omitempty"`
@@ -1002,7 +1271,7 @@ type Ticket struct {
 	KeyFacts []*KeyFact `protobuf:"bytes,17,rep,name=key_facts,json=keyFacts,proto3" json:"key_facts,omitempty"`
 	// Attachments by reference.
 	Attachments []*Attachment `protobuf:"bytes,18,rep,name=attachments,proto3" json:"attachments,omitempty"`
-	// The customer's contact; present only when the customer consented.
+	// The customer's contact; present only when the customer consented, and never after an erasure.
 	Contact *Contact `protobuf:"bytes,19,opt,name=contact,proto3" json:"contact,omitempty"`
 	// Assigned group id (routing), if any.
 	GroupId string `protobuf:"bytes,20,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -1034,13 +1303,21 @@ type Ticket struct {
 	Etag string `protobuf:"bytes,33,opt,name=etag,proto3" json:"etag,omitempty"`
 	// How many handling records (agent replies and internal notes) the ticket has.
 	HandlingCount int32 `protobuf:"varint,34,opt,name=handling_count,json=handlingCount,proto3" json:"handling_count,omitempty"`
+	// The customer's tier in the customer service (standard, vip, key_account, ...) as the submit resolved
+	// it; empty when the submit named customer_id itself or the customer service did not answer.
+	CustomerTier string `protobuf:"bytes,35,opt,name=customer_tier,json=customerTier,proto3" json:"customer_tier,omitempty"`
+	// The outcome of the submission's identity check (SubmitTicketRequest.verification); absent when no
+	// facts were given, no customer was known to check them against, or the customer service did not answer.
+	IdentityVerification *IdentityVerification `protobuf:"bytes,36,opt,name=identity_verification,json=identityVerification,proto3" json:"identity_verification,omitempty"`
+	// Set once the customer's personal data was erased from the ticket; absent otherwise.
+	Erasure       *Erasure `protobuf:"bytes,37,opt,name=erasure,proto3" json:"erasure,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Ticket) Reset() {
 	*x = Ticket{}
-	mi := &file_kefu_intake_v1_ticket_proto_msgTypes[5]
+	mi := &file_kefu_intake_v1_ticket_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1052,7 +1329,7 @@ func (x *Ticket) String() string {
 func (*Ticket) ProtoMessage() {}
 
 func (x *Ticket) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_intake_v1_ticket_proto_msgTypes[5]
+	mi := &file_kefu_intake_v1_ticket_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1065,7 +1342,7 @@ func (x *Ticket) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ticket.ProtoReflect.Descriptor instead.
 func (*Ticket) Descriptor() ([]byte, []int) {
-	return file_kefu_intake_v1_ticket_proto_rawDescGZIP(), []int{5}
+	return file_kefu_intake_v1_ticket_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Ticket) GetTicketId() string {
@@ -1306,6 +1583,27 @@ func (x *Ticket) GetHandlingCount() int32 {
 	return 0
 }
 
+func (x *Ticket) GetCustomerTier() string {
+	if x != nil {
+		return x.CustomerTier
+	}
+	return ""
+}
+
+func (x *Ticket) GetIdentityVerification() *IdentityVerification {
+	if x != nil {
+		return x.IdentityVerification
+	}
+	return nil
+}
+
+func (x *Ticket) GetErasure() *Erasure {
+	if x != nil {
+		return x.Erasure
+	}
+	return nil
+}
+
 var File_kefu_intake_v1_ticket_proto protoreflect.FileDescriptor
 
 const file_kefu_intake_v1_ticket_proto_rawDesc = "" +
@@ -1336,14 +1634,29 @@ const file_kefu_intake_v1_ticket_proto_rawDesc = "" +
 	"size_bytes\x18\x03 \x01(\x03B\r\xbaH\n" +
 	"\"\b\x18\x80\x80\x80\x80((\x00R\tsizeBytes\x12)\n" +
 	"\x03url\x18\x04 \x01(\tB\x17\xbaH\x14r\x12\x18\x80\x102\n" +
-	"^https?://\x88\x01\x01R\x03url\"\x81\x02\n" +
+	"^https?://\x88\x01\x01R\x03url\"\x97\x01\n" +
+	"\rIdentityFacts\x12A\n" +
+	"\forder_number\x18\x01 \x01(\tB\x1c\xbaH\x19r\x17\x10\x01\x18@2\x11^[A-Za-z0-9._-]+$H\x00R\vorderNumber\x124\n" +
+	"\vphone_last4\x18\x02 \x01(\tB\x11\xbaH\x0er\f2\n" +
+	"^[0-9]{4}$H\x00R\n" +
+	"phoneLast4B\r\n" +
+	"\x04fact\x12\x05\xbaH\x02\b\x01\"\xab\x01\n" +
+	"\x14IdentityVerification\x12\x1a\n" +
+	"\bverified\x18\x01 \x01(\bR\bverified\x12:\n" +
+	"\x06method\x18\x02 \x01(\x0e2\".kefu.intake.v1.VerificationMethodR\x06method\x12;\n" +
+	"\vverify_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"verifyTime\"k\n" +
+	"\aErasure\x129\n" +
+	"\n" +
+	"erase_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\teraseTime\x12%\n" +
+	"\x0ecustomer_words\x18\x02 \x01(\bR\rcustomerWords\"\x81\x02\n" +
 	"\x12SatisfactionRecord\x124\n" +
 	"\x06rating\x18\x01 \x01(\x0e2\x1c.kefu.intake.v1.SatisfactionR\x06rating\x12\x18\n" +
 	"\acomment\x18\x02 \x01(\tR\acomment\x121\n" +
 	"\x14customer_unreachable\x18\x03 \x01(\bR\x13customerUnreachable\x12;\n" +
 	"\vrecord_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"recordTime\x12+\n" +
-	"\x11resolution_number\x18\x05 \x01(\x05R\x10resolutionNumber\"\xe1\f\n" +
+	"\x11resolution_number\x18\x05 \x01(\x05R\x10resolutionNumber\"\x94\x0e\n" +
 	"\x06Ticket\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\x124\n" +
@@ -1384,7 +1697,10 @@ const file_kefu_intake_v1_ticket_proto_rawDesc = "" +
 	"close_time\x18\x1f \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTime\x12=\n" +
 	"\farchive_time\x18  \x01(\v2\x1a.google.protobuf.TimestampR\varchiveTime\x12\x12\n" +
 	"\x04etag\x18! \x01(\tR\x04etag\x12%\n" +
-	"\x0ehandling_count\x18\" \x01(\x05R\rhandlingCount*\xd5\x01\n" +
+	"\x0ehandling_count\x18\" \x01(\x05R\rhandlingCount\x12#\n" +
+	"\rcustomer_tier\x18# \x01(\tR\fcustomerTier\x12Y\n" +
+	"\x15identity_verification\x18$ \x01(\v2$.kefu.intake.v1.IdentityVerificationR\x14identityVerification\x121\n" +
+	"\aerasure\x18% \x01(\v2\x17.kefu.intake.v1.ErasureR\aerasure*\xd5\x01\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rCHANNEL_PHONE\x10\x01\x12\x14\n" +
@@ -1448,7 +1764,11 @@ const file_kefu_intake_v1_ticket_proto_rawDesc = "" +
 	"\x12ACTOR_KIND_ADAPTER\x10\x01\x12\x14\n" +
 	"\x10ACTOR_KIND_STAFF\x10\x02\x12\x16\n" +
 	"\x12ACTOR_KIND_SERVICE\x10\x03\x12\x15\n" +
-	"\x11ACTOR_KIND_SYSTEM\x10\x04B*Z(kefu.dev/pkg/api/kefu/intake/v1;intakev1b\x06proto3"
+	"\x11ACTOR_KIND_SYSTEM\x10\x04*\x84\x01\n" +
+	"\x12VerificationMethod\x12#\n" +
+	"\x1fVERIFICATION_METHOD_UNSPECIFIED\x10\x00\x12$\n" +
+	" VERIFICATION_METHOD_ORDER_NUMBER\x10\x01\x12#\n" +
+	"\x1fVERIFICATION_METHOD_PHONE_LAST4\x10\x02B*Z(kefu.dev/pkg/api/kefu/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_kefu_intake_v1_ticket_proto_rawDescOnce sync.Once
@@ -1462,8 +1782,8 @@ func file_kefu_intake_v1_ticket_proto_rawDescGZIP() []byte {
 	return file_kefu_intake_v1_ticket_proto_rawDescData
 }
 
-var file_kefu_intake_v1_ticket_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_kefu_intake_v1_ticket_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_kefu_intake_v1_ticket_proto_enumTypes = make([]protoimpl.EnumInfo, 11)
+var file_kefu_intake_v1_ticket_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_kefu_intake_v1_ticket_proto_goTypes = []any{
 	(Channel)(0),                  // 0: kefu.intake.v1.Channel
 	(TicketType)(0),               // 1: kefu.intake.v1.TicketType
@@ -1475,42 +1795,51 @@ var file_kefu_intake_v1_ticket_proto_goTypes = []any{
 	(ContactKind)(0),              // 7: kefu.intake.v1.ContactKind
 	(ClassificationSource)(0),     // 8: kefu.intake.v1.ClassificationSource
 	(ActorKind)(0),                // 9: kefu.intake.v1.ActorKind
-	(*Actor)(nil),                 // 10: kefu.intake.v1.Actor
-	(*Contact)(nil),               // 11: kefu.intake.v1.Contact
-	(*KeyFact)(nil),               // 12: kefu.intake.v1.KeyFact
-	(*Attachment)(nil),            // 13: kefu.intake.v1.Attachment
-	(*SatisfactionRecord)(nil),    // 14: kefu.intake.v1.SatisfactionRecord
-	(*Ticket)(nil),                // 15: kefu.intake.v1.Ticket
-	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
+	(VerificationMethod)(0),       // 10: kefu.intake.v1.VerificationMethod
+	(*Actor)(nil),                 // 11: kefu.intake.v1.Actor
+	(*Contact)(nil),               // 12: kefu.intake.v1.Contact
+	(*KeyFact)(nil),               // 13: kefu.intake.v1.KeyFact
+	(*Attachment)(nil),            // 14: kefu.intake.v1.Attachment
+	(*IdentityFacts)(nil),         // 15: kefu.intake.v1.IdentityFacts
+	(*IdentityVerification)(nil),  // 16: kefu.intake.v1.IdentityVerification
+	(*Erasure)(nil),               // 17: kefu.intake.v1.Erasure
+	(*SatisfactionRecord)(nil),    // 18: kefu.intake.v1.SatisfactionRecord
+	(*Ticket)(nil),                // 19: kefu.intake.v1.Ticket
+	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
 }
 var file_kefu_intake_v1_ticket_proto_depIdxs = []int32{
 	9,  // 0: kefu.intake.v1.Actor.kind:type_name -> kefu.intake.v1.ActorKind
 	7,  // 1: kefu.intake.v1.Contact.kind:type_name -> kefu.intake.v1.ContactKind
-	6,  // 2: kefu.intake.v1.SatisfactionRecord.rating:type_name -> kefu.intake.v1.Satisfaction
-	16, // 3: kefu.intake.v1.SatisfactionRecord.record_time:type_name -> google.protobuf.Timestamp
-	5,  // 4: kefu.intake.v1.Ticket.status:type_name -> kefu.intake.v1.TicketStatus
-	0,  // 5: kefu.intake.v1.Ticket.channel:type_name -> kefu.intake.v1.Channel
-	1,  // 6: kefu.intake.v1.Ticket.type:type_name -> kefu.intake.v1.TicketType
-	8,  // 7: kefu.intake.v1.Ticket.classification_source:type_name -> kefu.intake.v1.ClassificationSource
-	2,  // 8: kefu.intake.v1.Ticket.urgency:type_name -> kefu.intake.v1.Urgency
-	3,  // 9: kefu.intake.v1.Ticket.level:type_name -> kefu.intake.v1.ComplaintLevel
-	4,  // 10: kefu.intake.v1.Ticket.priority:type_name -> kefu.intake.v1.Priority
-	12, // 11: kefu.intake.v1.Ticket.key_facts:type_name -> kefu.intake.v1.KeyFact
-	13, // 12: kefu.intake.v1.Ticket.attachments:type_name -> kefu.intake.v1.Attachment
-	11, // 13: kefu.intake.v1.Ticket.contact:type_name -> kefu.intake.v1.Contact
-	14, // 14: kefu.intake.v1.Ticket.satisfaction:type_name -> kefu.intake.v1.SatisfactionRecord
-	10, // 15: kefu.intake.v1.Ticket.submitter:type_name -> kefu.intake.v1.Actor
-	16, // 16: kefu.intake.v1.Ticket.received_time:type_name -> google.protobuf.Timestamp
-	16, // 17: kefu.intake.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
-	16, // 18: kefu.intake.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
-	16, // 19: kefu.intake.v1.Ticket.resolve_time:type_name -> google.protobuf.Timestamp
-	16, // 20: kefu.intake.v1.Ticket.close_time:type_name -> google.protobuf.Timestamp
-	16, // 21: kefu.intake.v1.Ticket.archive_time:type_name -> google.protobuf.Timestamp
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	10, // 2: kefu.intake.v1.IdentityVerification.method:type_name -> kefu.intake.v1.VerificationMethod
+	20, // 3: kefu.intake.v1.IdentityVerification.verify_time:type_name -> google.protobuf.Timestamp
+	20, // 4: kefu.intake.v1.Erasure.erase_time:type_name -> google.protobuf.Timestamp
+	6,  // 5: kefu.intake.v1.SatisfactionRecord.rating:type_name -> kefu.intake.v1.Satisfaction
+	20, // 6: kefu.intake.v1.SatisfactionRecord.record_time:type_name -> google.protobuf.Timestamp
+	5,  // 7: kefu.intake.v1.Ticket.status:type_name -> kefu.intake.v1.TicketStatus
+	0,  // 8: kefu.intake.v1.Ticket.channel:type_name -> kefu.intake.v1.Channel
+	1,  // 9: kefu.intake.v1.Ticket.type:type_name -> kefu.intake.v1.TicketType
+	8,  // 10: kefu.intake.v1.Ticket.classification_source:type_name -> kefu.intake.v1.ClassificationSource
+	2,  // 11: kefu.intake.v1.Ticket.urgency:type_name -> kefu.intake.v1.Urgency
+	3,  // 12: kefu.intake.v1.Ticket.level:type_name -> kefu.intake.v1.ComplaintLevel
+	4,  // 13: kefu.intake.v1.Ticket.priority:type_name -> kefu.intake.v1.Priority
+	13, // 14: kefu.intake.v1.Ticket.key_facts:type_name -> kefu.intake.v1.KeyFact
+	14, // 15: kefu.intake.v1.Ticket.attachments:type_name -> kefu.intake.v1.Attachment
+	12, // 16: kefu.intake.v1.Ticket.contact:type_name -> kefu.intake.v1.Contact
+	18, // 17: kefu.intake.v1.Ticket.satisfaction:type_name -> kefu.intake.v1.SatisfactionRecord
+	11, // 18: kefu.intake.v1.Ticket.submitter:type_name -> kefu.intake.v1.Actor
+	20, // 19: kefu.intake.v1.Ticket.received_time:type_name -> google.protobuf.Timestamp
+	20, // 20: kefu.intake.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
+	20, // 21: kefu.intake.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
+	20, // 22: kefu.intake.v1.Ticket.resolve_time:type_name -> google.protobuf.Timestamp
+	20, // 23: kefu.intake.v1.Ticket.close_time:type_name -> google.protobuf.Timestamp
+	20, // 24: kefu.intake.v1.Ticket.archive_time:type_name -> google.protobuf.Timestamp
+	16, // 25: kefu.intake.v1.Ticket.identity_verification:type_name -> kefu.intake.v1.IdentityVerification
+	17, // 26: kefu.intake.v1.Ticket.erasure:type_name -> kefu.intake.v1.Erasure
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_kefu_intake_v1_ticket_proto_init() }
@@ -1518,13 +1847,17 @@ func file_kefu_intake_v1_ticket_proto_init() {
 	if File_kefu_intake_v1_ticket_proto != nil {
 		return
 	}
+	file_kefu_intake_v1_ticket_proto_msgTypes[4].OneofWrappers = []any{
+		(*IdentityFacts_OrderNumber)(nil),
+		(*IdentityFacts_PhoneLast4)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kefu_intake_v1_ticket_proto_rawDesc), len(file_kefu_intake_v1_ticket_proto_rawDesc)),
-			NumEnums:      10,
-			NumMessages:   6,
+			NumEnums:      11,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -144,7 +144,11 @@ type TimelineEntry struct {
 	// For assignments: the agent assigned.
 	AssigneeId string `protobuf:"bytes,13,opt,name=assignee_id,json=assigneeId,proto3" json:"assignee_id,omitempty"`
 	// For customer messages: the attachments that came with it, by reference.
-	Attachments   []*Attachment `protobuf:"bytes,14,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	Attachments []*Attachment `protobuf:"bytes,14,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	// True when the customer's words in this entry (a customer message or a satisfaction comment) were
+	// erased on their request: text reads "[erased]" and the attachments keep their type and size only
+	// (name "[erased]", url empty). The only change a timeline entry ever undergoes.
+	Erased        bool `protobuf:"varint,15,opt,name=erased,proto3" json:"erased,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -277,11 +281,18 @@ func (x *TimelineEntry) GetAttachments() []*Attachment {
 	return nil
 }
 
+func (x *TimelineEntry) GetErased() bool {
+	if x != nil {
+		return x.Erased
+	}
+	return false
+}
+
 var File_kefu_intake_v1_timeline_proto protoreflect.FileDescriptor
 
 const file_kefu_intake_v1_timeline_proto_rawDesc = "" +
 	"\n" +
-	"\x1dkefu/intake/v1/timeline.proto\x12\x0ekefu.intake.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bkefu/intake/v1/ticket.proto\"\xda\x04\n" +
+	"\x1dkefu/intake/v1/timeline.proto\x12\x0ekefu.intake.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bkefu/intake/v1/ticket.proto\"\xf2\x04\n" +
 	"\rTimelineEntry\x12\x19\n" +
 	"\bentry_id\x18\x01 \x01(\tR\aentryId\x12\x1b\n" +
 	"\tticket_id\x18\x02 \x01(\tR\bticketId\x12\x10\n" +
@@ -300,7 +311,8 @@ const file_kefu_intake_v1_timeline_proto_rawDesc = "" +
 	"\bgroup_id\x18\f \x01(\tR\agroupId\x12\x1f\n" +
 	"\vassignee_id\x18\r \x01(\tR\n" +
 	"assigneeId\x12<\n" +
-	"\vattachments\x18\x0e \x03(\v2\x1a.kefu.intake.v1.AttachmentR\vattachments*\xe8\x03\n" +
+	"\vattachments\x18\x0e \x03(\v2\x1a.kefu.intake.v1.AttachmentR\vattachments\x12\x16\n" +
+	"\x06erased\x18\x0f \x01(\bR\x06erased*\xe8\x03\n" +
 	"\x11TimelineEntryKind\x12#\n" +
 	"\x1fTIMELINE_ENTRY_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bTIMELINE_ENTRY_KIND_CREATED\x10\x01\x12\x1c\n" +

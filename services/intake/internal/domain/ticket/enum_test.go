@@ -76,6 +76,13 @@ func TestEnumsRoundTripTheirStoredNames(t *testing.T) {
 			bad:    []string{"", "weixin"},
 		},
 		{
+			name:   "verification method",
+			values: []string{"order_number", "phone_last4"},
+			format: func(i int) string { return VerificationMethod(i + 1).String() },
+			parse:  func(s string) (int, error) { v, err := ParseVerificationMethod(s); return int(v) - 1, err },
+			bad:    []string{"", "unspecified", "phone"},
+		},
+		{
 			name:   "classification source",
 			values: []string{"none", "adapter_hint", "rule", "staff"},
 			format: func(i int) string { return ClassificationSource(i).String() },

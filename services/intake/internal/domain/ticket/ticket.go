@@ -32,13 +32,18 @@ type Ticket struct {
 	RuleID               string   // the rule that classified the ticket, when ClassificationSource is SourceRule
 	ClassificationSource ClassificationSource
 
-	CustomerID   uuid.UUID // uuid.Nil when the adapter did not know the customer
+	CustomerID   uuid.UUID // uuid.Nil when neither the adapter nor the customer service knew the customer
+	CustomerTier string    // the customer service's tier code at submit; "" when not resolved there
+	// Verification is the outcome of the identity check at submit; nil when none was made.
+	Verification *IdentityVerification
 	OrderNumber  string
 	MemberNumber string
 	Description  string    // the customer's own words at submission
 	KeyFacts     []KeyFact // facts the adapter verified (e.g. an order's product)
 	Attachments  []Attachment
 	Contact      *Contact // nil unless given with consent: without consent it is never stored
+	// Erasure is set once the customer's personal data was erased from the ticket; nil otherwise.
+	Erasure *Erasure
 
 	GroupID         uuid.UUID // uuid.Nil when not assigned to a group
 	AssigneeID      uuid.UUID // uuid.Nil when no agent holds it
@@ -97,6 +102,8 @@ type NewTicket struct {
 	ContactConsent bool     // without it the contact is dropped, and the ticket is still accepted
 
 	CustomerID   uuid.UUID
+	CustomerTier string                // as the customer service resolved it; "" when unknown
+	Verification *IdentityVerification // the identity check's outcome; nil when none was made
 	OrderNumber  string
 	MemberNumber string
 	Subject      string // optional; defaults to the start of the description
@@ -132,7 +139,7 @@ func New(in NewTicket, p Policy, now time.Time) (*Ticket, Change, error) {
 	if err := in.Submitter.Validate(); err != nil {
 		return nil, Change{}, fmt.Errorf("new ticket: submitter: %w", err)
 	}
-	if err := validateNew(in, p, now); err != nil {
+	if err := ValidateNew(in, p, now); err != nil {
 		return nil, Change{}, err
 	}
 
@@ -160,6 +167,7 @@ func New(in NewTicket, p Policy, now time.Time) (*Ticket, Change, error) {
 		RuleID:               d.RuleID,
 		ClassificationSource: d.Source,
 		CustomerID:           in.CustomerID,
+		CustomerTier:         in.CustomerTier,
 		OrderNumber:          in.OrderNumber,
 		MemberNumber:         in.MemberNumber,
 		Description:          in.Description,
@@ -176,13 +184,20 @@ func New(in NewTicket, p Policy, now time.Time) (*Ticket, Change, error) {
 		c := *in.Contact
 		t.Contact = &c
 	}
+	if in.Verification != nil {
+		v := *in.Verification
+		t.Verification = &v
+	}
 	ch := t.record(in.Submitter, now, recordSpec{kind: EventCreated, to: StatusNew, fill: func(e *Event) {
 		e.RuleID, e.Source = t.RuleID, t.ClassificationSource
 	}})
 	return t, ch, nil
 }
 
-func validateNew(in NewTicket, p Policy, now time.Time) error {
+// ValidateNew checks a submission the way New does, without making a ticket: the app calls it before it
+// asks other services about a submission, so an invalid one is refused before it has any effect there.
+// ID, Number and Submitter are not checked (the app sets them).
+func ValidateNew(in NewTicket, p Policy, now time.Time) error {
 	var errs []error
 	if !in.Channel.Valid() {
 		errs = append(errs, apierr.InvalidField("channel", "is required"))
@@ -213,6 +228,9 @@ func validateNew(in NewTicket, p Policy, now time.Time) error {
 		errs = append(errs, validateContact(*in.Contact)...)
 	}
 	errs = append(errs, validateHints(in.Hints, p.Taxonomy)...)
+	if v := in.Verification; v != nil && !v.Method.Valid() {
+		errs = append(errs, apierr.InvalidField("verification", "unknown verification method"))
+	}
 	return collect(errs...)
 }
 
