@@ -540,3 +540,35 @@ func TestListPagesNewestFirstWithFilters(t *testing.T) {
 	_, err = s.client.ListCustomers(ctx, &customerv1.ListCustomersRequest{PageSize: 1, Tier: "vip", PageToken: first.GetNextPageToken()})
 	requireCode(t, err, codes.InvalidArgument)
 }
+
+// TestNoPersonalDataInLogs runs the calls that handle personal data — including refused and failing ones,
+// whose errors are logged — and searches everything the service logged at debug level for it.
+func TestNoPersonalDataInLogs(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	ctx := as(t.Context(), agentP, "agent")
+	c := s.create(t, person())
+	bad := person()
+	bad.Individual.NationalId = "110105194912310021"
+	_, err := s.client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{IdempotencyKey: key("bad"), Customer: bad})
+	requireCode(t, err, codes.InvalidArgument)
+	_, err = s.client.FindCustomers(ctx, &customerv1.FindCustomersRequest{Key: &customerv1.FindCustomersRequest_Email{Email: "zhang.san@example.com"}})
+	require.NoError(t, err)
+	_, err = s.client.RevealCustomer(ctx, &customerv1.RevealCustomerRequest{CustomerId: c.GetCustomerId(),
+		Fields: []customerv1.RevealField{customerv1.RevealField_REVEAL_FIELD_CONTACTS, customerv1.RevealField_REVEAL_FIELD_NAME}, Reason: "call back about the refund"})
+	require.NoError(t, err)
+	_, err = s.client.VerifyIdentity(as(t.Context(), adapterP), &customerv1.VerifyIdentityRequest{
+		Subject: &customerv1.VerifyIdentityRequest_Contact{Contact: &customerv1.ContactRef{Kind: intakev1.ContactKind_CONTACT_KIND_PHONE, Value: "13812345678"}},
+		Fact:    &customerv1.VerifyIdentityRequest_PhoneLast4{PhoneLast4: "5678"}})
+	require.NoError(t, err)
+	_, err = s.client.ResolveCustomer(as(t.Context(), intakeP), resolveReq("13812345678", true))
+	require.NoError(t, err)
+	_, err = s.client.EraseCustomer(as(t.Context(), adminP), &customerv1.EraseCustomerRequest{CustomerId: c.GetCustomerId(), Reason: "erasure request"})
+	require.NoError(t, err)
+
+	logs := s.logs.String()
+	require.Contains(t, logs, "RevealCustomer", "the calls were logged at all")
+	for _, secret := range []string{"13812345678", "zhang.san@example.com", "张三", "11010519491231002X", "110105194912310021", "wxid_zhangsan88", "教师"} {
+		require.NotContains(t, logs, secret)
+	}
+}

@@ -1,11 +1,14 @@
 package customer_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,6 +64,25 @@ type stack struct {
 	nats   *natsembed.Server
 	clock  *clock.Fake
 	cfg    customer.Config
+	logs   *lockedBuffer // everything the service logged, at debug level
+}
+
+// lockedBuffer is a log sink safe for the service's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func newKeySpec(t *testing.T, id string) string {
@@ -83,7 +105,7 @@ func start(t *testing.T, opts ...func(*customer.Config)) *stack {
 	t.Helper()
 	db := testkit.NewDB(t, store.Schema, store.Migrations()...)
 	ns := testkit.NATS(t)
-	s := &stack{db: db, nats: ns, clock: clock.NewFake(testStart)}
+	s := &stack{db: db, nats: ns, clock: clock.NewFake(testStart), logs: &lockedBuffer{}}
 	cfg := customer.DefaultConfig()
 	cfg.DatabaseURL, cfg.NATSURL, cfg.Migrate, cfg.Clock = db.RuntimeURL, ns.ClientURL(), false, s.clock
 	cfg.DBMaxConns = 8
@@ -96,7 +118,7 @@ func start(t *testing.T, opts ...func(*customer.Config)) *stack {
 		o(&cfg)
 	}
 	s.cfg = cfg
-	s.client = serve(t, cfg)
+	s.client = serveLogging(t, cfg, logging.New(s.logs, slog.LevelDebug, "customer"))
 	testkit.EventuallyNoError(t, func() error {
 		_, err := s.client.ListTiers(as(t.Context(), adminP), &customerv1.ListTiersRequest{})
 		return err
@@ -107,11 +129,17 @@ func start(t *testing.T, opts ...func(*customer.Config)) *stack {
 // serve runs one customer.Serve with cfg until the test ends and returns a client.
 func serve(t *testing.T, cfg customer.Config) customerv1.CustomerServiceClient {
 	t.Helper()
+	return serveLogging(t, cfg, logging.Discard())
+}
+
+// serveLogging is serve with a logger.
+func serveLogging(t *testing.T, cfg customer.Config, log *slog.Logger) customerv1.CustomerServiceClient {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
 	done := make(chan error, 1)
-	go func() { done <- customer.Serve(ctx, cfg, logging.Discard(), lis) }()
+	go func() { done <- customer.Serve(ctx, cfg, log, lis) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
