@@ -39,7 +39,7 @@ func TestCallsAreAudited(t *testing.T) {
 		require.NoError(t, err)
 		return resp.GetRecords()
 	}
-	webKeyID, _, err := auth.ParseAPIKey(creds().keys[adapterP])
+	webKeyID, _, err := auth.ParseAPIKey(creds().Key(adapterP))
 	require.NoError(t, err)
 
 	submits := list(&authv1.ListAuditRecordsRequest{Method: intakev1.IntakeService_SubmitTicket_FullMethodName})
@@ -105,7 +105,7 @@ func TestAServiceActsForAStaffMember(t *testing.T) {
 		"a staff member may not speak for another":   {forward(as(t.Context(), staffP), staffTok), codes.PermissionDenied},
 		"an adapter may not either":                  {forward(as(t.Context(), adapterP), staffTok), codes.PermissionDenied},
 		"a forged forwarded token":                   {forward(routing, staffTok+"x"), codes.Unauthenticated},
-		"an API key is no staff member's credential": {forward(routing, creds().keys[adapterP]), codes.Unauthenticated},
+		"an API key is no staff member's credential": {forward(routing, creds().Key(adapterP)), codes.Unauthenticated},
 	} {
 		_, err := s.client.AddNote(tc.ctx, &intakev1.AddNoteRequest{TicketId: tk.GetTicketId(), RequestId: "n-" + name, Text: "x"})
 		require.Equal(t, tc.code, status.Code(err), "%s: %v", name, err)

@@ -2,12 +2,9 @@ package intake_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +16,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -51,65 +47,18 @@ const (
 // testKeyHolders are the principals with an API key in every stack's database.
 var testKeyHolders = []string{"adapter:web-form", "adapter:phone-ivr", "service:routing"}
 
-// credentials are the test principals' credentials, made once per test binary. Every stack trusts the
-// one staff-token issuer and holds the same adapter keys (same pepper, ids and hashes), so as() needs no
-// stack.
-type credentials struct {
-	issuer *auth.DevIssuer
-	pepper auth.Pepper
-	keys   map[string]string // principal → key text
-}
+// creds are the test principals' credentials, made once per test binary: every stack trusts the one
+// staff-token issuer and holds the same adapter keys (same pepper, ids and hashes), so as() needs no stack.
+func creds() *testkit.Credentials { return testkit.NewCredentials(testStart, testKeyHolders...) }
 
-var creds = sync.OnceValue(func() credentials {
-	iss, err := auth.NewDevIssuer("https://issuer.test", "kefu")
-	if err != nil {
-		panic(err)
-	}
-	c := credentials{issuer: iss, pepper: make(auth.Pepper, auth.MinPepperBytes), keys: map[string]string{}}
-	if _, err := rand.Read(c.pepper); err != nil {
-		panic(err)
-	}
-	for _, a := range testKeyHolders {
-		if _, c.keys[a], err = auth.NewAPIKey(rand.Reader); err != nil {
-			panic(err)
-		}
-	}
-	return c
-})
-
-// authConfig is what every test stack authenticates with.
-func authConfig() auth.Config {
-	c := creds()
-	a := auth.DefaultConfig()
-	a.APIKeyPepper, a.OIDCIssuer, a.OIDCAudience, a.StaffKeys = hex.EncodeToString(c.pepper), c.issuer.Issuer, c.issuer.Audience, c.issuer
-	// The stacks' clocks are fake and barely move, so buckets would never refill: limits are out of the
-	// way here and have their own tests.
-	var limits []string
-	for _, r := range auth.Roles() {
-		limits = append(limits, r+"=1000000:1000000")
-	}
-	a.RateLimits = strings.Join(limits, ",")
-	return a
-}
+// authConfig is what every test stack authenticates with (rate limits out of the way).
+func authConfig() auth.Config { return creds().AuthConfig() }
 
 // insertKeys stores the test principals' keys in db: adapters allowed on every channel, services with
 // the service role.
 func insertKeys(t *testing.T, db *testkit.DB) {
 	t.Helper()
-	c := creds()
-	for _, holder := range testKeyHolders {
-		kind, name, _ := strings.Cut(holder, ":")
-		id, secret, err := auth.ParseAPIKey(c.keys[holder])
-		require.NoError(t, err)
-		channels := allChannels()
-		if kind != auth.KindAdapter {
-			channels = []string{}
-		}
-		_, err = db.Pool.Exec(t.Context(), `INSERT INTO api_keys (key_id, principal_kind, principal_id, roles, channels, hash,
-			created_at, created_by) VALUES ($1, $2, $3, ARRAY[$2], $4, $5, now(), 'test')`,
-			id, kind, name, channels, c.pepper.Hash(id, secret))
-		require.NoError(t, err)
-	}
+	creds().InsertKeys(t, db, allChannels())
 }
 
 func allChannels() []string {
@@ -198,31 +147,9 @@ func (s *stack) replica(t *testing.T) intakev1.IntakeServiceClient {
 	return c
 }
 
-// as returns ctx calling as principal p, "<kind>:<id>": an adapter with its API key, a staff member with
-// an admin token (object scope has its own tests).
-func as(ctx context.Context, p string) context.Context {
-	kind, id, _ := strings.Cut(p, ":")
-	c := creds()
-	var cred string
-	switch kind {
-	case auth.KindAdapter, auth.KindService:
-		key, ok := c.keys[p]
-		if !ok {
-			panic("no test key for " + p + ": add it to testKeyHolders")
-		}
-		cred = key
-	case auth.KindStaff:
-		// Stacks check tokens against their fake clock, which starts at testStart and only moves forward.
-		tok, err := c.issuer.Mint(auth.StaffToken{Subject: id, Roles: []string{auth.RoleAdmin}, Now: testStart, TTL: 365 * 24 * time.Hour})
-		if err != nil {
-			panic(err)
-		}
-		cred = tok
-	default:
-		panic("no test credentials for " + p)
-	}
-	return metadata.AppendToOutgoingContext(ctx, auth.AuthorizationKey, "Bearer "+cred)
-}
+// as returns ctx calling as principal p, "<kind>:<id>": an adapter or service with its API key, a staff
+// member with an admin token (object scope has its own tests).
+func as(ctx context.Context, p string) context.Context { return creds().As(ctx, p) }
 
 // key returns a fresh idempotency key or request id.
 func key(prefix string) string {

@@ -5,7 +5,6 @@ import (
 
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventsv1 "kefu.dev/pkg/api/kefu/events/v1"
@@ -144,22 +143,11 @@ func (a *App) message(t *ticket.Ticket, ev ticket.Event, entryID uuid.UUID, cc c
 	default:
 		return outbox.Message{}, fmt.Errorf("ticket %s: no event message for kind %s", t.ID, ev.Kind)
 	}
-	typ := string(body.ProtoReflect().Descriptor().FullName())
 	meta := &eventsv1.EventMeta{
-		EventId: eventID.String(), Type: typ, Source: a.cfg.Source, AggregateId: t.ID.String(),
+		EventId: eventID.String(), Source: a.cfg.Source, AggregateId: t.ID.String(),
 		AggregateSeq: ev.Seq, OccurredAt: timestamppb.New(ev.OccurredAt), Actor: protoconv.Actor(ev.Actor),
 	}
-	// Field 1 of every event message is its meta (kefu.events.v1 convention), so it is set by reflection.
-	rm := body.ProtoReflect()
-	rm.Set(rm.Descriptor().Fields().ByNumber(1), protoreflect.ValueOfMessage(meta.ProtoReflect()))
-	payload, err := proto.Marshal(body)
-	if err != nil {
-		return outbox.Message{}, fmt.Errorf("encode %s: %w", typ, err)
-	}
-	return outbox.Message{
-		EventID: eventID.String(), Subject: events.Subject(aggregate, ev.Kind.String()), AggregateID: t.ID.String(),
-		AggregateSeq: ev.Seq, Type: typ, Payload: payload,
-	}, nil
+	return outbox.NewEvent(events.Subject(aggregate, ev.Kind.String()), body, meta)
 }
 
 func uuidString(id uuid.UUID) string {

@@ -35,24 +35,12 @@ func New(a *app.App) *Server { return &Server{app: a} }
 // Register registers the server on s.
 func (s *Server) Register(r grpc.ServiceRegistrar) { intakev1.RegisterIntakeServiceServer(r, s) }
 
-// fingerprint hashes m without the named key field, so a retry is recognised by everything else it says.
-func fingerprint(m proto.Message, key protoreflect.Name) ([]byte, error) {
-	c := proto.Clone(m)
-	r := c.ProtoReflect()
-	fd := r.Descriptor().Fields().ByName(key)
-	if fd == nil {
-		return nil, fmt.Errorf("fingerprint %s: no field %s", r.Descriptor().FullName(), key)
-	}
-	r.Clear(fd)
-	return idempotency.Fingerprint(c)
-}
-
 // request builds the retry identity of a per-ticket call: its request id and the fingerprint of the rest.
 func request(m proto.Message, requestID string) (app.Request, error) {
 	if requestID == "" {
 		return app.Request{}, nil
 	}
-	fp, err := fingerprint(m, "request_id")
+	fp, err := idempotency.FingerprintWithout(m, "request_id")
 	if err != nil {
 		return app.Request{}, err
 	}
@@ -61,7 +49,7 @@ func request(m proto.Message, requestID string) (app.Request, error) {
 
 // SubmitTicket creates a ticket (or returns the one a retry with the same key created).
 func (s *Server) SubmitTicket(ctx context.Context, req *intakev1.SubmitTicketRequest) (*intakev1.SubmitTicketResponse, error) {
-	fp, err := fingerprint(req, "idempotency_key")
+	fp, err := idempotency.FingerprintWithout(req, "idempotency_key")
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
 	"kefu.dev/pkg/apierr"
+	"kefu.dev/pkg/idempotency"
 	"kefu.dev/services/intake/internal/domain/ticket"
 	"kefu.dev/services/intake/internal/protoconv"
 	"kefu.dev/services/intake/internal/store"
@@ -27,7 +28,7 @@ func (s *Server) ListSubcategories(ctx context.Context, req *intakev1.ListSubcat
 
 // CreateSubcategory adds a subcategory.
 func (s *Server) CreateSubcategory(ctx context.Context, req *intakev1.CreateSubcategoryRequest) (*intakev1.CreateSubcategoryResponse, error) {
-	fp, err := fingerprint(req, "idempotency_key")
+	fp, err := idempotency.FingerprintWithout(req, "idempotency_key")
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +70,7 @@ func (s *Server) ListClassificationRules(ctx context.Context, _ *intakev1.ListCl
 
 // CreateClassificationRule adds a rule.
 func (s *Server) CreateClassificationRule(ctx context.Context, req *intakev1.CreateClassificationRuleRequest) (*intakev1.CreateClassificationRuleResponse, error) {
-	fp, err := fingerprint(req, "idempotency_key")
+	fp, err := idempotency.FingerprintWithout(req, "idempotency_key")
 	if err != nil {
 		return nil, err
 	}
