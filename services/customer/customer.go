@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"kefu.dev/pkg/auth"
 	"kefu.dev/pkg/auth/apikeys"
@@ -205,6 +207,40 @@ func Rekey(ctx context.Context, cfg Config, log *slog.Logger) (int, error) {
 	a := app.New(store.New(pool), clock.Real{}, nopNotifier{}, kr, ix, app.Config{}, log)
 	return a.Rekey(ctx, 500)
 }
+
+// IssueServiceKey issues an API key at this service for another kefu service (principal service:<id>,
+// role service) and returns its text, which is shown nowhere else: the bootstrap of intake's
+// KEFU_CUSTOMER_API_KEY in a fresh install, before any admin could call KeyService. Run it again to rotate:
+// a principal keeps at most two active keys, so revoke the old one afterwards (KeyService.RevokeApiKey).
+func IssueServiceKey(ctx context.Context, cfg Config, id string) (string, error) {
+	if !serviceIDPattern.MatchString(id) {
+		return "", fmt.Errorf("service id %q: want lower-case letters, digits and dashes", id)
+	}
+	pepper, err := cfg.Auth.Pepper()
+	if err != nil {
+		return "", fmt.Errorf("api-key-pepper (%s): %w", config.EnvName("api-key-pepper"), err)
+	}
+	pool, err := pgxutil.Open(ctx, cfg.DatabaseURL, pgxutil.Options{Schema: store.Schema, AppName: "customer-issue-key", MaxConns: 2})
+	if err != nil {
+		return "", err
+	}
+	defer pool.Close()
+	reqID := rand.Text()
+	fp, err := idempotency.Fingerprint(wrapperspb.String(reqID))
+	if err != nil {
+		return "", err
+	}
+	issued, err := apikeys.New(pool, pepper, clock.Real{}, rand.Reader).Create(ctx,
+		apikeys.Request{Caller: "operator:customer-issue-service-key", ID: reqID, Fingerprint: fp},
+		apikeys.Spec{PrincipalKind: auth.KindService, PrincipalID: id, DisplayName: id + " (issued at the command line)",
+			Roles: []string{auth.RoleService}})
+	if err != nil {
+		return "", fmt.Errorf("issue %s's key: %w", id, err)
+	}
+	return issued.Text, nil
+}
+
+var serviceIDPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
 
 type nopNotifier struct{}
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 
 	customerv1 "kefu.dev/pkg/api/kefu/customer/v1"
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
@@ -243,3 +244,18 @@ func TestEnterpriseRecords(t *testing.T) {
 
 // soleProprietorCode is a valid credit code of a sole proprietorship (authority 9, kind 2).
 const soleProprietorCode = "92440300MA5EXXXX06"
+
+func TestIssueServiceKeyBootstrapsAnotherServicesKey(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	text, err := customer.IssueServiceKey(t.Context(), s.cfg, "routing")
+	require.NoError(t, err)
+	ctx := metadata.AppendToOutgoingContext(t.Context(), "authorization", "Bearer "+text)
+	resp, err := s.client.ResolveCustomer(ctx, resolveReq("13512345678", true))
+	require.NoError(t, err, "the new key authenticates as a service")
+	require.True(t, resp.GetCreated())
+	_, err = s.client.EraseCustomer(ctx, &customerv1.EraseCustomerRequest{CustomerId: resp.GetCustomerId(), Reason: "not a service's job"})
+	requireCode(t, err, codes.PermissionDenied)
+	_, err = customer.IssueServiceKey(t.Context(), s.cfg, "Bad Name")
+	require.Error(t, err)
+}

@@ -149,7 +149,7 @@ func (c Config) Validate() error {
 		bad("db-max-conns", "must be at least 4 (the outbox relay keeps two)")
 	}
 	if c.CustomerAddr != "" && c.CustomerAPIKey == "" {
-		bad("customer-api-key", "is required with customer-addr")
+		bad("customer-api-key", "is required with customer-addr (issue one with `customer issue-service-key --id intake`)")
 	}
 	if err := c.Auth.Validate(); err != nil {
 		errs = append(errs, err)

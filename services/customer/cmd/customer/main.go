@@ -4,6 +4,8 @@
 //	customer [flags]            serve
 //	customer [flags] migrate    apply migrations and exit
 //	customer [flags] rekey      rewrap every data key under the primary encryption key, and exit
+//	customer [flags] issue-service-key --id intake
+//	                            print a new API key for another kefu service (intake's KEFU_CUSTOMER_API_KEY)
 package main
 
 import (
@@ -56,8 +58,21 @@ func main() {
 				}
 				log.InfoContext(ctx, "data keys rewrapped under the primary encryption key", "count", n)
 				return nil
+			case args[0] == "issue-service-key":
+				sub := flag.NewFlagSet("issue-service-key", flag.ContinueOnError)
+				id := sub.String("id", "", "the calling service's name, e.g. intake")
+				if err := sub.Parse(args[1:]); err != nil {
+					return err
+				}
+				text, err := customer.IssueServiceKey(ctx, cfg, *id)
+				if err != nil {
+					return err
+				}
+				// The key goes to stdout alone, for a secret store or an env file; logs never see it.
+				fmt.Println(text)
+				return nil
 			default:
-				return fmt.Errorf("unknown command %q: want migrate or rekey", args[0])
+				return fmt.Errorf("unknown command %q: want migrate, rekey or issue-service-key", args[0])
 			}
 		}
 	})
