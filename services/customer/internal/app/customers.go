@@ -468,13 +468,13 @@ func (a *App) AddContact(ctx context.Context, id uuid.UUID, etag string, ct cust
 		if err := a.prepareContact(&nc, now); err != nil {
 			return nil, err
 		}
-		n := len(c.Contacts)
+		contacts, consents := len(c.Contacts), consentCount(c)
 		var err error
 		if contactID, err = c.AddContact(nc, "contact"); err != nil {
 			return nil, err
 		}
-		if len(c.Contacts) == n && !consentsGrew(c, contactID, ct) {
-			return nil, nil
+		if len(c.Contacts) == contacts && consentCount(c) == consents {
+			return nil, nil // the same contact with the same purposes: nothing to record
 		}
 		return []change{{c: c, event: "updated", body: &eventsv1.CustomerUpdated{Changed: []string{"contacts"}, Tier: c.Tier}}}, nil
 	})
@@ -484,21 +484,13 @@ func (a *App) AddContact(ctx context.Context, id uuid.UUID, etag string, ct cust
 	return masked(out[0]), contactID, nil
 }
 
-// consentsGrew reports whether the existing contact id now has an active consent for a purpose of ct that
-// was granted in this call (i.e. AddContact added purposes).
-func consentsGrew(c *customer.Customer, id uuid.UUID, ct customer.Contact) bool {
-	ex, err := c.Contact(id)
-	if err != nil {
-		return false
+// consentCount counts every consent of every contact of c.
+func consentCount(c *customer.Customer) int {
+	n := 0
+	for _, ct := range c.Contacts {
+		n += len(ct.Consents)
 	}
-	for _, want := range ct.Consents {
-		for _, have := range ex.Consents {
-			if have.Purpose == want.Purpose && have.Active() && (want.GrantedAt.IsZero() || have.GrantedAt.Equal(want.GrantedAt.UTC().Truncate(time.Microsecond))) && have.Channel == want.Channel {
-				return true
-			}
-		}
-	}
-	return false
+	return n
 }
 
 // RemoveContact removes a contact.
