@@ -2,9 +2,11 @@ package intake_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 	customerv1 "kefu.dev/pkg/api/kefu/customer/v1"
 	eventsv1 "kefu.dev/pkg/api/kefu/events/v1"
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
+	"kefu.dev/pkg/testkit"
 	"kefu.dev/services/intake"
 )
 
@@ -287,4 +290,51 @@ func TestAnInvalidSubmitNeverReachesTheCustomerService(t *testing.T) {
 	resolves, verifies := f.calls()
 	require.Zero(t, resolves)
 	require.Zero(t, verifies)
+}
+
+// TestACustomerUnresolvedAtSubmitIsResolvedLater: a ticket submitted while the customer service is away
+// is accepted without a customer and queued; the sweeper asks again with backoff (on the fake clock) and
+// fills in the customer and tier once the service answers, under a key derived from the ticket.
+func TestACustomerUnresolvedAtSubmitIsResolvedLater(t *testing.T) {
+	t.Parallel()
+	customer := uuid.NewString()
+	var up atomic.Bool
+	f := &fakeCustomers{verify: verified(true), resolve: func(*customerv1.ResolveCustomerRequest) (*customerv1.ResolveCustomerResponse, error) {
+		if !up.Load() {
+			return nil, status.Error(codes.Unavailable, "down")
+		}
+		return &customerv1.ResolveCustomerResponse{CustomerId: customer, Tier: "vip"}, nil
+	}}
+	s := start(t, withCustomers(startCustomers(t, f)))
+	req := s.submitReq("my kettle leaks")
+	req.OrderNumber = "SO20261123001"
+	resp, err := s.client.SubmitTicket(as(t.Context(), adapterP), req)
+	require.NoError(t, err)
+	id := resp.GetTicket().GetTicketId()
+	require.Empty(t, resp.GetTicket().GetCustomerId())
+	// A ticket with nothing to resolve by is not queued.
+	bare := s.submitReq("no contact, no numbers")
+	_, err = s.client.SubmitTicket(as(t.Context(), adapterP), bare)
+	require.NoError(t, err)
+
+	// The sweeper's first try comes at once and fails too; the next waits 30 s.
+	testkit.Eventually(t, func() bool { n, _ := f.calls(); return n >= 3 }, wait, "two submits and the first deferred attempt")
+	up.Store(true)
+	s.clock.Advance(31 * time.Second)
+	testkit.EventuallyNoError(t, func() error {
+		if got := s.ticket(t, id).GetCustomerId(); got != customer {
+			return fmt.Errorf("customer %q", got)
+		}
+		return nil
+	}, wait)
+	tk := s.ticket(t, id)
+	require.Equal(t, "vip", tk.GetCustomerTier())
+	require.Equal(t, resp.GetTicket().GetEtag(), tk.GetEtag(), "bookkeeping, not a lifecycle change")
+	resolves, _, _ := f.requests()
+	last := resolves[len(resolves)-1]
+	require.Equal(t, "intake-ticket:"+id, last.GetIdempotencyKey())
+	require.Equal(t, "SO20261123001", last.GetOrderNumber())
+	var pending int
+	require.NoError(t, s.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM customer_resolutions`).Scan(&pending))
+	require.Zero(t, pending)
 }

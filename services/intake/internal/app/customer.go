@@ -64,8 +64,9 @@ func resolveKey(p auth.Principal, submitKey string) string {
 // no customer id, the customer it resolves (and their tier); when the adapter sent identity facts and a
 // customer is known, the outcome of checking them. It never fails the submit: a ticket must not be lost
 // because the customer service is down, so an error leaves the fields unset and is logged (without
-// personal data: the client's errors carry the RPC and the status code only).
-func (a *App) identify(ctx context.Context, p auth.Principal, in *SubmitInput) {
+// personal data: the client's errors carry the RPC and the status code only). It reports whether the
+// customer is to be resolved later: the service failed and the ticket has something to resolve by.
+func (a *App) identify(ctx context.Context, p auth.Principal, in *SubmitInput) (resolveLater bool) {
 	nt := &in.Ticket
 	if nt.CustomerID == uuid.Nil {
 		res, err := a.customers.Resolve(ctx, ResolveInput{
@@ -74,8 +75,9 @@ func (a *App) identify(ctx context.Context, p auth.Principal, in *SubmitInput) {
 		})
 		switch {
 		case err != nil:
+			resolveLater = (nt.Contact != nil && nt.ContactConsent) || nt.OrderNumber != "" || nt.MemberNumber != ""
 			a.log.WarnContext(ctx, "customer service did not resolve the customer; the ticket is accepted without one",
-				logging.KeyError, err.Error())
+				logging.KeyError, err.Error(), "retry_later", resolveLater)
 		case res.CustomerID != "":
 			id, err := uuid.Parse(res.CustomerID)
 			if err != nil {
@@ -86,15 +88,73 @@ func (a *App) identify(ctx context.Context, p auth.Principal, in *SubmitInput) {
 		}
 	}
 	if in.Verification == nil || nt.CustomerID == uuid.Nil {
-		return
+		return resolveLater
 	}
 	ok, err := a.customers.Verify(ctx, nt.CustomerID.String(), *in.Verification)
 	if err != nil {
 		a.log.WarnContext(ctx, "customer service did not check the identity facts; the ticket is accepted unverified",
 			logging.KeyError, err.Error())
-		return
+		return resolveLater
 	}
 	nt.Verification = &ticket.IdentityVerification{Verified: ok, Method: in.Verification.Method, At: a.now()}
+	return resolveLater
+}
+
+// Deferred resolution: how many tickets one sweep asks about, the longest wait between two attempts, and
+// when to give up (about two days of hourly attempts after the first doublings).
+const (
+	resolveBatch       = 20
+	resolveMaxDelay    = time.Hour
+	resolveMaxAttempts = 60
+)
+
+// ResolvePendingCustomers asks the customer service again about tickets it could not answer at submit,
+// and fills in their customer and tier. A ticket the service still cannot answer waits longer each time;
+// after resolveMaxAttempts it stays without a customer (staff can still identify it) and a warning is
+// logged. The key is derived from the ticket, so a resolve that reached the service before is answered
+// the same way. It returns how many tickets it settled.
+func (a *App) ResolvePendingCustomers(ctx context.Context) (int, error) {
+	if a.customers == nil {
+		return 0, nil
+	}
+	due, err := a.store.ClaimResolutions(ctx, a.now(), resolveBatch, resolveMaxDelay)
+	if err != nil {
+		return 0, err
+	}
+	settled := 0
+	for _, p := range due {
+		t := p.Ticket
+		if t.CustomerID != uuid.Nil {
+			if err := a.store.SettleResolution(ctx, t.ID, uuid.Nil, ""); err != nil {
+				return settled, err
+			}
+			settled++
+			continue
+		}
+		res, err := a.customers.Resolve(ctx, ResolveInput{
+			IdempotencyKey: "intake-ticket:" + t.ID.String(), Contact: t.Contact, ContactConsent: t.Contact != nil,
+			Channel: t.Channel, OrderNumber: t.OrderNumber, MemberNumber: t.MemberNumber,
+		})
+		if err != nil {
+			if p.Attempts < resolveMaxAttempts {
+				continue // claimed with a later next attempt already
+			}
+			a.log.WarnContext(ctx, "gave up resolving a ticket's customer", logging.KeyTicketID, t.ID.String(),
+				"attempts", p.Attempts, logging.KeyError, err.Error())
+			res = ResolveResult{}
+		}
+		var id uuid.UUID
+		if res.CustomerID != "" {
+			if id, err = uuid.Parse(res.CustomerID); err != nil {
+				id = uuid.Nil
+			}
+		}
+		if err := a.store.SettleResolution(ctx, t.ID, id, res.Tier); err != nil {
+			return settled, err
+		}
+		settled++
+	}
+	return settled, nil
 }
 
 // customerBatch bounds how many tickets one erasure or merge statement changes, so a customer with

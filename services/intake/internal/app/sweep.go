@@ -62,6 +62,11 @@ func (a *App) RunSweeper(ctx context.Context, interval time.Duration) error {
 		} else if n > 0 {
 			a.log.InfoContext(ctx, "auto-closed resolved tickets", "count", n)
 		}
+		if n, err := a.ResolvePendingCustomers(ctx); err != nil && ctx.Err() == nil {
+			a.log.WarnContext(ctx, "deferred customer resolution failed", logging.KeyError, err.Error())
+		} else if n > 0 {
+			a.log.InfoContext(ctx, "resolved the customers of tickets submitted while the customer service was away", "count", n)
+		}
 		if _, err := a.PurgeIdempotencyKeys(ctx); err != nil && ctx.Err() == nil {
 			a.log.WarnContext(ctx, "purge idempotency keys failed", logging.KeyError, err.Error())
 		}

@@ -60,6 +60,7 @@ func (a *App) SubmitTicket(ctx context.Context, in SubmitInput) (*ticket.Ticket,
 	}
 	policy := ticket.Policy{Taxonomy: pol.taxonomy, Rules: pol.active, MaxReceivedSkew: a.cfg.MaxSkew}
 	claim := idempotency.Claim{Principal: p.String(), Scope: scopeSubmit, Key: in.IdempotencyKey, Fingerprint: in.Fingerprint}
+	resolveLater := false
 	if a.customers != nil && (in.Ticket.CustomerID == uuid.Nil || in.Verification != nil) {
 		if err := ticket.ValidateNew(in.Ticket, policy, a.now()); err != nil {
 			return nil, err // refused before the customer service could record anything of it
@@ -67,7 +68,7 @@ func (a *App) SubmitTicket(ctx context.Context, in SubmitInput) (*ticket.Ticket,
 		if t, err := a.store.SubmittedTicket(ctx, claim); err != nil || t != nil {
 			return t, err
 		}
-		a.identify(ctx, p, &in)
+		resolveLater = a.identify(ctx, p, &in)
 	}
 	now := a.now()
 	id, err := newID()
@@ -84,6 +85,7 @@ func (a *App) SubmitTicket(ctx context.Context, in SubmitInput) (*ticket.Ticket,
 			return nil, store.Write{}, err
 		}
 		w, err := a.buildWrite(t, ch, changeContext{})
+		w.ResolveCustomerLater = resolveLater
 		return t, w, err
 	})
 	if err != nil {

@@ -24,6 +24,9 @@ import (
 type Write struct {
 	Entries  []Entry
 	Messages []outbox.Message
+	// ResolveCustomerLater (new tickets only) queues the ticket for the sweeper to resolve its customer,
+	// which the customer service could not answer at submit.
+	ResolveCustomerLater bool
 }
 
 // Empty reports whether there is nothing to save (a change that changed nothing).
@@ -96,6 +99,9 @@ func (s *Store) CreateTicket(ctx context.Context, c idempotency.Claim, day time.
 	}
 	if err := queueWrite(ctx, b, w); err != nil {
 		return nil, false, err
+	}
+	if w.ResolveCustomerLater {
+		b.Queue(queueResolutionSQL, nt.ID, now)
 	}
 	if err := audit.Queue(ctx, b, ResourceTicketAudit, nt.ID.String()); err != nil {
 		return nil, false, err
