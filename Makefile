@@ -80,6 +80,9 @@ test-go:
 	go run ./services/devstack/cmd/kefu-pgrun --dir $(CURDIR)/.kefu/pgtest -- go test -race -count=1 -timeout 20m -json $(PKGS) \
 	  | $(BIN)/kefu-testreport
 
+# Load benchmarks against a private cluster (docs/benchmarks.md): the SubmitTicket phases (~18 min), then
+# FindCustomers by phone over 1,000,000 bulk-loaded customers (~4 min; BENCH_ARGS="--modes customer-find"
+# runs it alone, --customers N loads fewer).
 bench:
 	go run ./services/devstack/cmd/kefu-pgrun --dir $(CURDIR)/.kefu/pgbench -- go run ./services/devstack/cmd/kefu-bench $(BENCH_ARGS)
 

@@ -76,6 +76,8 @@ type sample struct {
 	// latencies against their floor.
 	factors  []float64
 	factorOf string
+	// listed: the note lists every round's value (a target's figure, where the spread matters).
+	listed bool
 	// events and missing are summed over the rounds (delivery measures).
 	events, missing int
 	counted         bool
@@ -113,8 +115,15 @@ func (m *sample) ratio(pct float64, of string) {
 	m.ratios, m.ratioOf = append(m.ratios, pct), of
 }
 
-func (m *sample) factor(f float64, of string) {
+func (m *sample) factor(f float64, of string) *sample {
 	m.factors, m.factorOf = append(m.factors, f), of
+	return m
+}
+
+// list makes the note give every round's value.
+func (m *sample) list() *sample {
+	m.listed = true
+	return m
 }
 
 func (m *sample) count(events, missing int) {
@@ -135,7 +144,7 @@ func (s *samples) report(r *report) {
 				note += " (rounds: " + strings.Join(parts, ", ") + ")"
 			}
 			notes = append(notes, note)
-		} else if strings.HasSuffix(m.unit, "/s") && len(m.values) > 1 {
+		} else if (m.listed || strings.HasSuffix(m.unit, "/s")) && len(m.values) > 1 {
 			parts := make([]string, len(m.values))
 			for i, v := range m.values {
 				parts[i] = format(v)
@@ -144,7 +153,7 @@ func (s *samples) report(r *report) {
 		}
 		if len(m.factors) > 0 {
 			note := fmt.Sprintf("%.1f× %s", median(m.factors), m.factorOf)
-			if len(m.factors) > 1 {
+			if len(m.factors) > 1 && !m.listed {
 				parts := make([]string, len(m.factors))
 				for i, f := range m.factors {
 					parts[i] = fmt.Sprintf("%.1f×", f)
