@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -89,12 +90,22 @@ const DefaultKeyCacheTTL = 5 * time.Second
 // without limit.
 const maxCachedKeys = 10000
 
+// maxCachedTokens bounds the verified-token cache; only tokens that verified are cached.
+const maxCachedTokens = 10000
+
 // Authenticator turns a request's credential into a principal.
 type Authenticator struct {
 	o AuthenticatorOptions
 
-	mu    sync.RWMutex
-	cache map[string]cachedKey
+	mu     sync.RWMutex
+	cache  map[string]cachedKey
+	tokens map[[sha256.Size]byte]cachedToken
+}
+
+// cachedToken is a staff token that verified: the principal it stands for, until until.
+type cachedToken struct {
+	p     Principal
+	until time.Time
 }
 
 type cachedKey struct {
@@ -117,7 +128,7 @@ func NewAuthenticator(o AuthenticatorOptions) (*Authenticator, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Authenticator{o: o, cache: map[string]cachedKey{}}, nil
+	return &Authenticator{o: o, cache: map[string]cachedKey{}, tokens: map[[sha256.Size]byte]cachedToken{}}, nil
 }
 
 // Authenticate verifies authorization ("Bearer <credential>"): an API key (kefu_...) against the key store,
@@ -196,16 +207,50 @@ func (a *Authenticator) Forget(keyID string) {
 	a.mu.Unlock()
 }
 
+// staff verifies a staff token, through a cache of tokens that verified: a signature check costs about as
+// much as the rest of a lookup call (docs/benchmarks.md), and staff clients send the same token for its
+// whole life. An entry lives until the token expires or KeyCacheTTL passes, whichever is first, so a
+// provider key withdrawn or a membership changed applies here within the same bound as a key revocation.
+// Only the token's hash is kept; tokens that fail are never cached.
 func (a *Authenticator) staff(ctx context.Context, token string) (Principal, error) {
 	if a.o.Staff == nil {
 		return Principal{}, fmt.Errorf("%w: staff tokens are not accepted here", ErrBadCredentials)
 	}
+	sum := sha256.Sum256([]byte(token))
+	now := a.o.Now()
+	if a.o.KeyCacheTTL > 0 {
+		a.mu.RLock()
+		c, ok := a.tokens[sum]
+		a.mu.RUnlock()
+		if ok && now.Before(c.until) {
+			return c.p.clone(), nil
+		}
+	}
+	p, exp, err := a.verifyStaff(ctx, token)
+	if err != nil || a.o.KeyCacheTTL <= 0 {
+		return p, err
+	}
+	until := now.Add(a.o.KeyCacheTTL)
+	if !exp.IsZero() && exp.Before(until) {
+		until = exp
+	}
+	a.mu.Lock()
+	if len(a.tokens) >= maxCachedTokens {
+		clear(a.tokens)
+	}
+	a.tokens[sum] = cachedToken{p: p.clone(), until: until}
+	a.mu.Unlock()
+	return p, nil
+}
+
+// verifyStaff checks a staff token's signature and claims and returns its principal and expiry.
+func (a *Authenticator) verifyStaff(ctx context.Context, token string) (Principal, time.Time, error) {
 	claims, err := a.o.Staff.Verify(ctx, token)
 	if err != nil {
 		if errors.Is(err, ErrInvalidToken) {
-			return Principal{}, fmt.Errorf("%w: %w", ErrBadCredentials, err)
+			return Principal{}, time.Time{}, fmt.Errorf("%w: %w", ErrBadCredentials, err)
 		}
-		return Principal{}, err
+		return Principal{}, time.Time{}, err
 	}
 	roles := make([]string, 0, len(claims.Roles))
 	for _, r := range claims.Roles {
@@ -215,7 +260,7 @@ func (a *Authenticator) staff(ctx context.Context, token string) (Principal, err
 	}
 	groups, err := a.o.Memberships.Groups(ctx, claims)
 	if err != nil {
-		return Principal{}, fmt.Errorf("staff memberships: %w", err)
+		return Principal{}, time.Time{}, fmt.Errorf("staff memberships: %w", err)
 	}
-	return Principal{Kind: KindStaff, ID: claims.Subject, Roles: roles, Groups: groups}, nil
+	return Principal{Kind: KindStaff, ID: claims.Subject, Roles: roles, Groups: groups}, claims.ExpiresAt, nil
 }

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"crypto"
 	cryptoRand "crypto/rand"
 	"errors"
 	"net/http"
@@ -222,4 +223,77 @@ func TestDevIssuerRoundTrip(t *testing.T) {
 
 	_, err = auth.LoadDevIssuer([]byte("not a key"), iss.Issuer, iss.Audience)
 	require.Error(t, err)
+}
+
+// countingKeys is a KeySource that counts signature checks (each verification asks for the key).
+type countingKeys struct {
+	auth.KeySource
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countingKeys) Key(ctx context.Context, kid string) (crypto.PublicKey, error) {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+	return c.KeySource.Key(ctx, kid)
+}
+
+func (c *countingKeys) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+func TestAuthenticatorCachesVerifiedTokensUntilTheyExpireOrTheTTL(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	iss, err := auth.NewDevIssuer("https://issuer.test", "kefu")
+	require.NoError(t, err)
+	keys := &countingKeys{KeySource: iss}
+	v, err := auth.NewJWTVerifier(auth.JWTConfig{Issuer: iss.Issuer, Audience: iss.Audience, Now: func() time.Time { return now }}, keys)
+	require.NoError(t, err)
+	a, err := auth.NewAuthenticator(auth.AuthenticatorOptions{Staff: v, Now: func() time.Time { return now }})
+	require.NoError(t, err)
+
+	tok, err := iss.Mint(auth.StaffToken{Subject: "agent-7", Roles: []string{auth.RoleAgent}, Groups: []string{"g1"}, Now: now, TTL: 3 * time.Second})
+	require.NoError(t, err)
+	for range 3 {
+		p, err := a.Authenticate(t.Context(), "Bearer "+tok)
+		require.NoError(t, err)
+		require.Equal(t, "agent-7", p.ID)
+		p.Roles[0] = auth.RoleAdmin // a caller scribbling on its copy changes nothing cached
+	}
+	require.Equal(t, 1, keys.count(), "one verification serves the repeats")
+	p, err := a.Authenticate(t.Context(), "Bearer "+tok)
+	require.NoError(t, err)
+	require.Equal(t, []string{auth.RoleAgent}, p.Roles)
+
+	// The token expires before the cache's TTL: the entry ends at its expiry (the verifier, with its
+	// leeway for clock skew, decides again), and past the leeway the token is refused.
+	now = now.Add(3 * time.Second)
+	_, err = a.Authenticate(t.Context(), "Bearer "+tok)
+	require.NoError(t, err, "within the verifier's leeway")
+	require.Equal(t, 2, keys.count(), "the cached entry ended at the token's expiry, before the TTL")
+	now = now.Add(auth.DefaultJWTLeeway + time.Second)
+	_, err = a.Authenticate(t.Context(), "Bearer "+tok)
+	require.ErrorIs(t, err, auth.ErrBadCredentials)
+
+	// A long-lived token is verified again once the TTL has passed.
+	long, err := iss.Mint(auth.StaffToken{Subject: "agent-8", Roles: []string{auth.RoleAgent}, Now: now, TTL: time.Hour})
+	require.NoError(t, err)
+	_, err = a.Authenticate(t.Context(), "Bearer "+long)
+	require.NoError(t, err)
+	before := keys.count()
+	now = now.Add(auth.DefaultKeyCacheTTL)
+	_, err = a.Authenticate(t.Context(), "Bearer "+long)
+	require.NoError(t, err)
+	require.Equal(t, before+1, keys.count(), "verified again after the TTL")
+
+	// A token that fails is never cached: a flipped signature fails every time.
+	bad := long[:len(long)-2] + "AA"
+	for range 2 {
+		_, err = a.Authenticate(t.Context(), "Bearer "+bad)
+		require.ErrorIs(t, err, auth.ErrBadCredentials)
+	}
 }

@@ -69,3 +69,14 @@ func FromContext(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(ctxKey{}).(Principal)
 	return p, ok
 }
+
+// clone returns a copy of p that shares no slice with it, so a cached principal is never changed through
+// one handed out.
+func (p Principal) clone() Principal {
+	p.Roles, p.Groups, p.Channels = slices.Clone(p.Roles), slices.Clone(p.Groups), slices.Clone(p.Channels)
+	if p.OnBehalfOf != nil {
+		u := p.OnBehalfOf.clone()
+		p.OnBehalfOf = &u
+	}
+	return p
+}

@@ -366,12 +366,20 @@ const (
 // match anything (it does not normalise, a bad check digit) finds nothing rather than erring: a lookup is
 // not a validation.
 func (a *App) Find(ctx context.Context, kind FindKind, value string) ([]View, error) {
-	ids, err := a.findIDs(ctx, kind, value)
-	if err != nil || len(ids) == 0 {
-		return nil, err
+	var rows []*store.Row
+	var err error
+	if ck, ok := contactKinds[kind]; ok {
+		// The common lookup (a caller's phone) loads the records with the match: one statement.
+		if idx := a.codec.contactIndex(ck, value); idx != nil {
+			rows, err = a.store.LoadByContact(ctx, idx)
+		}
+	} else {
+		var ids []uuid.UUID
+		if ids, err = a.findIDs(ctx, kind, value); err == nil && len(ids) > 0 {
+			rows, err = a.store.GetMany(ctx, ids)
+		}
 	}
-	rows, err := a.store.GetMany(ctx, ids)
-	if err != nil {
+	if err != nil || len(rows) == 0 {
 		return nil, err
 	}
 	cs, err := a.decodeAll(rows)
@@ -385,15 +393,11 @@ func (a *App) Find(ctx context.Context, kind FindKind, value string) ([]View, er
 	return out, nil
 }
 
+// contactKinds are the lookups by contact value.
+var contactKinds = map[FindKind]customer.ContactKind{FindPhone: customer.ContactPhone, FindEmail: customer.ContactEmail, FindWeChat: customer.ContactWeChat}
+
 func (a *App) findIDs(ctx context.Context, kind FindKind, value string) ([]uuid.UUID, error) {
 	switch kind {
-	case FindPhone, FindEmail, FindWeChat:
-		ck := map[FindKind]customer.ContactKind{FindPhone: customer.ContactPhone, FindEmail: customer.ContactEmail, FindWeChat: customer.ContactWeChat}[kind]
-		idx := a.codec.contactIndex(ck, value)
-		if idx == nil {
-			return nil, nil
-		}
-		return a.store.FindByContact(ctx, idx)
 	case FindOrder, FindMember:
 		n, ok := customer.NormalizeKey(value)
 		if !ok {

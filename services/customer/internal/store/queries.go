@@ -31,6 +31,13 @@ func (s *Store) FindByContact(ctx context.Context, index []byte) ([]uuid.UUID, e
 		WHERE ct.value_index = $1 AND c.state = 'active' ORDER BY c.id DESC LIMIT $2`, index, FindLimit)
 }
 
+// LoadByContact is FindByContact returning the records, in one statement: the hot path of FindCustomers
+// by phone, email or WeChat id.
+func (s *Store) LoadByContact(ctx context.Context, index []byte) ([]*Row, error) {
+	return query(ctx, s.pool, `id IN (SELECT ct.customer_id FROM contacts ct WHERE ct.value_index = $1)
+		AND state = 'active' ORDER BY id DESC LIMIT $2`, index, FindLimit)
+}
+
 // FindByNationalID returns the ids of active customers whose ID number's blind index is index.
 func (s *Store) FindByNationalID(ctx context.Context, index []byte) ([]uuid.UUID, error) {
 	return s.ids(ctx, `SELECT id FROM customers WHERE national_id_index = $1 AND state = 'active' ORDER BY id DESC LIMIT $2`, index, FindLimit)
@@ -87,15 +94,10 @@ func (s *Store) List(ctx context.Context, f Filter, after uuid.UUID, limit int) 
 	if !f.CreatedBefore.IsZero() {
 		createdBefore = &f.CreatedBefore
 	}
-	ids, err := s.ids(ctx, `SELECT id FROM customers
-		WHERE state = ANY($1) AND ($2 = '' OR kind = $2) AND ($3 = '' OR tier = $3)
+	return query(ctx, s.pool, `state = ANY($1) AND ($2 = '' OR kind = $2) AND ($3 = '' OR tier = $3)
 		  AND ($4::timestamptz IS NULL OR created_at >= $4) AND ($5::timestamptz IS NULL OR created_at < $5)
 		  AND ($6::uuid IS NULL OR id < $6)
 		ORDER BY id DESC LIMIT $7`, f.States, f.Kind, f.Tier, createdAfter, createdBefore, afterArg, limit)
-	if err != nil {
-		return nil, err
-	}
-	return load(ctx, s.pool, ids, false)
 }
 
 // Tier is a customer tier.

@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -125,138 +126,147 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 // querier is what loading needs: the pool or a transaction.
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 const customerColumns = `id, kind, state, tier, preferred_channel, data_key, coalesce(data_key_id, ''), profile,
 	provenance, company_name, enterprise_size, industry, sole_proprietor, national_id_index, credit_code_index,
 	merged_into, version, created_at, updated_at, erased_at`
 
-func scanCustomer(rows pgx.Rows) (*Row, error) {
+// childrenColumns are a customer's contacts (with their consents), contact persons and business keys, each
+// aggregated as JSON next to the customer's row, so a record loads in one statement and one round trip
+// (a lookup's latency is mostly statements and round trips: docs/benchmarks.md). bytea goes as base64.
+const childrenColumns = `
+	(SELECT json_agg(json_build_object('id', ct.id, 'person_id', ct.person_id, 'kind', ct.kind,
+		'value', encode(ct.value, 'base64'), 'value_index', encode(ct.value_index, 'base64'),
+		'provenance', ct.provenance, 'created_at', ct.created_at,
+		'consents', (SELECT json_agg(json_build_object('purpose', cs.purpose, 'channel', cs.channel,
+			'granted_at', cs.granted_at, 'withdrawn_at', cs.withdrawn_at) ORDER BY cs.position)
+			FROM consents cs WHERE cs.contact_id = ct.id))
+		ORDER BY ct.created_at, ct.id) FROM contacts ct WHERE ct.customer_id = customers.id),
+	(SELECT json_agg(json_build_object('id', p.id, 'linked_customer_id', p.linked_customer_id, 'title', p.title)
+		ORDER BY p.position) FROM contact_persons p WHERE p.customer_id = customers.id),
+	(SELECT json_agg(json_build_object('kind', k.kind, 'value', k.value, 'provenance', k.provenance,
+		'created_at', k.created_at) ORDER BY k.created_at, k.kind, k.value)
+		FROM business_keys k WHERE k.customer_id = customers.id)`
+
+// The JSON shapes of childrenColumns.
+type (
+	jsonContact struct {
+		ID         uuid.UUID       `json:"id"`
+		PersonID   *uuid.UUID      `json:"person_id"`
+		Kind       string          `json:"kind"`
+		Value      []byte          `json:"value"`
+		Index      []byte          `json:"value_index"`
+		Provenance json.RawMessage `json:"provenance"`
+		CreatedAt  time.Time       `json:"created_at"`
+		Consents   []struct {
+			Purpose     string     `json:"purpose"`
+			Channel     string     `json:"channel"`
+			GrantedAt   time.Time  `json:"granted_at"`
+			WithdrawnAt *time.Time `json:"withdrawn_at"`
+		} `json:"consents"`
+	}
+	jsonPerson struct {
+		ID     uuid.UUID  `json:"id"`
+		Linked *uuid.UUID `json:"linked_customer_id"`
+		Title  string     `json:"title"`
+	}
+	jsonKey struct {
+		Kind       string          `json:"kind"`
+		Value      string          `json:"value"`
+		Provenance json.RawMessage `json:"provenance"`
+		CreatedAt  time.Time       `json:"created_at"`
+	}
+)
+
+// scanRecord reads one row of customerColumns and childrenColumns.
+func scanRecord(rows pgx.Rows) (*Row, error) {
 	var r Row
 	var merged *uuid.UUID
+	var contacts, persons, keys []byte
 	if err := rows.Scan(&r.ID, &r.Kind, &r.State, &r.Tier, &r.PreferredChannel, &r.DataKey, &r.DataKeyID, &r.Profile,
 		&r.Provenance, &r.CompanyName, &r.Size, &r.Industry, &r.SoleProprietor, &r.NationalIDIndex, &r.CreditCodeIndex,
-		&merged, &r.Version, &r.CreatedAt, &r.UpdatedAt, &r.ErasedAt); err != nil {
+		&merged, &r.Version, &r.CreatedAt, &r.UpdatedAt, &r.ErasedAt, &contacts, &persons, &keys); err != nil {
 		return nil, err
 	}
 	if merged != nil {
 		r.MergedInto = *merged
 	}
+	var cs []jsonContact
+	var ps []jsonPerson
+	var ks []jsonKey
+	for _, part := range []struct {
+		raw []byte
+		to  any
+	}{{contacts, &cs}, {persons, &ps}, {keys, &ks}} {
+		if part.raw != nil {
+			if err := json.Unmarshal(part.raw, part.to); err != nil {
+				return nil, fmt.Errorf("customer %s: decode child rows: %w", r.ID, err)
+			}
+		}
+	}
+	for _, c := range cs {
+		cr := ContactRow{ID: c.ID, Kind: c.Kind, Value: c.Value, Index: c.Index, Provenance: c.Provenance, CreatedAt: c.CreatedAt}
+		if c.PersonID != nil {
+			cr.PersonID = *c.PersonID
+		}
+		for _, x := range c.Consents {
+			cr.Consents = append(cr.Consents, ConsentRow{Purpose: x.Purpose, Channel: x.Channel, GrantedAt: x.GrantedAt, WithdrawnAt: x.WithdrawnAt})
+		}
+		r.Contacts = append(r.Contacts, cr)
+	}
+	for _, p := range ps {
+		pr := PersonRow{ID: p.ID, Title: p.Title}
+		if p.Linked != nil {
+			pr.LinkedCustomerID = *p.Linked
+		}
+		r.Persons = append(r.Persons, pr)
+	}
+	for _, k := range ks {
+		r.Keys = append(r.Keys, KeyRow{Kind: k.Kind, Value: k.Value, Provenance: k.Provenance, CreatedAt: k.CreatedAt})
+	}
 	return &r, nil
 }
 
-// load reads the customers with ids and their child rows in one round trip, in the order of ids (absent
-// ones left out). With lock, the customer rows are locked FOR UPDATE (callers pass ids sorted, so two
-// writers lock in one order and never deadlock).
+// query loads the customers a condition selects (SQL after WHERE, with its ordering and locking clauses)
+// with their child rows, in one statement.
+func query(ctx context.Context, q querier, cond string, args ...any) ([]*Row, error) {
+	rows, err := q.Query(ctx, `SELECT `+customerColumns+`,`+childrenColumns+` FROM customers WHERE `+cond, args...)
+	if err != nil {
+		return nil, fmt.Errorf("load customers: %w", err)
+	}
+	defer rows.Close()
+	var out []*Row
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load customers: %w", err)
+	}
+	return out, nil
+}
+
+// load reads the customers with ids and their child rows, in the order of ids (absent ones left out).
+// With lock, the customer rows are locked FOR UPDATE in id order (so two writers never deadlock).
 func load(ctx context.Context, q querier, ids []uuid.UUID, lock bool) ([]*Row, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	forUpdate := ""
+	cond := `id = ANY($1)`
 	if lock {
-		forUpdate = " ORDER BY id FOR UPDATE"
+		cond += ` ORDER BY id FOR UPDATE OF customers`
 	}
-	b := &pgx.Batch{}
-	byID := map[uuid.UUID]*Row{}
-	b.Queue(`SELECT `+customerColumns+` FROM customers WHERE id = ANY($1)`+forUpdate, ids).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			r, err := scanCustomer(rows)
-			if err != nil {
-				return err
-			}
-			byID[r.ID] = r
-		}
-		return rows.Err()
-	})
-	type person struct {
-		customer uuid.UUID
-		p        PersonRow
+	found, err := query(ctx, q, cond, ids)
+	if err != nil {
+		return nil, err
 	}
-	var persons []person
-	b.Queue(`SELECT customer_id, id, linked_customer_id, title FROM contact_persons WHERE customer_id = ANY($1) ORDER BY customer_id, position`, ids).
-		Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				var x person
-				var linked *uuid.UUID
-				if err := rows.Scan(&x.customer, &x.p.ID, &linked, &x.p.Title); err != nil {
-					return err
-				}
-				if linked != nil {
-					x.p.LinkedCustomerID = *linked
-				}
-				persons = append(persons, x)
-			}
-			return rows.Err()
-		})
-	type contact struct {
-		customer uuid.UUID
-		c        ContactRow
-	}
-	var contacts []contact
-	b.Queue(`SELECT customer_id, id, person_id, kind, value, value_index, provenance, created_at FROM contacts
-		WHERE customer_id = ANY($1) ORDER BY customer_id, created_at, id`, ids).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var x contact
-			var person *uuid.UUID
-			if err := rows.Scan(&x.customer, &x.c.ID, &person, &x.c.Kind, &x.c.Value, &x.c.Index, &x.c.Provenance, &x.c.CreatedAt); err != nil {
-				return err
-			}
-			if person != nil {
-				x.c.PersonID = *person
-			}
-			contacts = append(contacts, x)
-		}
-		return rows.Err()
-	})
-	consents := map[uuid.UUID][]ConsentRow{}
-	b.Queue(`SELECT cs.contact_id, cs.purpose, cs.channel, cs.granted_at, cs.withdrawn_at FROM consents cs
-		JOIN contacts c ON c.id = cs.contact_id WHERE c.customer_id = ANY($1) ORDER BY cs.contact_id, cs.position`, ids).
-		Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				var id uuid.UUID
-				var cs ConsentRow
-				if err := rows.Scan(&id, &cs.Purpose, &cs.Channel, &cs.GrantedAt, &cs.WithdrawnAt); err != nil {
-					return err
-				}
-				consents[id] = append(consents[id], cs)
-			}
-			return rows.Err()
-		})
-	type key struct {
-		customer uuid.UUID
-		k        KeyRow
-	}
-	var keys []key
-	b.Queue(`SELECT customer_id, kind, value, provenance, created_at FROM business_keys WHERE customer_id = ANY($1)
-		ORDER BY customer_id, created_at, kind, value`, ids).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var x key
-			if err := rows.Scan(&x.customer, &x.k.Kind, &x.k.Value, &x.k.Provenance, &x.k.CreatedAt); err != nil {
-				return err
-			}
-			keys = append(keys, x)
-		}
-		return rows.Err()
-	})
-	if err := q.SendBatch(ctx, b).Close(); err != nil {
-		return nil, fmt.Errorf("load customers: %w", err)
-	}
-	for _, x := range persons {
-		if r := byID[x.customer]; r != nil {
-			r.Persons = append(r.Persons, x.p)
-		}
-	}
-	for _, x := range contacts {
-		if r := byID[x.customer]; r != nil {
-			x.c.Consents = consents[x.c.ID]
-			r.Contacts = append(r.Contacts, x.c)
-		}
-	}
-	for _, x := range keys {
-		if r := byID[x.customer]; r != nil {
-			r.Keys = append(r.Keys, x.k)
-		}
+	byID := make(map[uuid.UUID]*Row, len(found))
+	for _, r := range found {
+		byID[r.ID] = r
 	}
 	out := make([]*Row, 0, len(ids))
 	for _, id := range ids {
