@@ -17,23 +17,18 @@ import (
 	"strings"
 	"time"
 
-	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats.go/jetstream"
-	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"kefu.dev/pkg/auth"
 	"kefu.dev/pkg/auth/apikeys"
-	"kefu.dev/pkg/auth/audit"
-	"kefu.dev/pkg/auth/ratelimit"
 	"kefu.dev/pkg/clock"
 	"kefu.dev/pkg/config"
 	"kefu.dev/pkg/events"
-	"kefu.dev/pkg/grpcx"
 	"kefu.dev/pkg/idempotency"
 	"kefu.dev/pkg/outbox"
 	"kefu.dev/pkg/pgxutil"
+	"kefu.dev/pkg/platform"
 	"kefu.dev/services/customer/internal/app"
 	"kefu.dev/services/customer/internal/grpcapi"
 	"kefu.dev/services/customer/internal/seal"
@@ -178,17 +173,7 @@ func Migrations() []pgxutil.MigrationSet { return store.Migrations() }
 
 // Migrate applies the migrations as the owner role, and returns.
 func Migrate(ctx context.Context, cfg Config) error {
-	url := cfg.MigrateDatabaseURL
-	if url == "" {
-		url = cfg.DatabaseURL
-	}
-	if url == "" {
-		return errors.New("database-url (DATABASE_URL) is required")
-	}
-	if err := pgxutil.Migrate(ctx, url, store.Schema, store.Migrations()...); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return nil
+	return platform.Migrate(ctx, cfg.platformOptions())
 }
 
 // Rekey rewraps every customer data key that is not under the primary master key (the last of
@@ -258,89 +243,36 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return Serve(ctx, cfg, log, lis)
 }
 
+// platformOptions is the part of cfg the shared platform takes.
+func (c Config) platformOptions() platform.Options {
+	return platform.Options{Name: "customer", Schema: store.Schema, Migrations: store.Migrations(),
+		DatabaseURL: c.DatabaseURL, MigrateDatabaseURL: c.MigrateDatabaseURL, Migrate: c.Migrate, DBMaxConns: c.DBMaxConns,
+		NATSURL: c.NATSURL, Stream: events.StreamConfig{MaxAge: c.StreamMaxAge, Duplicates: c.StreamDuplicates},
+		OutboxReplayWindow: c.OutboxReplayWindow, Auth: c.Auth, Reflection: c.Reflection,
+		ShutdownTimeout: c.ShutdownTimeout, Clock: c.Clock}
+}
+
 // Serve runs the service on lis until ctx ends, then stops in order: the gRPC server, the relay and the
 // sweeper, NATS (drained), and the pool last. It returns nil after a shutdown caused by ctx, or the error
 // that stopped it. It closes lis.
-func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) (err error) {
+func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) error {
 	defer lis.Close()
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	kr, ix, _ := cfg.keys() // checked by Validate
-	clk := cfg.Clock
-	if clk == nil {
-		clk = clock.Real{}
-	}
 	log.InfoContext(ctx, "customer starting", "grpc_addr", lis.Addr().String(), "database_url", config.Redact(cfg.DatabaseURL),
 		"nats_url", config.Redact(cfg.NATSURL), "migrate", cfg.Migrate, "encryption_key_ids", strings.Join(kr.IDs(), ","),
 		"primary_encryption_key", kr.Primary())
-	if cfg.Migrate {
-		if err := Migrate(ctx, cfg); err != nil {
-			return err
-		}
-	}
-	pool, err := pgxutil.Open(ctx, cfg.DatabaseURL, pgxutil.Options{
-		Schema: store.Schema, MaxConns: int32(cfg.DBMaxConns), AppName: "customer",
-		Tracer: otelpgx.NewTracer(otelpgx.WithTrimSQLInSpanName()),
-	})
-	if err != nil {
-		return fmt.Errorf("open database: %w", err)
-	}
-	defer pool.Close()
-
-	nc, err := events.Connect(cfg.NATSURL, "customer", log)
+	p, err := platform.Open(ctx, cfg.platformOptions(), log)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if derr := events.Drain(nc); derr != nil && err == nil {
-			log.WarnContext(ctx, "drain nats", "error", derr.Error())
-		}
-	}()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
-	}
-	relay := outbox.NewRelay(pool, js, outbox.RelayOptions{Logger: log, ReplayWindow: cfg.OutboxReplayWindow})
-
-	a := app.New(store.New(pool), clk, relay, kr, ix, app.Config{
+	defer p.Close(ctx)
+	a := app.New(store.New(p.Pool), p.Clock, p.Relay, kr, ix, app.Config{
 		VerifyMaxAttempts: cfg.VerifyMaxAttempts, VerifyWindow: cfg.VerifyWindow}, log)
-	pepper, _ := cfg.Auth.Pepper() // checked by Validate
-	keys := apikeys.New(pool, pepper, clk, rand.Reader)
-	authn, err := cfg.Auth.Authenticator(keys, clk.Now)
-	if err != nil {
-		return fmt.Errorf("authentication: %w", err)
-	}
-	auditLog := audit.NewWriter(pool, audit.WriterOptions{Logger: log, Clock: clk})
-	srv, err := grpcx.NewServer(grpcx.ServerOptions{Logger: log, Auth: authn, Reflection: cfg.Reflection, Audit: auditLog,
-		Limiter: ratelimit.New(pool, ratelimit.Options{Now: clk.Now}), Limits: cfg.Auth.Limits(), Clock: clk})
-	if err != nil {
-		return fmt.Errorf("grpc server: %w", err)
-	}
-	grpcapi.New(a).Register(srv)
-	apikeys.NewServer(keys, authn.Forget).Register(srv)
-	audit.NewServer(audit.New(pool)).Register(srv)
-
-	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopWork()
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		defer stopWork()
-		return grpcx.ServeUntil(gctx, srv, lis, cfg.ShutdownTimeout)
-	})
-	g.Go(func() error {
-		if err := relay.Run(work); err != nil {
-			return fmt.Errorf("outbox relay: %w", err)
-		}
-		return nil
-	})
-	g.Go(func() error { return auditLog.Run(work) })
-	g.Go(func() error {
-		events.KeepStream(work, js, events.StreamConfig{MaxAge: cfg.StreamMaxAge, Duplicates: cfg.StreamDuplicates}, log)
-		return nil
-	})
-	g.Go(func() error { return sweep(work, pool, clk, cfg.SweepInterval, log) })
-	err = g.Wait()
+	grpcapi.New(a).Register(p.Server)
+	err = p.Serve(ctx, lis, func(ctx context.Context) error { return sweep(ctx, p.Pool, p.Clock, cfg.SweepInterval, log) })
 	log.InfoContext(ctx, "customer stopped")
 	return err
 }

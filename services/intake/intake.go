@@ -7,7 +7,6 @@ package intake
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,20 +14,13 @@ import (
 	"time"
 	_ "time/tzdata" // the business zone must load on hosts without a zoneinfo database (containers)
 
-	"github.com/exaring/otelpgx"
-	"github.com/nats-io/nats.go/jetstream"
-	"golang.org/x/sync/errgroup"
-
 	"kefu.dev/pkg/auth"
-	"kefu.dev/pkg/auth/apikeys"
-	"kefu.dev/pkg/auth/audit"
-	"kefu.dev/pkg/auth/ratelimit"
 	"kefu.dev/pkg/clock"
 	"kefu.dev/pkg/config"
 	"kefu.dev/pkg/events"
-	"kefu.dev/pkg/grpcx"
 	"kefu.dev/pkg/outbox"
 	"kefu.dev/pkg/pgxutil"
+	"kefu.dev/pkg/platform"
 	"kefu.dev/services/intake/internal/app"
 	"kefu.dev/services/intake/internal/consume"
 	"kefu.dev/services/intake/internal/customerclient"
@@ -160,17 +152,16 @@ func (c Config) Validate() error {
 // Migrate applies intake's migrations (the shared idempotency and outbox sets, then its own) as the owner
 // role, and returns.
 func Migrate(ctx context.Context, cfg Config) error {
-	url := cfg.MigrateDatabaseURL
-	if url == "" {
-		url = cfg.DatabaseURL
-	}
-	if url == "" {
-		return errors.New("database-url (DATABASE_URL) is required")
-	}
-	if err := pgxutil.Migrate(ctx, url, store.Schema, store.Migrations()...); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return nil
+	return platform.Migrate(ctx, cfg.platformOptions())
+}
+
+// platformOptions is the part of cfg the shared platform takes.
+func (c Config) platformOptions() platform.Options {
+	return platform.Options{Name: "intake", Schema: store.Schema, Migrations: store.Migrations(),
+		DatabaseURL: c.DatabaseURL, MigrateDatabaseURL: c.MigrateDatabaseURL, Migrate: c.Migrate, DBMaxConns: c.DBMaxConns,
+		NATSURL: c.NATSURL, Stream: events.StreamConfig{MaxAge: c.StreamMaxAge, Duplicates: c.StreamDuplicates},
+		OutboxReplayWindow: c.OutboxReplayWindow, Auth: c.Auth, Reflection: c.Reflection, Anonymous: c.Anonymous,
+		ShutdownTimeout: c.ShutdownTimeout, Clock: c.Clock}
 }
 
 // Republish marks the outbox's events created at or after since as unpublished, so the running relays send
@@ -200,49 +191,22 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 // within ShutdownTimeout, then hard), the relay, the sweeper and the customer events consumer, the
 // customer service's connection, NATS (drained), and the pool last. It
 // returns nil after a shutdown caused by ctx, or the error that stopped it. It closes lis.
-func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) (err error) {
+func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) error {
 	defer lis.Close()
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	zone, _ := time.LoadLocation(cfg.BusinessZone) // checked by Validate
-	clk := cfg.Clock
-	if clk == nil {
-		clk = clock.Real{}
-	}
 	log.InfoContext(ctx, "intake starting", "grpc_addr", lis.Addr().String(), "database_url", config.Redact(cfg.DatabaseURL),
 		"nats_url", config.Redact(cfg.NATSURL), "business_zone", cfg.BusinessZone, "migrate", cfg.Migrate,
 		"auto_close_after", cfg.AutoCloseAfter.String(), "max_skew", cfg.MaxSkew.String(),
 		"customer_addr", cfg.CustomerAddr, "customer_api_key", redactSecret(cfg.CustomerAPIKey))
 
-	if cfg.Migrate {
-		if err := Migrate(ctx, cfg); err != nil {
-			return err
-		}
-	}
-	pool, err := pgxutil.Open(ctx, cfg.DatabaseURL, pgxutil.Options{
-		Schema: store.Schema, MaxConns: int32(cfg.DBMaxConns), AppName: "intake",
-		Tracer: otelpgx.NewTracer(otelpgx.WithTrimSQLInSpanName()),
-	})
-	if err != nil {
-		return fmt.Errorf("open database: %w", err)
-	}
-	defer pool.Close()
-
-	nc, err := events.Connect(cfg.NATSURL, "intake", log)
+	p, err := platform.Open(ctx, cfg.platformOptions(), log)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if derr := events.Drain(nc); derr != nil && err == nil {
-			log.WarnContext(ctx, "drain nats", "error", derr.Error())
-		}
-	}()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
-	}
-	relay := outbox.NewRelay(pool, js, outbox.RelayOptions{Logger: log, ReplayWindow: cfg.OutboxReplayWindow})
+	defer p.Close(ctx)
 
 	var customers app.CustomerDirectory
 	if cfg.CustomerAddr != "" {
@@ -254,8 +218,7 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 		customers = cc
 	}
 
-	st := store.New(pool)
-	a := app.New(st, clk, relay, nil, customers, app.Config{
+	a := app.New(store.New(p.Pool), p.Clock, p.Relay, nil, customers, app.Config{
 		MaxSkew: cfg.MaxSkew, AutoCloseAfter: cfg.AutoCloseAfter, BusinessZone: zone, PolicyTTL: cfg.PolicyTTL,
 	}, log)
 	if seeded, err := a.SeedDefaults(ctx); err != nil {
@@ -263,55 +226,21 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 	} else if seeded {
 		log.InfoContext(ctx, "seeded the default taxonomy and classification rules")
 	}
-	pepper, _ := cfg.Auth.Pepper() // checked by Validate
-	keys := apikeys.New(pool, pepper, clk, rand.Reader)
-	authn, err := cfg.Auth.Authenticator(keys, clk.Now)
-	if err != nil {
-		return fmt.Errorf("authentication: %w", err)
-	}
-	auditLog := audit.NewWriter(pool, audit.WriterOptions{Logger: log, Clock: clk})
-	opts := grpcx.ServerOptions{Logger: log, Auth: authn, Reflection: cfg.Reflection, Audit: auditLog,
-		Limiter: ratelimit.New(pool, ratelimit.Options{Now: clk.Now}), Limits: cfg.Auth.Limits(), Clock: clk}
-	if cfg.Anonymous != nil {
-		// The baseline has none of the security layer: no credentials, no audit, no rate limit.
-		opts.Auth, opts.Anonymous, opts.Audit, opts.Limiter = nil, cfg.Anonymous, nil, nil
-		log.WarnContext(ctx, "authentication, audit and rate limits are off: every call runs as one principal (benchmark baseline only)")
-	}
-	srv, err := grpcx.NewServer(opts)
-	if err != nil {
-		return fmt.Errorf("grpc server: %w", err)
-	}
-	grpcapi.New(a).Register(srv)
-	apikeys.NewServer(keys, authn.Forget).Register(srv)
-	audit.NewServer(audit.New(pool)).Register(srv)
-
-	// Background work outlives a stopping server's in-flight requests: it ends only once the server has
-	// stopped (or failed), so the last commits still wake the relay.
-	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopWork()
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		defer stopWork()
-		return grpcx.ServeUntil(gctx, srv, lis, cfg.ShutdownTimeout)
-	})
-	g.Go(func() error {
-		if err := relay.Run(work); err != nil {
-			return fmt.Errorf("outbox relay: %w", err)
-		}
-		return nil
-	})
-	g.Go(func() error { return a.RunSweeper(work, cfg.SweepInterval) })
-	g.Go(func() error { return auditLog.Run(work) })
-	g.Go(func() error {
-		events.KeepStream(work, js, events.StreamConfig{MaxAge: cfg.StreamMaxAge, Duplicates: cfg.StreamDuplicates}, log)
-		// After the stream exists (Consume would retry until it did, but noisily); KeepStream returns
-		// early only when work ends, and then Consume returns at once.
-		if err := consume.NewCustomer(a, log).Run(work, js, pool); err != nil {
-			return fmt.Errorf("customer events consumer: %w", err)
-		}
-		return nil
-	})
-	err = g.Wait()
+	grpcapi.New(a).Register(p.Server)
+	err = p.Serve(ctx, lis,
+		func(ctx context.Context) error { return a.RunSweeper(ctx, cfg.SweepInterval) },
+		func(ctx context.Context) error {
+			// After the stream exists: Consume would retry until it did, but noisily.
+			select {
+			case <-p.StreamReady():
+			case <-ctx.Done():
+				return nil
+			}
+			if err := consume.NewCustomer(a, log).Run(ctx, p.JS, p.Pool); err != nil {
+				return fmt.Errorf("customer events consumer: %w", err)
+			}
+			return nil
+		})
 	log.InfoContext(ctx, "intake stopped")
 	return err
 }
