@@ -34,6 +34,10 @@ const (
 	PermCustomersVerify  Permission = "customers.verify"  // check a customer's identity fact
 	PermCustomersResolve Permission = "customers.resolve" // find or create a ticket's customer (intake)
 	PermTiersAdmin       Permission = "tiers.admin"       // add customer tiers
+	// Routing.
+	PermRoutingRead     Permission = "routing.read"     // groups, agents, rules, queues; test a rule
+	PermRoutingAdmin    Permission = "routing.admin"    // change groups, agents and rules
+	PermRoutingPresence Permission = "routing.presence" // set an agent's presence (agents their own)
 	// Security.
 	PermKeysAdmin Permission = "keys.admin" // create, list, rotate and revoke API keys
 	PermAuditRead Permission = "audit.read" // read the audit log
@@ -128,6 +132,21 @@ var methods = map[string]Rule{
 	"/kefu.customer.v1.CustomerService/ResolveCustomer":      {PermCustomersResolve, ScopeNone, AuditChange},
 	"/kefu.customer.v1.CustomerService/ListTiers":            {PermCustomersRead, ScopeNone, AuditNone},
 	"/kefu.customer.v1.CustomerService/CreateTier":           {PermTiersAdmin, ScopeNone, AuditChange},
+	"/kefu.routing.v1.RoutingService/CreateGroup":            {PermRoutingAdmin, ScopeNone, AuditChange},
+	"/kefu.routing.v1.RoutingService/GetGroup":               {PermRoutingRead, ScopeNone, AuditNone},
+	"/kefu.routing.v1.RoutingService/ListGroups":             {PermRoutingRead, ScopeNone, AuditNone},
+	"/kefu.routing.v1.RoutingService/UpdateGroup":            {PermRoutingAdmin, ScopeNone, AuditChange},
+	"/kefu.routing.v1.RoutingService/CreateAgent":            {PermRoutingAdmin, ScopeNone, AuditChange},
+	"/kefu.routing.v1.RoutingService/GetAgent":               {PermRoutingRead, ScopeNone, AuditNone},
+	"/kefu.routing.v1.RoutingService/ListAgents":             {PermRoutingRead, ScopeNone, AuditNone},
+	"/kefu.routing.v1.RoutingService/UpdateAgent":            {PermRoutingAdmin, ScopeNone, AuditChange},
+	"/kefu.routing.v1.RoutingService/SetPresence":            {PermRoutingPresence, ScopeNone, AuditChange},
+	"/kefu.routing.v1.RoutingService/CreateRoutingRule":      {PermRoutingAdmin, ScopeNone, AuditChange},
+	"/kefu.routing.v1.RoutingService/ListRoutingRules":       {PermRoutingRead, ScopeNone, AuditNone},
+	"/kefu.routing.v1.RoutingService/UpdateRoutingRule":      {PermRoutingAdmin, ScopeNone, AuditChange},
+	"/kefu.routing.v1.RoutingService/DeleteRoutingRule":      {PermRoutingAdmin, ScopeNone, AuditChange},
+	"/kefu.routing.v1.RoutingService/TestRouting":            {PermRoutingRead, ScopeNone, AuditNone},
+	"/kefu.routing.v1.RoutingService/GetQueue":               {PermRoutingRead, ScopeNone, AuditNone},
 	"/kefu.auth.v1.KeyService/CreateApiKey":                  {PermKeysAdmin, ScopeNone, AuditChange},
 	"/kefu.auth.v1.KeyService/ListApiKeys":                   {PermKeysAdmin, ScopeNone, AuditNone},
 	"/kefu.auth.v1.KeyService/RotateApiKey":                  {PermKeysAdmin, ScopeNone, AuditChange},
@@ -140,27 +159,29 @@ var methods = map[string]Rule{
 var grants = map[string][]Permission{
 	// Adapters verify a caller's identity (IVR, chat bots) but never read customer records.
 	RoleAdapter: {PermTicketsSubmit, PermTicketsGet, PermTicketsCustomerMsg, PermTicketsSatisfaction, PermTaxonomyRead,
-		PermCustomersVerify},
+		PermCustomersVerify, PermRoutingPresence},
 	RoleAgent: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
 		PermTicketsResolve, PermTicketsSatisfaction, PermTaxonomyRead,
-		PermCustomersRead, PermCustomersWrite, PermCustomersReveal, PermCustomersVerify},
+		PermCustomersRead, PermCustomersWrite, PermCustomersReveal, PermCustomersVerify,
+		PermRoutingRead, PermRoutingPresence},
 	RoleSupervisor: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
 		PermTicketsResolve, PermTicketsSatisfaction, PermTicketsAssign, PermTicketsArchive, PermTaxonomyRead,
-		PermCustomersRead, PermCustomersWrite, PermCustomersReveal, PermCustomersVerify, PermCustomersMerge},
+		PermCustomersRead, PermCustomersWrite, PermCustomersReveal, PermCustomersVerify, PermCustomersMerge,
+		PermRoutingRead, PermRoutingPresence},
 	// Admins handle PIPL requests (export, erasure) besides configuring the suite.
 	RoleAdmin: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
 		PermTicketsResolve, PermTicketsSatisfaction, PermTicketsAssign, PermTicketsArchive, PermTaxonomyRead,
 		PermTaxonomyAdmin, PermKeysAdmin, PermAuditRead,
 		PermCustomersRead, PermCustomersWrite, PermCustomersReveal, PermCustomersVerify, PermCustomersMerge,
-		PermCustomersPrivacy, PermTiersAdmin},
+		PermCustomersPrivacy, PermTiersAdmin, PermRoutingRead, PermRoutingAdmin, PermRoutingPresence},
 	// Auditors read masked records and the audit log; unmasking stays with staff who have a reason.
-	RoleAuditor: {PermTicketsGet, PermTicketsList, PermTaxonomyRead, PermAuditRead, PermCustomersRead},
+	RoleAuditor: {PermTicketsGet, PermTicketsList, PermTaxonomyRead, PermAuditRead, PermCustomersRead, PermRoutingRead},
 	// Services act on every ticket for their own work (routing assigns, the SLA timer escalates); they
 	// neither submit for customers nor configure the suite. Intake resolves and verifies customers on
 	// submit; routing and the SLA timer read tiers.
 	RoleService: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsAssign, PermTicketsWork,
 		PermTicketsEscalate, PermTicketsResolve, PermTaxonomyRead,
-		PermCustomersRead, PermCustomersResolve, PermCustomersVerify},
+		PermCustomersRead, PermCustomersResolve, PermCustomersVerify, PermRoutingRead},
 }
 
 // RuleFor returns the rule of a full method name ("/pkg.Service/Method"); ok is false for a method the

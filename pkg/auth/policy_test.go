@@ -15,6 +15,7 @@ import (
 	_ "kefu.dev/pkg/api/kefu/auth/v1"     // registers the key and audit services
 	_ "kefu.dev/pkg/api/kefu/customer/v1" // registers the customer service
 	_ "kefu.dev/pkg/api/kefu/intake/v1"   // registers the intake service
+	_ "kefu.dev/pkg/api/kefu/routing/v1"  // registers the routing service
 	"kefu.dev/pkg/auth"
 )
 

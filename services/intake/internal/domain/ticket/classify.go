@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"kefu.dev/pkg/apierr"
+	"kefu.dev/pkg/keyword"
 )
 
 // Rule is one keyword rule. Rules run in Position order; the first enabled rule with a Target that matches
@@ -22,9 +21,9 @@ type Rule struct {
 	SetLevel   Level    // LevelNone: no raise; applies only when the ticket ends up a complaint
 	Enabled    bool
 
-	// normalized holds Keywords already normalized (PrepareRules), so classifying a ticket does not
+	// matcher holds Keywords already normalized (PrepareRules), so classifying a ticket does not
 	// re-normalize every keyword of every rule; nil means normalize on the fly.
-	normalized []string
+	matcher *keyword.Matcher
 }
 
 // PrepareRules returns rules sorted by Position (stable) with their keywords normalized once. Callers that
@@ -34,10 +33,8 @@ func PrepareRules(rules []Rule) []Rule {
 	out := slices.Clone(rules)
 	slices.SortStableFunc(out, byPosition)
 	for i := range out {
-		out[i].normalized = make([]string, len(out[i].Keywords))
-		for j, k := range out[i].Keywords {
-			out[i].normalized[j] = normalize(k)
-		}
+		m := keyword.NewMatcher(out[i].Keywords...)
+		out[i].matcher = &m
 	}
 	return out
 }
@@ -58,7 +55,7 @@ const (
 
 // Matches reports whether any of r's keywords occurs in text (enabled or not: the admin UI uses this to test
 // a draft rule).
-func (r Rule) Matches(text string) bool { return ruleMatches(normalize(text), r) }
+func (r Rule) Matches(text string) bool { return ruleMatches(keyword.Normalize(text), r) }
 
 // Result is what the rules say about a text, before adapter hints are applied (see Decide).
 type Result struct {
@@ -81,7 +78,7 @@ func Classify(text string, rules []Rule) Result {
 		sorted = slices.Clone(rules)
 		slices.SortStableFunc(sorted, byPosition)
 	}
-	nt := normalize(text)
+	nt := keyword.Normalize(text)
 	var res Result
 	for _, r := range sorted {
 		if !r.Enabled || !ruleMatches(nt, r) {
@@ -102,16 +99,11 @@ func Classify(text string, rules []Rule) Result {
 }
 
 func ruleMatches(normalizedText string, r Rule) bool {
-	if r.normalized != nil {
-		for _, k := range r.normalized {
-			if matchKeyword(normalizedText, k) {
-				return true
-			}
-		}
-		return false
+	if r.matcher != nil {
+		return r.matcher.Match(normalizedText)
 	}
 	for _, k := range r.Keywords {
-		if matchKeyword(normalizedText, normalize(k)) {
+		if keyword.Match(normalizedText, keyword.Normalize(k)) {
 			return true
 		}
 	}
@@ -234,62 +226,4 @@ func ValidateRule(r Rule, tax Taxonomy) error {
 		errs = append(errs, apierr.InvalidField("position", "must not be negative"))
 	}
 	return collect(errs...)
-}
-
-// normalize lower-cases text and collapses every run of white space into one space, so keywords match
-// whatever the case and spacing ("Not  Working" matches "not working").
-func normalize(s string) string {
-	return strings.Join(strings.Fields(strings.ToLower(s)), " ")
-}
-
-// matchKeyword reports whether keyword (normalized) occurs in text (normalized). A keyword containing any
-// non-ASCII character matches as a substring: Chinese is written without spaces, so there are no words to
-// respect. An ASCII keyword must match whole words ("refund" does not match "refunded"), see wordRune.
-func matchKeyword(text, keyword string) bool {
-	if keyword == "" {
-		return false
-	}
-	if !isASCII(keyword) {
-		return strings.Contains(text, keyword)
-	}
-	first, _ := utf8.DecodeRuneInString(keyword)
-	last, _ := utf8.DecodeLastRuneInString(keyword)
-	for from := 0; from <= len(text)-len(keyword); {
-		i := strings.Index(text[from:], keyword)
-		if i < 0 {
-			return false
-		}
-		start, end := from+i, from+i+len(keyword)
-		before, _ := utf8.DecodeLastRuneInString(text[:start])
-		after, _ := utf8.DecodeRuneInString(text[end:])
-		// A boundary is needed only where the keyword itself starts or ends with a word character, as with
-		// \b in regular expressions ("c++" may be followed by a letter).
-		okBefore := start == 0 || !wordRune(first) || !wordRune(before)
-		okAfter := end == len(text) || !wordRune(last) || !wordRune(after)
-		if okBefore && okAfter {
-			return true
-		}
-		_, size := utf8.DecodeRuneInString(text[start:])
-		from = start + size
-	}
-	return false
-}
-
-// wordRune reports whether r continues a word for whole-word matching: letters and digits do, except the
-// scripts written without spaces (Han, Hiragana, Katakana), so "我要refund" still matches "refund" while
-// "refunded" and "café" do not match "refund" and "caf".
-func wordRune(r rune) bool {
-	if unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana) {
-		return false
-	}
-	return unicode.IsLetter(r) || unicode.IsDigit(r)
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
 }

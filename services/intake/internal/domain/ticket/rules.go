@@ -16,7 +16,7 @@ package ticket
 //     the broadest and so must come last.
 //
 // ASCII keywords match whole words and case-insensitively; Chinese keywords match as substrings (see
-// matchKeyword), which is why Chinese keywords are phrases ("质量问题") rather than single characters.
+// kefu.dev/pkg/keyword), which is why Chinese keywords are phrases ("质量问题") rather than single characters.
 func DefaultRules() []Rule {
 	rules := []Rule{
 		{ID: "default.safety", Position: 10, SetUrgency: UrgencyCritical, SetLevel: LevelL1, Keywords: []string{
