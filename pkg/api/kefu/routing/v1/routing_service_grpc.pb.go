@@ -40,7 +40,9 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// RoutingService decides who handles each ticket. It keeps groups, agents and ordered routing rules; on
+// RoutingService decides who handles each ticket (issue #6, in progress: the API and its rules are defined;
+// the routing service does not serve it yet, so these calls answer UNIMPLEMENTED or 404 until it does).
+// It keeps groups, agents and ordered routing rules; on
 // kefu.ticket.created (and on reopen) it picks the group by the first matching rule and an agent by the
 // group's strategy among online agents under capacity, and assigns through intake's AssignTicket. A ticket
 // nobody can take waits in its group's queue (priority, then SLA due time, then age) and is assigned as
@@ -250,7 +252,9 @@ func (c *routingServiceClient) GetQueue(ctx context.Context, in *GetQueueRequest
 // All implementations must embed UnimplementedRoutingServiceServer
 // for forward compatibility.
 //
-// RoutingService decides who handles each ticket. It keeps groups, agents and ordered routing rules; on
+// RoutingService decides who handles each ticket (issue #6, in progress: the API and its rules are defined;
+// the routing service does not serve it yet, so these calls answer UNIMPLEMENTED or 404 until it does).
+// It keeps groups, agents and ordered routing rules; on
 // kefu.ticket.created (and on reopen) it picks the group by the first matching rule and an agent by the
 // group's strategy among online agents under capacity, and assigns through intake's AssignTicket. A ticket
 // nobody can take waits in its group's queue (priority, then SLA due time, then age) and is assigned as
