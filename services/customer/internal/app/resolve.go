@@ -76,27 +76,20 @@ func (a *App) Resolve(ctx context.Context, in ResolveInput) (ResolveResult, erro
 		if dedupe == nil {
 			return ResolveResult{}, apierr.InvalidField("contact.value", "is not a valid "+string(in.Contact.Kind))
 		}
-		ids, err := a.store.FindByContact(ctx, dedupe)
-		if err != nil {
-			return ResolveResult{}, err
-		}
-		if len(ids) > 0 {
-			return a.resolved(ctx, ids[0], false)
-		}
 	}
-	for _, k := range []struct {
-		kind  customer.KeyKind
-		value string
-	}{{customer.KeyOrder, in.Order}, {customer.KeyMember, in.Member}} {
-		if n, ok := customer.NormalizeKey(k.value); ok {
-			ids, err := a.store.FindByKey(ctx, string(k.kind), n)
-			if err != nil {
-				return ResolveResult{}, err
-			}
-			if len(ids) > 0 {
-				return a.resolved(ctx, ids[0], false)
-			}
-		}
+	var order, member string
+	if n, ok := customer.NormalizeKey(in.Order); ok {
+		order = n
+	}
+	if n, ok := customer.NormalizeKey(in.Member); ok {
+		member = n
+	}
+	m, found, err := a.store.MatchTicket(ctx, dedupe, order, member)
+	if err != nil {
+		return ResolveResult{}, err
+	}
+	if found {
+		return ResolveResult{ID: m.ID, Tier: m.Tier}, nil
 	}
 	if !consented {
 		return ResolveResult{}, nil
@@ -110,9 +103,9 @@ func (a *App) Resolve(ctx context.Context, in ResolveInput) (ResolveResult, erro
 	for _, k := range []struct {
 		kind  customer.KeyKind
 		value string
-	}{{customer.KeyOrder, in.Order}, {customer.KeyMember, in.Member}} {
-		if n, ok := customer.NormalizeKey(k.value); ok {
-			c.Keys = append(c.Keys, customer.BusinessKey{Kind: k.kind, Value: n,
+	}{{customer.KeyOrder, order}, {customer.KeyMember, member}} {
+		if k.value != "" {
+			c.Keys = append(c.Keys, customer.BusinessKey{Kind: k.kind, Value: k.value,
 				Provenance: customer.Provenance{Source: customer.SourceInteraction, Detail: "ticket submitted on " + in.Channel}})
 		}
 	}
@@ -128,14 +121,6 @@ func (a *App) Resolve(ctx context.Context, in ResolveInput) (ResolveResult, erro
 		return ResolveResult{}, err
 	}
 	return ResolveResult{ID: v.ID, Tier: v.Tier, Created: !found}, nil
-}
-
-func (a *App) resolved(ctx context.Context, id uuid.UUID, created bool) (ResolveResult, error) {
-	r, err := a.store.Get(ctx, id)
-	if err != nil {
-		return ResolveResult{}, err
-	}
-	return ResolveResult{ID: r.ID, Tier: r.Tier, Created: created}, nil
 }
 
 // VerifyInput names whom to verify and with which fact.

@@ -54,6 +54,36 @@ func (s *Store) FindByKey(ctx context.Context, kind, value string) ([]uuid.UUID,
 		WHERE k.kind = $1 AND k.value = $2 AND c.state = 'active' LIMIT $3`, kind, value, FindLimit)
 }
 
+// Match is a customer a ticket's facts point to.
+type Match struct {
+	ID   uuid.UUID
+	Tier string
+}
+
+// MatchTicket finds, in one statement, the customer a ticket's facts point to, in order of precedence: an
+// active customer holding the contact whose blind index is contactIndex (nil: no usable contact), newest
+// first; else the holder of the order number; else of the member number (empty: none). ok is false when
+// none matches. ResolveCustomer runs it on every submit, so it reads ids and tiers only.
+func (s *Store) MatchTicket(ctx context.Context, contactIndex []byte, order, member string) (m Match, ok bool, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT id, tier FROM (
+			SELECT c.id, c.tier, 1 AS precedence FROM contacts ct JOIN customers c ON c.id = ct.customer_id
+			WHERE $1::bytea IS NOT NULL AND ct.value_index = $1 AND c.state = 'active'
+			UNION ALL
+			SELECT c.id, c.tier, 2 FROM business_keys k JOIN customers c ON c.id = k.customer_id
+			WHERE $2 <> '' AND k.kind = 'order_number' AND k.value = $2 AND c.state = 'active'
+			UNION ALL
+			SELECT c.id, c.tier, 3 FROM business_keys k JOIN customers c ON c.id = k.customer_id
+			WHERE $3 <> '' AND k.kind = 'member_number' AND k.value = $3 AND c.state = 'active'
+		) m ORDER BY precedence, id DESC LIMIT 1`, contactIndex, order, member).Scan(&m.ID, &m.Tier)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Match{}, false, nil
+	}
+	if err != nil {
+		return Match{}, false, fmt.Errorf("match ticket to customer: %w", err)
+	}
+	return m, true, nil
+}
+
 // MergedInto returns the ids of the records merged into id.
 func (s *Store) MergedInto(ctx context.Context, id uuid.UUID) ([]uuid.UUID, error) {
 	return s.ids(ctx, `SELECT id FROM customers WHERE merged_into = $1 ORDER BY id`, id)
