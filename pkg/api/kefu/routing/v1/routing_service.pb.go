@@ -30,7 +30,10 @@ const (
 type CreateGroupRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The group: code and display_name required.
-	Group         *Group `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	Group *Group `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	// Optional request id: a retry with the same id returns what the first call created (for 24 hours); the
+	// same id with a different request is ALREADY_EXISTS with reason IDEMPOTENCY_KEY_REUSED.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -70,6 +73,13 @@ func (x *CreateGroupRequest) GetGroup() *Group {
 		return x.Group
 	}
 	return nil
+}
+
+func (x *CreateGroupRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // CreateGroupResponse carries the group.
@@ -398,7 +408,10 @@ func (x *UpdateGroupResponse) GetGroup() *Group {
 type CreateAgentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The agent: agent_id required.
-	Agent         *Agent `protobuf:"bytes,1,opt,name=agent,proto3" json:"agent,omitempty"`
+	Agent *Agent `protobuf:"bytes,1,opt,name=agent,proto3" json:"agent,omitempty"`
+	// Optional request id: a retry with the same id returns what the first call created (for 24 hours); the
+	// same id with a different request is ALREADY_EXISTS with reason IDEMPOTENCY_KEY_REUSED.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -438,6 +451,13 @@ func (x *CreateAgentRequest) GetAgent() *Agent {
 		return x.Agent
 	}
 	return nil
+}
+
+func (x *CreateAgentRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // CreateAgentResponse carries the agent.
@@ -876,7 +896,10 @@ func (x *SetPresenceResponse) GetAgent() *Agent {
 type CreateRoutingRuleRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The rule: target_group_id required.
-	Rule          *RoutingRule `protobuf:"bytes,1,opt,name=rule,proto3" json:"rule,omitempty"`
+	Rule *RoutingRule `protobuf:"bytes,1,opt,name=rule,proto3" json:"rule,omitempty"`
+	// Optional request id: a retry with the same id returns what the first call created (for 24 hours); the
+	// same id with a different request is ALREADY_EXISTS with reason IDEMPOTENCY_KEY_REUSED.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -916,6 +939,13 @@ func (x *CreateRoutingRuleRequest) GetRule() *RoutingRule {
 		return x.Rule
 	}
 	return nil
+}
+
+func (x *CreateRoutingRuleRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // CreateRoutingRuleResponse carries the rule.
@@ -1518,9 +1548,11 @@ var File_kefu_routing_v1_routing_service_proto protoreflect.FileDescriptor
 
 const file_kefu_routing_v1_routing_service_proto_rawDesc = "" +
 	"\n" +
-	"%kefu/routing/v1/routing_service.proto\x12\x0fkefu.routing.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1bkefu/intake/v1/ticket.proto\x1a\x1dkefu/routing/v1/routing.proto\"J\n" +
+	"%kefu/routing/v1/routing_service.proto\x12\x0fkefu.routing.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1bkefu/intake/v1/ticket.proto\x1a\x1dkefu/routing/v1/routing.proto\"\x87\x01\n" +
 	"\x12CreateGroupRequest\x124\n" +
-	"\x05group\x18\x01 \x01(\v2\x16.kefu.routing.v1.GroupB\x06\xbaH\x03\xc8\x01\x01R\x05group\"C\n" +
+	"\x05group\x18\x01 \x01(\v2\x16.kefu.routing.v1.GroupB\x06\xbaH\x03\xc8\x01\x01R\x05group\x12;\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\x012\x12^[A-Za-z0-9._:-]*$R\trequestId\"C\n" +
 	"\x13CreateGroupResponse\x12,\n" +
 	"\x05group\x18\x01 \x01(\v2\x16.kefu.routing.v1.GroupR\x05group\"6\n" +
 	"\x0fGetGroupRequest\x12#\n" +
@@ -1535,9 +1567,11 @@ const file_kefu_routing_v1_routing_service_proto_rawDesc = "" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"updateMask\"C\n" +
 	"\x13UpdateGroupResponse\x12,\n" +
-	"\x05group\x18\x01 \x01(\v2\x16.kefu.routing.v1.GroupR\x05group\"J\n" +
+	"\x05group\x18\x01 \x01(\v2\x16.kefu.routing.v1.GroupR\x05group\"\x87\x01\n" +
 	"\x12CreateAgentRequest\x124\n" +
-	"\x05agent\x18\x01 \x01(\v2\x16.kefu.routing.v1.AgentB\x06\xbaH\x03\xc8\x01\x01R\x05agent\"C\n" +
+	"\x05agent\x18\x01 \x01(\v2\x16.kefu.routing.v1.AgentB\x06\xbaH\x03\xc8\x01\x01R\x05agent\x12;\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\x012\x12^[A-Za-z0-9._:-]*$R\trequestId\"C\n" +
 	"\x13CreateAgentResponse\x12,\n" +
 	"\x05agent\x18\x01 \x01(\v2\x16.kefu.routing.v1.AgentR\x05agent\"6\n" +
 	"\x0fGetAgentRequest\x12#\n" +
@@ -1559,9 +1593,11 @@ const file_kefu_routing_v1_routing_service_proto_rawDesc = "" +
 	"\bpresence\x18\x02 \x01(\x0e2\x19.kefu.routing.v1.PresenceB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\bpresence\"C\n" +
 	"\x13SetPresenceResponse\x12,\n" +
-	"\x05agent\x18\x01 \x01(\v2\x16.kefu.routing.v1.AgentR\x05agent\"T\n" +
+	"\x05agent\x18\x01 \x01(\v2\x16.kefu.routing.v1.AgentR\x05agent\"\x91\x01\n" +
 	"\x18CreateRoutingRuleRequest\x128\n" +
-	"\x04rule\x18\x01 \x01(\v2\x1c.kefu.routing.v1.RoutingRuleB\x06\xbaH\x03\xc8\x01\x01R\x04rule\"M\n" +
+	"\x04rule\x18\x01 \x01(\v2\x1c.kefu.routing.v1.RoutingRuleB\x06\xbaH\x03\xc8\x01\x01R\x04rule\x12;\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\x012\x12^[A-Za-z0-9._:-]*$R\trequestId\"M\n" +
 	"\x19CreateRoutingRuleResponse\x120\n" +
 	"\x04rule\x18\x01 \x01(\v2\x1c.kefu.routing.v1.RoutingRuleR\x04rule\"\x19\n" +
 	"\x17ListRoutingRulesRequest\"N\n" +

@@ -40,18 +40,16 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// RoutingService decides who handles each ticket (issue #6, in progress: the API and its rules are defined;
-// the routing service does not serve it yet, so these calls answer UNIMPLEMENTED or 404 until it does).
-// It keeps groups, agents and ordered routing rules; on
+// RoutingService decides who handles each ticket. It keeps groups, agents and ordered routing rules; on
 // kefu.ticket.created (and on reopen) it picks the group by the first matching rule and an agent by the
 // group's strategy among online agents under capacity, and assigns through intake's AssignTicket. A ticket
 // nobody can take waits in its group's queue (priority, then SLA due time, then age) and is assigned as
 // soon as capacity frees.
 //
 // Errors: INVALID_ARGUMENT names the field; NOT_FOUND for an unknown id; ALREADY_EXISTS for a taken group
-// code or agent id; ABORTED with reason ETAG_MISMATCH for a stale etag; FAILED_PRECONDITION with reason
-// GROUP_IN_USE when a group still has rules, members or queued tickets. Every call needs credentials
-// (docs/security.md).
+// code (reason GROUP_CODE_TAKEN) or agent id (AGENT_EXISTS); ABORTED with reason ETAG_MISMATCH for a stale
+// etag; PERMISSION_DENIED with reason NOT_YOUR_PRESENCE when an agent sets another agent's presence. Every
+// call needs credentials (docs/security.md).
 type RoutingServiceClient interface {
 	// CreateGroup adds a group.
 	CreateGroup(ctx context.Context, in *CreateGroupRequest, opts ...grpc.CallOption) (*CreateGroupResponse, error)
@@ -252,18 +250,16 @@ func (c *routingServiceClient) GetQueue(ctx context.Context, in *GetQueueRequest
 // All implementations must embed UnimplementedRoutingServiceServer
 // for forward compatibility.
 //
-// RoutingService decides who handles each ticket (issue #6, in progress: the API and its rules are defined;
-// the routing service does not serve it yet, so these calls answer UNIMPLEMENTED or 404 until it does).
-// It keeps groups, agents and ordered routing rules; on
+// RoutingService decides who handles each ticket. It keeps groups, agents and ordered routing rules; on
 // kefu.ticket.created (and on reopen) it picks the group by the first matching rule and an agent by the
 // group's strategy among online agents under capacity, and assigns through intake's AssignTicket. A ticket
 // nobody can take waits in its group's queue (priority, then SLA due time, then age) and is assigned as
 // soon as capacity frees.
 //
 // Errors: INVALID_ARGUMENT names the field; NOT_FOUND for an unknown id; ALREADY_EXISTS for a taken group
-// code or agent id; ABORTED with reason ETAG_MISMATCH for a stale etag; FAILED_PRECONDITION with reason
-// GROUP_IN_USE when a group still has rules, members or queued tickets. Every call needs credentials
-// (docs/security.md).
+// code (reason GROUP_CODE_TAKEN) or agent id (AGENT_EXISTS); ABORTED with reason ETAG_MISMATCH for a stale
+// etag; PERMISSION_DENIED with reason NOT_YOUR_PRESENCE when an agent sets another agent's presence. Every
+// call needs credentials (docs/security.md).
 type RoutingServiceServer interface {
 	// CreateGroup adds a group.
 	CreateGroup(context.Context, *CreateGroupRequest) (*CreateGroupResponse, error)

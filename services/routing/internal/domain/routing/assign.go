@@ -3,7 +3,6 @@ package routing
 import (
 	"bytes"
 	"cmp"
-	"time"
 
 	"github.com/google/uuid"
 )
@@ -16,9 +15,10 @@ type Candidate struct {
 	Capacity  int
 	Skills    []string
 	Seniority Seniority
-	// LastAssignedAt is when the agent was last given a ticket in this group; zero means never, which
+	// LastTurn orders the agent's last assignment in this group among all assignments (a strictly
+	// increasing counter, so several assignments in one transaction still order); 0 means never, which
 	// counts as longest ago.
-	LastAssignedAt time.Time
+	LastTurn int64
 }
 
 // Eligible reports whether c may be given a ticket now: online and under capacity.
@@ -27,7 +27,7 @@ func Eligible(c Candidate) bool { return c.Presence == PresenceOnline && c.Open 
 // Pick chooses the agent for a ticket among the eligible candidates by strategy s; false when nobody is
 // eligible (the ticket waits in the queue). Every strategy is deterministic, so replicas agree:
 //   - round_robin: the agent whose last assignment is oldest (never assigned first), ties by AgentID. Turns
-//     come from LastAssignedAt, which the caller updates on every assignment.
+//     come from LastTurn, which the caller advances on every assignment.
 //   - least_loaded: the lowest Open/Capacity, then fewest open, then oldest last assignment, then AgentID.
 //   - skills_then_least_loaded: least_loaded among the agents holding every required skill; when none of
 //     them is eligible, least_loaded among all eligible agents, because an answer from the wrong specialist
@@ -78,7 +78,7 @@ func best(cs []Candidate, ok func(Candidate) bool, order func(a, b Candidate) in
 }
 
 func compareRoundRobin(a, b Candidate) int {
-	return cmp.Or(a.LastAssignedAt.Compare(b.LastAssignedAt), bytes.Compare(a.AgentID[:], b.AgentID[:]))
+	return cmp.Or(cmp.Compare(a.LastTurn, b.LastTurn), bytes.Compare(a.AgentID[:], b.AgentID[:]))
 }
 
 // compareLoad orders by load Open/Capacity, compared exactly as a.Open*b.Capacity against b.Open*a.Capacity

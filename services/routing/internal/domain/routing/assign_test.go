@@ -42,7 +42,7 @@ func TestEligible(t *testing.T) {
 func TestPick(t *testing.T) {
 	t.Parallel()
 	at := func(c Candidate, d time.Duration) Candidate {
-		return tweak(c, func(c *Candidate) { c.LastAssignedAt = t0.Add(d) })
+		return tweak(c, func(c *Candidate) { c.LastTurn = 1 + int64(d/time.Second) })
 	}
 	skilled := func(c Candidate, skills ...string) Candidate {
 		return tweak(c, func(c *Candidate) { c.Skills = skills })
@@ -150,7 +150,7 @@ func TestPickSimulated(t *testing.T) {
 					if agents[i].AgentID == got {
 						require.Less(t, agents[i].Open, agents[i].Capacity, "picked a full agent")
 						agents[i].Open++
-						agents[i].LastAssignedAt = now
+						agents[i].LastTurn = now.Unix()
 					}
 				}
 			}

@@ -11,6 +11,7 @@ CREATE TABLE groups (
     transfer_deadline_seconds integer     NOT NULL,
     builtin                   boolean     NOT NULL DEFAULT false,
     version                   bigint      NOT NULL DEFAULT 1,
+    event_seq                 bigint      NOT NULL DEFAULT 0,
     created_at                timestamptz NOT NULL,
     updated_at                timestamptz NOT NULL,
     CONSTRAINT groups_pkey PRIMARY KEY (id),
@@ -37,11 +38,14 @@ CREATE TABLE agents (
 
 ALTER TABLE groups ADD CONSTRAINT groups_head_fkey FOREIGN KEY (head_agent_id) REFERENCES agents (id);
 
--- last_assigned_at orders round robin within the group.
+-- last_turn orders round robin within the group: the assignment_turns value of the agent's last
+-- assignment in the group (0: never), strictly increasing even within one transaction.
+CREATE SEQUENCE assignment_turns;
+
 CREATE TABLE memberships (
-    group_id         uuid NOT NULL,
-    agent_id         uuid NOT NULL,
-    last_assigned_at timestamptz,
+    group_id  uuid   NOT NULL,
+    agent_id  uuid   NOT NULL,
+    last_turn bigint NOT NULL DEFAULT 0,
     CONSTRAINT memberships_pkey PRIMARY KEY (group_id, agent_id),
     CONSTRAINT memberships_group_fkey FOREIGN KEY (group_id) REFERENCES groups (id),
     CONSTRAINT memberships_agent_fkey FOREIGN KEY (agent_id) REFERENCES agents (id) ON DELETE CASCADE
@@ -66,27 +70,56 @@ CREATE TABLE routing_rules (
 
 -- Every ticket routing has seen, from its kefu.ticket.* events. state: queued (waiting in group_id's
 -- queue), assigned (to assignee_id, counting toward their load), done (resolved, closed or archived: off
--- every queue and load). seq is the last ticket event applied, so a replayed or late event is ignored.
+-- every queue and load). The facts are what rules match on, kept so a reopened ticket is
+-- routed again without asking intake. seq is the last ticket event applied, so a replayed or late event is
+-- ignored; event_seq numbers routing's own events about the ticket.
 CREATE TABLE routed_tickets (
-    ticket_id   uuid        NOT NULL,
-    group_id    uuid,
-    assignee_id uuid,
-    state       text        NOT NULL,
-    priority    smallint    NOT NULL DEFAULT 0,
-    sla_due_at  timestamptz,
-    enqueued_at timestamptz NOT NULL,
-    bypass      boolean     NOT NULL DEFAULT false,
-    seq         bigint      NOT NULL,
-    updated_at  timestamptz NOT NULL,
+    ticket_id       uuid        NOT NULL,
+    group_id        uuid,
+    assignee_id     uuid,
+    state           text        NOT NULL,
+    priority        smallint    NOT NULL DEFAULT 0,
+    type            text        NOT NULL DEFAULT '',
+    subcategory     text        NOT NULL DEFAULT '',
+    level           text        NOT NULL DEFAULT '',
+    urgency         text        NOT NULL DEFAULT '',
+    channel         text        NOT NULL DEFAULT '',
+    tier            text        NOT NULL DEFAULT '',
+    rule_id         uuid,
+    required_skills text[]      NOT NULL DEFAULT '{}',
+    sla_due_at      timestamptz,
+    enqueued_at     timestamptz NOT NULL,
+    assigned_at     timestamptz,
+    bypass          boolean     NOT NULL DEFAULT false,
+    seq             bigint      NOT NULL,
+    event_seq       bigint      NOT NULL DEFAULT 0,
+    created_at      timestamptz NOT NULL,
+    updated_at      timestamptz NOT NULL,
     CONSTRAINT routed_tickets_pkey PRIMARY KEY (ticket_id),
     CONSTRAINT routed_tickets_state_check CHECK (state IN ('queued', 'assigned', 'done'))
 );
 
 -- The queue, in assignment order: priority (1 = P1 first, 0 = unknown last), SLA due time, age.
-CREATE INDEX routed_tickets_queue_idx ON routed_tickets (group_id, (CASE WHEN priority = 0 THEN 99 ELSE priority END),
+CREATE INDEX routed_tickets_queue_idx ON routed_tickets (group_id, (CASE WHEN priority BETWEEN 1 AND 4 THEN priority ELSE 5 END),
     sla_due_at NULLS LAST, enqueued_at, ticket_id) WHERE state = 'queued';
 -- Each agent's load.
 CREATE INDEX routed_tickets_load_idx ON routed_tickets (assignee_id) WHERE state = 'assigned';
+
+-- Assignments decided but not yet confirmed by intake's AssignTicket: written in the transaction that
+-- decides, so a crash between deciding and calling loses nothing. A dispatcher (any replica) claims rows
+-- with SKIP LOCKED, calls intake with request_id (a retry changes nothing there) and deletes the row.
+CREATE TABLE dispatches (
+    ticket_id  uuid        NOT NULL,
+    group_id   uuid        NOT NULL,
+    agent_id   uuid,
+    request_id text        NOT NULL,
+    attempts   integer     NOT NULL DEFAULT 0,
+    next_at    timestamptz NOT NULL,
+    created_at timestamptz NOT NULL,
+    CONSTRAINT dispatches_pkey PRIMARY KEY (ticket_id)
+);
+
+CREATE INDEX dispatches_next_idx ON dispatches (next_at);
 
 CREATE TABLE settings (
     key   text NOT NULL,
@@ -95,6 +128,7 @@ CREATE TABLE settings (
 );
 
 -- +goose Down
-DROP TABLE settings, routed_tickets, routing_rules, memberships;
+DROP TABLE settings, dispatches, routed_tickets, routing_rules, memberships;
+DROP SEQUENCE assignment_turns;
 ALTER TABLE groups DROP CONSTRAINT groups_head_fkey;
 DROP TABLE agents, groups;

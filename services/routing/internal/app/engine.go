@@ -1,0 +1,459 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	eventsv1 "kefu.dev/pkg/api/kefu/events/v1"
+	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
+	"kefu.dev/pkg/events"
+	"kefu.dev/pkg/outbox"
+	"kefu.dev/services/routing/internal/domain/routing"
+	"kefu.dev/services/routing/internal/store"
+)
+
+// EventKind is the kind of a ticket event the engine applies.
+type EventKind int
+
+// Ticket event kinds (kefu.ticket.<kind>) the engine applies.
+const (
+	EventCreated EventKind = iota + 1
+	EventUpdated
+	EventAssigned
+	EventReopened
+	EventResolved
+	EventClosed
+	EventArchived
+	EventEscalated
+)
+
+// TicketEvent is a kefu.ticket.* event as the engine needs it, decoded by the consumer.
+type TicketEvent struct {
+	Kind     EventKind
+	TicketID uuid.UUID
+	Seq      int64
+	At       time.Time
+	// Facts and Priority come with created and updated.
+	Facts    routing.Facts
+	Priority int
+	// GroupID and AssigneeID come with assigned (the new ones) and reopened (the agent it went back to).
+	GroupID    uuid.UUID
+	AssigneeID uuid.UUID
+}
+
+// HandleTicketEvent applies one ticket event inside tx (the consumer's transaction, which also holds the
+// event's inbox row). Lock order, everywhere in the engine: the ticket row, then groups by id, then agents by
+// id; so concurrent transactions on two replicas queue behind each other instead of deadlocking.
+func (a *App) HandleTicketEvent(ctx context.Context, tx *store.Tx, ev TicketEvent) error {
+	row, found, err := tx.LockTicket(ctx, ev.TicketID)
+	if err != nil {
+		return err
+	}
+	if found && ev.Seq <= row.Seq {
+		return nil // a replayed or late event: a later one was applied already
+	}
+	now := a.now()
+	if !found {
+		row = store.TicketRow{ID: ev.TicketID, State: store.StateDone, EnqueuedAt: now, CreatedAt: now}
+	}
+	row.Seq, row.UpdatedAt = ev.Seq, now
+	e := engine{a: a, tx: tx, now: now}
+	if err := e.apply(ctx, row, found, ev); err != nil {
+		return err
+	}
+	return e.flush(ctx)
+}
+
+// apply is HandleTicketEvent's work on the locked row.
+func (e *engine) apply(ctx context.Context, row store.TicketRow, found bool, ev TicketEvent) error {
+	tx, now := e.tx, e.now
+	switch ev.Kind {
+	case EventCreated:
+		row.Facts, row.Priority = ev.Facts, ev.Priority
+		return e.route(ctx, row, true)
+	case EventUpdated:
+		ev.Facts.Channel, ev.Facts.Tier = row.Facts.Channel, row.Facts.Tier // not repeated by updated
+		row.Facts, row.Priority = ev.Facts, ev.Priority
+		if row.State == store.StateQueued {
+			// Waiting tickets follow their new classification; an assigned one stays with its agent.
+			return e.route(ctx, row, true)
+		}
+		return tx.SaveTicket(ctx, row)
+	case EventAssigned:
+		return e.assigned(ctx, row, ev)
+	case EventReopened:
+		if ev.AssigneeID != uuid.Nil {
+			// Back to the agent who had it, whatever their load: it is their case.
+			row.State, row.AssigneeID, row.AssignedAt, row.Bypass = store.StateAssigned, ev.AssigneeID, now, false
+			return tx.SaveTicket(ctx, row)
+		}
+		return e.route(ctx, row, found)
+	case EventResolved, EventClosed, EventArchived:
+		freed := row.State == store.StateAssigned
+		row.State = store.StateDone
+		if err := tx.CancelDispatch(ctx, row.ID); err != nil {
+			return err
+		}
+		if err := tx.SaveTicket(ctx, row); err != nil {
+			return err
+		}
+		if freed {
+			return e.drainAgentGroups(ctx, row.AssigneeID)
+		}
+		return nil
+	case EventEscalated:
+		if err := tx.SaveTicket(ctx, row); err != nil {
+			return err
+		}
+		return e.notifyHead(ctx, row.GroupID, row.ID, eventsv1.NotificationReason_NOTIFICATION_REASON_TICKET_ESCALATED)
+	}
+	return tx.SaveTicket(ctx, row)
+}
+
+// engine is one transaction's assignment work.
+type engine struct {
+	a      *App
+	tx     *store.Tx
+	now    time.Time
+	events []outbox.Message
+	// lastTurn is the round-robin turn of the latest assignment.
+	lastTurn int64
+}
+
+// route picks the ticket's group by the rules and places it there. withText says whether keyword rules may
+// be evaluated (the text is fetched from intake only when a keyword rule is reached).
+func (e *engine) route(ctx context.Context, row store.TicketRow, withText bool) error {
+	rules, err := e.tx.Rules(ctx)
+	if err != nil {
+		return err
+	}
+	f := row.Facts
+	if withText && needsText(rules, f) {
+		if f.Text, err = e.a.intake.TicketText(ctx, row.ID); err != nil {
+			// Without the text keyword rules cannot match; retrying (the event is redelivered) is better than
+			// routing on half the facts.
+			return fmt.Errorf("read ticket %s's text for keyword rules: %w", row.ID, err)
+		}
+	}
+	rule, ok := routing.Route(rules, f)
+	if !ok {
+		// Every rule was disabled or deleted: keep the ticket visible rather than lose it.
+		e.a.log.WarnContext(ctx, "no routing rule matches; the ticket is left unrouted", "ticket_id", row.ID.String())
+		row.State, row.GroupID, row.AssigneeID, row.RuleID = store.StateDone, uuid.Nil, uuid.Nil, uuid.Nil
+		return e.tx.SaveTicket(ctx, row)
+	}
+	row.RuleID, row.RequiredSkills = rule.ID, rule.RequiredSkills
+	return e.place(ctx, row, rule.TargetGroupID)
+}
+
+// needsText reports whether a keyword rule would be tried before a rule without keywords matches.
+func needsText(rules []routing.Rule, f routing.Facts) bool {
+	for _, r := range rules {
+		if !r.Enabled {
+			continue
+		}
+		if len(r.Condition.Keywords) > 0 {
+			c := r.Condition
+			c.Keywords = nil
+			if c.Matches(f) {
+				return true
+			}
+			continue
+		}
+		if r.Condition.Matches(f) {
+			return false
+		}
+	}
+	return false
+}
+
+// place puts the ticket in group: an L1 complaint straight to a senior agent or the head; anything else
+// into the queue, which is then drained (so it is assigned at once when someone is eligible).
+func (e *engine) place(ctx context.Context, row store.TicketRow, group uuid.UUID) error {
+	groups, err := e.tx.LockGroups(ctx, []uuid.UUID{group})
+	if err != nil {
+		return err
+	}
+	g, ok := groups[group]
+	if !ok {
+		return fmt.Errorf("ticket %s: group %s of rule %s no longer exists", row.ID, group, row.RuleID)
+	}
+	row.GroupID, row.AssigneeID, row.Bypass = group, uuid.Nil, false
+	if routing.IsBypass(row.Facts) {
+		members, err := e.tx.LockMembers(ctx, []uuid.UUID{group})
+		if err != nil {
+			return err
+		}
+		if agent, ok := routing.PickBypass(candidates(members, group), g.HeadAgentID); ok {
+			if err := e.assign(ctx, &row, g, agent, true); err != nil {
+				return err
+			}
+			if err := e.notifyHead(ctx, group, row.ID, eventsv1.NotificationReason_NOTIFICATION_REASON_L1_BYPASS); err != nil {
+				return err
+			}
+			return e.flush(ctx)
+		}
+		// No senior agent online and no head: the ticket waits first in line like any other.
+	}
+	row.State, row.EnqueuedAt = store.StateQueued, e.now
+	if err := e.tx.SaveTicket(ctx, row); err != nil {
+		return err
+	}
+	assigned, err := e.drain(ctx, []uuid.UUID{group})
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(assigned, row.ID) {
+		if err := e.queued(ctx, row); err != nil {
+			return err
+		}
+	}
+	return e.flush(ctx)
+}
+
+// assigned applies intake's kefu.ticket.assigned: routing's own assignment coming back, or a supervisor's
+// by hand, or a move to a group without an agent (which queues it there).
+func (e *engine) assigned(ctx context.Context, row store.TicketRow, ev TicketEvent) error {
+	group := ev.GroupID
+	if group == uuid.Nil {
+		group = row.GroupID
+	}
+	if row.State == store.StateAssigned && ev.AssigneeID == row.AssigneeID && group == row.GroupID {
+		return e.tx.SaveTicket(ctx, row) // our own assignment, confirmed
+	}
+	// Someone else decided: a pending decision of ours must not override it.
+	if err := e.tx.CancelDispatch(ctx, row.ID); err != nil {
+		return err
+	}
+	previous, wasAssigned := row.AssigneeID, row.State == store.StateAssigned
+	if ev.AssigneeID == uuid.Nil {
+		if group == uuid.Nil {
+			return e.tx.SaveTicket(ctx, row)
+		}
+		row.AssigneeID = uuid.Nil
+		if err := e.place(ctx, row, group); err != nil {
+			return err
+		}
+	} else {
+		row.State, row.GroupID, row.AssigneeID, row.AssignedAt, row.Bypass = store.StateAssigned, group, ev.AssigneeID, e.now, false
+		if err := e.tx.SaveTicket(ctx, row); err != nil {
+			return err
+		}
+	}
+	if wasAssigned && previous != uuid.Nil && previous != ev.AssigneeID {
+		return e.drainAgentGroups(ctx, previous)
+	}
+	return nil
+}
+
+// drainAgentGroups drains every group agent belongs to (their capacity freed).
+func (e *engine) drainAgentGroups(ctx context.Context, agent uuid.UUID) error {
+	if agent == uuid.Nil {
+		return nil
+	}
+	groups, err := e.tx.GroupsOf(ctx, agent)
+	if err != nil || len(groups) == 0 {
+		return err
+	}
+	if _, err := e.drain(ctx, groups); err != nil {
+		return err
+	}
+	return e.flush(ctx)
+}
+
+// drain assigns queued tickets of the groups, in queue order, to eligible agents by each group's strategy,
+// until a group's queue is empty or nobody in it is eligible. It locks the groups, then their agents, and
+// counts loads after the locks. It returns the tickets it assigned.
+func (e *engine) drain(ctx context.Context, groupIDs []uuid.UUID) ([]uuid.UUID, error) {
+	groupIDs = slices.Clone(groupIDs)
+	slices.SortFunc(groupIDs, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	groupIDs = slices.Compact(groupIDs)
+	groups, err := e.tx.LockGroups(ctx, groupIDs)
+	if err != nil {
+		return nil, err
+	}
+	members, err := e.tx.LockMembers(ctx, groupIDs)
+	if err != nil {
+		return nil, err
+	}
+	var assigned []uuid.UUID
+	for _, id := range groupIDs {
+		g, ok := groups[id]
+		if !ok {
+			continue
+		}
+		queue, err := e.tx.QueueHead(ctx, id, e.a.cfg.DrainBatch)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range queue {
+			agent, ok := routing.Pick(g.Strategy, candidates(members, id), t.RequiredSkills)
+			if !ok {
+				break
+			}
+			if err := e.assign(ctx, &t, g, agent, false); err != nil {
+				return nil, err
+			}
+			// The agent's load rises in every group they belong to; their turn only in this one.
+			for i := range members {
+				if members[i].AgentID == agent {
+					members[i].Open++
+					if members[i].GroupID == id {
+						members[i].LastTurn = e.lastTurn
+					}
+				}
+			}
+			assigned = append(assigned, t.ID)
+		}
+	}
+	return assigned, nil
+}
+
+// candidates returns the members of group as the strategies see them.
+func candidates(members []store.Member, group uuid.UUID) []routing.Candidate {
+	var cs []routing.Candidate
+	for _, m := range members {
+		if m.GroupID == group {
+			cs = append(cs, m.Candidate)
+		}
+	}
+	return cs
+}
+
+// assign gives the ticket to agent in group g: the row counts toward the agent's load from now on, the
+// agent's turn advances, and a dispatch tells intake after commit.
+func (e *engine) assign(ctx context.Context, row *store.TicketRow, g routing.Group, agent uuid.UUID, bypass bool) error {
+	row.State, row.GroupID, row.AssigneeID, row.AssignedAt, row.Bypass = store.StateAssigned, g.ID, agent, e.now, bypass
+	row.UpdatedAt = e.now
+	if err := e.tx.SaveTicket(ctx, *row); err != nil {
+		return err
+	}
+	turn, err := e.tx.NextTurn(ctx, g.ID, agent)
+	if err != nil {
+		return err
+	}
+	e.lastTurn = turn
+	return e.tx.AddDispatch(ctx, store.Dispatch{TicketID: row.ID, GroupID: g.ID, AgentID: agent,
+		RequestID: fmt.Sprintf("routing:%s:%d", row.ID, turn), CreatedAt: e.now})
+}
+
+// queued publishes kefu.routing.ticket_queued for a ticket left waiting.
+func (e *engine) queued(ctx context.Context, row store.TicketRow) error {
+	depth, err := e.tx.QueueDepth(ctx, row.GroupID)
+	if err != nil {
+		return err
+	}
+	row.EventSeq++
+	if err := e.tx.SaveTicket(ctx, row); err != nil {
+		return err
+	}
+	return e.event(row.ID, row.EventSeq, "ticket_queued", &eventsv1.RoutingTicketQueued{
+		GroupId: row.GroupID.String(), Priority: intakev1.Priority(row.Priority), Depth: int32(depth),
+		RuleId: idString(row.RuleID)})
+}
+
+// notifyHead asks for a notification of group's head (none when the group has no head).
+func (e *engine) notifyHead(ctx context.Context, group, ticket uuid.UUID, reason eventsv1.NotificationReason) error {
+	if group == uuid.Nil {
+		return nil
+	}
+	g, err := e.tx.Group(ctx, group)
+	if err != nil || g.HeadAgentID == uuid.Nil {
+		return err
+	}
+	id, err := newID()
+	if err != nil {
+		return err
+	}
+	return e.eventOn(events.Subject("notification", "requested"), id, 1, &eventsv1.NotificationRequested{
+		RecipientId: g.HeadAgentID.String(), Reason: reason, TicketId: idString(ticket), GroupId: group.String()})
+}
+
+func idString(id uuid.UUID) string {
+	if id == uuid.Nil {
+		return ""
+	}
+	return id.String()
+}
+
+// event queues a kefu.routing.<name> event about aggregate.
+func (e *engine) event(aggregate uuid.UUID, seq int64, name string, body proto.Message) error {
+	return e.eventOn(events.Subject("routing", name), aggregate, seq, body)
+}
+
+func (e *engine) eventOn(subject string, aggregate uuid.UUID, seq int64, body proto.Message) error {
+	id, err := newID()
+	if err != nil {
+		return err
+	}
+	meta := &eventsv1.EventMeta{EventId: id.String(), Source: e.a.cfg.Source, AggregateId: aggregate.String(),
+		AggregateSeq: seq, OccurredAt: timestamppb.New(e.now),
+		Actor: &intakev1.Actor{Kind: intakev1.ActorKind_ACTOR_KIND_SYSTEM, Id: e.a.cfg.Source}}
+	m, err := outbox.NewEvent(subject, body, meta)
+	if err != nil {
+		return err
+	}
+	e.events = append(e.events, m)
+	return nil
+}
+
+// flush adds the queued events to the outbox in the transaction.
+func (e *engine) flush(ctx context.Context) error {
+	msgs := e.events
+	e.events = nil
+	return e.tx.AddEvents(ctx, msgs...)
+}
+
+// Drain assigns what it can from the groups' queues, in its own transaction (after an admin change freed
+// capacity). It returns how many tickets it assigned.
+func (a *App) Drain(ctx context.Context, groups []uuid.UUID) (int, error) {
+	if len(groups) == 0 {
+		return 0, nil
+	}
+	var n int
+	err := a.store.InTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+		e := engine{a: a, tx: tx, now: a.now()}
+		assigned, err := e.drain(ctx, groups)
+		n = len(assigned)
+		if err != nil {
+			return err
+		}
+		return e.flush(ctx)
+	})
+	if err == nil {
+		a.notify.Notify()
+	}
+	return n, err
+}
+
+// drainAfter drains groups after an admin change committed. A failure is logged, not returned: the change
+// itself succeeded, and the periodic sweep drains what is left.
+func (a *App) drainAfter(ctx context.Context, groups []uuid.UUID, why string) {
+	if _, err := a.Drain(ctx, groups); err != nil {
+		a.log.WarnContext(ctx, "drain queues after a change", "why", why, "error", err.Error())
+	}
+}
+
+// DrainAll drains every group with a queue: the safety net behind the event-driven drains (a replica that
+// died between committing a change and draining).
+func (a *App) DrainAll(ctx context.Context) (int, error) {
+	groups, err := a.store.QueuedGroups(ctx)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, g := range groups {
+		n, err := a.Drain(ctx, []uuid.UUID{g})
+		if err != nil {
+			return total, err
+		}
+		total += n
+	}
+	return total, nil
+}

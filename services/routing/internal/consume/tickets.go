@@ -1,0 +1,171 @@
+// Package consume holds routing's event handlers: what routing does when intake's ticket events arrive.
+// The durable consumer routing-tickets applies each one through the app's assignment engine, in the
+// transaction that records the event in the inbox.
+package consume
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	eventsv1 "kefu.dev/pkg/api/kefu/events/v1"
+	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
+	"kefu.dev/pkg/events"
+	"kefu.dev/services/routing/internal/app"
+	"kefu.dev/services/routing/internal/domain/routing"
+	"kefu.dev/services/routing/internal/store"
+)
+
+// TicketsConsumer is the durable consumer of ticket events (STYLE §6: <service>-<purpose>).
+const TicketsConsumer = "routing-tickets"
+
+// subjects maps the ticket events routing follows to the engine's kinds.
+var subjects = map[string]app.EventKind{
+	events.Subject("ticket", "created"):   app.EventCreated,
+	events.Subject("ticket", "updated"):   app.EventUpdated,
+	events.Subject("ticket", "assigned"):  app.EventAssigned,
+	events.Subject("ticket", "reopened"):  app.EventReopened,
+	events.Subject("ticket", "resolved"):  app.EventResolved,
+	events.Subject("ticket", "closed"):    app.EventClosed,
+	events.Subject("ticket", "archived"):  app.EventArchived,
+	events.Subject("ticket", "escalated"): app.EventEscalated,
+}
+
+// Tickets applies ticket events.
+type Tickets struct {
+	app *app.App
+	log *slog.Logger
+}
+
+// NewTickets returns the handler set.
+func NewTickets(a *app.App, log *slog.Logger) *Tickets { return &Tickets{app: a, log: log} }
+
+// Run consumes the ticket events until ctx ends, workers at a time (one ticket's events in order).
+func (c *Tickets) Run(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, workers int) error {
+	filters := make([]string, 0, len(subjects))
+	for s := range subjects {
+		filters = append(filters, s)
+	}
+	return events.Consume(ctx, js, pool, events.ConsumerConfig{
+		Durable: TicketsConsumer, FilterSubjects: filters, Workers: workers, Logger: c.log,
+	}, c.Handle)
+}
+
+// Handle decodes one ticket event and applies it in tx.
+func (c *Tickets) Handle(ctx context.Context, tx pgx.Tx, d events.Delivery) error {
+	ev, err := Decode(d)
+	if err != nil {
+		return err
+	}
+	return c.app.HandleTicketEvent(ctx, store.Wrap(tx), ev)
+}
+
+// Decode turns a delivery into the engine's TicketEvent. An undecodable event is permanent: no retry
+// makes it readable.
+func Decode(d events.Delivery) (app.TicketEvent, error) {
+	kind, ok := subjects[d.Subject]
+	if !ok {
+		return app.TicketEvent{}, fmt.Errorf("unexpected subject %s: %w", d.Subject, events.ErrPermanent)
+	}
+	var (
+		msg  proto.Message
+		meta func() *eventsv1.EventMeta
+	)
+	ev := app.TicketEvent{Kind: kind}
+	switch kind {
+	case app.EventCreated:
+		m := &eventsv1.TicketCreated{}
+		msg, meta = m, m.GetMeta
+	case app.EventUpdated:
+		m := &eventsv1.TicketUpdated{}
+		msg, meta = m, m.GetMeta
+	case app.EventAssigned:
+		m := &eventsv1.TicketAssigned{}
+		msg, meta = m, m.GetMeta
+	case app.EventReopened:
+		m := &eventsv1.TicketReopened{}
+		msg, meta = m, m.GetMeta
+	case app.EventResolved:
+		m := &eventsv1.TicketResolved{}
+		msg, meta = m, m.GetMeta
+	case app.EventClosed:
+		m := &eventsv1.TicketClosed{}
+		msg, meta = m, m.GetMeta
+	case app.EventArchived:
+		m := &eventsv1.TicketArchived{}
+		msg, meta = m, m.GetMeta
+	case app.EventEscalated:
+		m := &eventsv1.TicketEscalated{}
+		msg, meta = m, m.GetMeta
+	}
+	if err := proto.Unmarshal(d.Data, msg); err != nil {
+		return ev, fmt.Errorf("decode %s: %w: %w", d.Subject, events.ErrPermanent, err)
+	}
+	var err error
+	if ev.TicketID, err = parseID("meta.aggregate_id", meta().GetAggregateId(), true); err != nil {
+		return ev, err
+	}
+	ev.Seq, ev.At = meta().GetAggregateSeq(), meta().GetOccurredAt().AsTime()
+	if ev.Seq <= 0 {
+		return ev, fmt.Errorf("%s: meta.aggregate_seq %d: %w", d.Subject, ev.Seq, events.ErrPermanent)
+	}
+	switch m := msg.(type) {
+	case *eventsv1.TicketCreated:
+		ev.Facts, ev.Priority = facts(m.GetClassification()), int(m.GetClassification().GetPriority())
+		ev.Facts.Channel, ev.Facts.Tier = code(m.GetChannel(), "CHANNEL_"), m.GetCustomerTier()
+	case *eventsv1.TicketUpdated:
+		ev.Facts, ev.Priority = facts(m.GetCurrent()), int(m.GetCurrent().GetPriority())
+	case *eventsv1.TicketAssigned:
+		if ev.GroupID, err = parseID("group_id", m.GetGroupId(), false); err != nil {
+			return ev, err
+		}
+		if ev.AssigneeID, err = parseID("assignee_id", m.GetAssigneeId(), false); err != nil {
+			return ev, err
+		}
+	case *eventsv1.TicketReopened:
+		if m.GetToStatus() == intakev1.TicketStatus_TICKET_STATUS_IN_PROGRESS {
+			if ev.AssigneeID, err = parseID("assignee_id", m.GetAssigneeId(), false); err != nil {
+				return ev, err
+			}
+		}
+	}
+	return ev, nil
+}
+
+// facts are a classification's codes. An updated event does not repeat the channel and tier, which the
+// engine keeps from the created event.
+func facts(c *eventsv1.TicketClassification) routing.Facts {
+	return routing.Facts{Type: code(c.GetType(), "TICKET_TYPE_"), Subcategory: c.GetSubcategory(),
+		Level: code(c.GetLevel(), "COMPLAINT_LEVEL_"), Urgency: code(c.GetUrgency(), "URGENCY_")}
+}
+
+// code is intake's lower snake code of an enum value (CHANNEL_WEB_CHAT → web_chat); "" for unspecified.
+func code(e protoreflect.Enum, prefix string) string {
+	if e.Number() == 0 {
+		return ""
+	}
+	v := e.Descriptor().Values().ByNumber(e.Number())
+	if v == nil {
+		return "unknown" // a value newer than this build: matches no condition rather than every one
+	}
+	return strings.ToLower(strings.TrimPrefix(string(v.Name()), prefix))
+}
+
+func parseID(field, s string, required bool) (uuid.UUID, error) {
+	if s == "" && !required {
+		return uuid.Nil, nil
+	}
+	id, err := uuid.Parse(s)
+	if err != nil || id == uuid.Nil {
+		return uuid.Nil, fmt.Errorf("event field %s %q is not an id: %w", field, s, events.ErrPermanent)
+	}
+	return id, nil
+}

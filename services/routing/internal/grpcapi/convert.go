@@ -1,0 +1,315 @@
+package grpcapi
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
+	routingv1 "kefu.dev/pkg/api/kefu/routing/v1"
+	"kefu.dev/pkg/apierr"
+	"kefu.dev/services/routing/internal/app"
+	"kefu.dev/services/routing/internal/domain/routing"
+	"kefu.dev/services/routing/internal/store"
+)
+
+// Enum prefixes: the domain stores an enum value as its name without these, lower case.
+const (
+	strategyPrefix  = "STRATEGY_"
+	seniorityPrefix = "SENIORITY_"
+	presencePrefix  = "PRESENCE_"
+	typePrefix      = "TICKET_TYPE_"
+	levelPrefix     = "COMPLAINT_LEVEL_"
+	urgencyPrefix   = "URGENCY_"
+	channelPrefix   = "CHANNEL_"
+)
+
+// code renders an enum value as the domain stores it: its name without prefix, lower case
+// (CHANNEL_WEB_CHAT → web_chat); the zero value is "". A number the descriptor does not define (proto3 enums
+// are open) becomes its decimal digits, which no domain code accepts, so validation names the field instead
+// of a default silently applying.
+func code(e protoreflect.Enum, prefix string) string {
+	if e.Number() == 0 {
+		return ""
+	}
+	v := e.Descriptor().Values().ByNumber(e.Number())
+	if v == nil {
+		return strconv.Itoa(int(e.Number()))
+	}
+	return strings.ToLower(strings.TrimPrefix(string(v.Name()), prefix))
+}
+
+// enum is code's inverse: the value named prefix+upper(c), or the zero value when c is empty or unknown.
+func enum[E interface {
+	~int32
+	protoreflect.Enum
+}](prefix, c string) E {
+	var zero E
+	if c == "" {
+		return zero
+	}
+	if v := zero.Descriptor().Values().ByName(protoreflect.Name(prefix + strings.ToUpper(c))); v != nil {
+		return E(v.Number())
+	}
+	return zero
+}
+
+// codes renders a repeated enum field.
+func codes[E protoreflect.Enum](es []E, prefix string) []string {
+	if len(es) == 0 {
+		return nil
+	}
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = code(e, prefix)
+	}
+	return out
+}
+
+// enums is codes' inverse.
+func enums[E interface {
+	~int32
+	protoreflect.Enum
+}](prefix string, cs []string) []E {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]E, len(cs))
+	for i, c := range cs {
+		out[i] = enum[E](prefix, c)
+	}
+	return out
+}
+
+// parseID parses a required id; protovalidate checks most shapes first, but a handler must not trust that.
+func parseID(field, s string) (uuid.UUID, error) {
+	if s == "" {
+		return uuid.Nil, apierr.InvalidField(field, "is required")
+	}
+	return optionalID(field, s)
+}
+
+// optionalID parses an id that may be empty (uuid.Nil).
+func optionalID(field, s string) (uuid.UUID, error) {
+	if s == "" {
+		return uuid.Nil, nil
+	}
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return uuid.Nil, apierr.InvalidField(field, "must be a UUID")
+	}
+	return id, nil
+}
+
+func idString(id uuid.UUID) string {
+	if id == uuid.Nil {
+		return ""
+	}
+	return id.String()
+}
+
+func ts(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+// duration converts a proto duration; nil is 0, so the domain's default applies.
+func duration(d *durationpb.Duration) time.Duration {
+	if d == nil {
+		return 0
+	}
+	return d.AsDuration()
+}
+
+func durationProto(d time.Duration) *durationpb.Duration {
+	if d == 0 {
+		return nil
+	}
+	return durationpb.New(d)
+}
+
+// updatePaths keeps the mask paths in updatable, drops the output-only ones (AIP-203) and refuses the rest.
+func updatePaths(mask, outputOnly, updatable []string) ([]string, error) {
+	var paths []string
+	for _, p := range mask {
+		switch {
+		case slices.Contains(outputOnly, p):
+		case slices.Contains(updatable, p):
+			paths = append(paths, p)
+		default:
+			return nil, apierr.InvalidField("update_mask", "unknown or read-only path "+p)
+		}
+	}
+	if len(paths) == 0 {
+		return nil, apierr.InvalidField("update_mask", "names no field to change")
+	}
+	return paths, nil
+}
+
+// groupFromProto turns a request's group into the domain's (output-only fields ignored).
+func groupFromProto(p *routingv1.Group) (routing.Group, error) {
+	head, err := optionalID("group.head_agent_id", p.GetHeadAgentId())
+	if err != nil {
+		return routing.Group{}, err
+	}
+	return routing.Group{
+		Code: p.GetCode(), DisplayName: p.GetDisplayName(), HeadAgentID: head,
+		Strategy:         routing.Strategy(code(p.GetStrategy(), strategyPrefix)),
+		TransferDeadline: duration(p.GetTransferAcceptDeadline()),
+	}, nil
+}
+
+func groupProto(g routing.Group) *routingv1.Group {
+	return &routingv1.Group{
+		GroupId: idString(g.ID), Code: g.Code, DisplayName: g.DisplayName, HeadAgentId: idString(g.HeadAgentID),
+		Strategy:               enum[routingv1.Strategy](strategyPrefix, string(g.Strategy)),
+		TransferAcceptDeadline: durationProto(g.TransferDeadline),
+		Builtin:                g.Builtin, Etag: app.Etag(g.Version),
+		CreateTime: ts(g.CreatedAt), UpdateTime: ts(g.UpdatedAt),
+	}
+}
+
+// agentFromProto turns a request's agent into the domain's; an empty agent_id stays uuid.Nil (the caller
+// decides whether it is required). Presence is output only here.
+func agentFromProto(p *routingv1.Agent) (routing.Agent, error) {
+	id, err := optionalID("agent.agent_id", p.GetAgentId())
+	if err != nil {
+		return routing.Agent{}, err
+	}
+	a := routing.Agent{
+		ID: id, DisplayName: p.GetDisplayName(), Skills: p.GetSkills(),
+		Seniority: routing.Seniority(code(p.GetSeniority(), seniorityPrefix)),
+		Capacity:  int(p.GetCapacity()),
+	}
+	for i, s := range p.GetGroupIds() {
+		g, err := parseID(fmt.Sprintf("agent.group_ids[%d]", i), s)
+		if err != nil {
+			return routing.Agent{}, err
+		}
+		a.GroupIDs = append(a.GroupIDs, g)
+	}
+	return a, nil
+}
+
+func agentProto(v store.AgentView) *routingv1.Agent {
+	p := &routingv1.Agent{
+		AgentId: idString(v.ID), DisplayName: v.DisplayName, Skills: v.Skills,
+		Seniority:   enum[routingv1.Seniority](seniorityPrefix, string(v.Seniority)),
+		Capacity:    int32(v.Capacity),
+		Presence:    enum[routingv1.Presence](presencePrefix, string(v.Presence)),
+		OpenTickets: int32(v.Open),
+		Etag:        app.Etag(v.Version),
+		CreateTime:  ts(v.CreatedAt), UpdateTime: ts(v.UpdatedAt),
+	}
+	for _, g := range v.GroupIDs {
+		p.GroupIds = append(p.GroupIds, g.String())
+	}
+	return p
+}
+
+func conditionFromProto(c *routingv1.RuleCondition) routing.Condition {
+	return routing.Condition{
+		Types:         codes(c.GetTypes(), typePrefix),
+		Subcategories: c.GetSubcategories(),
+		Levels:        codes(c.GetLevels(), levelPrefix),
+		Urgencies:     codes(c.GetUrgencies(), urgencyPrefix),
+		Channels:      codes(c.GetChannels(), channelPrefix),
+		Tiers:         c.GetTiers(),
+		Keywords:      c.GetKeywords(),
+	}
+}
+
+func conditionProto(c routing.Condition) *routingv1.RuleCondition {
+	return &routingv1.RuleCondition{
+		Types:         enums[intakev1.TicketType](typePrefix, c.Types),
+		Subcategories: c.Subcategories,
+		Levels:        enums[intakev1.ComplaintLevel](levelPrefix, c.Levels),
+		Urgencies:     enums[intakev1.Urgency](urgencyPrefix, c.Urgencies),
+		Channels:      enums[intakev1.Channel](channelPrefix, c.Channels),
+		Tiers:         c.Tiers,
+		Keywords:      c.Keywords,
+	}
+}
+
+// ruleFromProto turns a request's rule into the domain's (output-only fields ignored).
+func ruleFromProto(p *routingv1.RoutingRule) (routing.Rule, error) {
+	target, err := optionalID("rule.target_group_id", p.GetTargetGroupId())
+	if err != nil {
+		return routing.Rule{}, err
+	}
+	return routing.Rule{
+		Position: int(p.GetPosition()), DisplayName: p.GetDisplayName(),
+		Condition: conditionFromProto(p.GetCondition()), TargetGroupID: target,
+		RequiredSkills: p.GetRequiredSkills(), Enabled: p.GetEnabled(),
+	}, nil
+}
+
+func ruleProto(r routing.Rule) *routingv1.RoutingRule {
+	return &routingv1.RoutingRule{
+		RuleId: idString(r.ID), Position: int32(r.Position),
+		DisplayName: r.DisplayName, Condition: conditionProto(r.Condition),
+		TargetGroupId: idString(r.TargetGroupID), RequiredSkills: r.RequiredSkills,
+		Enabled: r.Enabled, Builtin: r.Builtin, Etag: app.Etag(r.Version), CreateTime: ts(r.CreatedAt),
+	}
+}
+
+// facts turns a TestRouting request into what a ticket offers routing.
+func facts(req *routingv1.TestRoutingRequest) routing.Facts {
+	return routing.Facts{
+		Type:        code(req.GetType(), typePrefix),
+		Subcategory: req.GetSubcategory(),
+		Level:       code(req.GetLevel(), levelPrefix),
+		Urgency:     code(req.GetUrgency(), urgencyPrefix),
+		Channel:     code(req.GetChannel(), channelPrefix),
+		Tier:        req.GetTier(),
+		Text:        req.GetText(),
+	}
+}
+
+// priorityProto maps the stored priority (1 = P1 ... 4 = P4, numbered as intake's enum).
+func priorityProto(p int) intakev1.Priority {
+	if p < int(intakev1.Priority_PRIORITY_P1) || p > int(intakev1.Priority_PRIORITY_P4) {
+		return intakev1.Priority_PRIORITY_UNSPECIFIED
+	}
+	return intakev1.Priority(p)
+}
+
+func queuedTicketProto(t store.TicketRow) *routingv1.QueuedTicket {
+	return &routingv1.QueuedTicket{TicketId: idString(t.ID), Priority: priorityProto(t.Priority),
+		SlaDueTime: ts(t.SLADue), EnqueueTime: ts(t.EnqueuedAt)}
+}
+
+func agentLoadProto(v store.AgentView) *routingv1.AgentLoad {
+	return &routingv1.AgentLoad{
+		AgentId: idString(v.ID), DisplayName: v.DisplayName,
+		Presence:    enum[routingv1.Presence](presencePrefix, string(v.Presence)),
+		OpenTickets: int32(v.Open),
+		Capacity:    int32(v.Capacity),
+		Seniority:   enum[routingv1.Seniority](seniorityPrefix, string(v.Seniority)),
+		Eligible: routing.Eligible(routing.Candidate{AgentID: v.ID, Presence: v.Presence, Open: v.Open,
+			Capacity: v.Capacity, Skills: v.Skills, Seniority: v.Seniority}),
+	}
+}
+
+func queueProto(v app.QueueView) *routingv1.GetQueueResponse {
+	resp := &routingv1.GetQueueResponse{
+		Group: groupProto(v.Group), Depth: int32(v.Depth),
+		OldestWait: durationpb.New(v.Oldest),
+	}
+	for _, t := range v.Tickets {
+		resp.Tickets = append(resp.Tickets, queuedTicketProto(t))
+	}
+	for _, a := range v.Agents {
+		resp.Agents = append(resp.Agents, agentLoadProto(a))
+	}
+	return resp
+}

@@ -1,0 +1,359 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"kefu.dev/services/routing/internal/domain/routing"
+)
+
+// Ticket states in routed_tickets.
+const (
+	StateQueued   = "queued"
+	StateAssigned = "assigned"
+	StateDone     = "done"
+)
+
+// DispatchChannel is the Postgres NOTIFY channel a deciding transaction signals at commit, so dispatchers
+// on every replica call intake at once rather than at their next poll.
+const DispatchChannel = "kefu_routing_dispatch"
+
+// TicketRow is routing's projection of one ticket.
+type TicketRow struct {
+	ID             uuid.UUID
+	GroupID        uuid.UUID
+	AssigneeID     uuid.UUID
+	State          string
+	Priority       int
+	Facts          routing.Facts // without Text, which routing does not keep
+	RuleID         uuid.UUID
+	RequiredSkills []string
+	SLADue         time.Time
+	EnqueuedAt     time.Time
+	AssignedAt     time.Time
+	Bypass         bool
+	Seq            int64 // last kefu.ticket.* sequence applied
+	EventSeq       int64 // last kefu.routing.* sequence published for the ticket
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+const ticketColumns = `ticket_id, group_id, assignee_id, state, priority, type, subcategory, level, urgency, channel, tier,
+	rule_id, required_skills, sla_due_at, enqueued_at, assigned_at, bypass, seq, event_seq, created_at, updated_at`
+
+func scanTicket(row pgx.Row) (TicketRow, error) {
+	var (
+		t                     TicketRow
+		group, assignee, rule *uuid.UUID
+		slaDue, assignedAt    *time.Time
+	)
+	err := row.Scan(&t.ID, &group, &assignee, &t.State, &t.Priority, &t.Facts.Type, &t.Facts.Subcategory, &t.Facts.Level,
+		&t.Facts.Urgency, &t.Facts.Channel, &t.Facts.Tier, &rule, &t.RequiredSkills, &slaDue, &t.EnqueuedAt, &assignedAt,
+		&t.Bypass, &t.Seq, &t.EventSeq, &t.CreatedAt, &t.UpdatedAt)
+	if err != nil {
+		return t, err
+	}
+	t.GroupID, t.AssigneeID, t.RuleID = deref(group), deref(assignee), deref(rule)
+	if slaDue != nil {
+		t.SLADue = *slaDue
+	}
+	if assignedAt != nil {
+		t.AssignedAt = *assignedAt
+	}
+	return t, nil
+}
+
+func deref(id *uuid.UUID) uuid.UUID {
+	if id == nil {
+		return uuid.Nil
+	}
+	return *id
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// LockTicket returns ticket id locked for this transaction; found is false when routing has not seen it.
+func (t *Tx) LockTicket(ctx context.Context, id uuid.UUID) (row TicketRow, found bool, err error) {
+	row, err = scanTicket(t.tx.QueryRow(ctx, `SELECT `+ticketColumns+` FROM routed_tickets WHERE ticket_id = $1 FOR UPDATE`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return row, false, nil
+	}
+	if err != nil {
+		return row, false, fmt.Errorf("load ticket %s: %w", id, err)
+	}
+	return row, true, nil
+}
+
+// Ticket returns ticket id without locking.
+func (s *Store) Ticket(ctx context.Context, id uuid.UUID) (row TicketRow, found bool, err error) {
+	row, err = scanTicket(s.pool.QueryRow(ctx, `SELECT `+ticketColumns+` FROM routed_tickets WHERE ticket_id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return row, false, nil
+	}
+	return row, err == nil, err
+}
+
+// SaveTicket inserts or overwrites the ticket's row.
+func (t *Tx) SaveTicket(ctx context.Context, r TicketRow) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO routed_tickets (`+ticketColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+		ON CONFLICT (ticket_id) DO UPDATE SET group_id = EXCLUDED.group_id, assignee_id = EXCLUDED.assignee_id,
+			state = EXCLUDED.state, priority = EXCLUDED.priority, type = EXCLUDED.type, subcategory = EXCLUDED.subcategory,
+			level = EXCLUDED.level, urgency = EXCLUDED.urgency, channel = EXCLUDED.channel, tier = EXCLUDED.tier,
+			rule_id = EXCLUDED.rule_id, required_skills = EXCLUDED.required_skills, sla_due_at = EXCLUDED.sla_due_at,
+			enqueued_at = EXCLUDED.enqueued_at, assigned_at = EXCLUDED.assigned_at, bypass = EXCLUDED.bypass,
+			seq = EXCLUDED.seq, event_seq = EXCLUDED.event_seq, updated_at = EXCLUDED.updated_at`,
+		r.ID, nullID(r.GroupID), nullID(r.AssigneeID), r.State, r.Priority, r.Facts.Type, r.Facts.Subcategory, r.Facts.Level,
+		r.Facts.Urgency, r.Facts.Channel, r.Facts.Tier, nullID(r.RuleID), nonNil(r.RequiredSkills), nullTime(r.SLADue),
+		r.EnqueuedAt, nullTime(r.AssignedAt), r.Bypass, r.Seq, r.EventSeq, r.CreatedAt, r.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("save ticket %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// Rules returns every rule in the order Route tries them, as this transaction sees them.
+func (t *Tx) Rules(ctx context.Context) ([]routing.Rule, error) { return rules(ctx, t.tx) }
+
+// LockGroups locks the groups in id order (the engine's lock order: ticket, then groups by id, then agents
+// by id, so two transactions never wait on each other in a circle) and returns them by id. Unknown ids are
+// left out.
+func (t *Tx) LockGroups(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]routing.Group, error) {
+	rows, err := t.tx.Query(ctx, `SELECT `+groupColumns+` FROM groups WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("lock groups: %w", err)
+	}
+	gs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (routing.Group, error) { return scanGroup(r) })
+	if err != nil {
+		return nil, fmt.Errorf("lock groups: %w", err)
+	}
+	out := make(map[uuid.UUID]routing.Group, len(gs))
+	for _, g := range gs {
+		out[g.ID] = g
+	}
+	return out, nil
+}
+
+// Member is an agent as the assignment engine sees them in one group.
+type Member struct {
+	routing.Candidate
+	GroupID uuid.UUID
+}
+
+// LockMembers locks every agent of the groups, in id order, and returns one Member per (group, agent) with
+// the agent's load counted after the lock, so no concurrent assignment can push them over capacity.
+func (t *Tx) LockMembers(ctx context.Context, groups []uuid.UUID) ([]Member, error) {
+	if _, err := t.tx.Exec(ctx, `SELECT 1 FROM agents WHERE id IN (SELECT agent_id FROM memberships WHERE group_id = ANY($1))
+		ORDER BY id FOR UPDATE`, groups); err != nil {
+		return nil, fmt.Errorf("lock agents: %w", err)
+	}
+	rows, err := t.tx.Query(ctx, `SELECT m.group_id, a.id, a.presence, a.capacity, a.skills, a.seniority, m.last_turn,
+		(SELECT count(*) FROM routed_tickets r WHERE r.assignee_id = a.id AND r.state = 'assigned')
+		FROM memberships m JOIN agents a ON a.id = m.agent_id WHERE m.group_id = ANY($1) ORDER BY m.group_id, a.id`, groups)
+	if err != nil {
+		return nil, fmt.Errorf("load members: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Member, error) {
+		var (
+			m                   Member
+			presence, seniority string
+			open                int64
+		)
+		err := r.Scan(&m.GroupID, &m.AgentID, &presence, &m.Capacity, &m.Skills, &seniority, &m.LastTurn, &open)
+		m.Presence, m.Seniority, m.Open = routing.Presence(presence), routing.Seniority(seniority), int(open)
+		return m, err
+	})
+}
+
+// QueueHead returns up to limit queued tickets of group in assignment order, locked; tickets another
+// transaction holds are skipped (that transaction drains the group itself before it commits).
+func (t *Tx) QueueHead(ctx context.Context, group uuid.UUID, limit int) ([]TicketRow, error) {
+	rows, err := t.tx.Query(ctx, `SELECT `+ticketColumns+` FROM routed_tickets WHERE group_id = $1 AND state = 'queued'
+		ORDER BY (CASE WHEN priority BETWEEN 1 AND 4 THEN priority ELSE 5 END), sla_due_at NULLS LAST, enqueued_at, ticket_id
+		LIMIT $2 FOR UPDATE SKIP LOCKED`, group, limit)
+	if err != nil {
+		return nil, fmt.Errorf("queue of %s: %w", group, err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (TicketRow, error) { return scanTicket(r) })
+}
+
+// NextTurn draws the next assignment turn (strictly increasing across the database) and makes it agent's
+// last turn in group. The head of a group need not be a member; their turn is drawn all the same, since it
+// also numbers the assignment's request to intake.
+func (t *Tx) NextTurn(ctx context.Context, group, agent uuid.UUID) (int64, error) {
+	var turn int64
+	if err := t.tx.QueryRow(ctx, `SELECT nextval('assignment_turns')`).Scan(&turn); err != nil {
+		return 0, fmt.Errorf("draw turn: %w", err)
+	}
+	if _, err := t.tx.Exec(ctx, `UPDATE memberships SET last_turn = $3 WHERE group_id = $1 AND agent_id = $2`,
+		group, agent, turn); err != nil {
+		return 0, fmt.Errorf("advance turn: %w", err)
+	}
+	return turn, nil
+}
+
+// Dispatch is an assignment waiting for intake's AssignTicket.
+type Dispatch struct {
+	TicketID  uuid.UUID
+	GroupID   uuid.UUID
+	AgentID   uuid.UUID // uuid.Nil: the group only
+	RequestID string
+	Attempts  int
+	CreatedAt time.Time
+}
+
+// AddDispatch records that intake must be told ticket's assignment, replacing an older one not yet sent,
+// and signals the dispatchers at commit.
+func (t *Tx) AddDispatch(ctx context.Context, d Dispatch) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO dispatches (ticket_id, group_id, agent_id, request_id, attempts, next_at, created_at)
+		VALUES ($1, $2, $3, $4, 0, $5, $5)
+		ON CONFLICT (ticket_id) DO UPDATE SET group_id = EXCLUDED.group_id, agent_id = EXCLUDED.agent_id,
+			request_id = EXCLUDED.request_id, attempts = 0, next_at = EXCLUDED.next_at, created_at = EXCLUDED.created_at`,
+		d.TicketID, d.GroupID, nullID(d.AgentID), d.RequestID, d.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("add dispatch: %w", err)
+	}
+	if _, err := t.tx.Exec(ctx, `SELECT pg_notify($1, '')`, DispatchChannel); err != nil {
+		return fmt.Errorf("signal dispatchers: %w", err)
+	}
+	return nil
+}
+
+// CancelDispatch drops a dispatch not yet sent for ticket (the ticket was closed or reassigned meanwhile).
+func (t *Tx) CancelDispatch(ctx context.Context, ticket uuid.UUID) error {
+	if _, err := t.tx.Exec(ctx, `DELETE FROM dispatches WHERE ticket_id = $1`, ticket); err != nil {
+		return fmt.Errorf("cancel dispatch: %w", err)
+	}
+	return nil
+}
+
+// ClaimDispatches leases up to limit due dispatches until now+lease, so no other dispatcher takes them
+// meanwhile, and returns them oldest first. A dispatcher that dies leaves its lease to expire.
+func (s *Store) ClaimDispatches(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Dispatch, error) {
+	rows, err := s.pool.Query(ctx, `UPDATE dispatches d SET next_at = $2, attempts = d.attempts + 1
+		FROM (SELECT ticket_id FROM dispatches WHERE next_at <= $1 ORDER BY next_at LIMIT $3 FOR UPDATE SKIP LOCKED) due
+		WHERE d.ticket_id = due.ticket_id
+		RETURNING d.ticket_id, d.group_id, d.agent_id, d.request_id, d.attempts, d.created_at`, now, now.Add(lease), limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim dispatches: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Dispatch, error) {
+		var (
+			d     Dispatch
+			agent *uuid.UUID
+		)
+		err := r.Scan(&d.TicketID, &d.GroupID, &agent, &d.RequestID, &d.Attempts, &d.CreatedAt)
+		d.AgentID = deref(agent)
+		return d, err
+	})
+}
+
+// FinishDispatch removes a dispatch once intake answered (or refused for good), unless a newer decision
+// replaced it meanwhile.
+func (s *Store) FinishDispatch(ctx context.Context, d Dispatch) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM dispatches WHERE ticket_id = $1 AND request_id = $2`, d.TicketID, d.RequestID); err != nil {
+		return fmt.Errorf("finish dispatch: %w", err)
+	}
+	return nil
+}
+
+// RetryDispatch makes a dispatch due again at at.
+func (s *Store) RetryDispatch(ctx context.Context, d Dispatch, at time.Time) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE dispatches SET next_at = $3 WHERE ticket_id = $1 AND request_id = $2`,
+		d.TicketID, d.RequestID, at); err != nil {
+		return fmt.Errorf("retry dispatch: %w", err)
+	}
+	return nil
+}
+
+// NextDispatchAt returns when the earliest dispatch falls due; ok is false when there is none.
+func (s *Store) NextDispatchAt(ctx context.Context) (at time.Time, ok bool, err error) {
+	var next *time.Time
+	if err := s.pool.QueryRow(ctx, `SELECT min(next_at) FROM dispatches`).Scan(&next); err != nil {
+		return time.Time{}, false, fmt.Errorf("next dispatch: %w", err)
+	}
+	if next == nil {
+		return time.Time{}, false, nil
+	}
+	return *next, true, nil
+}
+
+// QueueStats is a group's queue at a glance.
+type QueueStats struct {
+	Depth     int
+	OldestAt  time.Time // enqueue time of the longest waiting ticket; zero when empty
+	Tickets   []TicketRow
+	GroupLoad []Member
+}
+
+// Queue returns group's queue depth, oldest enqueue time and its first limit tickets in order, with every
+// member's load (without locking).
+func (s *Store) Queue(ctx context.Context, group uuid.UUID, limit int) (QueueStats, error) {
+	var (
+		q      QueueStats
+		oldest *time.Time
+	)
+	if err := s.pool.QueryRow(ctx, `SELECT count(*), min(enqueued_at) FROM routed_tickets WHERE group_id = $1 AND state = 'queued'`,
+		group).Scan(&q.Depth, &oldest); err != nil {
+		return q, fmt.Errorf("queue stats: %w", err)
+	}
+	if oldest != nil {
+		q.OldestAt = *oldest
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+ticketColumns+` FROM routed_tickets WHERE group_id = $1 AND state = 'queued'
+		ORDER BY (CASE WHEN priority BETWEEN 1 AND 4 THEN priority ELSE 5 END), sla_due_at NULLS LAST, enqueued_at, ticket_id
+		LIMIT $2`, group, limit)
+	if err != nil {
+		return q, fmt.Errorf("queue of %s: %w", group, err)
+	}
+	if q.Tickets, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (TicketRow, error) { return scanTicket(r) }); err != nil {
+		return q, err
+	}
+	return q, nil
+}
+
+// GroupsOf returns the groups agent belongs to, in id order.
+func (t *Tx) GroupsOf(ctx context.Context, agent uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := t.tx.Query(ctx, `SELECT group_id FROM memberships WHERE agent_id = $1 ORDER BY group_id`, agent)
+	if err != nil {
+		return nil, fmt.Errorf("groups of agent: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+}
+
+// QueuedGroups returns the groups with queued tickets, in id order.
+func (s *Store) QueuedGroups(ctx context.Context) ([]uuid.UUID, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT group_id FROM routed_tickets WHERE state = 'queued' ORDER BY group_id`)
+	if err != nil {
+		return nil, fmt.Errorf("queued groups: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+}
+
+// QueueDepth counts group's queued tickets as this transaction sees them.
+func (t *Tx) QueueDepth(ctx context.Context, group uuid.UUID) (int, error) {
+	var n int
+	if err := t.tx.QueryRow(ctx, `SELECT count(*) FROM routed_tickets WHERE group_id = $1 AND state = 'queued'`, group).Scan(&n); err != nil {
+		return 0, fmt.Errorf("queue depth: %w", err)
+	}
+	return n, nil
+}
+
+// Group returns a group as this transaction sees it, without locking.
+func (t *Tx) Group(ctx context.Context, id uuid.UUID) (routing.Group, error) {
+	g, err := scanGroup(t.tx.QueryRow(ctx, `SELECT `+groupColumns+` FROM groups WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return g, notFound("Group", id)
+	}
+	return g, err
+}
