@@ -56,6 +56,9 @@ type Config struct {
 	ConsumerWorkers int
 	// DispatchWorkers is how many AssignTicket calls run at once (--dispatch-workers).
 	DispatchWorkers int
+	// TimerInterval is how often surges are re-evaluated and, at the longest, how long a due transfer
+	// waits to expire (--timer-interval); the timer also wakes at the next transfer deadline.
+	TimerInterval time.Duration
 	// SweepInterval is how often queues are drained as a safety net behind the event-driven drains, and old
 	// idempotency keys purged (--sweep-interval).
 	SweepInterval time.Duration
@@ -78,7 +81,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		GRPCAddr: "127.0.0.1:7003", Migrate: true, DBMaxConns: 16, ConsumerWorkers: 8, DispatchWorkers: 8,
-		SweepInterval: 30 * time.Second, OutboxReplayWindow: outbox.DefaultReplayWindow,
+		TimerInterval: time.Second, SweepInterval: 30 * time.Second, OutboxReplayWindow: outbox.DefaultReplayWindow,
 		StreamMaxAge: events.DefaultMaxAge, StreamDuplicates: events.DefaultDuplicates, Auth: auth.DefaultConfig(),
 		ShutdownTimeout: 10 * time.Second,
 	}
@@ -112,7 +115,7 @@ func (c Config) Validate() error {
 		flag string
 		v    time.Duration
 	}{
-		{"sweep-interval", c.SweepInterval}, {"outbox-replay-window", c.OutboxReplayWindow},
+		{"timer-interval", c.TimerInterval}, {"sweep-interval", c.SweepInterval}, {"outbox-replay-window", c.OutboxReplayWindow},
 		{"stream-max-age", c.StreamMaxAge}, {"stream-duplicates", c.StreamDuplicates},
 		{"shutdown-timeout", c.ShutdownTimeout},
 	} {
@@ -160,7 +163,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 }
 
 // Serve runs the service on lis until ctx ends: the gRPC API, the ticket event consumer, the dispatcher
-// of assignments to intake, the outbox relay and the sweeper. It seeds the default groups and rules on a
+// of assignments to intake, the timers (transfer deadlines, surges), the outbox relay and the sweeper. It seeds the default groups and rules on a
 // database's first start. It returns nil after a shutdown caused by ctx, or the error that stopped it. It
 // closes lis.
 func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) error {
@@ -192,6 +195,7 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 		func(ctx context.Context) error {
 			return a.RunDispatcher(ctx, p.Pool, app.DispatchOptions{Workers: cfg.DispatchWorkers})
 		},
+		func(ctx context.Context) error { return a.RunTimers(ctx, cfg.TimerInterval) },
 		func(ctx context.Context) error { return sweep(ctx, a, p.Pool, p.Clock, cfg.SweepInterval, log) },
 	)
 	log.InfoContext(ctx, "routing stopped")

@@ -234,8 +234,12 @@ func (a *App) UpdateClassification(ctx context.Context, id uuid.UUID, etag strin
 }
 
 // Assign hands a ticket to a group and/or an agent.
-func (a *App) Assign(ctx context.Context, id, group, agent uuid.UUID, req Request) (*ticket.Ticket, error) {
+func (a *App) Assign(ctx context.Context, id, group, agent uuid.UUID, unassign bool, req Request) (*ticket.Ticket, error) {
 	res, err := a.update(ctx, id, req, false, func(t *ticket.Ticket, actor ticket.Actor, now time.Time) (ticket.Change, changeContext, error) {
+		if unassign {
+			ch, err := t.Unassign(group, actor, now)
+			return ch, changeContext{}, err
+		}
 		ch, err := t.Assign(group, agent, actor, now)
 		return ch, changeContext{}, err
 	})

@@ -228,7 +228,10 @@ func (s *Server) AssignTicket(ctx context.Context, req *intakev1.AssignTicketReq
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.app.Assign(ctx, id, group, agent, r)
+	if req.GetUnassign() && agent != uuid.Nil {
+		return nil, apierr.InvalidField("assignee_id", "must be empty with unassign")
+	}
+	t, err := s.app.Assign(ctx, id, group, agent, req.GetUnassign(), r)
 	if err != nil {
 		return nil, err
 	}

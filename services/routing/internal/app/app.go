@@ -34,7 +34,8 @@ type Intake interface {
 	TicketText(ctx context.Context, id uuid.UUID) (string, error)
 	// Assign calls AssignTicket; a retry with the same requestID changes nothing. An error wrapping
 	// ErrRefused means intake will never accept it (the ticket is closed or gone).
-	Assign(ctx context.Context, ticket, group, agent uuid.UUID, requestID string) error
+	// unassign clears the agent instead (a hand-back).
+	Assign(ctx context.Context, ticket, group, agent uuid.UUID, unassign bool, requestID string) error
 }
 
 // ErrRefused marks an intake answer no retry changes (FAILED_PRECONDITION, NOT_FOUND, INVALID_ARGUMENT).
@@ -113,7 +114,8 @@ func checkEtag(field, given string, version int64, what string) error {
 
 // Updatable mask paths of each resource.
 var (
-	GroupPaths = []string{"display_name", "head_agent_id", "strategy", "transfer_accept_deadline"}
+	GroupPaths = []string{"display_name", "head_agent_id", "strategy", "transfer_accept_deadline", "overflow_group_id",
+		"surge_queue_depth", "surge_oldest_wait", "calm_queue_depth", "calm_oldest_wait", "calm_period"}
 	AgentPaths = []string{"display_name", "group_ids", "skills", "seniority", "capacity"}
 	RulePaths  = []string{"position", "display_name", "condition", "target_group_id", "required_skills", "enabled"}
 )
@@ -170,6 +172,18 @@ func (a *App) UpdateGroup(ctx context.Context, id uuid.UUID, etag string, paths 
 				g.Strategy = value.Strategy
 			case "transfer_accept_deadline":
 				g.TransferDeadline = value.TransferDeadline
+			case "overflow_group_id":
+				g.Surge.OverflowGroupID = value.Surge.OverflowGroupID
+			case "surge_queue_depth":
+				g.Surge.QueueDepth = value.Surge.QueueDepth
+			case "surge_oldest_wait":
+				g.Surge.OldestWait = value.Surge.OldestWait
+			case "calm_queue_depth":
+				g.Surge.CalmDepth = value.Surge.CalmDepth
+			case "calm_oldest_wait":
+				g.Surge.CalmWait = value.Surge.CalmWait
+			case "calm_period":
+				g.Surge.CalmPeriod = value.Surge.CalmPeriod
 			}
 		}
 		*g = g.WithDefaults()

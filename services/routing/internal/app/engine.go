@@ -100,6 +100,9 @@ func (e *engine) apply(ctx context.Context, row store.TicketRow, found bool, ev 
 		if err := tx.CancelDispatch(ctx, row.ID); err != nil {
 			return err
 		}
+		if err := e.cancelTransfer(ctx, row.ID); err != nil {
+			return err
+		}
 		if err := tx.SaveTicket(ctx, row); err != nil {
 			return err
 		}
@@ -174,30 +177,40 @@ func needsText(rules []routing.Rule, f routing.Facts) bool {
 }
 
 // place puts the ticket in group: an L1 complaint straight to a senior agent or the head; anything else
-// into the queue, which is then drained (so it is assigned at once when someone is eligible).
+// into the queue, which is then drained (so it is assigned at once when someone is eligible). A group in
+// surge sends it to its overflow group instead (one hop: the overflow group's own surge is not followed).
 func (e *engine) place(ctx context.Context, row store.TicketRow, group uuid.UUID) error {
-	groups, err := e.tx.LockGroups(ctx, []uuid.UUID{group})
+	bypass := routing.IsBypass(row.Facts)
+	g, err := e.tx.Group(ctx, group)
+	if err != nil {
+		return fmt.Errorf("ticket %s: group %s of rule %s: %w", row.ID, group, row.RuleID, err)
+	}
+	ids := []uuid.UUID{group}
+	if !bypass && g.SurgeState.InSurge && g.Surge.OverflowGroupID != uuid.Nil {
+		ids = append(ids, g.Surge.OverflowGroupID)
+	}
+	groups, err := e.tx.LockGroups(ctx, ids) // in id order, before any agent lock
 	if err != nil {
 		return err
 	}
-	g, ok := groups[group]
-	if !ok {
+	var ok bool
+	if g, ok = groups[group]; !ok {
 		return fmt.Errorf("ticket %s: group %s of rule %s no longer exists", row.ID, group, row.RuleID)
 	}
-	row.GroupID, row.AssigneeID, row.Bypass = group, uuid.Nil, false
-	if routing.IsBypass(row.Facts) {
-		members, err := e.tx.LockMembers(ctx, []uuid.UUID{group})
+	if over, ok := groups[g.Surge.OverflowGroupID]; ok && !bypass && g.SurgeState.InSurge {
+		g = over
+	}
+	row.GroupID, row.AssigneeID, row.Bypass = g.ID, uuid.Nil, false
+	if bypass {
+		members, err := e.tx.LockMembers(ctx, []uuid.UUID{g.ID})
 		if err != nil {
 			return err
 		}
-		if agent, ok := routing.PickBypass(candidates(members, group), g.HeadAgentID); ok {
+		if agent, ok := routing.PickBypass(candidates(members, g.ID, nil), g.HeadAgentID); ok {
 			if err := e.assign(ctx, &row, g, agent, true); err != nil {
 				return err
 			}
-			if err := e.notifyHead(ctx, group, row.ID, eventsv1.NotificationReason_NOTIFICATION_REASON_L1_BYPASS); err != nil {
-				return err
-			}
-			return e.flush(ctx)
+			return e.notifyHead(ctx, g.ID, row.ID, eventsv1.NotificationReason_NOTIFICATION_REASON_L1_BYPASS)
 		}
 		// No senior agent online and no head: the ticket waits first in line like any other.
 	}
@@ -205,16 +218,17 @@ func (e *engine) place(ctx context.Context, row store.TicketRow, group uuid.UUID
 	if err := e.tx.SaveTicket(ctx, row); err != nil {
 		return err
 	}
-	assigned, err := e.drain(ctx, []uuid.UUID{group})
+	assigned, err := e.drain(ctx, []uuid.UUID{g.ID})
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(assigned, row.ID) {
-		if err := e.queued(ctx, row); err != nil {
-			return err
-		}
+	if slices.Contains(assigned, row.ID) {
+		return nil
 	}
-	return e.flush(ctx)
+	if err := e.queued(ctx, row); err != nil {
+		return err
+	}
+	return e.surge(ctx, g)
 }
 
 // assigned applies intake's kefu.ticket.assigned: routing's own assignment coming back, or a supervisor's
@@ -224,11 +238,17 @@ func (e *engine) assigned(ctx context.Context, row store.TicketRow, ev TicketEve
 	if group == uuid.Nil {
 		group = row.GroupID
 	}
-	if row.State == store.StateAssigned && ev.AssigneeID == row.AssigneeID && group == row.GroupID {
-		return e.tx.SaveTicket(ctx, row) // our own assignment, confirmed
+	switch {
+	case row.State == store.StateAssigned && ev.AssigneeID == row.AssigneeID && group == row.GroupID,
+		row.State == store.StateTransferring && ev.AssigneeID == uuid.Nil && group == row.GroupID,
+		row.State == store.StateQueued && ev.AssigneeID == uuid.Nil && group == row.GroupID:
+		return e.tx.SaveTicket(ctx, row) // routing's own decision, confirmed
 	}
-	// Someone else decided: a pending decision of ours must not override it.
+	// Someone else decided: a pending decision or transfer of ours must not override it.
 	if err := e.tx.CancelDispatch(ctx, row.ID); err != nil {
+		return err
+	}
+	if err := e.cancelTransfer(ctx, row.ID); err != nil {
 		return err
 	}
 	previous, wasAssigned := row.AssigneeID, row.State == store.StateAssigned
@@ -293,7 +313,7 @@ func (e *engine) drain(ctx context.Context, groupIDs []uuid.UUID) ([]uuid.UUID, 
 			return nil, err
 		}
 		for _, t := range queue {
-			agent, ok := routing.Pick(g.Strategy, candidates(members, id), t.RequiredSkills)
+			agent, ok := routing.Pick(g.Strategy, candidates(members, id, t.DeclinedBy), t.RequiredSkills)
 			if !ok {
 				break
 			}
@@ -315,11 +335,11 @@ func (e *engine) drain(ctx context.Context, groupIDs []uuid.UUID) ([]uuid.UUID, 
 	return assigned, nil
 }
 
-// candidates returns the members of group as the strategies see them.
-func candidates(members []store.Member, group uuid.UUID) []routing.Candidate {
+// candidates returns the members of group as the strategies see them, but those who declined the ticket.
+func candidates(members []store.Member, group uuid.UUID, declined []uuid.UUID) []routing.Candidate {
 	var cs []routing.Candidate
 	for _, m := range members {
-		if m.GroupID == group {
+		if m.GroupID == group && !slices.Contains(declined, m.AgentID) {
 			cs = append(cs, m.Candidate)
 		}
 	}
@@ -340,7 +360,22 @@ func (e *engine) assign(ctx context.Context, row *store.TicketRow, g routing.Gro
 	}
 	e.lastTurn = turn
 	return e.tx.AddDispatch(ctx, store.Dispatch{TicketID: row.ID, GroupID: g.ID, AgentID: agent,
-		RequestID: fmt.Sprintf("routing:%s:%d", row.ID, turn), CreatedAt: e.now})
+		RequestID: requestID(row.ID, turn), CreatedAt: e.now})
+}
+
+// requestID names one decision about a ticket for intake's idempotency: turn is unique per decision.
+func requestID(ticket uuid.UUID, turn int64) string {
+	return fmt.Sprintf("routing:%s:%d", ticket, turn)
+}
+
+// cancelTransfer cancels the ticket's pending transfer, if any (the ticket was resolved or reassigned by
+// hand first).
+func (e *engine) cancelTransfer(ctx context.Context, ticket uuid.UUID) error {
+	tr, ok, err := e.tx.PendingTransfer(ctx, ticket)
+	if err != nil || !ok {
+		return err
+	}
+	return e.tx.FinishTransfer(ctx, tr.ID, store.TransferCancelled, e.now, "", uuid.Nil)
 }
 
 // queued publishes kefu.routing.ticket_queued for a ticket left waiting.

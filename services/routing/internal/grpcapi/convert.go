@@ -161,10 +161,17 @@ func groupFromProto(p *routingv1.Group) (routing.Group, error) {
 	if err != nil {
 		return routing.Group{}, err
 	}
+	overflow, err := optionalID("group.overflow_group_id", p.GetOverflowGroupId())
+	if err != nil {
+		return routing.Group{}, err
+	}
 	return routing.Group{
 		Code: p.GetCode(), DisplayName: p.GetDisplayName(), HeadAgentID: head,
 		Strategy:         routing.Strategy(code(p.GetStrategy(), strategyPrefix)),
 		TransferDeadline: duration(p.GetTransferAcceptDeadline()),
+		Surge: routing.Surge{OverflowGroupID: overflow, QueueDepth: int(p.GetSurgeQueueDepth()),
+			OldestWait: duration(p.GetSurgeOldestWait()), CalmDepth: int(p.GetCalmQueueDepth()),
+			CalmWait: duration(p.GetCalmOldestWait()), CalmPeriod: duration(p.GetCalmPeriod())},
 	}, nil
 }
 
@@ -175,7 +182,25 @@ func groupProto(g routing.Group) *routingv1.Group {
 		TransferAcceptDeadline: durationProto(g.TransferDeadline),
 		Builtin:                g.Builtin, Etag: app.Etag(g.Version),
 		CreateTime: ts(g.CreatedAt), UpdateTime: ts(g.UpdatedAt),
+		OverflowGroupId: idString(g.Surge.OverflowGroupID), SurgeQueueDepth: int32(g.Surge.QueueDepth),
+		SurgeOldestWait: durationProto(g.Surge.OldestWait), CalmQueueDepth: int32(g.Surge.CalmDepth),
+		CalmOldestWait: durationProto(g.Surge.CalmWait), CalmPeriod: durationProto(g.Surge.CalmPeriod),
+		InSurge: g.SurgeState.InSurge, SurgeStartTime: ts(g.SurgeState.StartedAt),
 	}
+}
+
+func transferProto(t store.TransferRow) *routingv1.Transfer {
+	return &routingv1.Transfer{TransferId: idString(t.ID), TicketId: idString(t.TicketID), FromGroupId: idString(t.FromGroupID),
+		ToGroupId: idString(t.ToGroupID), Reason: t.Reason, RequestedBy: t.RequestedBy,
+		State:      enum[routingv1.TransferState]("TRANSFER_STATE_", t.State),
+		CreateTime: ts(t.CreatedAt), AcceptDeadline: ts(t.DeadlineAt), FinishTime: ts(t.FinishedAt), AcceptedBy: t.AcceptedBy,
+		AssigneeId: idString(t.AssigneeID)}
+}
+
+func routedTicketProto(t store.TicketRow) *routingv1.RoutedTicket {
+	return &routingv1.RoutedTicket{TicketId: idString(t.ID), GroupId: idString(t.GroupID), AssigneeId: idString(t.AssigneeID),
+		State:    enum[routingv1.RoutedTicketState]("ROUTED_TICKET_STATE_", t.State),
+		Priority: priorityProto(t.Priority), AssignTime: ts(t.AssignedAt), EnqueueTime: ts(t.EnqueuedAt)}
 }
 
 // agentFromProto turns a request's agent into the domain's; an empty agent_id stays uuid.Nil (the caller

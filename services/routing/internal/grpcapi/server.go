@@ -6,6 +6,9 @@ package grpcapi
 
 import (
 	"context"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
@@ -31,7 +34,7 @@ func (s *Server) Register(r grpc.ServiceRegistrar) { routingv1.RegisterRoutingSe
 
 // Mask paths of output-only fields, ignored (AIP-203) rather than refused.
 var (
-	groupOutputOnly = []string{"group_id", "builtin", "etag", "create_time", "update_time"}
+	groupOutputOnly = []string{"group_id", "builtin", "etag", "create_time", "update_time", "in_surge", "surge_start_time"}
 	agentOutputOnly = []string{"agent_id", "presence", "open_tickets", "etag", "create_time", "update_time"}
 	ruleOutputOnly  = []string{"rule_id", "builtin", "etag", "create_time"}
 )
@@ -295,4 +298,111 @@ func (s *Server) GetQueue(ctx context.Context, req *routingv1.GetQueueRequest) (
 		return nil, err
 	}
 	return queueProto(v), nil
+}
+
+// TransferTicket implements RoutingService.TransferTicket.
+func (s *Server) TransferTicket(ctx context.Context, req *routingv1.TransferTicketRequest) (*routingv1.TransferTicketResponse, error) {
+	ticket, err := parseID("ticket_id", req.GetTicketId())
+	if err != nil {
+		return nil, err
+	}
+	to, err := parseID("to_group_id", req.GetToGroupId())
+	if err != nil {
+		return nil, err
+	}
+	if msg := reasonProblem(req.GetReason(), true); msg != "" {
+		return nil, apierr.InvalidField("reason", msg)
+	}
+	r, err := request(req)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := s.app.Transfer(ctx, ticket, to, req.GetReason(), r)
+	if err != nil {
+		return nil, err
+	}
+	return &routingv1.TransferTicketResponse{Transfer: transferProto(tr)}, nil
+}
+
+// AcceptTransfer implements RoutingService.AcceptTransfer.
+func (s *Server) AcceptTransfer(ctx context.Context, req *routingv1.AcceptTransferRequest) (*routingv1.AcceptTransferResponse, error) {
+	id, err := parseID("transfer_id", req.GetTransferId())
+	if err != nil {
+		return nil, err
+	}
+	assignee, err := optionalID("assignee_id", req.GetAssigneeId())
+	if err != nil {
+		return nil, err
+	}
+	tr, err := s.app.AcceptTransfer(ctx, id, assignee)
+	if err != nil {
+		return nil, err
+	}
+	return &routingv1.AcceptTransferResponse{Transfer: transferProto(tr)}, nil
+}
+
+// ListTransfers implements RoutingService.ListTransfers.
+func (s *Server) ListTransfers(ctx context.Context, req *routingv1.ListTransfersRequest) (*routingv1.ListTransfersResponse, error) {
+	group, err := parseID("group_id", req.GetGroupId())
+	if err != nil {
+		return nil, err
+	}
+	trs, err := s.app.Transfers(ctx, group, req.GetIncludeFinished())
+	if err != nil {
+		return nil, err
+	}
+	resp := &routingv1.ListTransfersResponse{}
+	for _, t := range trs {
+		resp.Transfers = append(resp.Transfers, transferProto(t))
+	}
+	return resp, nil
+}
+
+// HandBackTicket implements RoutingService.HandBackTicket.
+func (s *Server) HandBackTicket(ctx context.Context, req *routingv1.HandBackTicketRequest) (*routingv1.HandBackTicketResponse, error) {
+	ticket, err := parseID("ticket_id", req.GetTicketId())
+	if err != nil {
+		return nil, err
+	}
+	if msg := reasonProblem(req.GetReason(), false); msg != "" {
+		return nil, apierr.InvalidField("reason", msg)
+	}
+	row, err := s.app.HandBack(ctx, ticket)
+	if err != nil {
+		return nil, err
+	}
+	return &routingv1.HandBackTicketResponse{Ticket: routedTicketProto(row)}, nil
+}
+
+// ListAgentTickets implements RoutingService.ListAgentTickets.
+func (s *Server) ListAgentTickets(ctx context.Context, req *routingv1.ListAgentTicketsRequest) (*routingv1.ListAgentTicketsResponse, error) {
+	agent, err := parseID("agent_id", req.GetAgentId())
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.app.AgentTickets(ctx, agent)
+	if err != nil {
+		return nil, err
+	}
+	resp := &routingv1.ListAgentTicketsResponse{}
+	for _, r := range rows {
+		resp.Tickets = append(resp.Tickets, routedTicketProto(r))
+	}
+	return resp, nil
+}
+
+// reasonProblem says what is wrong with a reason ("" when fine): valid UTF-8, at most 500 characters, no
+// control characters but line breaks, and not blank when required.
+func reasonProblem(s string, required bool) string {
+	switch {
+	case !utf8.ValidString(s):
+		return "must be valid UTF-8"
+	case required && strings.TrimSpace(s) == "":
+		return "is required"
+	case utf8.RuneCountInString(s) > app.MaxReasonRunes:
+		return "at most 500 characters"
+	case strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }):
+		return "must not contain control characters"
+	}
+	return ""
 }

@@ -59,8 +59,8 @@ func (c *Client) TicketText(ctx context.Context, id uuid.UUID) (string, error) {
 }
 
 // Assign calls AssignTicket with requestID, so a retry changes nothing at intake.
-func (c *Client) Assign(ctx context.Context, ticket, group, agent uuid.UUID, requestID string) error {
-	req := &intakev1.AssignTicketRequest{TicketId: ticket.String(), RequestId: requestID}
+func (c *Client) Assign(ctx context.Context, ticket, group, agent uuid.UUID, unassign bool, requestID string) error {
+	req := &intakev1.AssignTicketRequest{TicketId: ticket.String(), RequestId: requestID, Unassign: unassign}
 	if group != uuid.Nil {
 		req.GroupId = group.String()
 	}

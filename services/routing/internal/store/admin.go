@@ -43,29 +43,41 @@ func constraintErr(err error, prefix string) error {
 			return apierr.InvalidField(prefix+".group_ids", "names a group that does not exist")
 		case "routing_rules_target_fkey":
 			return apierr.InvalidField(prefix+".target_group_id", "no group has this id")
+		case "groups_overflow_fkey":
+			return apierr.InvalidField(prefix+".overflow_group_id", "no group has this id")
 		}
 	}
 	return err
 }
 
 const groupColumns = `id, code, display_name, head_agent_id, strategy, transfer_deadline_seconds, builtin, version,
-	created_at, updated_at`
+	created_at, updated_at, overflow_group_id, surge_queue_depth, surge_wait_seconds, calm_queue_depth, calm_wait_seconds,
+	calm_period_seconds, in_surge, surge_started_at, calm_since`
 
 func scanGroup(row pgx.Row) (routing.Group, error) {
 	var (
-		g        routing.Group
-		head     *uuid.UUID
-		strategy string
-		seconds  int
+		g                            routing.Group
+		head, overflow               *uuid.UUID
+		strategy                     string
+		seconds, surgeWait, calmWait int
+		calmPeriod                   int
+		surgeStarted, calmSince      *time.Time
 	)
 	if err := row.Scan(&g.ID, &g.Code, &g.DisplayName, &head, &strategy, &seconds, &g.Builtin, &g.Version,
-		&g.CreatedAt, &g.UpdatedAt); err != nil {
+		&g.CreatedAt, &g.UpdatedAt, &overflow, &g.Surge.QueueDepth, &surgeWait, &g.Surge.CalmDepth, &calmWait, &calmPeriod,
+		&g.SurgeState.InSurge, &surgeStarted, &calmSince); err != nil {
 		return g, err
 	}
-	if head != nil {
-		g.HeadAgentID = *head
-	}
+	g.HeadAgentID, g.Surge.OverflowGroupID = deref(head), deref(overflow)
 	g.Strategy, g.TransferDeadline = routing.Strategy(strategy), time.Duration(seconds)*time.Second
+	g.Surge.OldestWait, g.Surge.CalmWait = time.Duration(surgeWait)*time.Second, time.Duration(calmWait)*time.Second
+	g.Surge.CalmPeriod = time.Duration(calmPeriod) * time.Second
+	if surgeStarted != nil {
+		g.SurgeState.StartedAt = *surgeStarted
+	}
+	if calmSince != nil {
+		g.SurgeState.CalmSince = *calmSince
+	}
 	return g, nil
 }
 
@@ -77,18 +89,20 @@ func nullID(id uuid.UUID) *uuid.UUID {
 }
 
 func (t *Tx) insertGroup(ctx context.Context, g routing.Group) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO groups (`+groupColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9)`,
+	_, err := t.tx.Exec(ctx, `INSERT INTO groups (`+groupColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, $12, $13, $14, $15, false, NULL, NULL)`,
 		g.ID, g.Code, g.DisplayName, nullID(g.HeadAgentID), string(g.Strategy), int(g.TransferDeadline/time.Second),
-		g.Builtin, g.CreatedAt, g.UpdatedAt)
+		g.Builtin, g.CreatedAt, g.UpdatedAt, nullID(g.Surge.OverflowGroupID), g.Surge.QueueDepth, seconds(g.Surge.OldestWait),
+		g.Surge.CalmDepth, seconds(g.Surge.CalmWait), seconds(g.Surge.CalmPeriod))
 	if err != nil {
 		return fmt.Errorf("insert group: %w", constraintErr(err, "group"))
 	}
 	return nil
 }
 
-// claim records an idempotency claim (none when c.Key is empty) and returns the id an earlier identical
+// Claim records an idempotency claim (none when c.Key is empty) and returns the id an earlier identical
 // request created, if any.
-func (t *Tx) claim(ctx context.Context, c idempotency.Claim, now time.Time) (uuid.UUID, error) {
+func (t *Tx) Claim(ctx context.Context, c idempotency.Claim, now time.Time) (uuid.UUID, error) {
 	if c.Key == "" {
 		return uuid.Nil, nil
 	}
@@ -110,7 +124,7 @@ func (s *Store) CreateGroup(ctx context.Context, c idempotency.Claim, g routing.
 	c.ResourceID = g.ID.String()
 	var earlier uuid.UUID
 	err := s.InTx(ctx, func(ctx context.Context, t *Tx) (err error) {
-		if earlier, err = t.claim(ctx, c, g.CreatedAt); err != nil || earlier != uuid.Nil {
+		if earlier, err = t.Claim(ctx, c, g.CreatedAt); err != nil || earlier != uuid.Nil {
 			return err
 		}
 		return t.insertGroup(ctx, g)
@@ -156,8 +170,11 @@ func (s *Store) UpdateGroup(ctx context.Context, id uuid.UUID, now time.Time, ch
 		g.Version++
 		g.UpdatedAt = now
 		_, err = t.tx.Exec(ctx, `UPDATE groups SET display_name = $2, head_agent_id = $3, strategy = $4,
-			transfer_deadline_seconds = $5, version = $6, updated_at = $7 WHERE id = $1`,
-			g.ID, g.DisplayName, nullID(g.HeadAgentID), string(g.Strategy), int(g.TransferDeadline/time.Second), g.Version, g.UpdatedAt)
+			transfer_deadline_seconds = $5, version = $6, updated_at = $7, overflow_group_id = $8, surge_queue_depth = $9,
+			surge_wait_seconds = $10, calm_queue_depth = $11, calm_wait_seconds = $12, calm_period_seconds = $13 WHERE id = $1`,
+			g.ID, g.DisplayName, nullID(g.HeadAgentID), string(g.Strategy), int(g.TransferDeadline/time.Second), g.Version, g.UpdatedAt,
+			nullID(g.Surge.OverflowGroupID), g.Surge.QueueDepth, seconds(g.Surge.OldestWait), g.Surge.CalmDepth,
+			seconds(g.Surge.CalmWait), seconds(g.Surge.CalmPeriod))
 		if err != nil {
 			return fmt.Errorf("update group: %w", constraintErr(err, "group"))
 		}
@@ -200,7 +217,7 @@ func (s *Store) CreateAgent(ctx context.Context, c idempotency.Claim, a routing.
 	c.ResourceID = a.ID.String()
 	var earlier uuid.UUID
 	err := s.InTx(ctx, func(ctx context.Context, t *Tx) (err error) {
-		if earlier, err = t.claim(ctx, c, a.CreatedAt); err != nil || earlier != uuid.Nil {
+		if earlier, err = t.Claim(ctx, c, a.CreatedAt); err != nil || earlier != uuid.Nil {
 			return err
 		}
 		_, err = t.tx.Exec(ctx, `INSERT INTO agents (id, display_name, skills, seniority, capacity, presence, version,
@@ -349,7 +366,7 @@ func (s *Store) CreateRule(ctx context.Context, c idempotency.Claim, r routing.R
 	c.ResourceID = r.ID.String()
 	var earlier uuid.UUID
 	err := s.InTx(ctx, func(ctx context.Context, t *Tx) (err error) {
-		if earlier, err = t.claim(ctx, c, r.CreatedAt); err != nil || earlier != uuid.Nil {
+		if earlier, err = t.Claim(ctx, c, r.CreatedAt); err != nil || earlier != uuid.Nil {
 			return err
 		}
 		return t.insertRule(ctx, r)
@@ -427,3 +444,5 @@ func (s *Store) DeleteRule(ctx context.Context, id uuid.UUID) error {
 	}
 	return nil
 }
+
+func seconds(d time.Duration) int { return int(d / time.Second) }

@@ -17,6 +17,8 @@ const (
 	StateQueued   = "queued"
 	StateAssigned = "assigned"
 	StateDone     = "done"
+	// StateTransferring: waiting for GroupID, the receiving group, to accept a transfer.
+	StateTransferring = "transferring"
 )
 
 // DispatchChannel is the Postgres NOTIFY channel a deciding transaction signals at commit, so dispatchers
@@ -37,14 +39,16 @@ type TicketRow struct {
 	EnqueuedAt     time.Time
 	AssignedAt     time.Time
 	Bypass         bool
-	Seq            int64 // last kefu.ticket.* sequence applied
-	EventSeq       int64 // last kefu.routing.* sequence published for the ticket
+	DeclinedBy     []uuid.UUID // agents who handed it back: not picked for it again
+	Seq            int64       // last kefu.ticket.* sequence applied
+	EventSeq       int64       // last kefu.routing.* sequence published for the ticket
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
 
 const ticketColumns = `ticket_id, group_id, assignee_id, state, priority, type, subcategory, level, urgency, channel, tier,
-	rule_id, required_skills, sla_due_at, enqueued_at, assigned_at, bypass, seq, event_seq, created_at, updated_at`
+	rule_id, required_skills, sla_due_at, enqueued_at, assigned_at, bypass, seq, event_seq, created_at, updated_at,
+	declined_by`
 
 func scanTicket(row pgx.Row) (TicketRow, error) {
 	var (
@@ -54,7 +58,7 @@ func scanTicket(row pgx.Row) (TicketRow, error) {
 	)
 	err := row.Scan(&t.ID, &group, &assignee, &t.State, &t.Priority, &t.Facts.Type, &t.Facts.Subcategory, &t.Facts.Level,
 		&t.Facts.Urgency, &t.Facts.Channel, &t.Facts.Tier, &rule, &t.RequiredSkills, &slaDue, &t.EnqueuedAt, &assignedAt,
-		&t.Bypass, &t.Seq, &t.EventSeq, &t.CreatedAt, &t.UpdatedAt)
+		&t.Bypass, &t.Seq, &t.EventSeq, &t.CreatedAt, &t.UpdatedAt, &t.DeclinedBy)
 	if err != nil {
 		return t, err
 	}
@@ -106,16 +110,17 @@ func (s *Store) Ticket(ctx context.Context, id uuid.UUID) (row TicketRow, found 
 // SaveTicket inserts or overwrites the ticket's row.
 func (t *Tx) SaveTicket(ctx context.Context, r TicketRow) error {
 	_, err := t.tx.Exec(ctx, `INSERT INTO routed_tickets (`+ticketColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
 		ON CONFLICT (ticket_id) DO UPDATE SET group_id = EXCLUDED.group_id, assignee_id = EXCLUDED.assignee_id,
 			state = EXCLUDED.state, priority = EXCLUDED.priority, type = EXCLUDED.type, subcategory = EXCLUDED.subcategory,
 			level = EXCLUDED.level, urgency = EXCLUDED.urgency, channel = EXCLUDED.channel, tier = EXCLUDED.tier,
 			rule_id = EXCLUDED.rule_id, required_skills = EXCLUDED.required_skills, sla_due_at = EXCLUDED.sla_due_at,
 			enqueued_at = EXCLUDED.enqueued_at, assigned_at = EXCLUDED.assigned_at, bypass = EXCLUDED.bypass,
-			seq = EXCLUDED.seq, event_seq = EXCLUDED.event_seq, updated_at = EXCLUDED.updated_at`,
+			seq = EXCLUDED.seq, event_seq = EXCLUDED.event_seq, updated_at = EXCLUDED.updated_at,
+			declined_by = EXCLUDED.declined_by`,
 		r.ID, nullID(r.GroupID), nullID(r.AssigneeID), r.State, r.Priority, r.Facts.Type, r.Facts.Subcategory, r.Facts.Level,
 		r.Facts.Urgency, r.Facts.Channel, r.Facts.Tier, nullID(r.RuleID), nonNil(r.RequiredSkills), nullTime(r.SLADue),
-		r.EnqueuedAt, nullTime(r.AssignedAt), r.Bypass, r.Seq, r.EventSeq, r.CreatedAt, r.UpdatedAt)
+		r.EnqueuedAt, nullTime(r.AssignedAt), r.Bypass, r.Seq, r.EventSeq, r.CreatedAt, r.UpdatedAt, nonNilIDs(r.DeclinedBy))
 	if err != nil {
 		return fmt.Errorf("save ticket %s: %w", r.ID, err)
 	}
@@ -207,6 +212,7 @@ type Dispatch struct {
 	TicketID  uuid.UUID
 	GroupID   uuid.UUID
 	AgentID   uuid.UUID // uuid.Nil: the group only
+	Unassign  bool      // clear the agent (a hand-back)
 	RequestID string
 	Attempts  int
 	CreatedAt time.Time
@@ -215,11 +221,12 @@ type Dispatch struct {
 // AddDispatch records that intake must be told ticket's assignment, replacing an older one not yet sent,
 // and signals the dispatchers at commit.
 func (t *Tx) AddDispatch(ctx context.Context, d Dispatch) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO dispatches (ticket_id, group_id, agent_id, request_id, attempts, next_at, created_at)
-		VALUES ($1, $2, $3, $4, 0, $5, $5)
+	_, err := t.tx.Exec(ctx, `INSERT INTO dispatches (ticket_id, group_id, agent_id, unassign, request_id, attempts, next_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, 0, $6, $6)
 		ON CONFLICT (ticket_id) DO UPDATE SET group_id = EXCLUDED.group_id, agent_id = EXCLUDED.agent_id,
-			request_id = EXCLUDED.request_id, attempts = 0, next_at = EXCLUDED.next_at, created_at = EXCLUDED.created_at`,
-		d.TicketID, d.GroupID, nullID(d.AgentID), d.RequestID, d.CreatedAt)
+			unassign = EXCLUDED.unassign, request_id = EXCLUDED.request_id, attempts = 0, next_at = EXCLUDED.next_at,
+			created_at = EXCLUDED.created_at`,
+		d.TicketID, d.GroupID, nullID(d.AgentID), d.Unassign, d.RequestID, d.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("add dispatch: %w", err)
 	}
@@ -243,7 +250,7 @@ func (s *Store) ClaimDispatches(ctx context.Context, now time.Time, lease time.D
 	rows, err := s.pool.Query(ctx, `UPDATE dispatches d SET next_at = $2, attempts = d.attempts + 1
 		FROM (SELECT ticket_id FROM dispatches WHERE next_at <= $1 ORDER BY next_at LIMIT $3 FOR UPDATE SKIP LOCKED) due
 		WHERE d.ticket_id = due.ticket_id
-		RETURNING d.ticket_id, d.group_id, d.agent_id, d.request_id, d.attempts, d.created_at`, now, now.Add(lease), limit)
+		RETURNING d.ticket_id, d.group_id, d.agent_id, d.unassign, d.request_id, d.attempts, d.created_at`, now, now.Add(lease), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim dispatches: %w", err)
 	}
@@ -252,7 +259,7 @@ func (s *Store) ClaimDispatches(ctx context.Context, now time.Time, lease time.D
 			d     Dispatch
 			agent *uuid.UUID
 		)
-		err := r.Scan(&d.TicketID, &d.GroupID, &agent, &d.RequestID, &d.Attempts, &d.CreatedAt)
+		err := r.Scan(&d.TicketID, &d.GroupID, &agent, &d.Unassign, &d.RequestID, &d.Attempts, &d.CreatedAt)
 		d.AgentID = deref(agent)
 		return d, err
 	})
@@ -356,4 +363,61 @@ func (t *Tx) Group(ctx context.Context, id uuid.UUID) (routing.Group, error) {
 		return g, notFound("Group", id)
 	}
 	return g, err
+}
+
+func nonNilIDs(ids []uuid.UUID) []uuid.UUID {
+	if ids == nil {
+		return []uuid.UUID{}
+	}
+	return ids
+}
+
+// QueueStats returns group's queue depth and its oldest ticket's enqueue time (zero when empty), as this
+// transaction sees them.
+func (t *Tx) QueueStats(ctx context.Context, group uuid.UUID) (depth int, oldest time.Time, err error) {
+	var at *time.Time
+	if err := t.tx.QueryRow(ctx, `SELECT count(*), min(enqueued_at) FROM routed_tickets WHERE group_id = $1 AND state = 'queued'`,
+		group).Scan(&depth, &at); err != nil {
+		return 0, time.Time{}, fmt.Errorf("queue stats: %w", err)
+	}
+	if at != nil {
+		oldest = *at
+	}
+	return depth, oldest, nil
+}
+
+// SaveSurgeState records where group stands and returns the next event sequence of the group (advanced
+// when advance is set, for a surge event).
+func (t *Tx) SaveSurgeState(ctx context.Context, group uuid.UUID, st routing.SurgeState, advance bool) (int64, error) {
+	step := 0
+	if advance {
+		step = 1
+	}
+	var seq int64
+	err := t.tx.QueryRow(ctx, `UPDATE groups SET in_surge = $2, surge_started_at = $3, calm_since = $4, event_seq = event_seq + $5
+		WHERE id = $1 RETURNING event_seq`, group, st.InSurge, nullTime(st.StartedAt), nullTime(st.CalmSince), step).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("save surge state: %w", err)
+	}
+	return seq, nil
+}
+
+// SurgeGroups returns the groups whose surge policy is on or which are in surge, in id order.
+func (s *Store) SurgeGroups(ctx context.Context) ([]uuid.UUID, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id FROM groups WHERE in_surge OR (overflow_group_id IS NOT NULL
+		AND (surge_queue_depth > 0 OR surge_wait_seconds > 0)) ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("surge groups: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+}
+
+// AgentTickets returns the open tickets assigned to agent, oldest assignment first (at most limit).
+func (s *Store) AgentTickets(ctx context.Context, agent uuid.UUID, limit int) ([]TicketRow, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+ticketColumns+` FROM routed_tickets WHERE assignee_id = $1 AND state = 'assigned'
+		ORDER BY assigned_at, ticket_id LIMIT $2`, agent, limit)
+	if err != nil {
+		return nil, fmt.Errorf("agent's tickets: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (TicketRow, error) { return scanTicket(r) })
 }

@@ -691,7 +691,10 @@ type AssignTicketRequest struct {
 	// Agent id (a UUID); empty assigns the group only.
 	AssigneeId string `protobuf:"bytes,3,opt,name=assignee_id,json=assigneeId,proto3" json:"assignee_id,omitempty"`
 	// Optional request id: a retry with the same id changes nothing and returns the ticket.
-	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Clear the assignee: the ticket waits in its group (or group_id) in status assigned until routing or a
+	// supervisor assigns it again (an agent handing a ticket back).
+	Unassign      bool `protobuf:"varint,5,opt,name=unassign,proto3" json:"unassign,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -752,6 +755,13 @@ func (x *AssignTicketRequest) GetRequestId() string {
 		return x.RequestId
 	}
 	return ""
+}
+
+func (x *AssignTicketRequest) GetUnassign() bool {
+	if x != nil {
+		return x.Unassign
+	}
+	return false
 }
 
 // AssignTicketResponse carries the ticket.
@@ -3199,15 +3209,17 @@ const file_kefu_intake_v1_intake_service_proto_rawDesc = "" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"updateMask\"F\n" +
 	"\x14UpdateTicketResponse\x12.\n" +
-	"\x06ticket\x18\x01 \x01(\v2\x16.kefu.intake.v1.TicketR\x06ticket\"\xb9\x02\n" +
+	"\x06ticket\x18\x01 \x01(\v2\x16.kefu.intake.v1.TicketR\x06ticket\"\xd4\x03\n" +
 	"\x13AssignTicketRequest\x12%\n" +
 	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12&\n" +
 	"\bgroup_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\agroupId\x12,\n" +
 	"\vassignee_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"assigneeId\x12;\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\x012\x12^[A-Za-z0-9._:-]*$R\trequestId:h\xbaHe\x1ac\n" +
-	"\rassign.target\x12#group_id or assignee_id is required\x1a-this.group_id != '' || this.assignee_id != ''\"F\n" +
+	"request_id\x18\x04 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\x012\x12^[A-Za-z0-9._:-]*$R\trequestId\x12\x1a\n" +
+	"\bunassign\x18\x05 \x01(\bR\bunassign:\xe6\x01\xbaH\xe2\x01\x1a~\n" +
+	"\rassign.target\x12-group_id, assignee_id or unassign is required\x1a>this.group_id != '' || this.assignee_id != '' || this.unassign\x1a`\n" +
+	"\x15assign.unassign_alone\x12\x1dunassign takes no assignee_id\x1a(!this.unassign || this.assignee_id == ''\"F\n" +
 	"\x14AssignTicketResponse\x12.\n" +
 	"\x06ticket\x18\x01 \x01(\v2\x16.kefu.intake.v1.TicketR\x06ticket\"v\n" +
 	"\x10StartWorkRequest\x12%\n" +

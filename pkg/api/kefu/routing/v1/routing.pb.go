@@ -188,6 +188,126 @@ func (Presence) EnumDescriptor() ([]byte, []int) {
 	return file_kefu_routing_v1_routing_proto_rawDescGZIP(), []int{2}
 }
 
+// TransferState is where a transfer stands.
+type TransferState int32
+
+const (
+	TransferState_TRANSFER_STATE_UNSPECIFIED TransferState = 0
+	// Waiting for the receiving group to accept.
+	TransferState_TRANSFER_STATE_PENDING TransferState = 1
+	// Accepted in time.
+	TransferState_TRANSFER_STATE_ACCEPTED TransferState = 2
+	// Not accepted in time: escalated to the receiving group's head.
+	TransferState_TRANSFER_STATE_EXPIRED TransferState = 3
+	// Overtaken: the ticket was resolved, reassigned by hand or transferred again first.
+	TransferState_TRANSFER_STATE_CANCELLED TransferState = 4
+)
+
+// Enum value maps for TransferState.
+var (
+	TransferState_name = map[int32]string{
+		0: "TRANSFER_STATE_UNSPECIFIED",
+		1: "TRANSFER_STATE_PENDING",
+		2: "TRANSFER_STATE_ACCEPTED",
+		3: "TRANSFER_STATE_EXPIRED",
+		4: "TRANSFER_STATE_CANCELLED",
+	}
+	TransferState_value = map[string]int32{
+		"TRANSFER_STATE_UNSPECIFIED": 0,
+		"TRANSFER_STATE_PENDING":     1,
+		"TRANSFER_STATE_ACCEPTED":    2,
+		"TRANSFER_STATE_EXPIRED":     3,
+		"TRANSFER_STATE_CANCELLED":   4,
+	}
+)
+
+func (x TransferState) Enum() *TransferState {
+	p := new(TransferState)
+	*p = x
+	return p
+}
+
+func (x TransferState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TransferState) Descriptor() protoreflect.EnumDescriptor {
+	return file_kefu_routing_v1_routing_proto_enumTypes[3].Descriptor()
+}
+
+func (TransferState) Type() protoreflect.EnumType {
+	return &file_kefu_routing_v1_routing_proto_enumTypes[3]
+}
+
+func (x TransferState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TransferState.Descriptor instead.
+func (TransferState) EnumDescriptor() ([]byte, []int) {
+	return file_kefu_routing_v1_routing_proto_rawDescGZIP(), []int{3}
+}
+
+// RoutedTicketState is where a ticket stands in routing.
+type RoutedTicketState int32
+
+const (
+	RoutedTicketState_ROUTED_TICKET_STATE_UNSPECIFIED RoutedTicketState = 0
+	// Waiting in its group's queue.
+	RoutedTicketState_ROUTED_TICKET_STATE_QUEUED RoutedTicketState = 1
+	// Assigned to an agent.
+	RoutedTicketState_ROUTED_TICKET_STATE_ASSIGNED RoutedTicketState = 2
+	// Waiting for its receiving group to accept a transfer.
+	RoutedTicketState_ROUTED_TICKET_STATE_TRANSFERRING RoutedTicketState = 3
+	// Resolved, closed or archived.
+	RoutedTicketState_ROUTED_TICKET_STATE_DONE RoutedTicketState = 4
+)
+
+// Enum value maps for RoutedTicketState.
+var (
+	RoutedTicketState_name = map[int32]string{
+		0: "ROUTED_TICKET_STATE_UNSPECIFIED",
+		1: "ROUTED_TICKET_STATE_QUEUED",
+		2: "ROUTED_TICKET_STATE_ASSIGNED",
+		3: "ROUTED_TICKET_STATE_TRANSFERRING",
+		4: "ROUTED_TICKET_STATE_DONE",
+	}
+	RoutedTicketState_value = map[string]int32{
+		"ROUTED_TICKET_STATE_UNSPECIFIED":  0,
+		"ROUTED_TICKET_STATE_QUEUED":       1,
+		"ROUTED_TICKET_STATE_ASSIGNED":     2,
+		"ROUTED_TICKET_STATE_TRANSFERRING": 3,
+		"ROUTED_TICKET_STATE_DONE":         4,
+	}
+)
+
+func (x RoutedTicketState) Enum() *RoutedTicketState {
+	p := new(RoutedTicketState)
+	*p = x
+	return p
+}
+
+func (x RoutedTicketState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RoutedTicketState) Descriptor() protoreflect.EnumDescriptor {
+	return file_kefu_routing_v1_routing_proto_enumTypes[4].Descriptor()
+}
+
+func (RoutedTicketState) Type() protoreflect.EnumType {
+	return &file_kefu_routing_v1_routing_proto_enumTypes[4]
+}
+
+func (x RoutedTicketState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RoutedTicketState.Descriptor instead.
+func (RoutedTicketState) EnumDescriptor() ([]byte, []int) {
+	return file_kefu_routing_v1_routing_proto_rawDescGZIP(), []int{4}
+}
+
 // Group is a department or skill group (物流组, 售后组, ...).
 type Group struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -210,9 +330,28 @@ type Group struct {
 	// When created. Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When last changed. Output only.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Where new tickets for this group go while it is in surge (UUID; e.g. an outsourced team). Surge
+	// detection is off without it.
+	OverflowGroupId string `protobuf:"bytes,11,opt,name=overflow_group_id,json=overflowGroupId,proto3" json:"overflow_group_id,omitempty"`
+	// Surge starts when the queue holds at least this many tickets (0: depth never starts one).
+	SurgeQueueDepth int32 `protobuf:"varint,12,opt,name=surge_queue_depth,json=surgeQueueDepth,proto3" json:"surge_queue_depth,omitempty"`
+	// Surge starts when the oldest queued ticket has waited this long (unset: wait never starts one).
+	SurgeOldestWait *durationpb.Duration `protobuf:"bytes,13,opt,name=surge_oldest_wait,json=surgeOldestWait,proto3" json:"surge_oldest_wait,omitempty"`
+	// Surge ends once the queue holds at most this many tickets and the oldest waited at most
+	// calm_oldest_wait, for calm_period. Defaults: half of surge_queue_depth, half of surge_oldest_wait,
+	// 5 minutes.
+	CalmQueueDepth int32 `protobuf:"varint,14,opt,name=calm_queue_depth,json=calmQueueDepth,proto3" json:"calm_queue_depth,omitempty"`
+	// See calm_queue_depth.
+	CalmOldestWait *durationpb.Duration `protobuf:"bytes,15,opt,name=calm_oldest_wait,json=calmOldestWait,proto3" json:"calm_oldest_wait,omitempty"`
+	// See calm_queue_depth.
+	CalmPeriod *durationpb.Duration `protobuf:"bytes,16,opt,name=calm_period,json=calmPeriod,proto3" json:"calm_period,omitempty"`
+	// True while the group is in surge. Output only.
+	InSurge bool `protobuf:"varint,17,opt,name=in_surge,json=inSurge,proto3" json:"in_surge,omitempty"`
+	// When the current surge started. Output only.
+	SurgeStartTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=surge_start_time,json=surgeStartTime,proto3" json:"surge_start_time,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Group) Reset() {
@@ -311,6 +450,62 @@ func (x *Group) GetCreateTime() *timestamppb.Timestamp {
 func (x *Group) GetUpdateTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Group) GetOverflowGroupId() string {
+	if x != nil {
+		return x.OverflowGroupId
+	}
+	return ""
+}
+
+func (x *Group) GetSurgeQueueDepth() int32 {
+	if x != nil {
+		return x.SurgeQueueDepth
+	}
+	return 0
+}
+
+func (x *Group) GetSurgeOldestWait() *durationpb.Duration {
+	if x != nil {
+		return x.SurgeOldestWait
+	}
+	return nil
+}
+
+func (x *Group) GetCalmQueueDepth() int32 {
+	if x != nil {
+		return x.CalmQueueDepth
+	}
+	return 0
+}
+
+func (x *Group) GetCalmOldestWait() *durationpb.Duration {
+	if x != nil {
+		return x.CalmOldestWait
+	}
+	return nil
+}
+
+func (x *Group) GetCalmPeriod() *durationpb.Duration {
+	if x != nil {
+		return x.CalmPeriod
+	}
+	return nil
+}
+
+func (x *Group) GetInSurge() bool {
+	if x != nil {
+		return x.InSurge
+	}
+	return false
+}
+
+func (x *Group) GetSurgeStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SurgeStartTime
 	}
 	return nil
 }
@@ -854,11 +1049,256 @@ func (x *AgentLoad) GetEligible() bool {
 	return false
 }
 
+// Transfer is a request that another group take a ticket.
+type Transfer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Transfer id (UUID).
+	TransferId string `protobuf:"bytes,1,opt,name=transfer_id,json=transferId,proto3" json:"transfer_id,omitempty"`
+	// The ticket.
+	TicketId string `protobuf:"bytes,2,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// The group it leaves.
+	FromGroupId string `protobuf:"bytes,3,opt,name=from_group_id,json=fromGroupId,proto3" json:"from_group_id,omitempty"`
+	// The group asked to take it.
+	ToGroupId string `protobuf:"bytes,4,opt,name=to_group_id,json=toGroupId,proto3" json:"to_group_id,omitempty"`
+	// Why.
+	Reason string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Who asked ("staff:<id>").
+	RequestedBy string `protobuf:"bytes,6,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
+	// State.
+	State TransferState `protobuf:"varint,7,opt,name=state,proto3,enum=kefu.routing.v1.TransferState" json:"state,omitempty"`
+	// When asked.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When acceptance falls due.
+	AcceptDeadline *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=accept_deadline,json=acceptDeadline,proto3" json:"accept_deadline,omitempty"`
+	// When accepted, expired or cancelled.
+	FinishTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=finish_time,json=finishTime,proto3" json:"finish_time,omitempty"`
+	// Who accepted ("staff:<id>").
+	AcceptedBy string `protobuf:"bytes,11,opt,name=accepted_by,json=acceptedBy,proto3" json:"accepted_by,omitempty"`
+	// The agent it went to on acceptance or expiry (empty: the group's queue).
+	AssigneeId    string `protobuf:"bytes,12,opt,name=assignee_id,json=assigneeId,proto3" json:"assignee_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Transfer) Reset() {
+	*x = Transfer{}
+	mi := &file_kefu_routing_v1_routing_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Transfer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Transfer) ProtoMessage() {}
+
+func (x *Transfer) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_routing_v1_routing_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Transfer.ProtoReflect.Descriptor instead.
+func (*Transfer) Descriptor() ([]byte, []int) {
+	return file_kefu_routing_v1_routing_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Transfer) GetTransferId() string {
+	if x != nil {
+		return x.TransferId
+	}
+	return ""
+}
+
+func (x *Transfer) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *Transfer) GetFromGroupId() string {
+	if x != nil {
+		return x.FromGroupId
+	}
+	return ""
+}
+
+func (x *Transfer) GetToGroupId() string {
+	if x != nil {
+		return x.ToGroupId
+	}
+	return ""
+}
+
+func (x *Transfer) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Transfer) GetRequestedBy() string {
+	if x != nil {
+		return x.RequestedBy
+	}
+	return ""
+}
+
+func (x *Transfer) GetState() TransferState {
+	if x != nil {
+		return x.State
+	}
+	return TransferState_TRANSFER_STATE_UNSPECIFIED
+}
+
+func (x *Transfer) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Transfer) GetAcceptDeadline() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AcceptDeadline
+	}
+	return nil
+}
+
+func (x *Transfer) GetFinishTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FinishTime
+	}
+	return nil
+}
+
+func (x *Transfer) GetAcceptedBy() string {
+	if x != nil {
+		return x.AcceptedBy
+	}
+	return ""
+}
+
+func (x *Transfer) GetAssigneeId() string {
+	if x != nil {
+		return x.AssigneeId
+	}
+	return ""
+}
+
+// RoutedTicket is a ticket as routing holds it.
+type RoutedTicket struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ticket id.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// Its group.
+	GroupId string `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// Its agent, when assigned.
+	AssigneeId string `protobuf:"bytes,3,opt,name=assignee_id,json=assigneeId,proto3" json:"assignee_id,omitempty"`
+	// State.
+	State RoutedTicketState `protobuf:"varint,4,opt,name=state,proto3,enum=kefu.routing.v1.RoutedTicketState" json:"state,omitempty"`
+	// Priority.
+	Priority v1.Priority `protobuf:"varint,5,opt,name=priority,proto3,enum=kefu.intake.v1.Priority" json:"priority,omitempty"`
+	// When it was assigned to its agent.
+	AssignTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=assign_time,json=assignTime,proto3" json:"assign_time,omitempty"`
+	// When it entered its group's queue.
+	EnqueueTime   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=enqueue_time,json=enqueueTime,proto3" json:"enqueue_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoutedTicket) Reset() {
+	*x = RoutedTicket{}
+	mi := &file_kefu_routing_v1_routing_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoutedTicket) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoutedTicket) ProtoMessage() {}
+
+func (x *RoutedTicket) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_routing_v1_routing_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoutedTicket.ProtoReflect.Descriptor instead.
+func (*RoutedTicket) Descriptor() ([]byte, []int) {
+	return file_kefu_routing_v1_routing_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RoutedTicket) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *RoutedTicket) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *RoutedTicket) GetAssigneeId() string {
+	if x != nil {
+		return x.AssigneeId
+	}
+	return ""
+}
+
+func (x *RoutedTicket) GetState() RoutedTicketState {
+	if x != nil {
+		return x.State
+	}
+	return RoutedTicketState_ROUTED_TICKET_STATE_UNSPECIFIED
+}
+
+func (x *RoutedTicket) GetPriority() v1.Priority {
+	if x != nil {
+		return x.Priority
+	}
+	return v1.Priority(0)
+}
+
+func (x *RoutedTicket) GetAssignTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AssignTime
+	}
+	return nil
+}
+
+func (x *RoutedTicket) GetEnqueueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EnqueueTime
+	}
+	return nil
+}
+
 var File_kefu_routing_v1_routing_proto protoreflect.FileDescriptor
 
 const file_kefu_routing_v1_routing_proto_rawDesc = "" +
 	"\n" +
-	"\x1dkefu/routing/v1/routing.proto\x12\x0fkefu.routing.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bkefu/intake/v1/ticket.proto\"\xf0\x03\n" +
+	"\x1dkefu/routing/v1/routing.proto\x12\x0fkefu.routing.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bkefu/intake/v1/ticket.proto\"\xc2\a\n" +
 	"\x05Group\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x121\n" +
 	"\x04code\x18\x02 \x01(\tB\x1d\xbaH\x1ar\x18\x18@2\x14^([a-z][a-z0-9_]*)?$R\x04code\x12*\n" +
@@ -872,7 +1312,16 @@ const file_kefu_routing_v1_routing_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\x9e\x04\n" +
+	"updateTime\x127\n" +
+	"\x11overflow_group_id\x18\v \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x0foverflowGroupId\x127\n" +
+	"\x11surge_queue_depth\x18\f \x01(\x05B\v\xbaH\b\x1a\x06\x18\xa0\x8d\x06(\x00R\x0fsurgeQueueDepth\x12E\n" +
+	"\x11surge_oldest_wait\x18\r \x01(\v2\x19.google.protobuf.DurationR\x0fsurgeOldestWait\x125\n" +
+	"\x10calm_queue_depth\x18\x0e \x01(\x05B\v\xbaH\b\x1a\x06\x18\xa0\x8d\x06(\x00R\x0ecalmQueueDepth\x12C\n" +
+	"\x10calm_oldest_wait\x18\x0f \x01(\v2\x19.google.protobuf.DurationR\x0ecalmOldestWait\x12:\n" +
+	"\vcalm_period\x18\x10 \x01(\v2\x19.google.protobuf.DurationR\n" +
+	"calmPeriod\x12\x19\n" +
+	"\bin_surge\x18\x11 \x01(\bR\ainSurge\x12D\n" +
+	"\x10surge_start_time\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\x0esurgeStartTime\"\x9e\x04\n" +
 	"\x05Agent\x12&\n" +
 	"\bagent_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\aagentId\x12*\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18dR\vdisplayName\x12.\n" +
@@ -926,7 +1375,36 @@ const file_kefu_routing_v1_routing_proto_rawDesc = "" +
 	"\fopen_tickets\x18\x04 \x01(\x05R\vopenTickets\x12\x1a\n" +
 	"\bcapacity\x18\x05 \x01(\x05R\bcapacity\x128\n" +
 	"\tseniority\x18\x06 \x01(\x0e2\x1a.kefu.routing.v1.SeniorityR\tseniority\x12\x1a\n" +
-	"\beligible\x18\a \x01(\bR\beligible*\x80\x01\n" +
+	"\beligible\x18\a \x01(\bR\beligible\"\xfe\x03\n" +
+	"\bTransfer\x12\x1f\n" +
+	"\vtransfer_id\x18\x01 \x01(\tR\n" +
+	"transferId\x12\x1b\n" +
+	"\tticket_id\x18\x02 \x01(\tR\bticketId\x12\"\n" +
+	"\rfrom_group_id\x18\x03 \x01(\tR\vfromGroupId\x12\x1e\n" +
+	"\vto_group_id\x18\x04 \x01(\tR\ttoGroupId\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12!\n" +
+	"\frequested_by\x18\x06 \x01(\tR\vrequestedBy\x124\n" +
+	"\x05state\x18\a \x01(\x0e2\x1e.kefu.routing.v1.TransferStateR\x05state\x12;\n" +
+	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12C\n" +
+	"\x0faccept_deadline\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x0eacceptDeadline\x12;\n" +
+	"\vfinish_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"finishTime\x12\x1f\n" +
+	"\vaccepted_by\x18\v \x01(\tR\n" +
+	"acceptedBy\x12\x1f\n" +
+	"\vassignee_id\x18\f \x01(\tR\n" +
+	"assigneeId\"\xd3\x02\n" +
+	"\fRoutedTicket\x12\x1b\n" +
+	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x1f\n" +
+	"\vassignee_id\x18\x03 \x01(\tR\n" +
+	"assigneeId\x128\n" +
+	"\x05state\x18\x04 \x01(\x0e2\".kefu.routing.v1.RoutedTicketStateR\x05state\x124\n" +
+	"\bpriority\x18\x05 \x01(\x0e2\x18.kefu.intake.v1.PriorityR\bpriority\x12;\n" +
+	"\vassign_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"assignTime\x12=\n" +
+	"\fenqueue_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\venqueueTime*\x80\x01\n" +
 	"\bStrategy\x12\x18\n" +
 	"\x14STRATEGY_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14STRATEGY_ROUND_ROBIN\x10\x01\x12\x19\n" +
@@ -941,7 +1419,19 @@ const file_kefu_routing_v1_routing_proto_rawDesc = "" +
 	"\x14PRESENCE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fPRESENCE_ONLINE\x10\x01\x12\x11\n" +
 	"\rPRESENCE_AWAY\x10\x02\x12\x14\n" +
-	"\x10PRESENCE_OFFLINE\x10\x03B,Z*kefu.dev/pkg/api/kefu/routing/v1;routingv1b\x06proto3"
+	"\x10PRESENCE_OFFLINE\x10\x03*\xa2\x01\n" +
+	"\rTransferState\x12\x1e\n" +
+	"\x1aTRANSFER_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16TRANSFER_STATE_PENDING\x10\x01\x12\x1b\n" +
+	"\x17TRANSFER_STATE_ACCEPTED\x10\x02\x12\x1a\n" +
+	"\x16TRANSFER_STATE_EXPIRED\x10\x03\x12\x1c\n" +
+	"\x18TRANSFER_STATE_CANCELLED\x10\x04*\xbe\x01\n" +
+	"\x11RoutedTicketState\x12#\n" +
+	"\x1fROUTED_TICKET_STATE_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aROUTED_TICKET_STATE_QUEUED\x10\x01\x12 \n" +
+	"\x1cROUTED_TICKET_STATE_ASSIGNED\x10\x02\x12$\n" +
+	" ROUTED_TICKET_STATE_TRANSFERRING\x10\x03\x12\x1c\n" +
+	"\x18ROUTED_TICKET_STATE_DONE\x10\x04B,Z*kefu.dev/pkg/api/kefu/routing/v1;routingv1b\x06proto3"
 
 var (
 	file_kefu_routing_v1_routing_proto_rawDescOnce sync.Once
@@ -955,51 +1445,67 @@ func file_kefu_routing_v1_routing_proto_rawDescGZIP() []byte {
 	return file_kefu_routing_v1_routing_proto_rawDescData
 }
 
-var file_kefu_routing_v1_routing_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_kefu_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_kefu_routing_v1_routing_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_kefu_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_kefu_routing_v1_routing_proto_goTypes = []any{
 	(Strategy)(0),                 // 0: kefu.routing.v1.Strategy
 	(Seniority)(0),                // 1: kefu.routing.v1.Seniority
 	(Presence)(0),                 // 2: kefu.routing.v1.Presence
-	(*Group)(nil),                 // 3: kefu.routing.v1.Group
-	(*Agent)(nil),                 // 4: kefu.routing.v1.Agent
-	(*RuleCondition)(nil),         // 5: kefu.routing.v1.RuleCondition
-	(*RoutingRule)(nil),           // 6: kefu.routing.v1.RoutingRule
-	(*QueuedTicket)(nil),          // 7: kefu.routing.v1.QueuedTicket
-	(*AgentLoad)(nil),             // 8: kefu.routing.v1.AgentLoad
-	(*durationpb.Duration)(nil),   // 9: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
-	(v1.TicketType)(0),            // 11: kefu.intake.v1.TicketType
-	(v1.ComplaintLevel)(0),        // 12: kefu.intake.v1.ComplaintLevel
-	(v1.Urgency)(0),               // 13: kefu.intake.v1.Urgency
-	(v1.Channel)(0),               // 14: kefu.intake.v1.Channel
-	(v1.Priority)(0),              // 15: kefu.intake.v1.Priority
+	(TransferState)(0),            // 3: kefu.routing.v1.TransferState
+	(RoutedTicketState)(0),        // 4: kefu.routing.v1.RoutedTicketState
+	(*Group)(nil),                 // 5: kefu.routing.v1.Group
+	(*Agent)(nil),                 // 6: kefu.routing.v1.Agent
+	(*RuleCondition)(nil),         // 7: kefu.routing.v1.RuleCondition
+	(*RoutingRule)(nil),           // 8: kefu.routing.v1.RoutingRule
+	(*QueuedTicket)(nil),          // 9: kefu.routing.v1.QueuedTicket
+	(*AgentLoad)(nil),             // 10: kefu.routing.v1.AgentLoad
+	(*Transfer)(nil),              // 11: kefu.routing.v1.Transfer
+	(*RoutedTicket)(nil),          // 12: kefu.routing.v1.RoutedTicket
+	(*durationpb.Duration)(nil),   // 13: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
+	(v1.TicketType)(0),            // 15: kefu.intake.v1.TicketType
+	(v1.ComplaintLevel)(0),        // 16: kefu.intake.v1.ComplaintLevel
+	(v1.Urgency)(0),               // 17: kefu.intake.v1.Urgency
+	(v1.Channel)(0),               // 18: kefu.intake.v1.Channel
+	(v1.Priority)(0),              // 19: kefu.intake.v1.Priority
 }
 var file_kefu_routing_v1_routing_proto_depIdxs = []int32{
 	0,  // 0: kefu.routing.v1.Group.strategy:type_name -> kefu.routing.v1.Strategy
-	9,  // 1: kefu.routing.v1.Group.transfer_accept_deadline:type_name -> google.protobuf.Duration
-	10, // 2: kefu.routing.v1.Group.create_time:type_name -> google.protobuf.Timestamp
-	10, // 3: kefu.routing.v1.Group.update_time:type_name -> google.protobuf.Timestamp
-	1,  // 4: kefu.routing.v1.Agent.seniority:type_name -> kefu.routing.v1.Seniority
-	2,  // 5: kefu.routing.v1.Agent.presence:type_name -> kefu.routing.v1.Presence
-	10, // 6: kefu.routing.v1.Agent.create_time:type_name -> google.protobuf.Timestamp
-	10, // 7: kefu.routing.v1.Agent.update_time:type_name -> google.protobuf.Timestamp
-	11, // 8: kefu.routing.v1.RuleCondition.types:type_name -> kefu.intake.v1.TicketType
-	12, // 9: kefu.routing.v1.RuleCondition.levels:type_name -> kefu.intake.v1.ComplaintLevel
-	13, // 10: kefu.routing.v1.RuleCondition.urgencies:type_name -> kefu.intake.v1.Urgency
-	14, // 11: kefu.routing.v1.RuleCondition.channels:type_name -> kefu.intake.v1.Channel
-	5,  // 12: kefu.routing.v1.RoutingRule.condition:type_name -> kefu.routing.v1.RuleCondition
-	10, // 13: kefu.routing.v1.RoutingRule.create_time:type_name -> google.protobuf.Timestamp
-	15, // 14: kefu.routing.v1.QueuedTicket.priority:type_name -> kefu.intake.v1.Priority
-	10, // 15: kefu.routing.v1.QueuedTicket.sla_due_time:type_name -> google.protobuf.Timestamp
-	10, // 16: kefu.routing.v1.QueuedTicket.enqueue_time:type_name -> google.protobuf.Timestamp
-	2,  // 17: kefu.routing.v1.AgentLoad.presence:type_name -> kefu.routing.v1.Presence
-	1,  // 18: kefu.routing.v1.AgentLoad.seniority:type_name -> kefu.routing.v1.Seniority
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	13, // 1: kefu.routing.v1.Group.transfer_accept_deadline:type_name -> google.protobuf.Duration
+	14, // 2: kefu.routing.v1.Group.create_time:type_name -> google.protobuf.Timestamp
+	14, // 3: kefu.routing.v1.Group.update_time:type_name -> google.protobuf.Timestamp
+	13, // 4: kefu.routing.v1.Group.surge_oldest_wait:type_name -> google.protobuf.Duration
+	13, // 5: kefu.routing.v1.Group.calm_oldest_wait:type_name -> google.protobuf.Duration
+	13, // 6: kefu.routing.v1.Group.calm_period:type_name -> google.protobuf.Duration
+	14, // 7: kefu.routing.v1.Group.surge_start_time:type_name -> google.protobuf.Timestamp
+	1,  // 8: kefu.routing.v1.Agent.seniority:type_name -> kefu.routing.v1.Seniority
+	2,  // 9: kefu.routing.v1.Agent.presence:type_name -> kefu.routing.v1.Presence
+	14, // 10: kefu.routing.v1.Agent.create_time:type_name -> google.protobuf.Timestamp
+	14, // 11: kefu.routing.v1.Agent.update_time:type_name -> google.protobuf.Timestamp
+	15, // 12: kefu.routing.v1.RuleCondition.types:type_name -> kefu.intake.v1.TicketType
+	16, // 13: kefu.routing.v1.RuleCondition.levels:type_name -> kefu.intake.v1.ComplaintLevel
+	17, // 14: kefu.routing.v1.RuleCondition.urgencies:type_name -> kefu.intake.v1.Urgency
+	18, // 15: kefu.routing.v1.RuleCondition.channels:type_name -> kefu.intake.v1.Channel
+	7,  // 16: kefu.routing.v1.RoutingRule.condition:type_name -> kefu.routing.v1.RuleCondition
+	14, // 17: kefu.routing.v1.RoutingRule.create_time:type_name -> google.protobuf.Timestamp
+	19, // 18: kefu.routing.v1.QueuedTicket.priority:type_name -> kefu.intake.v1.Priority
+	14, // 19: kefu.routing.v1.QueuedTicket.sla_due_time:type_name -> google.protobuf.Timestamp
+	14, // 20: kefu.routing.v1.QueuedTicket.enqueue_time:type_name -> google.protobuf.Timestamp
+	2,  // 21: kefu.routing.v1.AgentLoad.presence:type_name -> kefu.routing.v1.Presence
+	1,  // 22: kefu.routing.v1.AgentLoad.seniority:type_name -> kefu.routing.v1.Seniority
+	3,  // 23: kefu.routing.v1.Transfer.state:type_name -> kefu.routing.v1.TransferState
+	14, // 24: kefu.routing.v1.Transfer.create_time:type_name -> google.protobuf.Timestamp
+	14, // 25: kefu.routing.v1.Transfer.accept_deadline:type_name -> google.protobuf.Timestamp
+	14, // 26: kefu.routing.v1.Transfer.finish_time:type_name -> google.protobuf.Timestamp
+	4,  // 27: kefu.routing.v1.RoutedTicket.state:type_name -> kefu.routing.v1.RoutedTicketState
+	19, // 28: kefu.routing.v1.RoutedTicket.priority:type_name -> kefu.intake.v1.Priority
+	14, // 29: kefu.routing.v1.RoutedTicket.assign_time:type_name -> google.protobuf.Timestamp
+	14, // 30: kefu.routing.v1.RoutedTicket.enqueue_time:type_name -> google.protobuf.Timestamp
+	31, // [31:31] is the sub-list for method output_type
+	31, // [31:31] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_kefu_routing_v1_routing_proto_init() }
@@ -1012,8 +1518,8 @@ func file_kefu_routing_v1_routing_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kefu_routing_v1_routing_proto_rawDesc), len(file_kefu_routing_v1_routing_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   6,
+			NumEnums:      5,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

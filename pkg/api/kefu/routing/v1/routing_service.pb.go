@@ -1544,6 +1544,520 @@ func (x *GetQueueResponse) GetAgents() []*AgentLoad {
 	return nil
 }
 
+// TransferTicketRequest transfers a ticket.
+type TransferTicketRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ticket id (UUID).
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// The receiving group (UUID).
+	ToGroupId string `protobuf:"bytes,2,opt,name=to_group_id,json=toGroupId,proto3" json:"to_group_id,omitempty"`
+	// Why, for the receiving group (1 to 500 characters). Kept by routing; never in events.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Optional request id: a retry with the same id returns the transfer the first call made.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferTicketRequest) Reset() {
+	*x = TransferTicketRequest{}
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferTicketRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferTicketRequest) ProtoMessage() {}
+
+func (x *TransferTicketRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferTicketRequest.ProtoReflect.Descriptor instead.
+func (*TransferTicketRequest) Descriptor() ([]byte, []int) {
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *TransferTicketRequest) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *TransferTicketRequest) GetToGroupId() string {
+	if x != nil {
+		return x.ToGroupId
+	}
+	return ""
+}
+
+func (x *TransferTicketRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *TransferTicketRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// TransferTicketResponse carries the transfer.
+type TransferTicketResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The transfer.
+	Transfer      *Transfer `protobuf:"bytes,1,opt,name=transfer,proto3" json:"transfer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferTicketResponse) Reset() {
+	*x = TransferTicketResponse{}
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferTicketResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferTicketResponse) ProtoMessage() {}
+
+func (x *TransferTicketResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferTicketResponse.ProtoReflect.Descriptor instead.
+func (*TransferTicketResponse) Descriptor() ([]byte, []int) {
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *TransferTicketResponse) GetTransfer() *Transfer {
+	if x != nil {
+		return x.Transfer
+	}
+	return nil
+}
+
+// AcceptTransferRequest accepts a transfer.
+type AcceptTransferRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Transfer id (UUID).
+	TransferId string `protobuf:"bytes,1,opt,name=transfer_id,json=transferId,proto3" json:"transfer_id,omitempty"`
+	// The agent to assign (UUID); empty: the caller when a member, else the group's queue.
+	AssigneeId    string `protobuf:"bytes,2,opt,name=assignee_id,json=assigneeId,proto3" json:"assignee_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcceptTransferRequest) Reset() {
+	*x = AcceptTransferRequest{}
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcceptTransferRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcceptTransferRequest) ProtoMessage() {}
+
+func (x *AcceptTransferRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcceptTransferRequest.ProtoReflect.Descriptor instead.
+func (*AcceptTransferRequest) Descriptor() ([]byte, []int) {
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *AcceptTransferRequest) GetTransferId() string {
+	if x != nil {
+		return x.TransferId
+	}
+	return ""
+}
+
+func (x *AcceptTransferRequest) GetAssigneeId() string {
+	if x != nil {
+		return x.AssigneeId
+	}
+	return ""
+}
+
+// AcceptTransferResponse carries the transfer.
+type AcceptTransferResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The transfer.
+	Transfer      *Transfer `protobuf:"bytes,1,opt,name=transfer,proto3" json:"transfer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcceptTransferResponse) Reset() {
+	*x = AcceptTransferResponse{}
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcceptTransferResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcceptTransferResponse) ProtoMessage() {}
+
+func (x *AcceptTransferResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcceptTransferResponse.ProtoReflect.Descriptor instead.
+func (*AcceptTransferResponse) Descriptor() ([]byte, []int) {
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *AcceptTransferResponse) GetTransfer() *Transfer {
+	if x != nil {
+		return x.Transfer
+	}
+	return nil
+}
+
+// ListTransfersRequest names a group.
+type ListTransfersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The receiving group (UUID).
+	GroupId string `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// Also accepted and expired transfers (the latest 100).
+	IncludeFinished bool `protobuf:"varint,2,opt,name=include_finished,json=includeFinished,proto3" json:"include_finished,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ListTransfersRequest) Reset() {
+	*x = ListTransfersRequest{}
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTransfersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTransfersRequest) ProtoMessage() {}
+
+func (x *ListTransfersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTransfersRequest.ProtoReflect.Descriptor instead.
+func (*ListTransfersRequest) Descriptor() ([]byte, []int) {
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ListTransfersRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *ListTransfersRequest) GetIncludeFinished() bool {
+	if x != nil {
+		return x.IncludeFinished
+	}
+	return false
+}
+
+// ListTransfersResponse carries the transfers.
+type ListTransfersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The transfers, newest first.
+	Transfers     []*Transfer `protobuf:"bytes,1,rep,name=transfers,proto3" json:"transfers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTransfersResponse) Reset() {
+	*x = ListTransfersResponse{}
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTransfersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTransfersResponse) ProtoMessage() {}
+
+func (x *ListTransfersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTransfersResponse.ProtoReflect.Descriptor instead.
+func (*ListTransfersResponse) Descriptor() ([]byte, []int) {
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ListTransfersResponse) GetTransfers() []*Transfer {
+	if x != nil {
+		return x.Transfers
+	}
+	return nil
+}
+
+// HandBackTicketRequest hands a ticket back.
+type HandBackTicketRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ticket id (UUID).
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// Why (at most 500 characters). Kept by routing; never in events.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HandBackTicketRequest) Reset() {
+	*x = HandBackTicketRequest{}
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HandBackTicketRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HandBackTicketRequest) ProtoMessage() {}
+
+func (x *HandBackTicketRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HandBackTicketRequest.ProtoReflect.Descriptor instead.
+func (*HandBackTicketRequest) Descriptor() ([]byte, []int) {
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *HandBackTicketRequest) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *HandBackTicketRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// HandBackTicketResponse says where the ticket went.
+type HandBackTicketResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The ticket as routing holds it now.
+	Ticket        *RoutedTicket `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HandBackTicketResponse) Reset() {
+	*x = HandBackTicketResponse{}
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HandBackTicketResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HandBackTicketResponse) ProtoMessage() {}
+
+func (x *HandBackTicketResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HandBackTicketResponse.ProtoReflect.Descriptor instead.
+func (*HandBackTicketResponse) Descriptor() ([]byte, []int) {
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *HandBackTicketResponse) GetTicket() *RoutedTicket {
+	if x != nil {
+		return x.Ticket
+	}
+	return nil
+}
+
+// ListAgentTicketsRequest names an agent.
+type ListAgentTicketsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Agent id (UUID).
+	AgentId       string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAgentTicketsRequest) Reset() {
+	*x = ListAgentTicketsRequest{}
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAgentTicketsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAgentTicketsRequest) ProtoMessage() {}
+
+func (x *ListAgentTicketsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAgentTicketsRequest.ProtoReflect.Descriptor instead.
+func (*ListAgentTicketsRequest) Descriptor() ([]byte, []int) {
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ListAgentTicketsRequest) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+// ListAgentTicketsResponse is an agent's board.
+type ListAgentTicketsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Open tickets assigned to the agent, oldest assignment first (at most 500).
+	Tickets       []*RoutedTicket `protobuf:"bytes,1,rep,name=tickets,proto3" json:"tickets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAgentTicketsResponse) Reset() {
+	*x = ListAgentTicketsResponse{}
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAgentTicketsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAgentTicketsResponse) ProtoMessage() {}
+
+func (x *ListAgentTicketsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAgentTicketsResponse.ProtoReflect.Descriptor instead.
+func (*ListAgentTicketsResponse) Descriptor() ([]byte, []int) {
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ListAgentTicketsResponse) GetTickets() []*RoutedTicket {
+	if x != nil {
+		return x.Tickets
+	}
+	return nil
+}
+
 var File_kefu_routing_v1_routing_service_proto protoreflect.FileDescriptor
 
 const file_kefu_routing_v1_routing_service_proto_rawDesc = "" +
@@ -1631,7 +2145,37 @@ const file_kefu_routing_v1_routing_service_proto_rawDesc = "" +
 	"\voldest_wait\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\n" +
 	"oldestWait\x127\n" +
 	"\atickets\x18\x04 \x03(\v2\x1d.kefu.routing.v1.QueuedTicketR\atickets\x122\n" +
-	"\x06agents\x18\x05 \x03(\v2\x1a.kefu.routing.v1.AgentLoadR\x06agents2\xf7\x0e\n" +
+	"\x06agents\x18\x05 \x03(\v2\x1a.kefu.routing.v1.AgentLoadR\x06agents\"\xc9\x01\n" +
+	"\x15TransferTicketRequest\x12%\n" +
+	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12(\n" +
+	"\vto_group_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\ttoGroupId\x12\"\n" +
+	"\x06reason\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xf4\x03R\x06reason\x12;\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\x012\x12^[A-Za-z0-9._:-]*$R\trequestId\"O\n" +
+	"\x16TransferTicketResponse\x125\n" +
+	"\btransfer\x18\x01 \x01(\v2\x19.kefu.routing.v1.TransferR\btransfer\"p\n" +
+	"\x15AcceptTransferRequest\x12)\n" +
+	"\vtransfer_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
+	"transferId\x12,\n" +
+	"\vassignee_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"assigneeId\"O\n" +
+	"\x16AcceptTransferResponse\x125\n" +
+	"\btransfer\x18\x01 \x01(\v2\x19.kefu.routing.v1.TransferR\btransfer\"f\n" +
+	"\x14ListTransfersRequest\x12#\n" +
+	"\bgroup_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\agroupId\x12)\n" +
+	"\x10include_finished\x18\x02 \x01(\bR\x0fincludeFinished\"P\n" +
+	"\x15ListTransfersResponse\x127\n" +
+	"\ttransfers\x18\x01 \x03(\v2\x19.kefu.routing.v1.TransferR\ttransfers\"`\n" +
+	"\x15HandBackTicketRequest\x12%\n" +
+	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12 \n" +
+	"\x06reason\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x06reason\"O\n" +
+	"\x16HandBackTicketResponse\x125\n" +
+	"\x06ticket\x18\x01 \x01(\v2\x1d.kefu.routing.v1.RoutedTicketR\x06ticket\">\n" +
+	"\x17ListAgentTicketsRequest\x12#\n" +
+	"\bagent_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aagentId\"S\n" +
+	"\x18ListAgentTicketsResponse\x127\n" +
+	"\atickets\x18\x01 \x03(\v2\x1d.kefu.routing.v1.RoutedTicketR\atickets2\xc7\x14\n" +
 	"\x0eRoutingService\x12s\n" +
 	"\vCreateGroup\x12#.kefu.routing.v1.CreateGroupRequest\x1a$.kefu.routing.v1.CreateGroupResponse\"\x19\x82\xd3\xe4\x93\x02\x13:\x05group\"\n" +
 	"/v1/groups\x12n\n" +
@@ -1653,7 +2197,12 @@ const file_kefu_routing_v1_routing_service_proto_rawDesc = "" +
 	"\x11UpdateRoutingRule\x12).kefu.routing.v1.UpdateRoutingRuleRequest\x1a*.kefu.routing.v1.UpdateRoutingRuleResponse\"-\x82\xd3\xe4\x93\x02':\x04rule2\x1f/v1/routingRules/{rule.rule_id}\x12\x8e\x01\n" +
 	"\x11DeleteRoutingRule\x12).kefu.routing.v1.DeleteRoutingRuleRequest\x1a*.kefu.routing.v1.DeleteRoutingRuleResponse\"\"\x82\xd3\xe4\x93\x02\x1c*\x1a/v1/routingRules/{rule_id}\x12z\n" +
 	"\vTestRouting\x12#.kefu.routing.v1.TestRoutingRequest\x1a$.kefu.routing.v1.TestRoutingResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/routingRules:test\x12t\n" +
-	"\bGetQueue\x12 .kefu.routing.v1.GetQueueRequest\x1a!.kefu.routing.v1.GetQueueResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/groups/{group_id}/queueB,Z*kefu.dev/pkg/api/kefu/routing/v1;routingv1b\x06proto3"
+	"\bGetQueue\x12 .kefu.routing.v1.GetQueueRequest\x1a!.kefu.routing.v1.GetQueueResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/groups/{group_id}/queue\x12\x8e\x01\n" +
+	"\x0eTransferTicket\x12&.kefu.routing.v1.TransferTicketRequest\x1a'.kefu.routing.v1.TransferTicketResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/tickets/{ticket_id}:transfer\x12\x90\x01\n" +
+	"\x0eAcceptTransfer\x12&.kefu.routing.v1.AcceptTransferRequest\x1a'.kefu.routing.v1.AcceptTransferResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/transfers/{transfer_id}:accept\x12\x87\x01\n" +
+	"\rListTransfers\x12%.kefu.routing.v1.ListTransfersRequest\x1a&.kefu.routing.v1.ListTransfersResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/groups/{group_id}/transfers\x12\x8e\x01\n" +
+	"\x0eHandBackTicket\x12&.kefu.routing.v1.HandBackTicketRequest\x1a'.kefu.routing.v1.HandBackTicketResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/tickets/{ticket_id}:handBack\x12\x8e\x01\n" +
+	"\x10ListAgentTickets\x12(.kefu.routing.v1.ListAgentTicketsRequest\x1a).kefu.routing.v1.ListAgentTicketsResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/agents/{agent_id}/ticketsB,Z*kefu.dev/pkg/api/kefu/routing/v1;routingv1b\x06proto3"
 
 var (
 	file_kefu_routing_v1_routing_service_proto_rawDescOnce sync.Once
@@ -1667,7 +2216,7 @@ func file_kefu_routing_v1_routing_service_proto_rawDescGZIP() []byte {
 	return file_kefu_routing_v1_routing_service_proto_rawDescData
 }
 
-var file_kefu_routing_v1_routing_service_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_kefu_routing_v1_routing_service_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_kefu_routing_v1_routing_service_proto_goTypes = []any{
 	(*CreateGroupRequest)(nil),        // 0: kefu.routing.v1.CreateGroupRequest
 	(*CreateGroupResponse)(nil),       // 1: kefu.routing.v1.CreateGroupResponse
@@ -1699,87 +2248,114 @@ var file_kefu_routing_v1_routing_service_proto_goTypes = []any{
 	(*TestRoutingResponse)(nil),       // 27: kefu.routing.v1.TestRoutingResponse
 	(*GetQueueRequest)(nil),           // 28: kefu.routing.v1.GetQueueRequest
 	(*GetQueueResponse)(nil),          // 29: kefu.routing.v1.GetQueueResponse
-	(*Group)(nil),                     // 30: kefu.routing.v1.Group
-	(*fieldmaskpb.FieldMask)(nil),     // 31: google.protobuf.FieldMask
-	(*Agent)(nil),                     // 32: kefu.routing.v1.Agent
-	(Presence)(0),                     // 33: kefu.routing.v1.Presence
-	(*RoutingRule)(nil),               // 34: kefu.routing.v1.RoutingRule
-	(v1.TicketType)(0),                // 35: kefu.intake.v1.TicketType
-	(v1.ComplaintLevel)(0),            // 36: kefu.intake.v1.ComplaintLevel
-	(v1.Urgency)(0),                   // 37: kefu.intake.v1.Urgency
-	(v1.Channel)(0),                   // 38: kefu.intake.v1.Channel
-	(*durationpb.Duration)(nil),       // 39: google.protobuf.Duration
-	(*QueuedTicket)(nil),              // 40: kefu.routing.v1.QueuedTicket
-	(*AgentLoad)(nil),                 // 41: kefu.routing.v1.AgentLoad
+	(*TransferTicketRequest)(nil),     // 30: kefu.routing.v1.TransferTicketRequest
+	(*TransferTicketResponse)(nil),    // 31: kefu.routing.v1.TransferTicketResponse
+	(*AcceptTransferRequest)(nil),     // 32: kefu.routing.v1.AcceptTransferRequest
+	(*AcceptTransferResponse)(nil),    // 33: kefu.routing.v1.AcceptTransferResponse
+	(*ListTransfersRequest)(nil),      // 34: kefu.routing.v1.ListTransfersRequest
+	(*ListTransfersResponse)(nil),     // 35: kefu.routing.v1.ListTransfersResponse
+	(*HandBackTicketRequest)(nil),     // 36: kefu.routing.v1.HandBackTicketRequest
+	(*HandBackTicketResponse)(nil),    // 37: kefu.routing.v1.HandBackTicketResponse
+	(*ListAgentTicketsRequest)(nil),   // 38: kefu.routing.v1.ListAgentTicketsRequest
+	(*ListAgentTicketsResponse)(nil),  // 39: kefu.routing.v1.ListAgentTicketsResponse
+	(*Group)(nil),                     // 40: kefu.routing.v1.Group
+	(*fieldmaskpb.FieldMask)(nil),     // 41: google.protobuf.FieldMask
+	(*Agent)(nil),                     // 42: kefu.routing.v1.Agent
+	(Presence)(0),                     // 43: kefu.routing.v1.Presence
+	(*RoutingRule)(nil),               // 44: kefu.routing.v1.RoutingRule
+	(v1.TicketType)(0),                // 45: kefu.intake.v1.TicketType
+	(v1.ComplaintLevel)(0),            // 46: kefu.intake.v1.ComplaintLevel
+	(v1.Urgency)(0),                   // 47: kefu.intake.v1.Urgency
+	(v1.Channel)(0),                   // 48: kefu.intake.v1.Channel
+	(*durationpb.Duration)(nil),       // 49: google.protobuf.Duration
+	(*QueuedTicket)(nil),              // 50: kefu.routing.v1.QueuedTicket
+	(*AgentLoad)(nil),                 // 51: kefu.routing.v1.AgentLoad
+	(*Transfer)(nil),                  // 52: kefu.routing.v1.Transfer
+	(*RoutedTicket)(nil),              // 53: kefu.routing.v1.RoutedTicket
 }
 var file_kefu_routing_v1_routing_service_proto_depIdxs = []int32{
-	30, // 0: kefu.routing.v1.CreateGroupRequest.group:type_name -> kefu.routing.v1.Group
-	30, // 1: kefu.routing.v1.CreateGroupResponse.group:type_name -> kefu.routing.v1.Group
-	30, // 2: kefu.routing.v1.GetGroupResponse.group:type_name -> kefu.routing.v1.Group
-	30, // 3: kefu.routing.v1.ListGroupsResponse.groups:type_name -> kefu.routing.v1.Group
-	30, // 4: kefu.routing.v1.UpdateGroupRequest.group:type_name -> kefu.routing.v1.Group
-	31, // 5: kefu.routing.v1.UpdateGroupRequest.update_mask:type_name -> google.protobuf.FieldMask
-	30, // 6: kefu.routing.v1.UpdateGroupResponse.group:type_name -> kefu.routing.v1.Group
-	32, // 7: kefu.routing.v1.CreateAgentRequest.agent:type_name -> kefu.routing.v1.Agent
-	32, // 8: kefu.routing.v1.CreateAgentResponse.agent:type_name -> kefu.routing.v1.Agent
-	32, // 9: kefu.routing.v1.GetAgentResponse.agent:type_name -> kefu.routing.v1.Agent
-	32, // 10: kefu.routing.v1.ListAgentsResponse.agents:type_name -> kefu.routing.v1.Agent
-	32, // 11: kefu.routing.v1.UpdateAgentRequest.agent:type_name -> kefu.routing.v1.Agent
-	31, // 12: kefu.routing.v1.UpdateAgentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	32, // 13: kefu.routing.v1.UpdateAgentResponse.agent:type_name -> kefu.routing.v1.Agent
-	33, // 14: kefu.routing.v1.SetPresenceRequest.presence:type_name -> kefu.routing.v1.Presence
-	32, // 15: kefu.routing.v1.SetPresenceResponse.agent:type_name -> kefu.routing.v1.Agent
-	34, // 16: kefu.routing.v1.CreateRoutingRuleRequest.rule:type_name -> kefu.routing.v1.RoutingRule
-	34, // 17: kefu.routing.v1.CreateRoutingRuleResponse.rule:type_name -> kefu.routing.v1.RoutingRule
-	34, // 18: kefu.routing.v1.ListRoutingRulesResponse.rules:type_name -> kefu.routing.v1.RoutingRule
-	34, // 19: kefu.routing.v1.UpdateRoutingRuleRequest.rule:type_name -> kefu.routing.v1.RoutingRule
-	31, // 20: kefu.routing.v1.UpdateRoutingRuleRequest.update_mask:type_name -> google.protobuf.FieldMask
-	34, // 21: kefu.routing.v1.UpdateRoutingRuleResponse.rule:type_name -> kefu.routing.v1.RoutingRule
-	35, // 22: kefu.routing.v1.TestRoutingRequest.type:type_name -> kefu.intake.v1.TicketType
-	36, // 23: kefu.routing.v1.TestRoutingRequest.level:type_name -> kefu.intake.v1.ComplaintLevel
-	37, // 24: kefu.routing.v1.TestRoutingRequest.urgency:type_name -> kefu.intake.v1.Urgency
-	38, // 25: kefu.routing.v1.TestRoutingRequest.channel:type_name -> kefu.intake.v1.Channel
-	34, // 26: kefu.routing.v1.TestRoutingResponse.rule:type_name -> kefu.routing.v1.RoutingRule
-	30, // 27: kefu.routing.v1.TestRoutingResponse.group:type_name -> kefu.routing.v1.Group
-	30, // 28: kefu.routing.v1.GetQueueResponse.group:type_name -> kefu.routing.v1.Group
-	39, // 29: kefu.routing.v1.GetQueueResponse.oldest_wait:type_name -> google.protobuf.Duration
-	40, // 30: kefu.routing.v1.GetQueueResponse.tickets:type_name -> kefu.routing.v1.QueuedTicket
-	41, // 31: kefu.routing.v1.GetQueueResponse.agents:type_name -> kefu.routing.v1.AgentLoad
-	0,  // 32: kefu.routing.v1.RoutingService.CreateGroup:input_type -> kefu.routing.v1.CreateGroupRequest
-	2,  // 33: kefu.routing.v1.RoutingService.GetGroup:input_type -> kefu.routing.v1.GetGroupRequest
-	4,  // 34: kefu.routing.v1.RoutingService.ListGroups:input_type -> kefu.routing.v1.ListGroupsRequest
-	6,  // 35: kefu.routing.v1.RoutingService.UpdateGroup:input_type -> kefu.routing.v1.UpdateGroupRequest
-	8,  // 36: kefu.routing.v1.RoutingService.CreateAgent:input_type -> kefu.routing.v1.CreateAgentRequest
-	10, // 37: kefu.routing.v1.RoutingService.GetAgent:input_type -> kefu.routing.v1.GetAgentRequest
-	12, // 38: kefu.routing.v1.RoutingService.ListAgents:input_type -> kefu.routing.v1.ListAgentsRequest
-	14, // 39: kefu.routing.v1.RoutingService.UpdateAgent:input_type -> kefu.routing.v1.UpdateAgentRequest
-	16, // 40: kefu.routing.v1.RoutingService.SetPresence:input_type -> kefu.routing.v1.SetPresenceRequest
-	18, // 41: kefu.routing.v1.RoutingService.CreateRoutingRule:input_type -> kefu.routing.v1.CreateRoutingRuleRequest
-	20, // 42: kefu.routing.v1.RoutingService.ListRoutingRules:input_type -> kefu.routing.v1.ListRoutingRulesRequest
-	22, // 43: kefu.routing.v1.RoutingService.UpdateRoutingRule:input_type -> kefu.routing.v1.UpdateRoutingRuleRequest
-	24, // 44: kefu.routing.v1.RoutingService.DeleteRoutingRule:input_type -> kefu.routing.v1.DeleteRoutingRuleRequest
-	26, // 45: kefu.routing.v1.RoutingService.TestRouting:input_type -> kefu.routing.v1.TestRoutingRequest
-	28, // 46: kefu.routing.v1.RoutingService.GetQueue:input_type -> kefu.routing.v1.GetQueueRequest
-	1,  // 47: kefu.routing.v1.RoutingService.CreateGroup:output_type -> kefu.routing.v1.CreateGroupResponse
-	3,  // 48: kefu.routing.v1.RoutingService.GetGroup:output_type -> kefu.routing.v1.GetGroupResponse
-	5,  // 49: kefu.routing.v1.RoutingService.ListGroups:output_type -> kefu.routing.v1.ListGroupsResponse
-	7,  // 50: kefu.routing.v1.RoutingService.UpdateGroup:output_type -> kefu.routing.v1.UpdateGroupResponse
-	9,  // 51: kefu.routing.v1.RoutingService.CreateAgent:output_type -> kefu.routing.v1.CreateAgentResponse
-	11, // 52: kefu.routing.v1.RoutingService.GetAgent:output_type -> kefu.routing.v1.GetAgentResponse
-	13, // 53: kefu.routing.v1.RoutingService.ListAgents:output_type -> kefu.routing.v1.ListAgentsResponse
-	15, // 54: kefu.routing.v1.RoutingService.UpdateAgent:output_type -> kefu.routing.v1.UpdateAgentResponse
-	17, // 55: kefu.routing.v1.RoutingService.SetPresence:output_type -> kefu.routing.v1.SetPresenceResponse
-	19, // 56: kefu.routing.v1.RoutingService.CreateRoutingRule:output_type -> kefu.routing.v1.CreateRoutingRuleResponse
-	21, // 57: kefu.routing.v1.RoutingService.ListRoutingRules:output_type -> kefu.routing.v1.ListRoutingRulesResponse
-	23, // 58: kefu.routing.v1.RoutingService.UpdateRoutingRule:output_type -> kefu.routing.v1.UpdateRoutingRuleResponse
-	25, // 59: kefu.routing.v1.RoutingService.DeleteRoutingRule:output_type -> kefu.routing.v1.DeleteRoutingRuleResponse
-	27, // 60: kefu.routing.v1.RoutingService.TestRouting:output_type -> kefu.routing.v1.TestRoutingResponse
-	29, // 61: kefu.routing.v1.RoutingService.GetQueue:output_type -> kefu.routing.v1.GetQueueResponse
-	47, // [47:62] is the sub-list for method output_type
-	32, // [32:47] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	40, // 0: kefu.routing.v1.CreateGroupRequest.group:type_name -> kefu.routing.v1.Group
+	40, // 1: kefu.routing.v1.CreateGroupResponse.group:type_name -> kefu.routing.v1.Group
+	40, // 2: kefu.routing.v1.GetGroupResponse.group:type_name -> kefu.routing.v1.Group
+	40, // 3: kefu.routing.v1.ListGroupsResponse.groups:type_name -> kefu.routing.v1.Group
+	40, // 4: kefu.routing.v1.UpdateGroupRequest.group:type_name -> kefu.routing.v1.Group
+	41, // 5: kefu.routing.v1.UpdateGroupRequest.update_mask:type_name -> google.protobuf.FieldMask
+	40, // 6: kefu.routing.v1.UpdateGroupResponse.group:type_name -> kefu.routing.v1.Group
+	42, // 7: kefu.routing.v1.CreateAgentRequest.agent:type_name -> kefu.routing.v1.Agent
+	42, // 8: kefu.routing.v1.CreateAgentResponse.agent:type_name -> kefu.routing.v1.Agent
+	42, // 9: kefu.routing.v1.GetAgentResponse.agent:type_name -> kefu.routing.v1.Agent
+	42, // 10: kefu.routing.v1.ListAgentsResponse.agents:type_name -> kefu.routing.v1.Agent
+	42, // 11: kefu.routing.v1.UpdateAgentRequest.agent:type_name -> kefu.routing.v1.Agent
+	41, // 12: kefu.routing.v1.UpdateAgentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	42, // 13: kefu.routing.v1.UpdateAgentResponse.agent:type_name -> kefu.routing.v1.Agent
+	43, // 14: kefu.routing.v1.SetPresenceRequest.presence:type_name -> kefu.routing.v1.Presence
+	42, // 15: kefu.routing.v1.SetPresenceResponse.agent:type_name -> kefu.routing.v1.Agent
+	44, // 16: kefu.routing.v1.CreateRoutingRuleRequest.rule:type_name -> kefu.routing.v1.RoutingRule
+	44, // 17: kefu.routing.v1.CreateRoutingRuleResponse.rule:type_name -> kefu.routing.v1.RoutingRule
+	44, // 18: kefu.routing.v1.ListRoutingRulesResponse.rules:type_name -> kefu.routing.v1.RoutingRule
+	44, // 19: kefu.routing.v1.UpdateRoutingRuleRequest.rule:type_name -> kefu.routing.v1.RoutingRule
+	41, // 20: kefu.routing.v1.UpdateRoutingRuleRequest.update_mask:type_name -> google.protobuf.FieldMask
+	44, // 21: kefu.routing.v1.UpdateRoutingRuleResponse.rule:type_name -> kefu.routing.v1.RoutingRule
+	45, // 22: kefu.routing.v1.TestRoutingRequest.type:type_name -> kefu.intake.v1.TicketType
+	46, // 23: kefu.routing.v1.TestRoutingRequest.level:type_name -> kefu.intake.v1.ComplaintLevel
+	47, // 24: kefu.routing.v1.TestRoutingRequest.urgency:type_name -> kefu.intake.v1.Urgency
+	48, // 25: kefu.routing.v1.TestRoutingRequest.channel:type_name -> kefu.intake.v1.Channel
+	44, // 26: kefu.routing.v1.TestRoutingResponse.rule:type_name -> kefu.routing.v1.RoutingRule
+	40, // 27: kefu.routing.v1.TestRoutingResponse.group:type_name -> kefu.routing.v1.Group
+	40, // 28: kefu.routing.v1.GetQueueResponse.group:type_name -> kefu.routing.v1.Group
+	49, // 29: kefu.routing.v1.GetQueueResponse.oldest_wait:type_name -> google.protobuf.Duration
+	50, // 30: kefu.routing.v1.GetQueueResponse.tickets:type_name -> kefu.routing.v1.QueuedTicket
+	51, // 31: kefu.routing.v1.GetQueueResponse.agents:type_name -> kefu.routing.v1.AgentLoad
+	52, // 32: kefu.routing.v1.TransferTicketResponse.transfer:type_name -> kefu.routing.v1.Transfer
+	52, // 33: kefu.routing.v1.AcceptTransferResponse.transfer:type_name -> kefu.routing.v1.Transfer
+	52, // 34: kefu.routing.v1.ListTransfersResponse.transfers:type_name -> kefu.routing.v1.Transfer
+	53, // 35: kefu.routing.v1.HandBackTicketResponse.ticket:type_name -> kefu.routing.v1.RoutedTicket
+	53, // 36: kefu.routing.v1.ListAgentTicketsResponse.tickets:type_name -> kefu.routing.v1.RoutedTicket
+	0,  // 37: kefu.routing.v1.RoutingService.CreateGroup:input_type -> kefu.routing.v1.CreateGroupRequest
+	2,  // 38: kefu.routing.v1.RoutingService.GetGroup:input_type -> kefu.routing.v1.GetGroupRequest
+	4,  // 39: kefu.routing.v1.RoutingService.ListGroups:input_type -> kefu.routing.v1.ListGroupsRequest
+	6,  // 40: kefu.routing.v1.RoutingService.UpdateGroup:input_type -> kefu.routing.v1.UpdateGroupRequest
+	8,  // 41: kefu.routing.v1.RoutingService.CreateAgent:input_type -> kefu.routing.v1.CreateAgentRequest
+	10, // 42: kefu.routing.v1.RoutingService.GetAgent:input_type -> kefu.routing.v1.GetAgentRequest
+	12, // 43: kefu.routing.v1.RoutingService.ListAgents:input_type -> kefu.routing.v1.ListAgentsRequest
+	14, // 44: kefu.routing.v1.RoutingService.UpdateAgent:input_type -> kefu.routing.v1.UpdateAgentRequest
+	16, // 45: kefu.routing.v1.RoutingService.SetPresence:input_type -> kefu.routing.v1.SetPresenceRequest
+	18, // 46: kefu.routing.v1.RoutingService.CreateRoutingRule:input_type -> kefu.routing.v1.CreateRoutingRuleRequest
+	20, // 47: kefu.routing.v1.RoutingService.ListRoutingRules:input_type -> kefu.routing.v1.ListRoutingRulesRequest
+	22, // 48: kefu.routing.v1.RoutingService.UpdateRoutingRule:input_type -> kefu.routing.v1.UpdateRoutingRuleRequest
+	24, // 49: kefu.routing.v1.RoutingService.DeleteRoutingRule:input_type -> kefu.routing.v1.DeleteRoutingRuleRequest
+	26, // 50: kefu.routing.v1.RoutingService.TestRouting:input_type -> kefu.routing.v1.TestRoutingRequest
+	28, // 51: kefu.routing.v1.RoutingService.GetQueue:input_type -> kefu.routing.v1.GetQueueRequest
+	30, // 52: kefu.routing.v1.RoutingService.TransferTicket:input_type -> kefu.routing.v1.TransferTicketRequest
+	32, // 53: kefu.routing.v1.RoutingService.AcceptTransfer:input_type -> kefu.routing.v1.AcceptTransferRequest
+	34, // 54: kefu.routing.v1.RoutingService.ListTransfers:input_type -> kefu.routing.v1.ListTransfersRequest
+	36, // 55: kefu.routing.v1.RoutingService.HandBackTicket:input_type -> kefu.routing.v1.HandBackTicketRequest
+	38, // 56: kefu.routing.v1.RoutingService.ListAgentTickets:input_type -> kefu.routing.v1.ListAgentTicketsRequest
+	1,  // 57: kefu.routing.v1.RoutingService.CreateGroup:output_type -> kefu.routing.v1.CreateGroupResponse
+	3,  // 58: kefu.routing.v1.RoutingService.GetGroup:output_type -> kefu.routing.v1.GetGroupResponse
+	5,  // 59: kefu.routing.v1.RoutingService.ListGroups:output_type -> kefu.routing.v1.ListGroupsResponse
+	7,  // 60: kefu.routing.v1.RoutingService.UpdateGroup:output_type -> kefu.routing.v1.UpdateGroupResponse
+	9,  // 61: kefu.routing.v1.RoutingService.CreateAgent:output_type -> kefu.routing.v1.CreateAgentResponse
+	11, // 62: kefu.routing.v1.RoutingService.GetAgent:output_type -> kefu.routing.v1.GetAgentResponse
+	13, // 63: kefu.routing.v1.RoutingService.ListAgents:output_type -> kefu.routing.v1.ListAgentsResponse
+	15, // 64: kefu.routing.v1.RoutingService.UpdateAgent:output_type -> kefu.routing.v1.UpdateAgentResponse
+	17, // 65: kefu.routing.v1.RoutingService.SetPresence:output_type -> kefu.routing.v1.SetPresenceResponse
+	19, // 66: kefu.routing.v1.RoutingService.CreateRoutingRule:output_type -> kefu.routing.v1.CreateRoutingRuleResponse
+	21, // 67: kefu.routing.v1.RoutingService.ListRoutingRules:output_type -> kefu.routing.v1.ListRoutingRulesResponse
+	23, // 68: kefu.routing.v1.RoutingService.UpdateRoutingRule:output_type -> kefu.routing.v1.UpdateRoutingRuleResponse
+	25, // 69: kefu.routing.v1.RoutingService.DeleteRoutingRule:output_type -> kefu.routing.v1.DeleteRoutingRuleResponse
+	27, // 70: kefu.routing.v1.RoutingService.TestRouting:output_type -> kefu.routing.v1.TestRoutingResponse
+	29, // 71: kefu.routing.v1.RoutingService.GetQueue:output_type -> kefu.routing.v1.GetQueueResponse
+	31, // 72: kefu.routing.v1.RoutingService.TransferTicket:output_type -> kefu.routing.v1.TransferTicketResponse
+	33, // 73: kefu.routing.v1.RoutingService.AcceptTransfer:output_type -> kefu.routing.v1.AcceptTransferResponse
+	35, // 74: kefu.routing.v1.RoutingService.ListTransfers:output_type -> kefu.routing.v1.ListTransfersResponse
+	37, // 75: kefu.routing.v1.RoutingService.HandBackTicket:output_type -> kefu.routing.v1.HandBackTicketResponse
+	39, // 76: kefu.routing.v1.RoutingService.ListAgentTickets:output_type -> kefu.routing.v1.ListAgentTicketsResponse
+	57, // [57:77] is the sub-list for method output_type
+	37, // [37:57] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_kefu_routing_v1_routing_service_proto_init() }
@@ -1794,7 +2370,7 @@ func file_kefu_routing_v1_routing_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kefu_routing_v1_routing_service_proto_rawDesc), len(file_kefu_routing_v1_routing_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   30,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -34,6 +34,11 @@ const (
 	RoutingService_DeleteRoutingRule_FullMethodName = "/kefu.routing.v1.RoutingService/DeleteRoutingRule"
 	RoutingService_TestRouting_FullMethodName       = "/kefu.routing.v1.RoutingService/TestRouting"
 	RoutingService_GetQueue_FullMethodName          = "/kefu.routing.v1.RoutingService/GetQueue"
+	RoutingService_TransferTicket_FullMethodName    = "/kefu.routing.v1.RoutingService/TransferTicket"
+	RoutingService_AcceptTransfer_FullMethodName    = "/kefu.routing.v1.RoutingService/AcceptTransfer"
+	RoutingService_ListTransfers_FullMethodName     = "/kefu.routing.v1.RoutingService/ListTransfers"
+	RoutingService_HandBackTicket_FullMethodName    = "/kefu.routing.v1.RoutingService/HandBackTicket"
+	RoutingService_ListAgentTickets_FullMethodName  = "/kefu.routing.v1.RoutingService/ListAgentTickets"
 )
 
 // RoutingServiceClient is the client API for RoutingService service.
@@ -86,6 +91,24 @@ type RoutingServiceClient interface {
 	// GetQueue returns a group's view: queue depth, oldest wait, the first queued tickets and every
 	// member's load.
 	GetQueue(ctx context.Context, in *GetQueueRequest, opts ...grpc.CallOption) (*GetQueueResponse, error)
+	// TransferTicket asks another group to take a ticket, with a reason. The ticket leaves its agent and
+	// waits for the receiving group to accept it within the group's transfer_accept_deadline; not accepted
+	// in time, it goes to that group's head (kefu.routing.transfer_expired and a notification). Agents
+	// transfer the tickets assigned to them; supervisors and admins any.
+	TransferTicket(ctx context.Context, in *TransferTicketRequest, opts ...grpc.CallOption) (*TransferTicketResponse, error)
+	// AcceptTransfer accepts a pending transfer into the receiving group: the ticket is assigned to
+	// assignee_id (default: the caller, when a member of the group), or waits in the group's queue when
+	// neither is given. Members of the receiving group, its head, supervisors and admins accept.
+	AcceptTransfer(ctx context.Context, in *AcceptTransferRequest, opts ...grpc.CallOption) (*AcceptTransferResponse, error)
+	// ListTransfers lists transfers into a group, newest first; by default only pending ones.
+	ListTransfers(ctx context.Context, in *ListTransfersRequest, opts ...grpc.CallOption) (*ListTransfersResponse, error)
+	// HandBackTicket gives a ticket back to its group: it leaves the agent and is assigned to another
+	// eligible member (never the one who handed it back), or waits in the queue. Agents hand back their own
+	// tickets; supervisors and admins any.
+	HandBackTicket(ctx context.Context, in *HandBackTicketRequest, opts ...grpc.CallOption) (*HandBackTicketResponse, error)
+	// ListAgentTickets is an agent's own board: the open tickets assigned to them, oldest first. Agents see
+	// their own; supervisors, admins and auditors anyone's.
+	ListAgentTickets(ctx context.Context, in *ListAgentTicketsRequest, opts ...grpc.CallOption) (*ListAgentTicketsResponse, error)
 }
 
 type routingServiceClient struct {
@@ -246,6 +269,56 @@ func (c *routingServiceClient) GetQueue(ctx context.Context, in *GetQueueRequest
 	return out, nil
 }
 
+func (c *routingServiceClient) TransferTicket(ctx context.Context, in *TransferTicketRequest, opts ...grpc.CallOption) (*TransferTicketResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TransferTicketResponse)
+	err := c.cc.Invoke(ctx, RoutingService_TransferTicket_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routingServiceClient) AcceptTransfer(ctx context.Context, in *AcceptTransferRequest, opts ...grpc.CallOption) (*AcceptTransferResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AcceptTransferResponse)
+	err := c.cc.Invoke(ctx, RoutingService_AcceptTransfer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routingServiceClient) ListTransfers(ctx context.Context, in *ListTransfersRequest, opts ...grpc.CallOption) (*ListTransfersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTransfersResponse)
+	err := c.cc.Invoke(ctx, RoutingService_ListTransfers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routingServiceClient) HandBackTicket(ctx context.Context, in *HandBackTicketRequest, opts ...grpc.CallOption) (*HandBackTicketResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(HandBackTicketResponse)
+	err := c.cc.Invoke(ctx, RoutingService_HandBackTicket_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routingServiceClient) ListAgentTickets(ctx context.Context, in *ListAgentTicketsRequest, opts ...grpc.CallOption) (*ListAgentTicketsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAgentTicketsResponse)
+	err := c.cc.Invoke(ctx, RoutingService_ListAgentTickets_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RoutingServiceServer is the server API for RoutingService service.
 // All implementations must embed UnimplementedRoutingServiceServer
 // for forward compatibility.
@@ -296,6 +369,24 @@ type RoutingServiceServer interface {
 	// GetQueue returns a group's view: queue depth, oldest wait, the first queued tickets and every
 	// member's load.
 	GetQueue(context.Context, *GetQueueRequest) (*GetQueueResponse, error)
+	// TransferTicket asks another group to take a ticket, with a reason. The ticket leaves its agent and
+	// waits for the receiving group to accept it within the group's transfer_accept_deadline; not accepted
+	// in time, it goes to that group's head (kefu.routing.transfer_expired and a notification). Agents
+	// transfer the tickets assigned to them; supervisors and admins any.
+	TransferTicket(context.Context, *TransferTicketRequest) (*TransferTicketResponse, error)
+	// AcceptTransfer accepts a pending transfer into the receiving group: the ticket is assigned to
+	// assignee_id (default: the caller, when a member of the group), or waits in the group's queue when
+	// neither is given. Members of the receiving group, its head, supervisors and admins accept.
+	AcceptTransfer(context.Context, *AcceptTransferRequest) (*AcceptTransferResponse, error)
+	// ListTransfers lists transfers into a group, newest first; by default only pending ones.
+	ListTransfers(context.Context, *ListTransfersRequest) (*ListTransfersResponse, error)
+	// HandBackTicket gives a ticket back to its group: it leaves the agent and is assigned to another
+	// eligible member (never the one who handed it back), or waits in the queue. Agents hand back their own
+	// tickets; supervisors and admins any.
+	HandBackTicket(context.Context, *HandBackTicketRequest) (*HandBackTicketResponse, error)
+	// ListAgentTickets is an agent's own board: the open tickets assigned to them, oldest first. Agents see
+	// their own; supervisors, admins and auditors anyone's.
+	ListAgentTickets(context.Context, *ListAgentTicketsRequest) (*ListAgentTicketsResponse, error)
 	mustEmbedUnimplementedRoutingServiceServer()
 }
 
@@ -350,6 +441,21 @@ func (UnimplementedRoutingServiceServer) TestRouting(context.Context, *TestRouti
 }
 func (UnimplementedRoutingServiceServer) GetQueue(context.Context, *GetQueueRequest) (*GetQueueResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetQueue not implemented")
+}
+func (UnimplementedRoutingServiceServer) TransferTicket(context.Context, *TransferTicketRequest) (*TransferTicketResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method TransferTicket not implemented")
+}
+func (UnimplementedRoutingServiceServer) AcceptTransfer(context.Context, *AcceptTransferRequest) (*AcceptTransferResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AcceptTransfer not implemented")
+}
+func (UnimplementedRoutingServiceServer) ListTransfers(context.Context, *ListTransfersRequest) (*ListTransfersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTransfers not implemented")
+}
+func (UnimplementedRoutingServiceServer) HandBackTicket(context.Context, *HandBackTicketRequest) (*HandBackTicketResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method HandBackTicket not implemented")
+}
+func (UnimplementedRoutingServiceServer) ListAgentTickets(context.Context, *ListAgentTicketsRequest) (*ListAgentTicketsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAgentTickets not implemented")
 }
 func (UnimplementedRoutingServiceServer) mustEmbedUnimplementedRoutingServiceServer() {}
 func (UnimplementedRoutingServiceServer) testEmbeddedByValue()                        {}
@@ -642,6 +748,96 @@ func _RoutingService_GetQueue_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RoutingService_TransferTicket_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TransferTicketRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).TransferTicket(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_TransferTicket_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).TransferTicket(ctx, req.(*TransferTicketRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoutingService_AcceptTransfer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AcceptTransferRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).AcceptTransfer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_AcceptTransfer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).AcceptTransfer(ctx, req.(*AcceptTransferRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoutingService_ListTransfers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTransfersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).ListTransfers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_ListTransfers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).ListTransfers(ctx, req.(*ListTransfersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoutingService_HandBackTicket_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HandBackTicketRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).HandBackTicket(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_HandBackTicket_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).HandBackTicket(ctx, req.(*HandBackTicketRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoutingService_ListAgentTickets_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAgentTicketsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).ListAgentTickets(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_ListAgentTickets_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).ListAgentTickets(ctx, req.(*ListAgentTicketsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RoutingService_ServiceDesc is the grpc.ServiceDesc for RoutingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -708,6 +904,26 @@ var RoutingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetQueue",
 			Handler:    _RoutingService_GetQueue_Handler,
+		},
+		{
+			MethodName: "TransferTicket",
+			Handler:    _RoutingService_TransferTicket_Handler,
+		},
+		{
+			MethodName: "AcceptTransfer",
+			Handler:    _RoutingService_AcceptTransfer_Handler,
+		},
+		{
+			MethodName: "ListTransfers",
+			Handler:    _RoutingService_ListTransfers_Handler,
+		},
+		{
+			MethodName: "HandBackTicket",
+			Handler:    _RoutingService_HandBackTicket_Handler,
+		},
+		{
+			MethodName: "ListAgentTickets",
+			Handler:    _RoutingService_ListAgentTickets_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -70,6 +70,24 @@ func (t *Ticket) Assign(group, agent uuid.UUID, actor Actor, now time.Time) (Cha
 	}}), nil
 }
 
+// Unassign clears the ticket's agent (an agent handing it back): it waits in its group, or in group when
+// not nil, in status assigned until it is assigned again. Allowed where Assign is. Emits assigned with an
+// empty assignee and the previous group/agent.
+func (t *Ticket) Unassign(group uuid.UUID, actor Actor, now time.Time) (Change, error) {
+	if err := t.precheck(actor, ActionAssign, StatusAssigned); err != nil {
+		return Change{}, err
+	}
+	prevGroup, prevAgent := t.GroupID, t.AssigneeID
+	if group != uuid.Nil {
+		t.GroupID = group
+	}
+	t.AssigneeID = uuid.Nil
+	from, to := t.move(StatusAssigned)
+	return t.record(actor, now, recordSpec{kind: EventAssigned, from: from, to: to, fill: func(e *Event) {
+		e.PreviousGroupID, e.PreviousAssigneeID = prevGroup, prevAgent
+	}}), nil
+}
+
 // StartWork moves assigned → in_progress (an agent picked the ticket up). Emits status_changed.
 func (t *Ticket) StartWork(actor Actor, now time.Time) (Change, error) {
 	if err := t.precheck(actor, ActionStartWork, StatusInProgress); err != nil {

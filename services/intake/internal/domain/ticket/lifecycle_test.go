@@ -55,6 +55,39 @@ func TestAssign(t *testing.T) {
 	}
 }
 
+func TestUnassign(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		status     Status
+		group      uuid.UUID
+		wantGroup  uuid.UUID
+		wantStatus Status
+	}{
+		{"work in progress goes back to its group's queue", StatusInProgress, uuid.Nil, testGroup, StatusAssigned},
+		{"waiting on the customer goes back too", StatusPendingCustomer, uuid.Nil, testGroup, StatusAssigned},
+		{"naming a group moves it there", StatusAssigned, otherGrp, otherGrp, StatusAssigned},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tk := fixture(t, tc.status)
+			tk.GroupID, tk.AssigneeID = testGroup, testAgent
+			before := tk.Version
+			ch, err := tk.Unassign(tc.group, staff, testNow)
+			require.NoError(t, err)
+			requireOneChange(t, tk, before, ch, EventAssigned)
+			require.Equal(t, tc.wantStatus, tk.Status)
+			require.Equal(t, tc.wantGroup, tk.GroupID)
+			require.Equal(t, uuid.Nil, tk.AssigneeID)
+			require.Equal(t, testAgent, ch.Events[0].PreviousAssigneeID)
+		})
+	}
+	tk := fixture(t, StatusResolved)
+	_, err := tk.Unassign(uuid.Nil, staff, testNow)
+	require.Error(t, err, "a resolved ticket has nobody to hand it back")
+}
+
 func TestAssignNeedsAGroupOrAnAgent(t *testing.T) {
 	t.Parallel()
 	tk := fixture(t, StatusNew)

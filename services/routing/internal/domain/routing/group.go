@@ -27,9 +27,12 @@ type Group struct {
 	// to the head.
 	TransferDeadline time.Duration
 	Builtin          bool // seeded on first start
-	Version          int64
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// Surge is the overflow policy; SurgeState where the group stands (kept by the engine).
+	Surge      Surge
+	SurgeState SurgeState
+	Version    int64
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // WithDefaults returns g with unset fields defaulted: strategy least_loaded, transfer deadline 2 hours.
@@ -39,6 +42,9 @@ func (g Group) WithDefaults() Group {
 	}
 	if g.TransferDeadline == 0 {
 		g.TransferDeadline = DefaultTransferDeadline
+	}
+	if g.Surge.QueueDepth > 0 || g.Surge.OldestWait > 0 {
+		g.Surge = g.Surge.WithDefaults()
 	}
 	return g
 }
@@ -60,5 +66,6 @@ func (g Group) Validate(prefix string) error {
 	if g.TransferDeadline < MinTransferDeadline || g.TransferDeadline > MaxTransferDeadline {
 		v.add(path(prefix, "transfer_accept_deadline"), "must be between %s and %s", MinTransferDeadline, MaxTransferDeadline)
 	}
+	v.validateSurge(prefix, g.ID, g.Surge)
 	return v.err()
 }
