@@ -10,6 +10,7 @@ import (
 
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
 	routingv1 "kefu.dev/pkg/api/kefu/routing/v1"
+	"kefu.dev/services/routing"
 )
 
 // TestDefaultsAreSeededOnce: the five default groups and six rules exist on first start, in precedence
@@ -25,6 +26,7 @@ func TestDefaultsAreSeededOnce(t *testing.T) {
 	for _, g := range groups.GetGroups() {
 		codes = append(codes, g.GetCode())
 		require.True(t, g.GetBuiltin())
+		require.Equal(t, routing.BuiltinGroupID(g.GetCode()).String(), g.GetGroupId(), "seeded groups have well-known ids")
 		require.Equal(t, routingv1.Strategy_STRATEGY_LEAST_LOADED, g.GetStrategy())
 		require.Equal(t, int64(7200), g.GetTransferAcceptDeadline().GetSeconds())
 	}

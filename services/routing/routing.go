@@ -13,6 +13,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"kefu.dev/pkg/auth"
@@ -25,6 +26,7 @@ import (
 	"kefu.dev/pkg/platform"
 	"kefu.dev/services/routing/internal/app"
 	"kefu.dev/services/routing/internal/consume"
+	domain "kefu.dev/services/routing/internal/domain/routing"
 	"kefu.dev/services/routing/internal/grpcapi"
 	"kefu.dev/services/routing/internal/intakeclient"
 	"kefu.dev/services/routing/internal/store"
@@ -133,6 +135,10 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// BuiltinGroupID is the id of the default group with code (general, logistics, after_sales, tech_support,
+// senior_complaints) in every installation.
+func BuiltinGroupID(code string) uuid.UUID { return domain.BuiltinGroupID(code) }
 
 // Migrations returns the service's migration sets in the order they are applied.
 func Migrations() []pgxutil.MigrationSet { return store.Migrations() }

@@ -108,12 +108,12 @@ func (a *App) dispatch(ctx context.Context, d store.Dispatch) {
 		delay := retryDelay(d.Attempts)
 		a.log.WarnContext(ctx, "assign ticket at intake failed; will retry", "ticket_id", d.TicketID.String(),
 			"attempt", d.Attempts, "retry_in", delay, "error", err.Error())
-		if err := a.store.RetryDispatch(ctx, d, a.now().Add(delay)); err != nil {
+		if err := a.store.RetryDispatch(ctx, d, a.now().Add(delay), a.now()); err != nil {
 			a.log.WarnContext(ctx, "reschedule dispatch", "error", err.Error())
 		}
 		return
 	}
-	if err := a.store.FinishDispatch(ctx, d); err != nil && ctx.Err() == nil {
+	if err := a.store.FinishDispatch(ctx, d, a.now()); err != nil && ctx.Err() == nil {
 		// The row stays and is sent again when its lease ends; intake ignores the repeated request id.
 		a.log.WarnContext(ctx, "finish dispatch", "error", err.Error())
 	}

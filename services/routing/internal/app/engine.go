@@ -225,6 +225,16 @@ func (e *engine) place(ctx context.Context, row store.TicketRow, group uuid.UUID
 	if slices.Contains(assigned, row.ID) {
 		return nil
 	}
+	// Intake shows the ticket waiting in the group with nobody (status assigned), so staff see the queue
+	// there too; unassign also clears an agent the ticket had (a hand-back).
+	turn, err := e.tx.NextTurn(ctx, g.ID, uuid.Nil)
+	if err != nil {
+		return err
+	}
+	if err := e.tx.AddDispatch(ctx, store.Dispatch{TicketID: row.ID, GroupID: g.ID, Unassign: true,
+		RequestID: requestID(row.ID, turn), CreatedAt: e.now}); err != nil {
+		return err
+	}
 	if err := e.queued(ctx, row); err != nil {
 		return err
 	}

@@ -307,15 +307,7 @@ func (a *App) HandBack(ctx context.Context, ticket uuid.UUID) (store.TicketRow, 
 		if !slices.Contains(row.DeclinedBy, previous) {
 			row.DeclinedBy = append(row.DeclinedBy, previous)
 		}
-		turn, err := tx.NextTurn(ctx, row.GroupID, uuid.Nil)
-		if err != nil {
-			return err
-		}
-		// Intake clears the agent now; a new assignment, if the drain finds one, replaces this dispatch.
-		if err := tx.AddDispatch(ctx, store.Dispatch{TicketID: row.ID, GroupID: row.GroupID, Unassign: true,
-			RequestID: requestID(row.ID, turn), CreatedAt: e.now}); err != nil {
-			return err
-		}
+		// place tells intake: the new agent when the drain finds one, else the group with nobody.
 		row.AssigneeID, row.Bypass = uuid.Nil, false
 		if err := e.place(ctx, row, row.GroupID); err != nil {
 			return err

@@ -224,7 +224,8 @@ func (t *Tx) AddDispatch(ctx context.Context, d Dispatch) error {
 	_, err := t.tx.Exec(ctx, `INSERT INTO dispatches (ticket_id, group_id, agent_id, unassign, request_id, attempts, next_at, created_at)
 		VALUES ($1, $2, $3, $4, $5, 0, $6, $6)
 		ON CONFLICT (ticket_id) DO UPDATE SET group_id = EXCLUDED.group_id, agent_id = EXCLUDED.agent_id,
-			unassign = EXCLUDED.unassign, request_id = EXCLUDED.request_id, attempts = 0, next_at = EXCLUDED.next_at,
+			unassign = EXCLUDED.unassign, request_id = EXCLUDED.request_id, attempts = 0,
+			next_at = CASE WHEN dispatches.in_flight THEN dispatches.next_at ELSE EXCLUDED.next_at END,
 			created_at = EXCLUDED.created_at`,
 		d.TicketID, d.GroupID, nullID(d.AgentID), d.Unassign, d.RequestID, d.CreatedAt)
 	if err != nil {
@@ -247,7 +248,7 @@ func (t *Tx) CancelDispatch(ctx context.Context, ticket uuid.UUID) error {
 // ClaimDispatches leases up to limit due dispatches until now+lease, so no other dispatcher takes them
 // meanwhile, and returns them oldest first. A dispatcher that dies leaves its lease to expire.
 func (s *Store) ClaimDispatches(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Dispatch, error) {
-	rows, err := s.pool.Query(ctx, `UPDATE dispatches d SET next_at = $2, attempts = d.attempts + 1
+	rows, err := s.pool.Query(ctx, `UPDATE dispatches d SET next_at = $2, attempts = d.attempts + 1, in_flight = true
 		FROM (SELECT ticket_id FROM dispatches WHERE next_at <= $1 ORDER BY next_at LIMIT $3 FOR UPDATE SKIP LOCKED) due
 		WHERE d.ticket_id = due.ticket_id
 		RETURNING d.ticket_id, d.group_id, d.agent_id, d.unassign, d.request_id, d.attempts, d.created_at`, now, now.Add(lease), limit)
@@ -265,20 +266,37 @@ func (s *Store) ClaimDispatches(ctx context.Context, now time.Time, lease time.D
 	})
 }
 
-// FinishDispatch removes a dispatch once intake answered (or refused for good), unless a newer decision
-// replaced it meanwhile.
-func (s *Store) FinishDispatch(ctx context.Context, d Dispatch) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM dispatches WHERE ticket_id = $1 AND request_id = $2`, d.TicketID, d.RequestID); err != nil {
+// FinishDispatch removes a dispatch once intake answered (or refused for good). When a newer decision
+// replaced the row meanwhile, that one is made due now (it waited for this call).
+func (s *Store) FinishDispatch(ctx context.Context, d Dispatch, now time.Time) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM dispatches WHERE ticket_id = $1 AND request_id = $2`, d.TicketID, d.RequestID)
+	if err != nil {
 		return fmt.Errorf("finish dispatch: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return s.releaseNewer(ctx, d, now)
 	}
 	return nil
 }
 
-// RetryDispatch makes a dispatch due again at at.
-func (s *Store) RetryDispatch(ctx context.Context, d Dispatch, at time.Time) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE dispatches SET next_at = $3 WHERE ticket_id = $1 AND request_id = $2`,
-		d.TicketID, d.RequestID, at); err != nil {
+// RetryDispatch makes a dispatch due again at at (or a newer decision that replaced it due now).
+func (s *Store) RetryDispatch(ctx context.Context, d Dispatch, at, now time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE dispatches SET next_at = $3, in_flight = false WHERE ticket_id = $1 AND request_id = $2`,
+		d.TicketID, d.RequestID, at)
+	if err != nil {
 		return fmt.Errorf("retry dispatch: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return s.releaseNewer(ctx, d, now)
+	}
+	return nil
+}
+
+// releaseNewer makes the decision that replaced d due now.
+func (s *Store) releaseNewer(ctx context.Context, d Dispatch, now time.Time) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE dispatches SET next_at = $2, in_flight = false WHERE ticket_id = $1 AND in_flight`,
+		d.TicketID, now); err != nil {
+		return fmt.Errorf("release the next dispatch: %w", err)
 	}
 	return nil
 }

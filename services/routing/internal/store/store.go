@@ -111,9 +111,6 @@ func (s *Store) Seed(ctx context.Context, now time.Time, newID func() (uuid.UUID
 			var id uuid.UUID
 			err := t.tx.QueryRow(ctx, `SELECT id FROM groups WHERE code = $1`, g.Code).Scan(&id)
 			if errors.Is(err, pgx.ErrNoRows) {
-				if g.ID, err = newID(); err != nil {
-					return err
-				}
 				g.CreatedAt, g.UpdatedAt = now, now
 				if err := t.insertGroup(ctx, g); err != nil {
 					return err

@@ -16,8 +16,16 @@ const (
 	GroupSeniorComplaints = "senior_complaints"
 )
 
-// DefaultGroups are the groups a fresh installation starts with (issue #6). The store seeds them once,
-// assigning ids and times; afterwards admins own them. Heads are unset until an admin names one.
+// builtinNamespace derives the ids of the default groups from their codes.
+var builtinNamespace = uuid.MustParse("6f1c2a3e-5b7d-4e8f-9a0b-1c2d3e4f5a6b")
+
+// BuiltinGroupID is the id the default group with code gets in every installation (a name-based UUID), so
+// configuration, scripts and staff tokens can name the seeded groups before anyone has read an id.
+func BuiltinGroupID(code string) uuid.UUID { return uuid.NewSHA1(builtinNamespace, []byte(code)) }
+
+// DefaultGroups are the groups a fresh installation starts with (issue #6), with their BuiltinGroupID.
+// The store seeds them once, assigning times; afterwards admins own them. Heads are unset until an admin
+// names one.
 func DefaultGroups() []Group {
 	groups := []Group{
 		{Code: GroupGeneral, DisplayName: "综合组"},
@@ -27,6 +35,7 @@ func DefaultGroups() []Group {
 		{Code: GroupSeniorComplaints, DisplayName: "高级投诉组"},
 	}
 	for i := range groups {
+		groups[i].ID = BuiltinGroupID(groups[i].Code)
 		groups[i].Builtin = true
 		groups[i] = groups[i].WithDefaults()
 	}

@@ -26,8 +26,12 @@ ALTER TABLE routed_tickets
     ADD CONSTRAINT routed_tickets_state_check CHECK (state IN ('queued', 'assigned', 'transferring', 'done')),
     ADD COLUMN declined_by uuid[] NOT NULL DEFAULT '{}';
 
--- unassign: tell intake to clear the agent (a hand-back) rather than assign one.
-ALTER TABLE dispatches ADD COLUMN unassign boolean NOT NULL DEFAULT false;
+-- unassign: tell intake to clear the agent rather than assign one (queued, handed back, transferred).
+-- in_flight: a dispatcher is calling intake with this row's request now; a newer decision replacing the
+-- row waits until that call ends, so intake receives one ticket's decisions in the order they were made.
+ALTER TABLE dispatches
+    ADD COLUMN unassign  boolean NOT NULL DEFAULT false,
+    ADD COLUMN in_flight boolean NOT NULL DEFAULT false;
 
 -- reason is staff's text: it stays here and never goes into events.
 CREATE TABLE transfers (
@@ -55,7 +59,7 @@ CREATE INDEX transfers_group_idx ON transfers (to_group_id, created_at DESC);
 
 -- +goose Down
 DROP TABLE transfers;
-ALTER TABLE dispatches DROP COLUMN unassign;
+ALTER TABLE dispatches DROP COLUMN in_flight, DROP COLUMN unassign;
 ALTER TABLE routed_tickets DROP COLUMN declined_by;
 ALTER TABLE routed_tickets DROP CONSTRAINT routed_tickets_state_check;
 ALTER TABLE routed_tickets ADD CONSTRAINT routed_tickets_state_check CHECK (state IN ('queued', 'assigned', 'done'));
