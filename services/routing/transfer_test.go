@@ -281,3 +281,32 @@ func TestEscalationNotifiesTheGroupHead(t *testing.T) {
 	require.Equal(t, head, n.GetRecipientId())
 	require.Equal(t, id, n.GetTicketId())
 }
+
+// TestHandAssignmentRightAfterSubmitWins: a supervisor assigns each new ticket by hand the moment it is
+// submitted, racing routing's own decision. Whichever lands first, the hand assignment stands at intake
+// (routing's call expects the agent it saw and is refused otherwise), and routing's loads agree.
+func TestHandAssignmentRightAfterSubmitWins(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	g := s.newGroup(t, "orders_race", routingv1.Strategy_STRATEGY_ROUND_ROBIN)
+	s.orderStatusTo(t, g)
+	for i := range 3 {
+		s.newAgent(t, fmt.Sprintf("auto-%d", i), agentSpec{groups: []*routingv1.Group{g}, capacity: 100})
+	}
+	chosen := s.newAgent(t, "chosen", agentSpec{groups: []*routingv1.Group{g}, capacity: 100, offline: true})
+	var ids []string
+	for range 20 {
+		id := s.submit(t, orderStatus)
+		_, err := s.intake.AssignTicket(as(t.Context(), adminP), &intakev1.AssignTicketRequest{TicketId: id, AssigneeId: chosen})
+		require.NoError(t, err)
+		ids = append(ids, id)
+	}
+	s.settle(t)
+	require.Equal(t, map[string]int{chosen: 20}, s.intakeAssignees(t, ids))
+	testkit.EventuallyNoError(t, func() error {
+		if l := s.loads(t); l[chosen] != 20 || len(l) != 1 {
+			return fmt.Errorf("routing's loads: %v", l)
+		}
+		return nil
+	}, wait)
+}

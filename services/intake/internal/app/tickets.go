@@ -234,8 +234,14 @@ func (a *App) UpdateClassification(ctx context.Context, id uuid.UUID, etag strin
 }
 
 // Assign hands a ticket to a group and/or an agent.
-func (a *App) Assign(ctx context.Context, id, group, agent uuid.UUID, unassign bool, req Request) (*ticket.Ticket, error) {
+// A non-nil expected refuses the change unless the ticket's agent is *expected now (uuid.Nil: nobody), so
+// an automatic decision never overrides one staff made meanwhile.
+func (a *App) Assign(ctx context.Context, id, group, agent uuid.UUID, unassign bool, expected *uuid.UUID, req Request) (*ticket.Ticket, error) {
 	res, err := a.update(ctx, id, req, false, func(t *ticket.Ticket, actor ticket.Actor, now time.Time) (ticket.Change, changeContext, error) {
+		if expected != nil && t.AssigneeID != *expected {
+			return ticket.Change{}, changeContext{}, apierr.FailedPrecondition("ASSIGNEE_CHANGED",
+				"the ticket's agent changed since the caller decided; read it again")
+		}
 		if unassign {
 			ch, err := t.Unassign(group, actor, now)
 			return ch, changeContext{}, err

@@ -231,7 +231,15 @@ func (s *Server) AssignTicket(ctx context.Context, req *intakev1.AssignTicketReq
 	if req.GetUnassign() && agent != uuid.Nil {
 		return nil, apierr.InvalidField("assignee_id", "must be empty with unassign")
 	}
-	t, err := s.app.Assign(ctx, id, group, agent, req.GetUnassign(), r)
+	var expected *uuid.UUID
+	if req.ExpectedAssigneeId != nil {
+		e, err := parseOptionalID("expected_assignee_id", req.GetExpectedAssigneeId())
+		if err != nil {
+			return nil, err
+		}
+		expected = &e
+	}
+	t, err := s.app.Assign(ctx, id, group, agent, req.GetUnassign(), expected, r)
 	if err != nil {
 		return nil, err
 	}

@@ -34,8 +34,9 @@ type Intake interface {
 	TicketText(ctx context.Context, id uuid.UUID) (string, error)
 	// Assign calls AssignTicket; a retry with the same requestID changes nothing. An error wrapping
 	// ErrRefused means intake will never accept it (the ticket is closed or gone).
-	// unassign clears the agent instead (a hand-back).
-	Assign(ctx context.Context, ticket, group, agent uuid.UUID, unassign bool, requestID string) error
+	// unassign clears the agent instead (a hand-back); expected is the agent the ticket must still have
+	// (uuid.Nil: nobody), else intake refuses.
+	Assign(ctx context.Context, ticket, group, agent uuid.UUID, unassign bool, expected uuid.UUID, requestID string) error
 }
 
 // ErrRefused marks an intake answer no retry changes (FAILED_PRECONDITION, NOT_FOUND, INVALID_ARGUMENT).

@@ -94,7 +94,7 @@ func (a *App) RunDispatcher(ctx context.Context, pool *pgxpool.Pool, o DispatchO
 
 // dispatch makes one AssignTicket call and records its outcome.
 func (a *App) dispatch(ctx context.Context, d store.Dispatch) {
-	err := a.intake.Assign(ctx, d.TicketID, d.GroupID, d.AgentID, d.Unassign, d.RequestID)
+	err := a.intake.Assign(ctx, d.TicketID, d.GroupID, d.AgentID, d.Unassign, d.Expected, d.RequestID)
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrRefused):

@@ -45,6 +45,8 @@ type TicketEvent struct {
 	// GroupID and AssigneeID come with assigned (the new ones) and reopened (the agent it went back to).
 	GroupID    uuid.UUID
 	AssigneeID uuid.UUID
+	// ByRouting marks an event of routing's own AssignTicket call: an echo of a decision already applied.
+	ByRouting bool
 }
 
 // HandleTicketEvent applies one ticket event inside tx (the consumer's transaction, which also holds the
@@ -75,7 +77,7 @@ func (e *engine) apply(ctx context.Context, row store.TicketRow, found bool, ev 
 	tx, now := e.tx, e.now
 	switch ev.Kind {
 	case EventCreated:
-		row.Facts, row.Priority = ev.Facts, ev.Priority
+		row.Facts, row.Priority, row.IntakeAssignee = ev.Facts, ev.Priority, uuid.Nil
 		return e.route(ctx, row, true)
 	case EventUpdated:
 		ev.Facts.Channel, ev.Facts.Tier = row.Facts.Channel, row.Facts.Tier // not repeated by updated
@@ -86,8 +88,12 @@ func (e *engine) apply(ctx context.Context, row store.TicketRow, found bool, ev 
 		}
 		return tx.SaveTicket(ctx, row)
 	case EventAssigned:
+		if ev.ByRouting {
+			return tx.SaveTicket(ctx, row) // routing's state is already at or past this decision
+		}
 		return e.assigned(ctx, row, ev)
 	case EventReopened:
+		row.IntakeAssignee = ev.AssigneeID
 		if ev.AssigneeID != uuid.Nil {
 			// Back to the agent who had it, whatever their load: it is their case.
 			row.State, row.AssigneeID, row.AssignedAt, row.Bypass = store.StateAssigned, ev.AssigneeID, now, false
@@ -226,13 +232,8 @@ func (e *engine) place(ctx context.Context, row store.TicketRow, group uuid.UUID
 		return nil
 	}
 	// Intake shows the ticket waiting in the group with nobody (status assigned), so staff see the queue
-	// there too; unassign also clears an agent the ticket had (a hand-back).
-	turn, err := e.tx.NextTurn(ctx, g.ID, uuid.Nil)
-	if err != nil {
-		return err
-	}
-	if err := e.tx.AddDispatch(ctx, store.Dispatch{TicketID: row.ID, GroupID: g.ID, Unassign: true,
-		RequestID: requestID(row.ID, turn), CreatedAt: e.now}); err != nil {
+	// there too; unassign also clears an agent the ticket had (a hand-back). queued saves the row.
+	if _, err := e.dispatch(ctx, &row, g.ID, uuid.Nil); err != nil {
 		return err
 	}
 	if err := e.queued(ctx, row); err != nil {
@@ -241,20 +242,16 @@ func (e *engine) place(ctx context.Context, row store.TicketRow, group uuid.UUID
 	return e.surge(ctx, g)
 }
 
-// assigned applies intake's kefu.ticket.assigned: routing's own assignment coming back, or a supervisor's
-// by hand, or a move to a group without an agent (which queues it there).
+// assigned applies an assignment made at intake by someone other than routing: a supervisor's by hand, or
+// a move to a group without an agent (which queues it there).
 func (e *engine) assigned(ctx context.Context, row store.TicketRow, ev TicketEvent) error {
 	group := ev.GroupID
 	if group == uuid.Nil {
 		group = row.GroupID
 	}
-	switch {
-	case row.State == store.StateAssigned && ev.AssigneeID == row.AssigneeID && group == row.GroupID,
-		row.State == store.StateTransferring && ev.AssigneeID == uuid.Nil && group == row.GroupID,
-		row.State == store.StateQueued && ev.AssigneeID == uuid.Nil && group == row.GroupID:
-		return e.tx.SaveTicket(ctx, row) // routing's own decision, confirmed
-	}
-	// Someone else decided: a pending decision or transfer of ours must not override it.
+	// Staff decided by hand: that is what intake has now, and a pending decision or transfer of ours must
+	// not override it.
+	row.IntakeAssignee = ev.AssigneeID
 	if err := e.tx.CancelDispatch(ctx, row.ID); err != nil {
 		return err
 	}
@@ -361,16 +358,27 @@ func candidates(members []store.Member, group uuid.UUID, declined []uuid.UUID) [
 func (e *engine) assign(ctx context.Context, row *store.TicketRow, g routing.Group, agent uuid.UUID, bypass bool) error {
 	row.State, row.GroupID, row.AssigneeID, row.AssignedAt, row.Bypass = store.StateAssigned, g.ID, agent, e.now, bypass
 	row.UpdatedAt = e.now
-	if err := e.tx.SaveTicket(ctx, *row); err != nil {
-		return err
-	}
-	turn, err := e.tx.NextTurn(ctx, g.ID, agent)
+	turn, err := e.dispatch(ctx, row, g.ID, agent)
 	if err != nil {
 		return err
 	}
 	e.lastTurn = turn
-	return e.tx.AddDispatch(ctx, store.Dispatch{TicketID: row.ID, GroupID: g.ID, AgentID: agent,
-		RequestID: requestID(row.ID, turn), CreatedAt: e.now})
+	return e.tx.SaveTicket(ctx, *row)
+}
+
+// dispatch records that intake must put the ticket in group with agent (uuid.Nil: nobody), expecting the
+// agent intake has now (or will have once the previous dispatch lands), and makes agent that expectation
+// for the next one; the caller saves row. It draws the decision's turn, which also advances agent's
+// round robin in group, and returns it.
+func (e *engine) dispatch(ctx context.Context, row *store.TicketRow, group, agent uuid.UUID) (int64, error) {
+	turn, err := e.tx.NextTurn(ctx, group, agent)
+	if err != nil {
+		return 0, err
+	}
+	d := store.Dispatch{TicketID: row.ID, GroupID: group, AgentID: agent, Unassign: agent == uuid.Nil,
+		Expected: row.IntakeAssignee, RequestID: requestID(row.ID, turn), CreatedAt: e.now}
+	row.IntakeAssignee = agent
+	return turn, e.tx.AddDispatch(ctx, d)
 }
 
 // requestID names one decision about a ticket for intake's idempotency: turn is unique per decision.

@@ -98,16 +98,11 @@ func (a *App) Transfer(ctx context.Context, ticket, to uuid.UUID, reason string,
 		row.State, row.GroupID, row.AssigneeID, row.Bypass, row.DeclinedBy = store.StateTransferring, to, uuid.Nil, false, nil
 		row.EventSeq++
 		row.UpdatedAt = e.now
+		// Into the receiving group, with nobody.
+		if _, err := e.dispatch(ctx, &row, to, uuid.Nil); err != nil {
+			return err
+		}
 		if err := tx.SaveTicket(ctx, row); err != nil {
-			return err
-		}
-		turn, err := tx.NextTurn(ctx, to, uuid.Nil)
-		if err != nil {
-			return err
-		}
-		// Into the receiving group, with nobody: intake clears the agent because the group changes.
-		if err := tx.AddDispatch(ctx, store.Dispatch{TicketID: row.ID, GroupID: to, Unassign: true,
-			RequestID: requestID(row.ID, turn), CreatedAt: e.now}); err != nil {
 			return err
 		}
 		if err := e.event(row.ID, row.EventSeq, "transfer_requested", &eventsv1.RoutingTransferRequested{

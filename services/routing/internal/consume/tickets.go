@@ -27,6 +27,10 @@ import (
 // TicketsConsumer is the durable consumer of ticket events (STYLE §6: <service>-<purpose>).
 const TicketsConsumer = "routing-tickets"
 
+// Principal is routing's name at intake (its API key's principal, service:routing): the actor of the
+// assignments routing makes, which come back as events routing has already applied.
+const Principal = "routing"
+
 // subjects maps the ticket events routing follows to the engine's kinds.
 var subjects = map[string]app.EventKind{
 	events.Subject("ticket", "created"):   app.EventCreated,
@@ -114,6 +118,8 @@ func Decode(d events.Delivery) (app.TicketEvent, error) {
 		return ev, err
 	}
 	ev.Seq, ev.At = meta().GetAggregateSeq(), meta().GetOccurredAt().AsTime()
+	actor := meta().GetActor()
+	ev.ByRouting = actor.GetKind() == intakev1.ActorKind_ACTOR_KIND_SERVICE && actor.GetId() == Principal
 	if ev.Seq <= 0 {
 		return ev, fmt.Errorf("%s: meta.aggregate_seq %d: %w", d.Subject, ev.Seq, events.ErrPermanent)
 	}

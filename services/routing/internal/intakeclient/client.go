@@ -59,8 +59,13 @@ func (c *Client) TicketText(ctx context.Context, id uuid.UUID) (string, error) {
 }
 
 // Assign calls AssignTicket with requestID, so a retry changes nothing at intake.
-func (c *Client) Assign(ctx context.Context, ticket, group, agent uuid.UUID, unassign bool, requestID string) error {
-	req := &intakev1.AssignTicketRequest{TicketId: ticket.String(), RequestId: requestID, Unassign: unassign}
+func (c *Client) Assign(ctx context.Context, ticket, group, agent uuid.UUID, unassign bool, expected uuid.UUID, requestID string) error {
+	exp := ""
+	if expected != uuid.Nil {
+		exp = expected.String()
+	}
+	req := &intakev1.AssignTicketRequest{TicketId: ticket.String(), RequestId: requestID, Unassign: unassign,
+		ExpectedAssigneeId: &exp}
 	if group != uuid.Nil {
 		req.GroupId = group.String()
 	}

@@ -40,29 +40,32 @@ type TicketRow struct {
 	AssignedAt     time.Time
 	Bypass         bool
 	DeclinedBy     []uuid.UUID // agents who handed it back: not picked for it again
-	Seq            int64       // last kefu.ticket.* sequence applied
-	EventSeq       int64       // last kefu.routing.* sequence published for the ticket
+	// IntakeAssignee is the agent intake has, or will have once the pending dispatch lands (uuid.Nil:
+	// nobody). Each dispatch expects it.
+	IntakeAssignee uuid.UUID
+	Seq            int64 // last kefu.ticket.* sequence applied
+	EventSeq       int64 // last kefu.routing.* sequence published for the ticket
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
 
 const ticketColumns = `ticket_id, group_id, assignee_id, state, priority, type, subcategory, level, urgency, channel, tier,
 	rule_id, required_skills, sla_due_at, enqueued_at, assigned_at, bypass, seq, event_seq, created_at, updated_at,
-	declined_by`
+	declined_by, intake_assignee`
 
 func scanTicket(row pgx.Row) (TicketRow, error) {
 	var (
-		t                     TicketRow
-		group, assignee, rule *uuid.UUID
-		slaDue, assignedAt    *time.Time
+		t                                     TicketRow
+		group, assignee, rule, intakeAssignee *uuid.UUID
+		slaDue, assignedAt                    *time.Time
 	)
 	err := row.Scan(&t.ID, &group, &assignee, &t.State, &t.Priority, &t.Facts.Type, &t.Facts.Subcategory, &t.Facts.Level,
 		&t.Facts.Urgency, &t.Facts.Channel, &t.Facts.Tier, &rule, &t.RequiredSkills, &slaDue, &t.EnqueuedAt, &assignedAt,
-		&t.Bypass, &t.Seq, &t.EventSeq, &t.CreatedAt, &t.UpdatedAt, &t.DeclinedBy)
+		&t.Bypass, &t.Seq, &t.EventSeq, &t.CreatedAt, &t.UpdatedAt, &t.DeclinedBy, &intakeAssignee)
 	if err != nil {
 		return t, err
 	}
-	t.GroupID, t.AssigneeID, t.RuleID = deref(group), deref(assignee), deref(rule)
+	t.GroupID, t.AssigneeID, t.RuleID, t.IntakeAssignee = deref(group), deref(assignee), deref(rule), deref(intakeAssignee)
 	if slaDue != nil {
 		t.SLADue = *slaDue
 	}
@@ -110,17 +113,18 @@ func (s *Store) Ticket(ctx context.Context, id uuid.UUID) (row TicketRow, found 
 // SaveTicket inserts or overwrites the ticket's row.
 func (t *Tx) SaveTicket(ctx context.Context, r TicketRow) error {
 	_, err := t.tx.Exec(ctx, `INSERT INTO routed_tickets (`+ticketColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
 		ON CONFLICT (ticket_id) DO UPDATE SET group_id = EXCLUDED.group_id, assignee_id = EXCLUDED.assignee_id,
 			state = EXCLUDED.state, priority = EXCLUDED.priority, type = EXCLUDED.type, subcategory = EXCLUDED.subcategory,
 			level = EXCLUDED.level, urgency = EXCLUDED.urgency, channel = EXCLUDED.channel, tier = EXCLUDED.tier,
 			rule_id = EXCLUDED.rule_id, required_skills = EXCLUDED.required_skills, sla_due_at = EXCLUDED.sla_due_at,
 			enqueued_at = EXCLUDED.enqueued_at, assigned_at = EXCLUDED.assigned_at, bypass = EXCLUDED.bypass,
 			seq = EXCLUDED.seq, event_seq = EXCLUDED.event_seq, updated_at = EXCLUDED.updated_at,
-			declined_by = EXCLUDED.declined_by`,
+			declined_by = EXCLUDED.declined_by, intake_assignee = EXCLUDED.intake_assignee`,
 		r.ID, nullID(r.GroupID), nullID(r.AssigneeID), r.State, r.Priority, r.Facts.Type, r.Facts.Subcategory, r.Facts.Level,
 		r.Facts.Urgency, r.Facts.Channel, r.Facts.Tier, nullID(r.RuleID), nonNil(r.RequiredSkills), nullTime(r.SLADue),
-		r.EnqueuedAt, nullTime(r.AssignedAt), r.Bypass, r.Seq, r.EventSeq, r.CreatedAt, r.UpdatedAt, nonNilIDs(r.DeclinedBy))
+		r.EnqueuedAt, nullTime(r.AssignedAt), r.Bypass, r.Seq, r.EventSeq, r.CreatedAt, r.UpdatedAt, nonNilIDs(r.DeclinedBy),
+		nullID(r.IntakeAssignee))
 	if err != nil {
 		return fmt.Errorf("save ticket %s: %w", r.ID, err)
 	}
@@ -213,6 +217,7 @@ type Dispatch struct {
 	GroupID   uuid.UUID
 	AgentID   uuid.UUID // uuid.Nil: the group only
 	Unassign  bool      // clear the agent (a hand-back)
+	Expected  uuid.UUID // the agent intake must still have (uuid.Nil: nobody)
 	RequestID string
 	Attempts  int
 	CreatedAt time.Time
@@ -221,13 +226,17 @@ type Dispatch struct {
 // AddDispatch records that intake must be told ticket's assignment, replacing an older one not yet sent,
 // and signals the dispatchers at commit.
 func (t *Tx) AddDispatch(ctx context.Context, d Dispatch) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO dispatches (ticket_id, group_id, agent_id, unassign, request_id, attempts, next_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, 0, $6, $6)
+	// A decision replacing one not yet sent keeps that one's expectation: intake never saw it. One replacing
+	// a call in flight expects what that call sets.
+	_, err := t.tx.Exec(ctx, `INSERT INTO dispatches (ticket_id, group_id, agent_id, unassign, request_id, attempts, next_at,
+			created_at, expected_assignee)
+		VALUES ($1, $2, $3, $4, $5, 0, $6, $6, $7)
 		ON CONFLICT (ticket_id) DO UPDATE SET group_id = EXCLUDED.group_id, agent_id = EXCLUDED.agent_id,
 			unassign = EXCLUDED.unassign, request_id = EXCLUDED.request_id, attempts = 0,
 			next_at = CASE WHEN dispatches.in_flight THEN dispatches.next_at ELSE EXCLUDED.next_at END,
+			expected_assignee = CASE WHEN dispatches.in_flight THEN EXCLUDED.expected_assignee ELSE dispatches.expected_assignee END,
 			created_at = EXCLUDED.created_at`,
-		d.TicketID, d.GroupID, nullID(d.AgentID), d.Unassign, d.RequestID, d.CreatedAt)
+		d.TicketID, d.GroupID, nullID(d.AgentID), d.Unassign, d.RequestID, d.CreatedAt, nullID(d.Expected))
 	if err != nil {
 		return fmt.Errorf("add dispatch: %w", err)
 	}
@@ -251,17 +260,18 @@ func (s *Store) ClaimDispatches(ctx context.Context, now time.Time, lease time.D
 	rows, err := s.pool.Query(ctx, `UPDATE dispatches d SET next_at = $2, attempts = d.attempts + 1, in_flight = true
 		FROM (SELECT ticket_id FROM dispatches WHERE next_at <= $1 ORDER BY next_at LIMIT $3 FOR UPDATE SKIP LOCKED) due
 		WHERE d.ticket_id = due.ticket_id
-		RETURNING d.ticket_id, d.group_id, d.agent_id, d.unassign, d.request_id, d.attempts, d.created_at`, now, now.Add(lease), limit)
+		RETURNING d.ticket_id, d.group_id, d.agent_id, d.unassign, d.request_id, d.attempts, d.created_at, d.expected_assignee`,
+		now, now.Add(lease), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim dispatches: %w", err)
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Dispatch, error) {
 		var (
-			d     Dispatch
-			agent *uuid.UUID
+			d               Dispatch
+			agent, expected *uuid.UUID
 		)
-		err := r.Scan(&d.TicketID, &d.GroupID, &agent, &d.Unassign, &d.RequestID, &d.Attempts, &d.CreatedAt)
-		d.AgentID = deref(agent)
+		err := r.Scan(&d.TicketID, &d.GroupID, &agent, &d.Unassign, &d.RequestID, &d.Attempts, &d.CreatedAt, &expected)
+		d.AgentID, d.Expected = deref(agent), deref(expected)
 		return d, err
 	})
 }

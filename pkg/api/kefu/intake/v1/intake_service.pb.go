@@ -694,9 +694,13 @@ type AssignTicketRequest struct {
 	RequestId string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Clear the assignee: the ticket waits in its group (or group_id) in status assigned until routing or a
 	// supervisor assigns it again (an agent handing a ticket back).
-	Unassign      bool `protobuf:"varint,5,opt,name=unassign,proto3" json:"unassign,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Unassign bool `protobuf:"varint,5,opt,name=unassign,proto3" json:"unassign,omitempty"`
+	// When set, the call is refused (FAILED_PRECONDITION, reason ASSIGNEE_CHANGED) unless the ticket's agent
+	// is this one now; empty means nobody. Routing sets it so that its decision never overrides an
+	// assignment staff made by hand meanwhile.
+	ExpectedAssigneeId *string `protobuf:"bytes,6,opt,name=expected_assignee_id,json=expectedAssigneeId,proto3,oneof" json:"expected_assignee_id,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *AssignTicketRequest) Reset() {
@@ -762,6 +766,13 @@ func (x *AssignTicketRequest) GetUnassign() bool {
 		return x.Unassign
 	}
 	return false
+}
+
+func (x *AssignTicketRequest) GetExpectedAssigneeId() string {
+	if x != nil && x.ExpectedAssigneeId != nil {
+		return *x.ExpectedAssigneeId
+	}
+	return ""
 }
 
 // AssignTicketResponse carries the ticket.
@@ -3209,7 +3220,7 @@ const file_kefu_intake_v1_intake_service_proto_rawDesc = "" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"updateMask\"F\n" +
 	"\x14UpdateTicketResponse\x12.\n" +
-	"\x06ticket\x18\x01 \x01(\v2\x16.kefu.intake.v1.TicketR\x06ticket\"\xd4\x03\n" +
+	"\x06ticket\x18\x01 \x01(\v2\x16.kefu.intake.v1.TicketR\x06ticket\"\xc2\x04\n" +
 	"\x13AssignTicketRequest\x12%\n" +
 	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\x12&\n" +
 	"\bgroup_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\agroupId\x12,\n" +
@@ -3217,9 +3228,11 @@ const file_kefu_intake_v1_intake_service_proto_rawDesc = "" +
 	"assigneeId\x12;\n" +
 	"\n" +
 	"request_id\x18\x04 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\x012\x12^[A-Za-z0-9._:-]*$R\trequestId\x12\x1a\n" +
-	"\bunassign\x18\x05 \x01(\bR\bunassign:\xe6\x01\xbaH\xe2\x01\x1a~\n" +
+	"\bunassign\x18\x05 \x01(\bR\bunassign\x12S\n" +
+	"\x14expected_assignee_id\x18\x06 \x01(\tB\x1c\xbaH\x19r\x172\x15^([0-9a-fA-F-]{36})?$H\x00R\x12expectedAssigneeId\x88\x01\x01:\xe6\x01\xbaH\xe2\x01\x1a~\n" +
 	"\rassign.target\x12-group_id, assignee_id or unassign is required\x1a>this.group_id != '' || this.assignee_id != '' || this.unassign\x1a`\n" +
-	"\x15assign.unassign_alone\x12\x1dunassign takes no assignee_id\x1a(!this.unassign || this.assignee_id == ''\"F\n" +
+	"\x15assign.unassign_alone\x12\x1dunassign takes no assignee_id\x1a(!this.unassign || this.assignee_id == ''B\x17\n" +
+	"\x15_expected_assignee_id\"F\n" +
 	"\x14AssignTicketResponse\x12.\n" +
 	"\x06ticket\x18\x01 \x01(\v2\x16.kefu.intake.v1.TicketR\x06ticket\"v\n" +
 	"\x10StartWorkRequest\x12%\n" +
@@ -3617,6 +3630,7 @@ func file_kefu_intake_v1_intake_service_proto_init() {
 	file_kefu_intake_v1_taxonomy_proto_init()
 	file_kefu_intake_v1_ticket_proto_init()
 	file_kefu_intake_v1_timeline_proto_init()
+	file_kefu_intake_v1_intake_service_proto_msgTypes[8].OneofWrappers = []any{}
 	file_kefu_intake_v1_intake_service_proto_msgTypes[38].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -22,16 +22,21 @@ ALTER TABLE groups
 -- transferring: waiting for group_id (the receiving group) to accept a transfer. declined_by: agents who
 -- handed the ticket back, never picked for it again in this group.
 ALTER TABLE routed_tickets DROP CONSTRAINT routed_tickets_state_check;
+-- intake_assignee: the agent intake has (or will have once the pending dispatch lands): each dispatch
+-- expects it, so a decision never overrides an assignment staff made by hand meanwhile.
 ALTER TABLE routed_tickets
     ADD CONSTRAINT routed_tickets_state_check CHECK (state IN ('queued', 'assigned', 'transferring', 'done')),
-    ADD COLUMN declined_by uuid[] NOT NULL DEFAULT '{}';
+    ADD COLUMN declined_by uuid[] NOT NULL DEFAULT '{}',
+    ADD COLUMN intake_assignee uuid;
 
 -- unassign: tell intake to clear the agent rather than assign one (queued, handed back, transferred).
 -- in_flight: a dispatcher is calling intake with this row's request now; a newer decision replacing the
 -- row waits until that call ends, so intake receives one ticket's decisions in the order they were made.
+-- expected_assignee: the agent intake must still have for the call to apply (NULL: nobody).
 ALTER TABLE dispatches
-    ADD COLUMN unassign  boolean NOT NULL DEFAULT false,
-    ADD COLUMN in_flight boolean NOT NULL DEFAULT false;
+    ADD COLUMN unassign          boolean NOT NULL DEFAULT false,
+    ADD COLUMN in_flight         boolean NOT NULL DEFAULT false,
+    ADD COLUMN expected_assignee uuid;
 
 -- reason is staff's text: it stays here and never goes into events.
 CREATE TABLE transfers (
@@ -59,8 +64,8 @@ CREATE INDEX transfers_group_idx ON transfers (to_group_id, created_at DESC);
 
 -- +goose Down
 DROP TABLE transfers;
-ALTER TABLE dispatches DROP COLUMN in_flight, DROP COLUMN unassign;
-ALTER TABLE routed_tickets DROP COLUMN declined_by;
+ALTER TABLE dispatches DROP COLUMN expected_assignee, DROP COLUMN in_flight, DROP COLUMN unassign;
+ALTER TABLE routed_tickets DROP COLUMN intake_assignee, DROP COLUMN declined_by;
 ALTER TABLE routed_tickets DROP CONSTRAINT routed_tickets_state_check;
 ALTER TABLE routed_tickets ADD CONSTRAINT routed_tickets_state_check CHECK (state IN ('queued', 'assigned', 'done'));
 ALTER TABLE groups DROP CONSTRAINT groups_surge_check, DROP CONSTRAINT groups_overflow_self_check,
