@@ -24,3 +24,15 @@ ALTER DEFAULT PRIVILEGES FOR ROLE kefu_customer_owner IN SCHEMA customer
   GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO kefu_customer;
 ALTER DEFAULT PRIVILEGES FOR ROLE kefu_customer_owner IN SCHEMA customer
   GRANT EXECUTE ON FUNCTIONS TO kefu_customer;
+
+CREATE ROLE kefu_routing_owner LOGIN PASSWORD 'kefu_routing_owner';
+CREATE ROLE kefu_routing LOGIN PASSWORD 'kefu_routing';
+GRANT CONNECT ON DATABASE kefu TO kefu_routing_owner, kefu_routing;
+CREATE SCHEMA routing AUTHORIZATION kefu_routing_owner;
+GRANT USAGE ON SCHEMA routing TO kefu_routing;
+ALTER DEFAULT PRIVILEGES FOR ROLE kefu_routing_owner IN SCHEMA routing
+  GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO kefu_routing;
+ALTER DEFAULT PRIVILEGES FOR ROLE kefu_routing_owner IN SCHEMA routing
+  GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO kefu_routing;
+ALTER DEFAULT PRIVILEGES FOR ROLE kefu_routing_owner IN SCHEMA routing
+  GRANT EXECUTE ON FUNCTIONS TO kefu_routing;

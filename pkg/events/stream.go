@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -63,7 +64,10 @@ func (c StreamConfig) JetStreamConfig() jetstream.StreamConfig {
 }
 
 // EnsureStream creates the KEFU stream or updates it to c. Every service calls it at start-up, so the
-// configuration converges on the newest deployed values.
+// configuration converges on the newest deployed values. A stream that already has c's configuration is
+// left alone: an update, even to the same values, races in nats-server with consumers being created on the
+// stream (its race detector reports it), and every service starts its consumers while the others ensure
+// the stream.
 func EnsureStream(ctx context.Context, js jetstream.JetStream, c StreamConfig) (jetstream.Stream, error) {
 	c = c.withDefaults()
 	switch {
@@ -72,11 +76,32 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, c StreamConfig) (
 	case c.Duplicates > c.MaxAge:
 		return nil, fmt.Errorf("ensure stream: duplicate window %s exceeds max age %s", c.Duplicates, c.MaxAge)
 	}
-	s, err := js.CreateOrUpdateStream(ctx, c.JetStreamConfig())
+	want := c.JetStreamConfig()
+	s, err := js.Stream(ctx, StreamName)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		// Creating a stream another service just created with the same configuration succeeds; with
+		// another configuration it fails, and this one's values win.
+		s, err = js.CreateStream(ctx, want)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			s, err = js.UpdateStream(ctx, want)
+		}
+	case err == nil && !sameStreamConfig(s.CachedInfo().Config, want):
+		s, err = js.UpdateStream(ctx, want)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("ensure stream %s: %w", StreamName, err)
 	}
 	return s, nil
+}
+
+// sameStreamConfig reports whether have already holds every value JetStreamConfig sets in want (the
+// server fills in the rest).
+func sameStreamConfig(have, want jetstream.StreamConfig) bool {
+	return have.Description == want.Description && slices.Equal(have.Subjects, want.Subjects) &&
+		have.Storage == want.Storage && have.Retention == want.Retention && have.Discard == want.Discard &&
+		have.MaxAge == want.MaxAge && have.Duplicates == want.Duplicates && have.Replicas == want.Replicas &&
+		have.AllowDirect == want.AllowDirect
 }
 
 // KeepStream creates or updates the KEFU stream, retrying with backoff while NATS is unreachable, and

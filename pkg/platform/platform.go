@@ -103,10 +103,12 @@ func Open(ctx context.Context, o Options, log *slog.Logger) (p *Platform, err er
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
-	p = &Platform{o: o, log: log, Clock: o.Clock, streamReady: make(chan struct{})}
+	opened := &Platform{o: o, log: log, Clock: o.Clock, streamReady: make(chan struct{})}
+	p = opened
 	defer func() {
 		if err != nil {
-			p.Close(ctx)
+			// Every failure returns nil, so close what was opened through its own name.
+			opened.Close(ctx)
 			p = nil
 		}
 	}()

@@ -7,21 +7,17 @@ package customer
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"kefu.dev/pkg/auth"
-	"kefu.dev/pkg/auth/apikeys"
 	"kefu.dev/pkg/clock"
 	"kefu.dev/pkg/config"
 	"kefu.dev/pkg/events"
@@ -195,37 +191,11 @@ func Rekey(ctx context.Context, cfg Config, log *slog.Logger) (int, error) {
 
 // IssueServiceKey issues an API key at this service for another kefu service (principal service:<id>,
 // role service) and returns its text, which is shown nowhere else: the bootstrap of intake's
-// KEFU_CUSTOMER_API_KEY in a fresh install, before any admin could call KeyService. Run it again to rotate:
-// a principal keeps at most two active keys, so revoke the old one afterwards (KeyService.RevokeApiKey).
+// KEFU_CUSTOMER_API_KEY in a fresh install, before any admin could call KeyService. Run it again to rotate
+// (see platform.IssueServiceKey).
 func IssueServiceKey(ctx context.Context, cfg Config, id string) (string, error) {
-	if !serviceIDPattern.MatchString(id) {
-		return "", fmt.Errorf("service id %q: want lower-case letters, digits and dashes", id)
-	}
-	pepper, err := cfg.Auth.Pepper()
-	if err != nil {
-		return "", fmt.Errorf("api-key-pepper (%s): %w", config.EnvName("api-key-pepper"), err)
-	}
-	pool, err := pgxutil.Open(ctx, cfg.DatabaseURL, pgxutil.Options{Schema: store.Schema, AppName: "customer-issue-key", MaxConns: 2})
-	if err != nil {
-		return "", err
-	}
-	defer pool.Close()
-	reqID := rand.Text()
-	fp, err := idempotency.Fingerprint(wrapperspb.String(reqID))
-	if err != nil {
-		return "", err
-	}
-	issued, err := apikeys.New(pool, pepper, clock.Real{}, rand.Reader).Create(ctx,
-		apikeys.Request{Caller: "operator:customer-issue-service-key", ID: reqID, Fingerprint: fp},
-		apikeys.Spec{PrincipalKind: auth.KindService, PrincipalID: id, DisplayName: id + " (issued at the command line)",
-			Roles: []string{auth.RoleService}})
-	if err != nil {
-		return "", fmt.Errorf("issue %s's key: %w", id, err)
-	}
-	return issued.Text, nil
+	return platform.IssueServiceKey(ctx, cfg.platformOptions(), id)
 }
-
-var serviceIDPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
 
 type nopNotifier struct{}
 

@@ -51,8 +51,8 @@ func envOf(t *testing.T, root, name string) map[string]bool {
 
 // TestComposeFileDescribesTheSuite parses docker-compose.yml (there is no Docker engine on CI machines) and
 // checks that every service is built from a command that exists, is given only variables its binary
-// reads, is wired to Postgres and NATS as its own roles, and that intake and the gateway point at the
-// services they call.
+// reads, is wired to Postgres and NATS as its own roles, and that intake, routing and the gateway point at
+// the services they call.
 func TestComposeFileDescribesTheSuite(t *testing.T) {
 	t.Parallel()
 	root := filepath.Join("..", "..")
@@ -84,7 +84,7 @@ func TestComposeFileDescribesTheSuite(t *testing.T) {
 			require.True(t, reads[k] || strings.HasPrefix(k, "OTEL_"), "service %s: variable %s is not one its binary reads", name, k)
 		}
 	}
-	for _, name := range []string{"intake", "customer"} {
+	for _, name := range []string{"intake", "customer", "routing"} {
 		env := doc.Services[name].Environment
 		require.Contains(t, env["DATABASE_URL"], "kefu_"+name+":", "%s must connect as its runtime role", name)
 		require.Contains(t, env["KEFU_MIGRATE_DATABASE_URL"], "kefu_"+name+"_owner:", "%s's migrations run as the owner role", name)
@@ -100,12 +100,18 @@ func TestComposeFileDescribesTheSuite(t *testing.T) {
 	for _, k := range []string{"KEFU_ENCRYPTION_KEYS", "KEFU_BLIND_INDEX_KEY"} {
 		require.True(t, strings.HasPrefix(cu[k], "${"+k+":?"), "the customer service's %s is a secret compose must be given, not a value in the file", k)
 	}
+	ro := doc.Services["routing"].Environment
+	require.Equal(t, "intake:7001", ro["KEFU_INTAKE_ADDR"], "routing assigns tickets at intake")
+	require.NotEmpty(t, ro["KEFU_INTAKE_API_KEY"], "routing cannot call intake without its API key")
+	require.Equal(t, "0.0.0.0:7001", in["KEFU_GRPC_ADDR"], "intake listens where routing and the gateway call it")
+	require.Equal(t, "0.0.0.0:7003", ro["KEFU_GRPC_ADDR"], "routing listens where the gateway calls it")
 	gw := doc.Services["gateway"].Environment
 	require.Equal(t, "intake:7001", gw["KEFU_INTAKE_ADDR"])
 	require.Equal(t, "customer:7002", gw["KEFU_CUSTOMER_ADDR"], "the gateway serves /v1/customers from the customer service")
+	require.Equal(t, "routing:7003", gw["KEFU_ROUTING_ADDR"], "the gateway serves /v1/groups from the routing service")
 	init, err := os.ReadFile(filepath.Join(root, "deploy", "postgres", "init.sql"))
 	require.NoError(t, err)
-	for _, name := range []string{"intake", "customer"} {
+	for _, name := range []string{"intake", "customer", "routing"} {
 		for _, stmt := range []string{"CREATE ROLE kefu_" + name + "_owner ", "CREATE ROLE kefu_" + name + " ",
 			"CREATE SCHEMA " + name + " AUTHORIZATION kefu_" + name + "_owner;"} {
 			require.Contains(t, string(init), stmt, "deploy/postgres/init.sql must create %s's roles and schema", name)

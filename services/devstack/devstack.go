@@ -113,13 +113,27 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	if err != nil {
 		return fmt.Errorf("provision customer roles: %w", err)
 	}
-	// The customer schema is migrated before anything serves, because intake's key at the customer
-	// service goes into its api_keys table. Intake migrates its own schema in Serve, concurrently with
-	// nothing that touches it: each service has its own schema, goose tables and advisory locks.
+	rroles, err := pgxutil.Provision(ctx, adminURL, "routing")
+	if err != nil {
+		return fmt.Errorf("provision routing roles: %w", err)
+	}
+	// The schemas are migrated before anything serves: intake's key at the customer service and routing's
+	// key at intake go into their api_keys tables, and a stack that is ready has every schema in place (a
+	// stack stopped at once does not cut a migration short).
 	if err := customer.Migrate(ctx, customer.Config{MigrateDatabaseURL: croles.OwnerURL}); err != nil {
 		return fmt.Errorf("customer: %w", err)
 	}
-	intakeKey, err := intakeCustomerKey(ctx, dataDir, croles.RuntimeURL, pepper)
+	if err := intake.Migrate(ctx, intake.Config{MigrateDatabaseURL: roles.OwnerURL}); err != nil {
+		return fmt.Errorf("intake: %w", err)
+	}
+	if err := routing.Migrate(ctx, routing.Config{MigrateDatabaseURL: rroles.OwnerURL}); err != nil {
+		return fmt.Errorf("routing: %w", err)
+	}
+	intakeKey, err := ensureServiceKey(ctx, intakeAtCustomer, dataDir, croles.RuntimeURL, pepper)
+	if err != nil {
+		return err
+	}
+	routingKey, err := ensureServiceKey(ctx, routingAtIntake, dataDir, roles.RuntimeURL, pepper)
 	if err != nil {
 		return err
 	}
@@ -159,6 +173,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	icfg := intake.DefaultConfig()
 	icfg.DatabaseURL, icfg.MigrateDatabaseURL, icfg.NATSURL = roles.RuntimeURL, roles.OwnerURL, ns.ClientURL()
 	icfg.Auth, icfg.Reflection = authCfg, true
+	icfg.Migrate = false // done above
+	rcfg := routing.DefaultConfig()
+	rcfg.DatabaseURL, rcfg.MigrateDatabaseURL, rcfg.NATSURL = rroles.RuntimeURL, rroles.OwnerURL, ns.ClientURL()
+	rcfg.IntakeAPIKey = routingKey
+	rcfg.Auth, rcfg.Reflection = authCfg, true
+	rcfg.Migrate = false // done above
 	svcs := []svc{
 		{cfg.IntakePort, &addrs.Intake, func(ctx context.Context, l net.Listener) error {
 			return intake.Serve(ctx, icfg, svcLog("intake"), l)
@@ -167,7 +187,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 			return customer.Serve(ctx, ccfg, svcLog("customer"), l)
 		}},
 		{cfg.RoutingPort, &addrs.Routing, func(ctx context.Context, l net.Listener) error {
-			return routing.Serve(ctx, routing.DefaultConfig(), svcLog("routing"), l)
+			return routing.Serve(ctx, rcfg, svcLog("routing"), l)
 		}},
 		{cfg.SlatimerPort, &addrs.Slatimer, func(ctx context.Context, l net.Listener) error {
 			return slatimer.Serve(ctx, slatimer.DefaultConfig(), svcLog("slatimer"), l)
@@ -190,10 +210,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 		return fmt.Errorf("listen: %w", err)
 	}
 	addrs.REST = "http://" + httpLis.Addr().String()
-	// Set once the customer listener is bound (its port may be 0); the closures above read icfg when they run.
+	// Set once the listeners are bound (their ports may be 0); the closures above read icfg and rcfg when
+	// they run.
 	icfg.CustomerAddr, icfg.CustomerAPIKey = addrs.Customer, intakeKey
+	rcfg.IntakeAddr = addrs.Intake
 	gcfg := gateway.DefaultConfig()
-	gcfg.IntakeAddr, gcfg.CustomerAddr = addrs.Intake, addrs.Customer
+	gcfg.IntakeAddr, gcfg.CustomerAddr, gcfg.RoutingAddr = addrs.Intake, addrs.Customer, addrs.Routing
 
 	g, gctx := errgroup.WithContext(ctx)
 	for i, s := range svcs {

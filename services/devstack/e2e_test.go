@@ -109,8 +109,9 @@ func readmeScript(t *testing.T, base, kefuDev string) string {
 	return strings.ReplaceAll(script, "go run ./services/devstack/cmd/kefu-dev", kefuDev)
 }
 
-// TestReadmeWalkthroughWorksAsPrinted runs the README's curl examples (submit, list, assign, reply,
-// resolve, rate, close, archive) against the real dev stack, so the quick start cannot rot.
+// TestReadmeWalkthroughWorksAsPrinted runs the README's curl examples (routing set-up, submit, queue,
+// automatic assignment, reply, resolve, rate, close, archive, customers, keys) against the real dev stack,
+// so the quick start cannot rot.
 func TestReadmeWalkthroughWorksAsPrinted(t *testing.T) {
 	t.Parallel()
 	for _, tool := range []string{"bash", "curl", "jq"} {
@@ -130,7 +131,11 @@ func TestReadmeWalkthroughWorksAsPrinted(t *testing.T) {
 	for _, want := range []string{`"TICKET_STATUS_ARCHIVED"`, "UNAUTHENTICATED\nPERMISSION_DENIED\n", `"revoked":true`,
 		`{"method":"SubmitTicket","principal":"adapter:web-chat","result":"OK"}`, `{"method":"ArchiveTicket","principal":"staff:`,
 		`{"name":"张*","nationalId":"110105********002X","phone":"139****5678","masked":true}`, "[true]\nvip\n13912345678\n",
-		"CUSTOMER_STATE_ERASED"} {
+		"CUSTOMER_STATE_ERASED",
+		`["after_sales","general","logistics","senior_complaints","tech_support"]`,
+		`{"displayName":"王芳","presence":"PRESENCE_OFFLINE","capacity":8}`, "15 快递投诉 → 物流组\n20 物流 → 物流组",
+		"\nlogistics\n", `{"depth":1,"waiting":[true],"agents":[{"displayName":"王芳","presence":"PRESENCE_OFFLINE","eligible":false}]}`,
+		`"inLogistics":true}`, "PRESENCE_ONLINE\n", `[{"mine":true,"state":"ROUTED_TICKET_STATE_ASSIGNED"}]`} {
 		require.Contains(t, string(out), want, "the walkthrough's output:\n%s", out)
 	}
 	require.True(t, strings.HasSuffix(strings.TrimSpace(string(out)), "UNAUTHENTICATED"), "a revoked key must stop working:\n%s", out)

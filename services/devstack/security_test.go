@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -28,6 +29,7 @@ import (
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
 	"kefu.dev/pkg/auth"
 	"kefu.dev/pkg/grpcx"
+	"kefu.dev/pkg/testkit"
 	"kefu.dev/services/devstack"
 )
 
@@ -95,6 +97,8 @@ func startHostile(t *testing.T) *hostileStack {
 		Description: "我的订单还没到", Contact: &intakev1.Contact{Kind: intakev1.ContactKind_CONTACT_KIND_PHONE, Value: "13800138000", Consent: true, ConsentPurpose: "follow_up"},
 	})
 	require.NoError(t, err)
+	// Routing places every new ticket in a group at intake; the hand assignment comes after it.
+	h.settle(t)
 	as, err := h.intake.AssignTicket(bearer(t.Context(), h.admin), &intakev1.AssignTicketRequest{
 		TicketId: sub.GetTicket().GetTicketId(), GroupId: h.g2, AssigneeId: h.agent2})
 	require.NoError(t, err)
@@ -116,14 +120,31 @@ func bearer(ctx context.Context, credential string) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+credential)
 }
 
-// fingerprint is every ticket's id and etag and every key's state, as an admin sees them: a write that
-// was refused must leave it as it was.
+// settle waits until routing has placed every ticket (none is NEW any more) and returns them all, as an
+// admin sees them. Routing assigns each new ticket to a group at intake shortly after its submit, a change
+// no hostile call made.
+func (h *hostileStack) settle(t *testing.T) []*intakev1.Ticket {
+	t.Helper()
+	var tickets []*intakev1.Ticket
+	testkit.Eventually(t, func() bool {
+		resp, err := h.intake.ListTickets(bearer(t.Context(), h.admin), &intakev1.ListTicketsRequest{PageSize: 500})
+		if err != nil {
+			return false
+		}
+		tickets = resp.GetTickets()
+		return !slices.ContainsFunc(tickets, func(tk *intakev1.Ticket) bool {
+			return tk.GetStatus() == intakev1.TicketStatus_TICKET_STATUS_NEW
+		})
+	}, time.Minute, "routing never placed every new ticket")
+	return tickets
+}
+
+// fingerprint is every ticket's id and etag and every key's state, as an admin sees them once routing has
+// placed every ticket: a write that was refused must leave it as it was.
 func (h *hostileStack) fingerprint(t *testing.T) string {
 	t.Helper()
 	var b strings.Builder
-	tickets, err := h.intake.ListTickets(bearer(t.Context(), h.admin), &intakev1.ListTicketsRequest{PageSize: 500})
-	require.NoError(t, err)
-	for _, tk := range tickets.GetTickets() {
+	for _, tk := range h.settle(t) {
 		fmt.Fprintf(&b, "%s/%s;", tk.GetTicketId(), tk.GetEtag())
 	}
 	keys, err := h.keys.ListApiKeys(bearer(t.Context(), h.admin), &authv1.ListApiKeysRequest{PageSize: 500, IncludeInactive: true})

@@ -17,47 +17,58 @@ import (
 	"kefu.dev/pkg/pgxutil"
 )
 
-// Intake calls the customer service with an API key the customer service issued (its own api_keys table).
-// In production an admin creates it through the customer service's KeyService and hands it to intake as a
-// secret (--customer-api-key); the dev stack does the same at start, keeping the key's text in the data
-// folder so that a restart reuses it rather than piling up keys.
-const (
-	intakeKeyFile = "intake-customer-api-key"
-	// intakePrincipal is intake's identity at the customer service.
-	intakePrincipal = "intake"
-	// customerSchema is the customer service's schema (its store.Schema, internal to its module).
-	customerSchema = "customer"
+// A kefu service calls another with an API key the callee issued (in its own api_keys table): intake calls
+// the customer service, routing calls intake. In production an admin creates the key through the callee's
+// KeyService (or its `issue-service-key --id X` subcommand) and hands it to the caller as a secret
+// (intake's --customer-api-key, routing's --intake-api-key); the dev stack does the same at start, keeping
+// the key's text in the data folder so that a restart reuses it rather than piling up keys.
+type serviceKey struct {
+	// caller is the calling service's id: its principal at the callee is service:<caller>.
+	caller string
+	// callee names the service that issues the key; schema is its schema (its store.Schema, internal to
+	// its module), which must already be migrated.
+	callee, schema string
+	// file keeps the key's text in the data folder.
+	file string
+}
+
+var (
+	// intakeAtCustomer is intake's key at the customer service (--customer-api-key).
+	intakeAtCustomer = serviceKey{caller: "intake", callee: "customer", schema: "customer", file: "intake-customer-api-key"}
+	// routingAtIntake is routing's key at intake (--intake-api-key).
+	routingAtIntake = serviceKey{caller: "routing", callee: "intake", schema: "intake", file: "routing-intake-api-key"}
 )
+
+func (k serviceKey) String() string { return k.caller + "'s API key at " + k.callee }
 
 // devstackCaller is who the dev stack's keys are created by (api_keys.created_by).
 var devstackCaller = auth.Principal{Kind: auth.KindService, ID: "kefu-dev"}
 
-// intakeCustomerKey returns the text of intake's service key at the customer service, whose schema must
-// already be migrated; runtimeURL is the customer's runtime role and pepperHex the services' shared
-// --api-key-pepper. The key kept in dataDir is reused while it still authenticates (not revoked, not
-// expired, issued under this pepper). Otherwise the dev stack revokes the intake keys it issued before
-// (whose text is lost, so nothing can use them) and issues a new one, which keeps intake within
-// apikeys.MaxActiveKeys unless an admin gave it two keys of their own.
-func intakeCustomerKey(ctx context.Context, dataDir, runtimeURL, pepperHex string) (string, error) {
+// ensureServiceKey returns the text of k, issuing it if need be; runtimeURL is the callee's runtime role
+// and pepperHex the services' shared --api-key-pepper. The key kept in dataDir is reused while it still
+// authenticates (not revoked, not expired, issued under this pepper). Otherwise the dev stack revokes the
+// caller's keys it issued before (whose text is lost, so nothing can use them) and issues a new one, which
+// keeps the caller within apikeys.MaxActiveKeys unless an admin gave it two keys of their own.
+func ensureServiceKey(ctx context.Context, k serviceKey, dataDir, runtimeURL, pepperHex string) (string, error) {
 	pepper, err := auth.Config{APIKeyPepper: pepperHex}.Pepper()
 	if err != nil {
 		return "", fmt.Errorf("api key pepper: %w", err)
 	}
-	path := filepath.Join(dataDir, intakeKeyFile)
+	path := filepath.Join(dataDir, k.file)
 	text, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("read intake's customer API key: %w", err)
+		return "", fmt.Errorf("read %s: %w", k, err)
 	}
-	pool, err := pgxutil.Open(ctx, runtimeURL, pgxutil.Options{Schema: customerSchema, AppName: "kefu-dev", MaxConns: 2})
+	pool, err := pgxutil.Open(ctx, runtimeURL, pgxutil.Options{Schema: k.schema, AppName: "kefu-dev", MaxConns: 2})
 	if err != nil {
-		return "", fmt.Errorf("open customer database: %w", err)
+		return "", fmt.Errorf("open %s database: %w", k.callee, err)
 	}
 	defer pool.Close()
 	clk := clock.Real{}
 	keys := apikeys.New(pool, pepper, clk, rand.Reader)
 
 	if kept := strings.TrimSpace(string(text)); kept != "" {
-		ok, err := keyWorks(ctx, keys, pepper, kept, clk)
+		ok, err := k.works(ctx, keys, pepper, kept, clk)
 		if err != nil {
 			return "", err
 		}
@@ -67,30 +78,30 @@ func intakeCustomerKey(ctx context.Context, dataDir, runtimeURL, pepperHex strin
 	}
 	var stale []apikeys.Key
 	for token := ""; ; {
-		page, err := keys.List(ctx, apikeys.Filter{PrincipalID: intakePrincipal}, apikeys.MaxPageSize, token)
+		page, err := keys.List(ctx, apikeys.Filter{PrincipalID: k.caller}, apikeys.MaxPageSize, token)
 		if err != nil {
-			return "", fmt.Errorf("list intake's customer API keys: %w", err)
+			return "", fmt.Errorf("list %s's API keys at %s: %w", k.caller, k.callee, err)
 		}
 		stale = append(stale, page.Keys...)
 		if token = page.NextPageToken; token == "" {
 			break
 		}
 	}
-	for _, k := range stale {
-		if k.CreatedBy != devstackCaller.String() {
+	for _, old := range stale {
+		if old.CreatedBy != devstackCaller.String() || old.PrincipalKind != auth.KindService {
 			continue // an admin's key: theirs to revoke
 		}
-		if _, err := keys.Revoke(ctx, k.ID); err != nil {
-			return "", fmt.Errorf("revoke intake's old customer API key %s: %w", k.ID, err)
+		if _, err := keys.Revoke(ctx, old.ID); err != nil {
+			return "", fmt.Errorf("revoke %s's old API key %s at %s: %w", k.caller, old.ID, k.callee, err)
 		}
 	}
 	// A fresh request id each time: this is a new key, not a retry of an earlier creation.
 	reqID := rand.Text()
 	issued, err := keys.Create(ctx, apikeys.Request{Caller: devstackCaller.String(), ID: reqID, Fingerprint: fingerprint(reqID)},
-		apikeys.Spec{PrincipalKind: auth.KindService, PrincipalID: intakePrincipal, DisplayName: "intake (dev stack)",
+		apikeys.Spec{PrincipalKind: auth.KindService, PrincipalID: k.caller, DisplayName: k.caller + " (dev stack)",
 			Roles: []string{auth.RoleService}})
 	if err != nil {
-		return "", fmt.Errorf("create intake's customer API key: %w", err)
+		return "", fmt.Errorf("create %s: %w", k, err)
 	}
 	if err := replaceSecret(path, []byte(issued.Text)); err != nil {
 		return "", err
@@ -98,8 +109,8 @@ func intakeCustomerKey(ctx context.Context, dataDir, runtimeURL, pepperHex strin
 	return issued.Text, nil
 }
 
-// keyWorks reports whether text is an active intake service key under pepper.
-func keyWorks(ctx context.Context, keys *apikeys.Store, pepper auth.Pepper, text string, clk clock.Clock) (bool, error) {
+// works reports whether text is an active key of k's caller, as a service, under pepper.
+func (k serviceKey) works(ctx context.Context, keys *apikeys.Store, pepper auth.Pepper, text string, clk clock.Clock) (bool, error) {
 	id, secret, err := auth.ParseAPIKey(text)
 	if err != nil {
 		return false, nil
@@ -111,7 +122,7 @@ func keyWorks(ctx context.Context, keys *apikeys.Store, pepper auth.Pepper, text
 	if err != nil {
 		return false, err
 	}
-	return rec.ActiveAt(clk.Now()) && rec.Kind == auth.KindService && rec.PrincipalID == intakePrincipal &&
+	return rec.ActiveAt(clk.Now()) && rec.Kind == auth.KindService && rec.PrincipalID == k.caller &&
 		pepper.Verify(id, secret, rec.Hash), nil
 }
 

@@ -24,6 +24,7 @@ import (
 	authv1 "kefu.dev/pkg/api/kefu/auth/v1"
 	customerv1 "kefu.dev/pkg/api/kefu/customer/v1"
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
+	routingv1 "kefu.dev/pkg/api/kefu/routing/v1"
 	"kefu.dev/pkg/grpcx"
 )
 
@@ -52,7 +53,7 @@ const (
 const idleTimeout = 2 * time.Minute
 
 // Config configures the gateway. A zero field takes its Default value, except IntakeAddr, which is
-// required, and CustomerAddr.
+// required, and CustomerAddr and RoutingAddr.
 type Config struct {
 	// HTTPAddr is the listen address for Run (host:port).
 	HTTPAddr string
@@ -61,6 +62,9 @@ type Config struct {
 	// CustomerAddr is the gRPC target of the customer service, which serves /v1/customers and /v1/tiers.
 	// Empty leaves those routes out (they answer 404): a stack of intake alone, as `make bench` runs.
 	CustomerAddr string
+	// RoutingAddr is the gRPC target of the routing service, which serves /v1/groups, /v1/agents and
+	// /v1/routingRules. Empty leaves those routes out (they answer 404).
+	RoutingAddr string
 	// MaxBodyBytes is the largest request body accepted; a larger one is answered 413.
 	MaxBodyBytes int64
 	// ReadHeaderTimeout bounds reading a request's headers (slowloris protection).
@@ -164,7 +168,8 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config, logger *slog.Logger
 		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	logger.InfoContext(ctx, "gateway listening", slog.String("addr", ln.Addr().String()),
-		slog.String("intake_addr", cfg.IntakeAddr), slog.String("customer_addr", cfg.CustomerAddr), slog.Int64("max_body_bytes", cfg.MaxBodyBytes))
+		slog.String("intake_addr", cfg.IntakeAddr), slog.String("customer_addr", cfg.CustomerAddr),
+		slog.String("routing_addr", cfg.RoutingAddr), slog.Int64("max_body_bytes", cfg.MaxBodyBytes))
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -200,29 +205,45 @@ func NewHandler(ctx context.Context, cfg Config, logger *slog.Logger) (http.Hand
 	}
 	cfg = cfg.withDefaults()
 
-	conn, err := grpcx.Dial(cfg.IntakeAddr, grpc.WithChainUnaryInterceptor(hideTransportErrors("intake")))
-	if err != nil {
-		return nil, nil, fmt.Errorf("intake client: %w", err)
+	// Each backend has its own connection; an optional one with no address stays nil and its routes out.
+	type backend struct {
+		service string
+		conn    *grpc.ClientConn
 	}
-	var customerConn *grpc.ClientConn
-	if cfg.CustomerAddr != "" {
-		customerConn, err = grpcx.Dial(cfg.CustomerAddr, grpc.WithChainUnaryInterceptor(hideTransportErrors("customer")))
-		if err != nil {
-			_ = conn.Close()
-			return nil, nil, fmt.Errorf("customer client: %w", err)
-		}
-	}
+	var backends []backend
 	closeConn := func() error {
 		var errs []error
-		if err := conn.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close intake connection: %w", err))
-		}
-		if customerConn != nil {
-			if err := customerConn.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("close customer connection: %w", err))
+		for _, b := range backends {
+			if err := b.conn.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close %s connection: %w", b.service, err))
 			}
 		}
 		return errors.Join(errs...)
+	}
+	dial := func(service, addr string) (*grpc.ClientConn, error) {
+		if addr == "" {
+			return nil, nil
+		}
+		c, err := grpcx.Dial(addr, grpc.WithChainUnaryInterceptor(hideTransportErrors(service)))
+		if err != nil {
+			return nil, fmt.Errorf("%s client: %w", service, err)
+		}
+		backends = append(backends, backend{service, c})
+		return c, nil
+	}
+	conn, err := dial("intake", cfg.IntakeAddr)
+	if err != nil {
+		return nil, nil, err
+	}
+	customerConn, err := dial("customer", cfg.CustomerAddr)
+	if err != nil {
+		_ = closeConn()
+		return nil, nil, err
+	}
+	routingConn, err := dial("routing", cfg.RoutingAddr)
+	if err != nil {
+		_ = closeConn()
+		return nil, nil, err
 	}
 
 	mux := newServeMux()
@@ -231,8 +252,8 @@ func NewHandler(ctx context.Context, cfg Config, logger *slog.Logger) (http.Hand
 		return nil, nil, fmt.Errorf("register intake routes: %w", err)
 	}
 	// Intake serves the API keys of its own callers (adapters) and its audit log; see KeyService and
-	// AuditService. The customer service has its own KeyService and AuditService (its callers' keys, its
-	// reveals and changes), reachable over gRPC only: one REST path cannot serve two backends.
+	// AuditService. The customer and routing services have their own KeyService and AuditService (their
+	// callers' keys, their audit logs), reachable over gRPC only: one REST path cannot serve two backends.
 	if err := authv1.RegisterKeyServiceHandlerClient(ctx, mux, authv1.NewKeyServiceClient(conn)); err != nil {
 		_ = closeConn()
 		return nil, nil, fmt.Errorf("register key routes: %w", err)
@@ -245,6 +266,12 @@ func NewHandler(ctx context.Context, cfg Config, logger *slog.Logger) (http.Hand
 		if err := customerv1.RegisterCustomerServiceHandlerClient(ctx, mux, customerv1.NewCustomerServiceClient(customerConn)); err != nil {
 			_ = closeConn()
 			return nil, nil, fmt.Errorf("register customer routes: %w", err)
+		}
+	}
+	if routingConn != nil {
+		if err := routingv1.RegisterRoutingServiceHandlerClient(ctx, mux, routingv1.NewRoutingServiceClient(routingConn)); err != nil {
+			_ = closeConn()
+			return nil, nil, fmt.Errorf("register routing routes: %w", err)
 		}
 	}
 	if err := registerPlainRoutes(mux, healthpb.NewHealthClient(conn)); err != nil {

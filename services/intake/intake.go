@@ -175,6 +175,14 @@ func Republish(ctx context.Context, cfg Config, since time.Time) (int64, error) 
 	return outbox.Republish(ctx, pool, since)
 }
 
+// IssueServiceKey issues an API key at this service for another kefu service (principal service:<id>,
+// role service) and returns its text, which is shown nowhere else: the bootstrap of routing's
+// KEFU_INTAKE_API_KEY in a fresh install, before any admin could call KeyService. Run it again to rotate
+// (see platform.IssueServiceKey).
+func IssueServiceKey(ctx context.Context, cfg Config, id string) (string, error) {
+	return platform.IssueServiceKey(ctx, cfg.platformOptions(), id)
+}
+
 // Run listens on cfg.GRPCAddr and serves until ctx ends (see Serve).
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := cfg.Validate(); err != nil {

@@ -250,10 +250,18 @@ func TestSurgeSendsNewTicketsToTheOverflowGroup(t *testing.T) {
 	s.presence(t, agent, routingv1.Presence_PRESENCE_ONLINE)
 	s.awaitAssigned(t, q1)
 	s.awaitAssigned(t, q2)
-	clk.Advance(30 * time.Second)
+	testkit.EventuallyNoError(t, func() error { // the timer sees the calm queue and starts the calm clock
+		var calm bool
+		if err := s.routingDB.Pool.QueryRow(t.Context(), `SELECT calm_since IS NOT NULL FROM groups WHERE id = $1`,
+			g.GetGroupId()).Scan(&calm); err != nil || !calm {
+			return fmt.Errorf("calm clock not started (%v)", err)
+		}
+		return nil
+	}, wait)
+	clk.Advance(59 * time.Second)
 	time.Sleep(200 * time.Millisecond) // let the 20 ms timer run a few times: nothing must happen
 	require.Empty(t, s.routingEvents(t, "kefu.routing.surge_ended"))
-	clk.Advance(31 * time.Second)
+	clk.Advance(2 * time.Second)
 	s.awaitEvents(t, "kefu.routing.surge_ended", 1)
 	back := s.submit(t, orderStatus)
 	require.Equal(t, agent, s.awaitAssigned(t, back).GetAssigneeId())

@@ -2,7 +2,9 @@
 // caller counts, the time from submit to the kefu.ticket.created event reaching a JetStream consumer, the
 // floor that Postgres itself sets (the same rows inserted in one transaction straight through pgx), and the
 // cost of fsyncing every JetStream write. Its customer-find mode measures FindCustomers by phone over a
-// bulk-loaded population of customers (--customers) against the raw Postgres lookup. `make bench` runs it
+// bulk-loaded population of customers (--customers) against the raw Postgres lookup; its routing-assign
+// mode the time from a ticket's submit to its assignment to an agent under a steady open-loop load
+// (--route-rate, --route-agents). `make bench` runs it
 // against a private cluster; it sends traffic only to loopback and every phase stops by itself after
 // --duration.
 package main
@@ -47,6 +49,9 @@ type options struct {
 	// customer-find mode
 	customers   int
 	findCallers []int
+	// routing-assign mode
+	routeRate   int
+	routeAgents int
 }
 
 // intakeModes are the modes that run the intake stack (bench); customer-find runs its own (benchFind).
@@ -64,10 +69,12 @@ func run() error {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each phase runs")
 	fs.StringVar(&callers, "callers", "1,8,32", "comma-separated concurrent caller counts")
 	fs.StringVar(&o.out, "out", "", "append the results to this markdown file (e.g. docs/benchmarks.md)")
-	fs.StringVar(&o.modes, "modes", "floor,noauth,grpc,rest,sync,customer-find", "phases to run: floor (raw pgx), noauth (two standby replicas, without and with the security layer: the authentication share), grpc, rest, sync (gRPC with NATS fsync on every write), customer-find (FindCustomers by phone over --customers loaded customers, and its raw Postgres floor)")
-	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the gRPC phase at the highest caller count to this file (of the REST phase when --modes has no grpc, of the FindCustomers phase when it has neither)")
+	fs.StringVar(&o.modes, "modes", "floor,noauth,grpc,rest,sync,customer-find,routing-assign", "phases to run: floor (raw pgx), noauth (two standby replicas, without and with the security layer: the authentication share), grpc, rest, sync (gRPC with NATS fsync on every write), customer-find (FindCustomers by phone over --customers loaded customers, and its raw Postgres floor), routing-assign (intake and routing: submit to kefu.ticket.assigned at --route-rate tickets/s, open loop, for --duration, with --route-agents agents)")
+	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the gRPC phase at the highest caller count to this file (of the REST phase when --modes has no grpc, of the FindCustomers phase when it has neither, of routing-assign's last round, with a sample of Postgres's wait events, when it has none of those)")
 	fs.IntVar(&o.customers, "customers", 1_000_000, "customer-find: how many synthetic customers to load (the load takes most of the mode's time)")
 	fs.StringVar(&findCallers, "find-callers", "1,8", "customer-find: comma-separated concurrent caller counts")
+	fs.IntVar(&o.routeRate, "route-rate", 200, "routing-assign: tickets submitted a second (open loop: one every 1/rate s, whatever the answers take)")
+	fs.IntVar(&o.routeAgents, "route-agents", 50, "routing-assign: online agents in the group, capacity 200 each; --route-rate × --duration must stay below their slots")
 	fs.StringVar(&o.memprof, "memprofile", "", "write an allocation profile of the whole run to this file")
 	fs.StringVar(&o.logLevel, "log-level", "error", "log level of the services under test")
 	fs.IntVar(&o.rounds, "rounds", 5, "how many times the phases are repeated; the report gives each measure's median")
@@ -84,6 +91,16 @@ func run() error {
 	}
 	if o.customers < 1 || o.customers >= customer.MaxSynthetic {
 		return fmt.Errorf("--customers: must be between 1 and %d", customer.MaxSynthetic-1)
+	}
+	if o.routeRate < 1 || o.routeRate > 100_000 {
+		return fmt.Errorf("--route-rate: must be between 1 and 100000")
+	}
+	if o.routeAgents < 1 || o.routeAgents > 10_000 {
+		return fmt.Errorf("--route-agents: must be between 1 and 10000")
+	}
+	if o.want("routing-assign") && float64(o.routeRate)*o.duration.Seconds() >= float64(o.routeAgents*agentCapacity) {
+		return fmt.Errorf("--route-rate × --duration (%.0f tickets a round) must stay below the agents' %d slots (--route-agents × %d)",
+			float64(o.routeRate)*o.duration.Seconds(), o.routeAgents*agentCapacity, agentCapacity)
 	}
 	if o.rounds < 1 {
 		return fmt.Errorf("--rounds: must be at least 1")
@@ -109,6 +126,11 @@ func run() error {
 	if o.want("customer-find") {
 		if err := benchFind(ctx, o, log, rep); err != nil {
 			return fmt.Errorf("customer-find: %w", err)
+		}
+	}
+	if o.want("routing-assign") {
+		if err := benchRoute(ctx, o, log, rep); err != nil {
+			return fmt.Errorf("routing-assign: %w", err)
 		}
 	}
 	if o.memprof != "" {

@@ -7,13 +7,23 @@ import (
 	"time"
 )
 
-// measure is one line of the report: what, how many callers, the value and its unit.
+// measure is one line of the report: what, how many callers (or, for an open-loop load, its rate in
+// Load), the value and its unit.
 type measure struct {
 	What    string
 	Callers int
+	Load    string
 	Value   float64
 	Unit    string
 	Note    string
+}
+
+// load is the callers column: the caller count, or the open-loop rate.
+func (m measure) load() string {
+	if m.Load != "" {
+		return m.Load
+	}
+	return fmt.Sprint(m.Callers)
 }
 
 type report struct {
@@ -25,8 +35,12 @@ type report struct {
 }
 
 func (r *report) add(what string, callers int, value float64, unit, note string) {
-	r.Lines = append(r.Lines, measure{what, callers, value, unit, note})
-	fmt.Printf("  %-58s %3d callers  %10.2f %s %s\n", what, callers, value, unit, note)
+	r.addMeasure(measure{What: what, Callers: callers, Value: value, Unit: unit, Note: note})
+}
+
+func (r *report) addMeasure(m measure) {
+	r.Lines = append(r.Lines, m)
+	fmt.Printf("  %-58s %3s callers  %10.2f %s %s\n", m.What, m.load(), m.Value, m.Unit, m.Note)
 }
 
 // Markdown renders the run as a section of docs/benchmarks.md.
@@ -35,7 +49,7 @@ func (r *report) Markdown() string {
 	fmt.Fprintf(&b, "### %s, %s (each phase %s; median of %d rounds)\n\n", r.Date, r.Machine, r.Duration, r.Rounds)
 	b.WriteString("| measure | callers | value | unit | note |\n|---|---:|---:|---|---|\n")
 	for _, m := range r.Lines {
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s |\n", m.What, m.Callers, format(m.Value), m.Unit, m.Note)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", m.What, m.load(), format(m.Value), m.Unit, m.Note)
 	}
 	return b.String()
 }
@@ -67,6 +81,7 @@ func percentile(ds []time.Duration, p float64) float64 {
 type sample struct {
 	what    string
 	callers int
+	load    string // an open-loop load's rate, shown instead of callers
 	unit    string
 	values  []float64
 	// ratios are this measure as a percentage of another taken in the same round (ratioOf names it).
@@ -89,14 +104,14 @@ type samples struct {
 	byKey map[string]*sample
 }
 
-func (s *samples) get(what string, callers int, unit string) *sample {
+func (s *samples) get(what string, callers int, load, unit string) *sample {
 	if s.byKey == nil {
 		s.byKey = map[string]*sample{}
 	}
-	key := fmt.Sprintf("%s|%d", what, callers)
+	key := fmt.Sprintf("%s|%d|%s", what, callers, load)
 	m, ok := s.byKey[key]
 	if !ok {
-		m = &sample{what: what, callers: callers, unit: unit}
+		m = &sample{what: what, callers: callers, load: load, unit: unit}
 		s.byKey[key] = m
 		s.order = append(s.order, m)
 	}
@@ -105,9 +120,22 @@ func (s *samples) get(what string, callers int, unit string) *sample {
 
 // add records one round's value and returns the sample, for a ratio or counts.
 func (s *samples) add(what string, callers int, value float64, unit string) *sample {
-	m := s.get(what, callers, unit)
+	return s.addAt(what, callers, "", value, unit)
+}
+
+// addOpen records one round's value of a measure taken under an open-loop load of the given rate.
+func (s *samples) addOpen(what, load string, value float64, unit string) *sample {
+	return s.addAt(what, 0, load, value, unit)
+}
+
+func (s *samples) addAt(what string, callers int, load string, value float64, unit string) *sample {
+	m := s.get(what, callers, load, unit)
 	m.values = append(m.values, value)
-	fmt.Printf("    round %d: %-58s %3d callers  %10.2f %s\n", len(m.values), what, callers, value, unit)
+	shown := fmt.Sprint(callers)
+	if load != "" {
+		shown = load
+	}
+	fmt.Printf("    round %d: %-58s %3s callers  %10.2f %s\n", len(m.values), what, shown, value, unit)
 	return m
 }
 
@@ -165,7 +193,8 @@ func (s *samples) report(r *report) {
 		if m.counted {
 			notes = append(notes, fmt.Sprintf("%d events, %d missing", m.events, m.missing))
 		}
-		r.add(m.what, m.callers, median(m.values), m.unit, strings.Join(notes, "; "))
+		r.addMeasure(measure{What: m.what, Callers: m.callers, Load: m.load, Value: median(m.values), Unit: m.unit,
+			Note: strings.Join(notes, "; ")})
 	}
 }
 

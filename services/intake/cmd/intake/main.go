@@ -4,6 +4,9 @@
 //	intake [flags]                              serve
 //	intake [flags] migrate                      apply migrations and exit
 //	intake [flags] republish --since RFC3339    re-send the outbox's events created since then, and exit
+//	intake [flags] issue-service-key --id routing
+//	                                            print a new API key for another kefu service (routing's
+//	                                            KEFU_INTAKE_API_KEY)
 package main
 
 import (
@@ -53,8 +56,21 @@ func main() {
 				return nil
 			case args[0] == "republish":
 				return republish(ctx, cfg, log, args[1:])
+			case args[0] == "issue-service-key":
+				sub := flag.NewFlagSet("issue-service-key", flag.ContinueOnError)
+				id := sub.String("id", "", "the calling service's name, e.g. routing")
+				if err := sub.Parse(args[1:]); err != nil {
+					return err
+				}
+				text, err := intake.IssueServiceKey(ctx, cfg, *id)
+				if err != nil {
+					return err
+				}
+				// The key goes to stdout alone, for a secret store or an env file; logs never see it.
+				fmt.Println(text)
+				return nil
 			default:
-				return fmt.Errorf("unknown command %q: want migrate or republish", args[0])
+				return fmt.Errorf("unknown command %q: want migrate, republish or issue-service-key", args[0])
 			}
 		}
 	})

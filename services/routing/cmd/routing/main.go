@@ -29,6 +29,7 @@ func main() {
 		fs.StringVar(&cfg.IntakeAPIKey, "intake-api-key", cfg.IntakeAPIKey, "routing's API key at the intake service (secret; issue one with `intake issue-service-key --id routing`)")
 		fs.IntVar(&cfg.ConsumerWorkers, "consumer-workers", cfg.ConsumerWorkers, "ticket events applied at once (one ticket's always in order)")
 		fs.IntVar(&cfg.DispatchWorkers, "dispatch-workers", cfg.DispatchWorkers, "AssignTicket calls to intake run at once")
+		fs.DurationVar(&cfg.TimerInterval, "timer-interval", cfg.TimerInterval, "how often surges are re-evaluated; the longest a due transfer waits to expire")
 		fs.DurationVar(&cfg.SweepInterval, "sweep-interval", cfg.SweepInterval, "how often to drain every queue as a safety net and purge old idempotency keys")
 		fs.DurationVar(&cfg.OutboxReplayWindow, "outbox-replay-window", cfg.OutboxReplayWindow, "how long published events stay in the outbox")
 		fs.DurationVar(&cfg.StreamMaxAge, "stream-max-age", cfg.StreamMaxAge, "how long the KEFU stream keeps events")
