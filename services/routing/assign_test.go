@@ -290,7 +290,7 @@ func TestTwoReplicasNeverAssignTwiceNorOverCapacity(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for w := range 6 {
+	for range 6 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -300,7 +300,6 @@ func TestTwoReplicasNeverAssignTwiceNorOverCapacity(t *testing.T) {
 				ids = append(ids, id)
 				mu.Unlock()
 			}
-			_ = w
 		}()
 	}
 	wg.Wait()

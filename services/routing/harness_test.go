@@ -2,7 +2,6 @@ package routing_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"testing"
@@ -297,7 +296,5 @@ func badFields(err error) []string {
 	}
 	return out
 }
-
-var errNotYet = errors.New("not yet")
 
 func mask(paths ...string) *fieldmaskpb.FieldMask { return &fieldmaskpb.FieldMask{Paths: paths} }
