@@ -163,14 +163,23 @@ func TestLeastLoadedFillsByCapacityAndQueuesTheRest(t *testing.T) {
 // resolve resolves a ticket at intake as an admin.
 func (s *stack) resolve(t *testing.T, id string) {
 	t.Helper()
-	ctx := as(t.Context(), adminP)
-	tk := s.get(t, id)
-	if tk.GetStatus() == intakev1.TicketStatus_TICKET_STATUS_ASSIGNED {
-		_, err := s.intake.StartWork(ctx, &intakev1.StartWorkRequest{TicketId: id})
-		require.NoError(t, err)
+	require.NoError(t, s.tryResolve(t.Context(), id))
+}
+
+// tryResolve is resolve for any goroutine: it returns the error.
+func (s *stack) tryResolve(ctx context.Context, id string) error {
+	ctx = as(ctx, adminP)
+	resp, err := s.intake.GetTicket(ctx, &intakev1.GetTicketRequest{TicketId: id})
+	if err != nil {
+		return err
 	}
-	_, err := s.intake.ResolveTicket(ctx, &intakev1.ResolveTicketRequest{TicketId: id, ResolutionSummary: "已处理"})
-	require.NoError(t, err)
+	if resp.GetTicket().GetStatus() == intakev1.TicketStatus_TICKET_STATUS_ASSIGNED {
+		if _, err := s.intake.StartWork(ctx, &intakev1.StartWorkRequest{TicketId: id}); err != nil {
+			return err
+		}
+	}
+	_, err = s.intake.ResolveTicket(ctx, &intakev1.ResolveTicketRequest{TicketId: id, ResolutionSummary: "已处理"})
+	return err
 }
 
 // TestSkillsThenLeastLoadedPrefersTheSkilledAgent: with a rule requiring "english", the skilled agent
@@ -288,21 +297,29 @@ func TestTwoReplicasNeverAssignTwiceNorOverCapacity(t *testing.T) {
 	for i := range agents {
 		s.newAgent(t, fmt.Sprintf("a%d", i), agentSpec{groups: []*routingv1.Group{g}, capacity: capacity})
 	}
+	// Submitted from six goroutines at once; require may only stop the test from its own goroutine, so
+	// the workers hand back ids and errors.
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	var errs []error
 	for range 6 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for range tickets / 6 {
-				id := s.submit(t, orderStatus)
+				resp, err := s.intake.SubmitTicket(as(t.Context(), adapterP), orderStatus.request())
 				mu.Lock()
-				ids = append(ids, id)
+				if err != nil {
+					errs = append(errs, err)
+				} else {
+					ids = append(ids, resp.GetTicket().GetTicketId())
+				}
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
+	require.Empty(t, errs)
 	check := func(wantAssigned int) {
 		t.Helper()
 		s.settle(t)
@@ -355,8 +372,16 @@ func TestTwoReplicasNeverAssignTwiceNorOverCapacity(t *testing.T) {
 	wg = sync.WaitGroup{}
 	for _, id := range assigned {
 		wg.Add(1)
-		go func() { defer wg.Done(); s.resolve(t, id) }()
+		go func() {
+			defer wg.Done()
+			if err := s.tryResolve(t.Context(), id); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
 	}
 	wg.Wait()
+	require.Empty(t, errs)
 	check(capacity * agents)
 }

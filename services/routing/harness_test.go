@@ -204,17 +204,22 @@ type ticket struct {
 	text        string
 }
 
-// submit submits a ticket through the web form adapter and returns its id.
-func (s *stack) submit(t *testing.T, tk ticket) string {
-	t.Helper()
+// request is the web form's submission of tk.
+func (tk ticket) request() *intakev1.SubmitTicketRequest {
 	text := tk.text
 	if text == "" {
 		text = "请帮我看一下这个问题"
 	}
-	resp, err := s.intake.SubmitTicket(as(t.Context(), adapterP), &intakev1.SubmitTicketRequest{
+	return &intakev1.SubmitTicketRequest{
 		IdempotencyKey: "submit-" + uuid.NewString(), Channel: intakev1.Channel_CHANNEL_WEB_CHAT,
 		ReceivedTime: timestamppb.Now(), Description: text, TypeHint: tk.typ, SubcategoryHint: tk.subcategory,
-		LevelHint: tk.level, UrgencyHint: tk.urgency})
+		LevelHint: tk.level, UrgencyHint: tk.urgency}
+}
+
+// submit submits a ticket through the web form adapter and returns its id.
+func (s *stack) submit(t *testing.T, tk ticket) string {
+	t.Helper()
+	resp, err := s.intake.SubmitTicket(as(t.Context(), adapterP), tk.request())
 	require.NoError(t, err)
 	return resp.GetTicket().GetTicketId()
 }

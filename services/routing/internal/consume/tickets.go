@@ -7,20 +7,19 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
 	eventsv1 "kefu.dev/pkg/api/kefu/events/v1"
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
 	"kefu.dev/pkg/events"
 	"kefu.dev/services/routing/internal/app"
 	"kefu.dev/services/routing/internal/domain/routing"
+	"kefu.dev/services/routing/internal/protocode"
 	"kefu.dev/services/routing/internal/store"
 )
 
@@ -126,7 +125,7 @@ func Decode(d events.Delivery) (app.TicketEvent, error) {
 	switch m := msg.(type) {
 	case *eventsv1.TicketCreated:
 		ev.Facts, ev.Priority = facts(m.GetClassification()), int(m.GetClassification().GetPriority())
-		ev.Facts.Channel, ev.Facts.Tier = code(m.GetChannel(), "CHANNEL_"), m.GetCustomerTier()
+		ev.Facts.Channel, ev.Facts.Tier = protocode.Code(m.GetChannel(), "CHANNEL_"), m.GetCustomerTier()
 	case *eventsv1.TicketUpdated:
 		ev.Facts, ev.Priority = facts(m.GetCurrent()), int(m.GetCurrent().GetPriority())
 	case *eventsv1.TicketAssigned:
@@ -149,20 +148,8 @@ func Decode(d events.Delivery) (app.TicketEvent, error) {
 // facts are a classification's codes. An updated event does not repeat the channel and tier, which the
 // engine keeps from the created event.
 func facts(c *eventsv1.TicketClassification) routing.Facts {
-	return routing.Facts{Type: code(c.GetType(), "TICKET_TYPE_"), Subcategory: c.GetSubcategory(),
-		Level: code(c.GetLevel(), "COMPLAINT_LEVEL_"), Urgency: code(c.GetUrgency(), "URGENCY_")}
-}
-
-// code is intake's lower snake code of an enum value (CHANNEL_WEB_CHAT → web_chat); "" for unspecified.
-func code(e protoreflect.Enum, prefix string) string {
-	if e.Number() == 0 {
-		return ""
-	}
-	v := e.Descriptor().Values().ByNumber(e.Number())
-	if v == nil {
-		return "unknown" // a value newer than this build: matches no condition rather than every one
-	}
-	return strings.ToLower(strings.TrimPrefix(string(v.Name()), prefix))
+	return routing.Facts{Type: protocode.Code(c.GetType(), "TICKET_TYPE_"), Subcategory: c.GetSubcategory(),
+		Level: protocode.Code(c.GetLevel(), "COMPLAINT_LEVEL_"), Urgency: protocode.Code(c.GetUrgency(), "URGENCY_")}
 }
 
 func parseID(field, s string, required bool) (uuid.UUID, error) {

@@ -3,7 +3,6 @@ package grpcapi
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"kefu.dev/pkg/apierr"
 	"kefu.dev/services/routing/internal/app"
 	"kefu.dev/services/routing/internal/domain/routing"
+	"kefu.dev/services/routing/internal/protocode"
 	"kefu.dev/services/routing/internal/store"
 )
 
@@ -31,20 +31,8 @@ const (
 	channelPrefix   = "CHANNEL_"
 )
 
-// code renders an enum value as the domain stores it: its name without prefix, lower case
-// (CHANNEL_WEB_CHAT → web_chat); the zero value is "". A number the descriptor does not define (proto3 enums
-// are open) becomes its decimal digits, which no domain code accepts, so validation names the field instead
-// of a default silently applying.
-func code(e protoreflect.Enum, prefix string) string {
-	if e.Number() == 0 {
-		return ""
-	}
-	v := e.Descriptor().Values().ByNumber(e.Number())
-	if v == nil {
-		return strconv.Itoa(int(e.Number()))
-	}
-	return strings.ToLower(strings.TrimPrefix(string(v.Name()), prefix))
-}
+// code renders an enum value as the domain stores it (protocode.Code).
+var code = protocode.Code
 
 // enum is code's inverse: the value named prefix+upper(c), or the zero value when c is empty or unknown.
 func enum[E interface {

@@ -63,7 +63,8 @@ type RoutingServiceClient interface {
 	// ListGroups lists every group by code.
 	ListGroups(ctx context.Context, in *ListGroupsRequest, opts ...grpc.CallOption) (*ListGroupsResponse, error)
 	// UpdateGroup changes the fields in update_mask: display_name, head_agent_id, strategy,
-	// transfer_accept_deadline. group.etag is required.
+	// transfer_accept_deadline, overflow_group_id, surge_queue_depth, surge_oldest_wait, calm_queue_depth,
+	// calm_oldest_wait, calm_period. group.etag is required.
 	UpdateGroup(ctx context.Context, in *UpdateGroupRequest, opts ...grpc.CallOption) (*UpdateGroupResponse, error)
 	// CreateAgent registers a staff member as an agent (offline until SetPresence).
 	CreateAgent(ctx context.Context, in *CreateAgentRequest, opts ...grpc.CallOption) (*CreateAgentResponse, error)
@@ -341,7 +342,8 @@ type RoutingServiceServer interface {
 	// ListGroups lists every group by code.
 	ListGroups(context.Context, *ListGroupsRequest) (*ListGroupsResponse, error)
 	// UpdateGroup changes the fields in update_mask: display_name, head_agent_id, strategy,
-	// transfer_accept_deadline. group.etag is required.
+	// transfer_accept_deadline, overflow_group_id, surge_queue_depth, surge_oldest_wait, calm_queue_depth,
+	// calm_oldest_wait, calm_period. group.etag is required.
 	UpdateGroup(context.Context, *UpdateGroupRequest) (*UpdateGroupResponse, error)
 	// CreateAgent registers a staff member as an agent (offline until SetPresence).
 	CreateAgent(context.Context, *CreateAgentRequest) (*CreateAgentResponse, error)

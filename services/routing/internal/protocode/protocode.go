@@ -1,0 +1,25 @@
+// Package protocode turns proto enum values into the lower snake codes routing's domain and storage use
+// (CHANNEL_WEB_CHAT → web_chat), for the gRPC API and the event consumer alike.
+package protocode
+
+import (
+	"strconv"
+	"strings"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// Code renders an enum value as the domain stores it: its name without prefix, lower case; the zero value
+// is "". A number the descriptor does not define (proto3 enums are open; a newer sender) becomes its
+// decimal digits, which no domain code accepts: validation names the field, and a rule condition never
+// matches it, instead of a default silently applying.
+func Code(e protoreflect.Enum, prefix string) string {
+	if e.Number() == 0 {
+		return ""
+	}
+	v := e.Descriptor().Values().ByNumber(e.Number())
+	if v == nil {
+		return strconv.Itoa(int(e.Number()))
+	}
+	return strings.ToLower(strings.TrimPrefix(string(v.Name()), prefix))
+}
