@@ -293,73 +293,11 @@ func TestTwoReplicasNeverAssignTwiceNorOverCapacity(t *testing.T) {
 	g := s.newGroup(t, "orders_2x", routingv1.Strategy_STRATEGY_ROUND_ROBIN)
 	s.orderStatusTo(t, g)
 	const capacity, agents, tickets = 3, 4, 30
-	var ids []string
 	for i := range agents {
 		s.newAgent(t, fmt.Sprintf("a%d", i), agentSpec{groups: []*routingv1.Group{g}, capacity: capacity})
 	}
-	// Submitted from six goroutines at once; require may only stop the test from its own goroutine, so
-	// the workers hand back ids and errors.
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	var errs []error
-	for range 6 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range tickets / 6 {
-				resp, err := s.intake.SubmitTicket(as(t.Context(), adapterP), orderStatus.request())
-				mu.Lock()
-				if err != nil {
-					errs = append(errs, err)
-				} else {
-					ids = append(ids, resp.GetTicket().GetTicketId())
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	require.Empty(t, errs)
-	check := func(wantAssigned int) {
-		t.Helper()
-		s.settle(t)
-		testkit.EventuallyNoError(t, func() error {
-			n := 0
-			for _, c := range s.loads(t) {
-				n += c
-			}
-			if n != wantAssigned {
-				return fmt.Errorf("%d assigned, want %d", n, wantAssigned)
-			}
-			return nil
-		}, wait)
-		for a, n := range s.loads(t) {
-			require.LessOrEqual(t, n, capacity, "agent %s over capacity", a)
-		}
-		// Every assignment to an agent at intake (events with an assignee; a queued ticket's move into its
-		// group has none) happens at most once per ticket.
-		rows, err := s.intakeDB.Pool.Query(context.WithoutCancel(t.Context()), `SELECT payload FROM outbox
-			WHERE subject = 'kefu.ticket.assigned'`)
-		require.NoError(t, err)
-		defer rows.Close()
-		toAgent := map[string]int{}
-		for rows.Next() {
-			var b []byte
-			require.NoError(t, rows.Scan(&b))
-			var ev eventsv1.TicketAssigned
-			require.NoError(t, proto.Unmarshal(b, &ev))
-			if ev.GetAssigneeId() != "" {
-				toAgent[ev.GetMeta().GetAggregateId()]++
-			}
-		}
-		require.NoError(t, rows.Err())
-		for id, n := range toAgent {
-			if n > 1 {
-				t.Errorf("ticket %s was assigned to an agent %d times", id, n)
-			}
-		}
-	}
-	check(capacity * agents)
+	ids := s.submitConcurrently(t, 6, tickets, orderStatus)
+	s.requireWithinCapacity(t, capacity, capacity*agents)
 
 	// Every agent resolves their tickets at once; the queue drains into the freed capacity.
 	var assigned []string
@@ -369,7 +307,11 @@ func TestTwoReplicasNeverAssignTwiceNorOverCapacity(t *testing.T) {
 		}
 	}
 	require.Len(t, assigned, capacity*agents)
-	wg = sync.WaitGroup{}
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		errs []error
+	)
 	for _, id := range assigned {
 		wg.Add(1)
 		go func() {
@@ -383,5 +325,102 @@ func TestTwoReplicasNeverAssignTwiceNorOverCapacity(t *testing.T) {
 	}
 	wg.Wait()
 	require.Empty(t, errs)
-	check(capacity * agents)
+	s.requireWithinCapacity(t, capacity, capacity*agents)
+}
+
+// requireWithinCapacity waits until routing has settled with wantAssigned tickets assigned, then checks that
+// no agent holds more than capacity and that intake assigned no ticket to an agent twice.
+func (s *stack) requireWithinCapacity(t *testing.T, capacity, wantAssigned int) {
+	t.Helper()
+	s.settle(t)
+	testkit.EventuallyNoError(t, func() error {
+		n := 0
+		for _, c := range s.loads(t) {
+			n += c
+		}
+		if n != wantAssigned {
+			return fmt.Errorf("%d assigned, want %d", n, wantAssigned)
+		}
+		return nil
+	}, wait)
+	for a, n := range s.loads(t) {
+		require.LessOrEqual(t, n, capacity, "agent %s over capacity", a)
+	}
+	// Every assignment to an agent at intake (events with an assignee; a queued ticket's move into its
+	// group has none) happens at most once per ticket.
+	rows, err := s.intakeDB.Pool.Query(context.WithoutCancel(t.Context()), `SELECT payload FROM outbox
+		WHERE subject = 'kefu.ticket.assigned'`)
+	require.NoError(t, err)
+	defer rows.Close()
+	toAgent := map[string]int{}
+	for rows.Next() {
+		var b []byte
+		require.NoError(t, rows.Scan(&b))
+		var ev eventsv1.TicketAssigned
+		require.NoError(t, proto.Unmarshal(b, &ev))
+		if ev.GetAssigneeId() != "" {
+			toAgent[ev.GetMeta().GetAggregateId()]++
+		}
+	}
+	require.NoError(t, rows.Err())
+	for id, n := range toAgent {
+		if n > 1 {
+			t.Errorf("ticket %s was assigned to an agent %d times", id, n)
+		}
+	}
+}
+
+// submitConcurrently submits n tickets of each kind from workers goroutines at once and returns their ids.
+func (s *stack) submitConcurrently(t *testing.T, workers, n int, kinds ...ticket) []string {
+	t.Helper()
+	// require may only stop the test from its own goroutine, so the workers hand back ids and errors.
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		errs []error
+		ids  []string
+	)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n*len(kinds); i += workers {
+				resp, err := s.intake.SubmitTicket(as(t.Context(), adapterP), kinds[i%len(kinds)].request())
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				} else {
+					ids = append(ids, resp.GetTicket().GetTicketId())
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	require.Empty(t, errs)
+	return ids
+}
+
+// TestAgentsSharedByTwoGroupsStayWithinCapacity: the same agents serve two groups, and tickets for both
+// arrive at once on two replicas. Each group's decisions are ordered by the group's lock, but an agent's
+// last free slot is wanted by both groups at once: only the agent's own lock, and the pick's confirmation
+// against the agent as locked, keep them within capacity.
+func TestAgentsSharedByTwoGroupsStayWithinCapacity(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	s.replica(t)
+	g1 := s.newGroup(t, "orders_shared", routingv1.Strategy_STRATEGY_LEAST_LOADED)
+	g2 := s.newGroup(t, "refunds_shared", routingv1.Strategy_STRATEGY_ROUND_ROBIN)
+	s.orderStatusTo(t, g1)
+	_, err := s.routing.CreateRoutingRule(as(t.Context(), adminP), &routingv1.CreateRoutingRuleRequest{Rule: &routingv1.RoutingRule{
+		Position: 1, DisplayName: "refund → " + g2.GetCode(), TargetGroupId: g2.GetGroupId(), Enabled: true,
+		Condition: &routingv1.RuleCondition{Subcategories: []string{"refund"}}}})
+	require.NoError(t, err)
+	const capacity, agents = 2, 5
+	for i := range agents {
+		s.newAgent(t, fmt.Sprintf("shared%d", i), agentSpec{groups: []*routingv1.Group{g1, g2}, capacity: capacity})
+	}
+	refund := ticket{typ: request, subcategory: "refund"}
+	s.submitConcurrently(t, 8, 20, orderStatus, refund)
+	s.requireWithinCapacity(t, capacity, capacity*agents)
 }

@@ -195,15 +195,15 @@ func (e *engine) place(ctx context.Context, row store.TicketRow, group uuid.UUID
 	if !bypass && g.SurgeState.InSurge && g.Surge.OverflowGroupID != uuid.Nil {
 		ids = append(ids, g.Surge.OverflowGroupID)
 	}
-	groups, err := e.tx.LockGroups(ctx, ids) // in id order, before any agent lock
+	p, err := e.tx.LockForPlacement(ctx, ids) // in id order, before any agent lock
 	if err != nil {
 		return err
 	}
 	var ok bool
-	if g, ok = groups[group]; !ok {
+	if g, ok = p.Groups[group]; !ok {
 		return fmt.Errorf("ticket %s: group %s of rule %s no longer exists", row.ID, group, row.RuleID)
 	}
-	if over, ok := groups[g.Surge.OverflowGroupID]; ok && !bypass && g.SurgeState.InSurge {
+	if over, ok := p.Groups[g.Surge.OverflowGroupID]; ok && !bypass && g.SurgeState.InSurge {
 		g = over
 	}
 	row.GroupID, row.AssigneeID, row.Bypass = g.ID, uuid.Nil, false
@@ -219,27 +219,64 @@ func (e *engine) place(ctx context.Context, row store.TicketRow, group uuid.UUID
 			return e.notifyHead(ctx, g.ID, row.ID, eventsv1.NotificationReason_NOTIFICATION_REASON_L1_BYPASS)
 		}
 		// No senior agent online and no head: the ticket waits first in line like any other.
+	} else if !p.Waiting[g.ID] {
+		done, err := e.assignFirst(ctx, &row, g, p.Members)
+		if err != nil || done {
+			return err
+		}
 	}
 	row.State, row.EnqueuedAt = store.StateQueued, e.now
 	if err := e.tx.SaveTicket(ctx, row); err != nil {
 		return err
 	}
-	assigned, err := e.drain(ctx, []uuid.UUID{g.ID})
-	if err != nil {
-		return err
-	}
-	if slices.Contains(assigned, row.ID) {
-		return nil
+	// Draining locks every member. Skip it when nobody looked eligible after the group lock: whatever frees
+	// capacity from then on (a resolve, presence, a capacity raise, a new member) drains this group, and
+	// that drain waits for this lock, so it finds the ticket in the queue.
+	if slices.ContainsFunc(candidates(p.Members, g.ID, nil), routing.Eligible) {
+		assigned, err := e.drain(ctx, []uuid.UUID{g.ID})
+		if err != nil {
+			return err
+		}
+		if slices.Contains(assigned, row.ID) {
+			return nil
+		}
 	}
 	// Intake shows the ticket waiting in the group with nobody (status assigned), so staff see the queue
 	// there too; unassign also clears an agent the ticket had (a hand-back). queued saves the row.
-	if _, err := e.dispatch(ctx, &row, g.ID, uuid.Nil); err != nil {
+	if err := e.dispatchToGroup(ctx, &row, g.ID); err != nil {
 		return err
 	}
 	if err := e.queued(ctx, row); err != nil {
 		return err
 	}
 	return e.surge(ctx, g)
+}
+
+// assignFirst gives a ticket that finds its group's queue empty straight to the agent the strategy picks,
+// locking only that agent: the common case, and the group lock is held to commit, so it is kept to two
+// round trips (ClaimAgent, RecordAssignment). The group lock already orders every decision in the group;
+// the agent's lock guards against a concurrent decision in another group they belong to, so the pick is
+// confirmed against the agent as they stand once locked. It reports false when the pick did not hold up (or
+// nobody looked eligible), having released the agent, and the caller queues the ticket and drains.
+func (e *engine) assignFirst(ctx context.Context, row *store.TicketRow, g routing.Group, members []store.Member) (bool, error) {
+	cs := candidates(members, g.ID, row.DeclinedBy)
+	agent, ok := routing.Pick(g.Strategy, cs, row.RequiredSkills)
+	if !ok {
+		return false, nil
+	}
+	c, err := e.tx.ClaimAgent(ctx, g.ID, agent)
+	if err != nil {
+		return false, err
+	}
+	// Confirm: the same pick with the agent's locked state in place of what was read before.
+	cs = slices.DeleteFunc(cs, func(x routing.Candidate) bool { return x.AgentID == agent })
+	if c.Found && c.Member {
+		cs = append(cs, c.Candidate)
+	}
+	if again, ok := routing.Pick(g.Strategy, cs, row.RequiredSkills); !ok || again != agent {
+		return false, e.tx.Unclaim(ctx)
+	}
+	return true, e.assignTurn(ctx, row, g, agent, false, c.Turn)
 }
 
 // assigned applies an assignment made at intake by someone other than routing: a supervisor's by hand, or
@@ -356,29 +393,40 @@ func candidates(members []store.Member, group uuid.UUID, declined []uuid.UUID) [
 // assign gives the ticket to agent in group g: the row counts toward the agent's load from now on, the
 // agent's turn advances, and a dispatch tells intake after commit.
 func (e *engine) assign(ctx context.Context, row *store.TicketRow, g routing.Group, agent uuid.UUID, bypass bool) error {
-	row.State, row.GroupID, row.AssigneeID, row.AssignedAt, row.Bypass = store.StateAssigned, g.ID, agent, e.now, bypass
-	row.UpdatedAt = e.now
-	turn, err := e.dispatch(ctx, row, g.ID, agent)
+	turn, err := e.tx.NextTurn(ctx)
 	if err != nil {
 		return err
 	}
-	e.lastTurn = turn
-	return e.tx.SaveTicket(ctx, *row)
+	return e.assignTurn(ctx, row, g, agent, bypass, turn)
 }
 
-// dispatch records that intake must put the ticket in group with agent (uuid.Nil: nobody), expecting the
-// agent intake has now (or will have once the previous dispatch lands), and makes agent that expectation
-// for the next one; the caller saves row. It draws the decision's turn, which also advances agent's
-// round robin in group, and returns it.
-func (e *engine) dispatch(ctx context.Context, row *store.TicketRow, group, agent uuid.UUID) (int64, error) {
-	turn, err := e.tx.NextTurn(ctx, group, agent)
+// assignTurn is assign with the decision's turn already drawn.
+func (e *engine) assignTurn(ctx context.Context, row *store.TicketRow, g routing.Group, agent uuid.UUID, bypass bool, turn int64) error {
+	row.State, row.GroupID, row.AssigneeID, row.AssignedAt, row.Bypass = store.StateAssigned, g.ID, agent, e.now, bypass
+	row.UpdatedAt = e.now
+	d := e.decision(row, g.ID, agent, turn)
+	e.lastTurn = turn
+	return e.tx.RecordAssignment(ctx, *row, d, turn)
+}
+
+// dispatchToGroup records that intake must put the ticket in group with nobody (it waits in the group's
+// queue, or for the group to accept a transfer); the caller saves row.
+func (e *engine) dispatchToGroup(ctx context.Context, row *store.TicketRow, group uuid.UUID) error {
+	turn, err := e.tx.NextTurn(ctx)
 	if err != nil {
-		return 0, err
+		return err
 	}
+	return e.tx.AddDispatch(ctx, e.decision(row, group, uuid.Nil, turn))
+}
+
+// decision is the dispatch telling intake to put the ticket in group with agent (uuid.Nil: nobody),
+// expecting the agent intake has now (or will have once the previous dispatch lands); it makes agent that
+// expectation for the next one. turn is unique to the decision.
+func (e *engine) decision(row *store.TicketRow, group, agent uuid.UUID, turn int64) store.Dispatch {
 	d := store.Dispatch{TicketID: row.ID, GroupID: group, AgentID: agent, Unassign: agent == uuid.Nil,
 		Expected: row.IntakeAssignee, RequestID: requestID(row.ID, turn), CreatedAt: e.now}
 	row.IntakeAssignee = agent
-	return turn, e.tx.AddDispatch(ctx, d)
+	return d
 }
 
 // requestID names one decision about a ticket for intake's idempotency: turn is unique per decision.

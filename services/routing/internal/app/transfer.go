@@ -99,7 +99,7 @@ func (a *App) Transfer(ctx context.Context, ticket, to uuid.UUID, reason string,
 		row.EventSeq++
 		row.UpdatedAt = e.now
 		// Into the receiving group, with nobody.
-		if _, err := e.dispatch(ctx, &row, to, uuid.Nil); err != nil {
+		if err := e.dispatchToGroup(ctx, &row, to); err != nil {
 			return err
 		}
 		if err := tx.SaveTicket(ctx, row); err != nil {

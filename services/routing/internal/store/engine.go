@@ -112,23 +112,27 @@ func (s *Store) Ticket(ctx context.Context, id uuid.UUID) (row TicketRow, found 
 
 // SaveTicket inserts or overwrites the ticket's row.
 func (t *Tx) SaveTicket(ctx context.Context, r TicketRow) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO routed_tickets (`+ticketColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
-		ON CONFLICT (ticket_id) DO UPDATE SET group_id = EXCLUDED.group_id, assignee_id = EXCLUDED.assignee_id,
-			state = EXCLUDED.state, priority = EXCLUDED.priority, type = EXCLUDED.type, subcategory = EXCLUDED.subcategory,
-			level = EXCLUDED.level, urgency = EXCLUDED.urgency, channel = EXCLUDED.channel, tier = EXCLUDED.tier,
-			rule_id = EXCLUDED.rule_id, required_skills = EXCLUDED.required_skills, sla_due_at = EXCLUDED.sla_due_at,
-			enqueued_at = EXCLUDED.enqueued_at, assigned_at = EXCLUDED.assigned_at, bypass = EXCLUDED.bypass,
-			seq = EXCLUDED.seq, event_seq = EXCLUDED.event_seq, updated_at = EXCLUDED.updated_at,
-			declined_by = EXCLUDED.declined_by, intake_assignee = EXCLUDED.intake_assignee`,
-		r.ID, nullID(r.GroupID), nullID(r.AssigneeID), r.State, r.Priority, r.Facts.Type, r.Facts.Subcategory, r.Facts.Level,
-		r.Facts.Urgency, r.Facts.Channel, r.Facts.Tier, nullID(r.RuleID), nonNil(r.RequiredSkills), nullTime(r.SLADue),
-		r.EnqueuedAt, nullTime(r.AssignedAt), r.Bypass, r.Seq, r.EventSeq, r.CreatedAt, r.UpdatedAt, nonNilIDs(r.DeclinedBy),
-		nullID(r.IntakeAssignee))
-	if err != nil {
+	if _, err := t.tx.Exec(ctx, saveTicketSQL, ticketArgs(r)...); err != nil {
 		return fmt.Errorf("save ticket %s: %w", r.ID, err)
 	}
 	return nil
+}
+
+const saveTicketSQL = `INSERT INTO routed_tickets (` + ticketColumns + `)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+	ON CONFLICT (ticket_id) DO UPDATE SET group_id = EXCLUDED.group_id, assignee_id = EXCLUDED.assignee_id,
+		state = EXCLUDED.state, priority = EXCLUDED.priority, type = EXCLUDED.type, subcategory = EXCLUDED.subcategory,
+		level = EXCLUDED.level, urgency = EXCLUDED.urgency, channel = EXCLUDED.channel, tier = EXCLUDED.tier,
+		rule_id = EXCLUDED.rule_id, required_skills = EXCLUDED.required_skills, sla_due_at = EXCLUDED.sla_due_at,
+		enqueued_at = EXCLUDED.enqueued_at, assigned_at = EXCLUDED.assigned_at, bypass = EXCLUDED.bypass,
+		seq = EXCLUDED.seq, event_seq = EXCLUDED.event_seq, updated_at = EXCLUDED.updated_at,
+		declined_by = EXCLUDED.declined_by, intake_assignee = EXCLUDED.intake_assignee`
+
+func ticketArgs(r TicketRow) []any {
+	return []any{r.ID, nullID(r.GroupID), nullID(r.AssigneeID), r.State, r.Priority, r.Facts.Type, r.Facts.Subcategory,
+		r.Facts.Level, r.Facts.Urgency, r.Facts.Channel, r.Facts.Tier, nullID(r.RuleID), nonNil(r.RequiredSkills),
+		nullTime(r.SLADue), r.EnqueuedAt, nullTime(r.AssignedAt), r.Bypass, r.Seq, r.EventSeq, r.CreatedAt, r.UpdatedAt,
+		nonNilIDs(r.DeclinedBy), nullID(r.IntakeAssignee)}
 }
 
 // Rules returns every rule in the order Route tries them, as this transaction sees them.
@@ -138,10 +142,16 @@ func (t *Tx) Rules(ctx context.Context) ([]routing.Rule, error) { return rules(c
 // by id, so two transactions never wait on each other in a circle) and returns them by id. Unknown ids are
 // left out.
 func (t *Tx) LockGroups(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]routing.Group, error) {
-	rows, err := t.tx.Query(ctx, `SELECT `+groupColumns+` FROM groups WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+	rows, err := t.tx.Query(ctx, lockGroupsSQL, ids)
 	if err != nil {
 		return nil, fmt.Errorf("lock groups: %w", err)
 	}
+	return collectGroups(rows)
+}
+
+const lockGroupsSQL = `SELECT ` + groupColumns + ` FROM groups WHERE id = ANY($1) ORDER BY id FOR UPDATE`
+
+func collectGroups(rows pgx.Rows) (map[uuid.UUID]routing.Group, error) {
 	gs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (routing.Group, error) { return scanGroup(r) })
 	if err != nil {
 		return nil, fmt.Errorf("lock groups: %w", err)
@@ -153,6 +163,96 @@ func (t *Tx) LockGroups(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]rou
 	return out, nil
 }
 
+// Placement is what placing one ticket needs of its groups.
+type Placement struct {
+	Groups map[uuid.UUID]routing.Group // locked
+	// Members are the groups' agents with their loads, read after the group locks but without locking the
+	// agents: a pick among them holds only once ClaimAgent confirms it.
+	Members []Member
+	// Waiting holds the groups with a queued ticket.
+	Waiting map[uuid.UUID]bool
+}
+
+// LockForPlacement locks the groups (as LockGroups) and reads their members and whether their queues are
+// empty, in one round trip: the group locks are held to commit, so the locked section is kept to few
+// round trips. Each statement of the batch takes its own snapshot after the one before it ran, so the
+// members and queues are read after the locks were granted.
+func (t *Tx) LockForPlacement(ctx context.Context, ids []uuid.UUID) (Placement, error) {
+	p := Placement{Waiting: map[uuid.UUID]bool{}}
+	b := &pgx.Batch{}
+	b.Queue(lockGroupsSQL, ids).Query(func(rows pgx.Rows) (err error) {
+		p.Groups, err = collectGroups(rows)
+		return err
+	})
+	b.Queue(membersSQL, ids).Query(func(rows pgx.Rows) (err error) {
+		p.Members, err = collectMembers(rows)
+		return err
+	})
+	b.Queue(`SELECT g FROM unnest($1::uuid[]) g
+		WHERE EXISTS (SELECT 1 FROM routed_tickets r WHERE r.group_id = g AND r.state = 'queued')`, ids).Query(func(rows pgx.Rows) error {
+		waiting, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		for _, id := range waiting {
+			p.Waiting[id] = true
+		}
+		return err
+	})
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return p, fmt.Errorf("lock groups for placement: %w", err)
+	}
+	return p, nil
+}
+
+// AgentClaim is an agent as they stand once locked.
+type AgentClaim struct {
+	routing.Candidate
+	Member bool  // still a member of the group
+	Found  bool  // the agent still exists
+	Turn   int64 // a fresh assignment turn (see NextTurn), drawn in the same round trip
+}
+
+// claimSavepoint lets Unclaim release the agent's lock without ending the transaction.
+const claimSavepoint = "claim_agent"
+
+// ClaimAgent locks one agent, under a savepoint, and returns them as they stand now in group, with their
+// load counted after the lock and a fresh turn, in one round trip. A pick made from Placement's unlocked
+// read holds only if it still holds against this. Locking one agent while holding group locks keeps the
+// lock order (groups, then agents); a caller that needs more agents locked must Unclaim first.
+func (t *Tx) ClaimAgent(ctx context.Context, group, agent uuid.UUID) (AgentClaim, error) {
+	c := AgentClaim{}
+	b := &pgx.Batch{}
+	b.Queue(`SAVEPOINT ` + claimSavepoint)
+	b.Queue(`SELECT 1 FROM agents WHERE id = $1 FOR UPDATE`, agent)
+	b.Queue(`SELECT a.id, a.presence, a.capacity, a.skills, a.seniority, coalesce(m.last_turn, 0), m.agent_id IS NOT NULL,
+		(SELECT count(*) FROM routed_tickets r WHERE r.assignee_id = a.id AND r.state = 'assigned')
+		FROM agents a LEFT JOIN memberships m ON m.agent_id = a.id AND m.group_id = $2 WHERE a.id = $1`, agent, group).
+		Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var (
+					presence, seniority string
+					open                int64
+				)
+				if err := rows.Scan(&c.AgentID, &presence, &c.Capacity, &c.Skills, &seniority, &c.LastTurn, &c.Member, &open); err != nil {
+					return err
+				}
+				c.Presence, c.Seniority, c.Open, c.Found = routing.Presence(presence), routing.Seniority(seniority), int(open), true
+			}
+			return rows.Err()
+		})
+	b.Queue(`SELECT nextval('assignment_turns')`).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Turn) })
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return c, fmt.Errorf("claim agent %s: %w", agent, err)
+	}
+	return c, nil
+}
+
+// Unclaim releases the agent ClaimAgent locked (rolling back to its savepoint).
+func (t *Tx) Unclaim(ctx context.Context) error {
+	if _, err := t.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT `+claimSavepoint); err != nil {
+		return fmt.Errorf("release claimed agent: %w", err)
+	}
+	return nil
+}
+
 // Member is an agent as the assignment engine sees them in one group.
 type Member struct {
 	routing.Candidate
@@ -162,16 +262,26 @@ type Member struct {
 // LockMembers locks every agent of the groups, in id order, and returns one Member per (group, agent) with
 // the agent's load counted after the lock, so no concurrent assignment can push them over capacity.
 func (t *Tx) LockMembers(ctx context.Context, groups []uuid.UUID) ([]Member, error) {
-	if _, err := t.tx.Exec(ctx, `SELECT 1 FROM agents WHERE id IN (SELECT agent_id FROM memberships WHERE group_id = ANY($1))
-		ORDER BY id FOR UPDATE`, groups); err != nil {
-		return nil, fmt.Errorf("lock agents: %w", err)
+	var members []Member
+	b := &pgx.Batch{}
+	b.Queue(`SELECT 1 FROM agents WHERE id IN (SELECT agent_id FROM memberships WHERE group_id = ANY($1))
+		ORDER BY id FOR UPDATE`, groups)
+	b.Queue(membersSQL, groups).Query(func(rows pgx.Rows) (err error) {
+		members, err = collectMembers(rows)
+		return err
+	})
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("lock members: %w", err)
 	}
-	rows, err := t.tx.Query(ctx, `SELECT m.group_id, a.id, a.presence, a.capacity, a.skills, a.seniority, m.last_turn,
-		(SELECT count(*) FROM routed_tickets r WHERE r.assignee_id = a.id AND r.state = 'assigned')
-		FROM memberships m JOIN agents a ON a.id = m.agent_id WHERE m.group_id = ANY($1) ORDER BY m.group_id, a.id`, groups)
-	if err != nil {
-		return nil, fmt.Errorf("load members: %w", err)
-	}
+	return members, nil
+}
+
+// membersSQL reads every (group, agent) of the groups $1 with the agent's load.
+const membersSQL = `SELECT m.group_id, a.id, a.presence, a.capacity, a.skills, a.seniority, m.last_turn,
+	(SELECT count(*) FROM routed_tickets r WHERE r.assignee_id = a.id AND r.state = 'assigned')
+	FROM memberships m JOIN agents a ON a.id = m.agent_id WHERE m.group_id = ANY($1) ORDER BY m.group_id, a.id`
+
+func collectMembers(rows pgx.Rows) ([]Member, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Member, error) {
 		var (
 			m                   Member
@@ -196,19 +306,28 @@ func (t *Tx) QueueHead(ctx context.Context, group uuid.UUID, limit int) ([]Ticke
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (TicketRow, error) { return scanTicket(r) })
 }
 
-// NextTurn draws the next assignment turn (strictly increasing across the database) and makes it agent's
-// last turn in group. The head of a group need not be a member; their turn is drawn all the same, since it
-// also numbers the assignment's request to intake.
-func (t *Tx) NextTurn(ctx context.Context, group, agent uuid.UUID) (int64, error) {
+// NextTurn draws the next assignment turn, strictly increasing across the database. A turn numbers a
+// decision's request to intake and, recorded by RecordAssignment, orders round robin.
+func (t *Tx) NextTurn(ctx context.Context) (int64, error) {
 	var turn int64
 	if err := t.tx.QueryRow(ctx, `SELECT nextval('assignment_turns')`).Scan(&turn); err != nil {
 		return 0, fmt.Errorf("draw turn: %w", err)
 	}
-	if _, err := t.tx.Exec(ctx, `UPDATE memberships SET last_turn = $3 WHERE group_id = $1 AND agent_id = $2`,
-		group, agent, turn); err != nil {
-		return 0, fmt.Errorf("advance turn: %w", err)
-	}
 	return turn, nil
+}
+
+// RecordAssignment writes a decision to give the ticket to d.AgentID, in one round trip: turn becomes the
+// agent's last turn in d.GroupID (the head of a group need not be a member, and then nothing is recorded),
+// the dispatch is added (AddDispatch) and the row saved.
+func (t *Tx) RecordAssignment(ctx context.Context, r TicketRow, d Dispatch, turn int64) error {
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE memberships SET last_turn = $3 WHERE group_id = $1 AND agent_id = $2`, d.GroupID, d.AgentID, turn)
+	queueDispatch(b, d)
+	b.Queue(saveTicketSQL, ticketArgs(r)...)
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("record assignment of ticket %s: %w", r.ID, err)
+	}
+	return nil
 }
 
 // Dispatch is an assignment waiting for intake's AssignTicket.
@@ -226,9 +345,18 @@ type Dispatch struct {
 // AddDispatch records that intake must be told ticket's assignment, replacing an older one not yet sent,
 // and signals the dispatchers at commit.
 func (t *Tx) AddDispatch(ctx context.Context, d Dispatch) error {
+	b := &pgx.Batch{}
+	queueDispatch(b, d)
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("add dispatch: %w", err)
+	}
+	return nil
+}
+
+func queueDispatch(b *pgx.Batch, d Dispatch) {
 	// A decision replacing one not yet sent keeps that one's expectation: intake never saw it. One replacing
 	// a call in flight expects what that call sets.
-	_, err := t.tx.Exec(ctx, `INSERT INTO dispatches (ticket_id, group_id, agent_id, unassign, request_id, attempts, next_at,
+	b.Queue(`INSERT INTO dispatches (ticket_id, group_id, agent_id, unassign, request_id, attempts, next_at,
 			created_at, expected_assignee)
 		VALUES ($1, $2, $3, $4, $5, 0, $6, $6, $7)
 		ON CONFLICT (ticket_id) DO UPDATE SET group_id = EXCLUDED.group_id, agent_id = EXCLUDED.agent_id,
@@ -237,13 +365,7 @@ func (t *Tx) AddDispatch(ctx context.Context, d Dispatch) error {
 			expected_assignee = CASE WHEN dispatches.in_flight THEN EXCLUDED.expected_assignee ELSE dispatches.expected_assignee END,
 			created_at = EXCLUDED.created_at`,
 		d.TicketID, d.GroupID, nullID(d.AgentID), d.Unassign, d.RequestID, d.CreatedAt, nullID(d.Expected))
-	if err != nil {
-		return fmt.Errorf("add dispatch: %w", err)
-	}
-	if _, err := t.tx.Exec(ctx, `SELECT pg_notify($1, '')`, DispatchChannel); err != nil {
-		return fmt.Errorf("signal dispatchers: %w", err)
-	}
-	return nil
+	b.Queue(`SELECT pg_notify($1, '')`, DispatchChannel)
 }
 
 // CancelDispatch drops a dispatch not yet sent for ticket (the ticket was closed or reassigned meanwhile).
