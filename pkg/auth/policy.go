@@ -140,6 +140,7 @@ var methods = map[string]Rule{
 	"/kefu.routing.v1.RoutingService/CreateAgent":            {PermRoutingAdmin, ScopeNone, AuditChange},
 	"/kefu.routing.v1.RoutingService/GetAgent":               {PermRoutingRead, ScopeNone, AuditNone},
 	"/kefu.routing.v1.RoutingService/ListAgents":             {PermRoutingRead, ScopeNone, AuditNone},
+	"/kefu.routing.v1.RoutingService/GetMemberships":         {PermRoutingRead, ScopeNone, AuditNone},
 	"/kefu.routing.v1.RoutingService/UpdateAgent":            {PermRoutingAdmin, ScopeNone, AuditChange},
 	"/kefu.routing.v1.RoutingService/SetPresence":            {PermRoutingPresence, ScopeNone, AuditChange},
 	"/kefu.routing.v1.RoutingService/CreateRoutingRule":      {PermRoutingAdmin, ScopeNone, AuditChange},

@@ -21,6 +21,7 @@ import (
 	"kefu.dev/pkg/auth"
 	"kefu.dev/pkg/clock"
 	"kefu.dev/pkg/idempotency"
+	"kefu.dev/pkg/outbox"
 	"kefu.dev/services/routing/internal/domain/routing"
 	"kefu.dev/services/routing/internal/store"
 )
@@ -116,7 +117,8 @@ func checkEtag(field, given string, version int64, what string) error {
 // Updatable mask paths of each resource.
 var (
 	GroupPaths = []string{"display_name", "head_agent_id", "strategy", "transfer_accept_deadline", "overflow_group_id",
-		"surge_queue_depth", "surge_oldest_wait", "calm_queue_depth", "calm_oldest_wait", "calm_period"}
+		"surge_queue_depth", "surge_oldest_wait", "calm_queue_depth", "calm_oldest_wait", "calm_period",
+		"escalation_policy"}
 	AgentPaths = []string{"display_name", "group_ids", "skills", "seniority", "capacity"}
 	RulePaths  = []string{"position", "display_name", "condition", "target_group_id", "required_skills", "enabled"}
 )
@@ -146,7 +148,18 @@ func (a *App) CreateGroup(ctx context.Context, req Request, g routing.Group) (ro
 	}
 	g.Builtin = false
 	g.CreatedAt, g.UpdatedAt = a.now(), a.now()
-	return a.store.CreateGroup(ctx, claim(ctx, req, "create_group"), g)
+	out, err := a.store.CreateGroup(ctx, claim(ctx, req, "create_group"), g, func(g routing.Group, seq int64) ([]outbox.Message, error) {
+		return a.groupChanged(ctx, routing.Group{}, g, seq, true)
+	})
+	a.wakeRelay(err)
+	return out, err
+}
+
+// wakeRelay wakes the outbox relay after a change committed (err is nil) with events.
+func (a *App) wakeRelay(err error) {
+	if err == nil {
+		a.notify.Notify()
+	}
 }
 
 // Group returns a group.
@@ -159,7 +172,7 @@ func (a *App) Groups(ctx context.Context) ([]routing.Group, error) { return a.st
 
 // UpdateGroup changes the paths of group id (see GroupPaths) to value's, given the current etag.
 func (a *App) UpdateGroup(ctx context.Context, id uuid.UUID, etag string, paths []string, value routing.Group) (routing.Group, error) {
-	return a.store.UpdateGroup(ctx, id, a.now(), func(g *routing.Group) error {
+	out, err := a.store.UpdateGroup(ctx, id, a.now(), func(g *routing.Group) error {
 		if err := checkEtag("group.etag", etag, g.Version, "group"); err != nil {
 			return err
 		}
@@ -185,11 +198,17 @@ func (a *App) UpdateGroup(ctx context.Context, id uuid.UUID, etag string, paths 
 				g.Surge.CalmWait = value.Surge.CalmWait
 			case "calm_period":
 				g.Surge.CalmPeriod = value.Surge.CalmPeriod
+			case "escalation_policy":
+				g.Escalation = value.Escalation
 			}
 		}
 		*g = g.WithDefaults()
 		return g.Validate("group")
+	}, func(before, after routing.Group, seq int64) ([]outbox.Message, error) {
+		return a.groupChanged(ctx, before, after, seq, false)
 	})
+	a.wakeRelay(err)
+	return out, err
 }
 
 // CreateAgent registers an agent (offline).
@@ -199,13 +218,22 @@ func (a *App) CreateAgent(ctx context.Context, req Request, ag routing.Agent) (s
 	if err := ag.Validate("agent"); err != nil {
 		return store.AgentView{}, err
 	}
-	ag.CreatedAt, ag.UpdatedAt = a.now(), a.now()
-	return a.store.CreateAgent(ctx, claim(ctx, req, "create_agent"), ag)
+	ag.CreatedAt, ag.UpdatedAt, ag.Version = a.now(), a.now(), 1
+	v, err := a.store.CreateAgent(ctx, claim(ctx, req, "create_agent"), ag, func(ag routing.Agent) ([]outbox.Message, error) {
+		return a.agentChanged(ctx, ag, true)
+	})
+	a.wakeRelay(err)
+	return v, err
 }
 
 // Agent returns an agent with their load.
 func (a *App) Agent(ctx context.Context, id uuid.UUID) (store.AgentView, error) {
 	return a.store.Agent(ctx, id)
+}
+
+// Memberships returns the groups staff works in as an agent and the groups they head.
+func (a *App) Memberships(ctx context.Context, staff uuid.UUID) (member, headed []uuid.UUID, err error) {
+	return a.store.Memberships(ctx, staff)
 }
 
 // Agents lists agents, of one group unless group is uuid.Nil.
@@ -236,7 +264,8 @@ func (a *App) UpdateAgent(ctx context.Context, id uuid.UUID, etag string, paths 
 		}
 		*ag = ag.WithDefaults()
 		return ag.Validate("agent")
-	})
+	}, a.agentEvents(ctx))
+	a.wakeRelay(err)
 	if err != nil {
 		return after, err
 	}
@@ -261,7 +290,8 @@ func (a *App) SetPresence(ctx context.Context, id uuid.UUID, p routing.Presence)
 	_, after, err := a.store.UpdateAgent(ctx, id, a.now(), func(ag *routing.Agent) error {
 		ag.Presence = p
 		return nil
-	})
+	}, a.agentEvents(ctx))
+	a.wakeRelay(err)
 	if err != nil {
 		return after, err
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventsv1 "kefu.dev/pkg/api/kefu/events/v1"
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
@@ -489,14 +488,7 @@ func (e *engine) event(aggregate uuid.UUID, seq int64, name string, body proto.M
 }
 
 func (e *engine) eventOn(subject string, aggregate uuid.UUID, seq int64, body proto.Message) error {
-	id, err := newID()
-	if err != nil {
-		return err
-	}
-	meta := &eventsv1.EventMeta{EventId: id.String(), Source: e.a.cfg.Source, AggregateId: aggregate.String(),
-		AggregateSeq: seq, OccurredAt: timestamppb.New(e.now),
-		Actor: &intakev1.Actor{Kind: intakev1.ActorKind_ACTOR_KIND_SYSTEM, Id: e.a.cfg.Source}}
-	m, err := outbox.NewEvent(subject, body, meta)
+	m, err := e.a.newEvent(subject, aggregate, seq, e.now, e.a.systemActor(), body)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package grpcapi
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,32 +21,18 @@ import (
 
 // Enum prefixes: the domain stores an enum value as its name without these, lower case.
 const (
-	strategyPrefix  = "STRATEGY_"
-	seniorityPrefix = "SENIORITY_"
-	presencePrefix  = "PRESENCE_"
-	typePrefix      = "TICKET_TYPE_"
-	levelPrefix     = "COMPLAINT_LEVEL_"
-	urgencyPrefix   = "URGENCY_"
-	channelPrefix   = "CHANNEL_"
+	strategyPrefix   = "STRATEGY_"
+	seniorityPrefix  = "SENIORITY_"
+	presencePrefix   = "PRESENCE_"
+	escalationPrefix = "ESCALATION_POLICY_"
+	typePrefix       = "TICKET_TYPE_"
+	levelPrefix      = "COMPLAINT_LEVEL_"
+	urgencyPrefix    = "URGENCY_"
+	channelPrefix    = "CHANNEL_"
 )
 
 // code renders an enum value as the domain stores it (protocode.Code).
 var code = protocode.Code
-
-// enum is code's inverse: the value named prefix+upper(c), or the zero value when c is empty or unknown.
-func enum[E interface {
-	~int32
-	protoreflect.Enum
-}](prefix, c string) E {
-	var zero E
-	if c == "" {
-		return zero
-	}
-	if v := zero.Descriptor().Values().ByName(protoreflect.Name(prefix + strings.ToUpper(c))); v != nil {
-		return E(v.Number())
-	}
-	return zero
-}
 
 // codes renders a repeated enum field.
 func codes[E protoreflect.Enum](es []E, prefix string) []string {
@@ -71,7 +56,7 @@ func enums[E interface {
 	}
 	out := make([]E, len(cs))
 	for i, c := range cs {
-		out[i] = enum[E](prefix, c)
+		out[i] = protocode.Enum[E](prefix, c)
 	}
 	return out
 }
@@ -101,6 +86,14 @@ func idString(id uuid.UUID) string {
 		return ""
 	}
 	return id.String()
+}
+
+func idStrings(ids []uuid.UUID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = id.String()
+	}
+	return out
 }
 
 func ts(t time.Time) *timestamppb.Timestamp {
@@ -160,13 +153,14 @@ func groupFromProto(p *routingv1.Group) (routing.Group, error) {
 		Surge: routing.Surge{OverflowGroupID: overflow, QueueDepth: int(p.GetSurgeQueueDepth()),
 			OldestWait: duration(p.GetSurgeOldestWait()), CalmDepth: int(p.GetCalmQueueDepth()),
 			CalmWait: duration(p.GetCalmOldestWait()), CalmPeriod: duration(p.GetCalmPeriod())},
+		Escalation: routing.EscalationPolicy(code(p.GetEscalationPolicy(), escalationPrefix)),
 	}, nil
 }
 
 func groupProto(g routing.Group) *routingv1.Group {
 	return &routingv1.Group{
 		GroupId: idString(g.ID), Code: g.Code, DisplayName: g.DisplayName, HeadAgentId: idString(g.HeadAgentID),
-		Strategy:               enum[routingv1.Strategy](strategyPrefix, string(g.Strategy)),
+		Strategy:               protocode.Enum[routingv1.Strategy](strategyPrefix, string(g.Strategy)),
 		TransferAcceptDeadline: durationProto(g.TransferDeadline),
 		Builtin:                g.Builtin, Etag: app.Etag(g.Version),
 		CreateTime: ts(g.CreatedAt), UpdateTime: ts(g.UpdatedAt),
@@ -174,20 +168,21 @@ func groupProto(g routing.Group) *routingv1.Group {
 		SurgeOldestWait: durationProto(g.Surge.OldestWait), CalmQueueDepth: int32(g.Surge.CalmDepth),
 		CalmOldestWait: durationProto(g.Surge.CalmWait), CalmPeriod: durationProto(g.Surge.CalmPeriod),
 		InSurge: g.SurgeState.InSurge, SurgeStartTime: ts(g.SurgeState.StartedAt),
+		EscalationPolicy: protocode.Enum[routingv1.EscalationPolicy](escalationPrefix, string(g.Escalation)),
 	}
 }
 
 func transferProto(t store.TransferRow) *routingv1.Transfer {
 	return &routingv1.Transfer{TransferId: idString(t.ID), TicketId: idString(t.TicketID), FromGroupId: idString(t.FromGroupID),
 		ToGroupId: idString(t.ToGroupID), Reason: t.Reason, RequestedBy: t.RequestedBy,
-		State:      enum[routingv1.TransferState]("TRANSFER_STATE_", t.State),
+		State:      protocode.Enum[routingv1.TransferState]("TRANSFER_STATE_", t.State),
 		CreateTime: ts(t.CreatedAt), AcceptDeadline: ts(t.DeadlineAt), FinishTime: ts(t.FinishedAt), AcceptedBy: t.AcceptedBy,
 		AssigneeId: idString(t.AssigneeID)}
 }
 
 func routedTicketProto(t store.TicketRow) *routingv1.RoutedTicket {
 	return &routingv1.RoutedTicket{TicketId: idString(t.ID), GroupId: idString(t.GroupID), AssigneeId: idString(t.AssigneeID),
-		State:    enum[routingv1.RoutedTicketState]("ROUTED_TICKET_STATE_", t.State),
+		State:    protocode.Enum[routingv1.RoutedTicketState]("ROUTED_TICKET_STATE_", t.State),
 		Priority: priorityProto(t.Priority), AssignTime: ts(t.AssignedAt), EnqueueTime: ts(t.EnqueuedAt)}
 }
 
@@ -216,9 +211,9 @@ func agentFromProto(p *routingv1.Agent) (routing.Agent, error) {
 func agentProto(v store.AgentView) *routingv1.Agent {
 	p := &routingv1.Agent{
 		AgentId: idString(v.ID), DisplayName: v.DisplayName, Skills: v.Skills,
-		Seniority:   enum[routingv1.Seniority](seniorityPrefix, string(v.Seniority)),
+		Seniority:   protocode.Enum[routingv1.Seniority](seniorityPrefix, string(v.Seniority)),
 		Capacity:    int32(v.Capacity),
-		Presence:    enum[routingv1.Presence](presencePrefix, string(v.Presence)),
+		Presence:    protocode.Enum[routingv1.Presence](presencePrefix, string(v.Presence)),
 		OpenTickets: int32(v.Open),
 		Etag:        app.Etag(v.Version),
 		CreateTime:  ts(v.CreatedAt), UpdateTime: ts(v.UpdatedAt),
@@ -304,10 +299,10 @@ func queuedTicketProto(t store.TicketRow) *routingv1.QueuedTicket {
 func agentLoadProto(v store.AgentView) *routingv1.AgentLoad {
 	return &routingv1.AgentLoad{
 		AgentId: idString(v.ID), DisplayName: v.DisplayName,
-		Presence:    enum[routingv1.Presence](presencePrefix, string(v.Presence)),
+		Presence:    protocode.Enum[routingv1.Presence](presencePrefix, string(v.Presence)),
 		OpenTickets: int32(v.Open),
 		Capacity:    int32(v.Capacity),
-		Seniority:   enum[routingv1.Seniority](seniorityPrefix, string(v.Seniority)),
+		Seniority:   protocode.Enum[routingv1.Seniority](seniorityPrefix, string(v.Seniority)),
 		Eligible: routing.Eligible(routing.Candidate{AgentID: v.ID, Presence: v.Presence, Open: v.Open,
 			Capacity: v.Capacity, Skills: v.Skills, Seniority: v.Seniority}),
 	}

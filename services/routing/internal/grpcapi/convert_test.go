@@ -17,6 +17,7 @@ import (
 	"kefu.dev/pkg/apierr"
 	"kefu.dev/services/routing/internal/app"
 	"kefu.dev/services/routing/internal/domain/routing"
+	"kefu.dev/services/routing/internal/protocode"
 	"kefu.dev/services/routing/internal/store"
 )
 
@@ -78,7 +79,7 @@ func roundTrips[E interface {
 	values := zero.Descriptor().Values()
 	for i := range values.Len() {
 		e := E(values.Get(i).Number())
-		require.Equal(t, e, enum[E](prefix, code(e, prefix)), "value %s", values.Get(i).Name())
+		require.Equal(t, e, protocode.Enum[E](prefix, code(e, prefix)), "value %s", values.Get(i).Name())
 	}
 }
 
@@ -91,6 +92,7 @@ func TestEnumRoundTrip(t *testing.T) {
 		{"every strategy round-trips", func(t *testing.T) { roundTrips[routingv1.Strategy](t, strategyPrefix) }},
 		{"every seniority round-trips", func(t *testing.T) { roundTrips[routingv1.Seniority](t, seniorityPrefix) }},
 		{"every presence round-trips", func(t *testing.T) { roundTrips[routingv1.Presence](t, presencePrefix) }},
+		{"every escalation policy round-trips", func(t *testing.T) { roundTrips[routingv1.EscalationPolicy](t, escalationPrefix) }},
 		{"every ticket type round-trips", func(t *testing.T) { roundTrips[intakev1.TicketType](t, typePrefix) }},
 		{"every complaint level round-trips", func(t *testing.T) { roundTrips[intakev1.ComplaintLevel](t, levelPrefix) }},
 		{"every urgency round-trips", func(t *testing.T) { roundTrips[intakev1.Urgency](t, urgencyPrefix) }},
@@ -111,13 +113,13 @@ func TestEnum(t *testing.T) {
 		got  protoreflect.Enum
 		want protoreflect.Enum
 	}{
-		{"round_robin is STRATEGY_ROUND_ROBIN", enum[routingv1.Strategy](strategyPrefix, string(routing.StrategyRoundRobin)), routingv1.Strategy_STRATEGY_ROUND_ROBIN},
-		{"junior is SENIORITY_JUNIOR", enum[routingv1.Seniority](seniorityPrefix, string(routing.SeniorityJunior)), routingv1.Seniority_SENIORITY_JUNIOR},
-		{"offline is PRESENCE_OFFLINE", enum[routingv1.Presence](presencePrefix, string(routing.PresenceOffline)), routingv1.Presence_PRESENCE_OFFLINE},
-		{"mini_program is CHANNEL_MINI_PROGRAM", enum[intakev1.Channel](channelPrefix, "mini_program"), intakev1.Channel_CHANNEL_MINI_PROGRAM},
-		{"an empty code is unspecified", enum[intakev1.Urgency](urgencyPrefix, ""), intakev1.Urgency_URGENCY_UNSPECIFIED},
-		{"an unknown code is unspecified", enum[intakev1.TicketType](typePrefix, "praise"), intakev1.TicketType_TICKET_TYPE_UNSPECIFIED},
-		{"the unspecified name is not a code", enum[routingv1.Strategy](strategyPrefix, "unspecified"), routingv1.Strategy_STRATEGY_UNSPECIFIED},
+		{"round_robin is STRATEGY_ROUND_ROBIN", protocode.Enum[routingv1.Strategy](strategyPrefix, string(routing.StrategyRoundRobin)), routingv1.Strategy_STRATEGY_ROUND_ROBIN},
+		{"junior is SENIORITY_JUNIOR", protocode.Enum[routingv1.Seniority](seniorityPrefix, string(routing.SeniorityJunior)), routingv1.Seniority_SENIORITY_JUNIOR},
+		{"offline is PRESENCE_OFFLINE", protocode.Enum[routingv1.Presence](presencePrefix, string(routing.PresenceOffline)), routingv1.Presence_PRESENCE_OFFLINE},
+		{"mini_program is CHANNEL_MINI_PROGRAM", protocode.Enum[intakev1.Channel](channelPrefix, "mini_program"), intakev1.Channel_CHANNEL_MINI_PROGRAM},
+		{"an empty code is unspecified", protocode.Enum[intakev1.Urgency](urgencyPrefix, ""), intakev1.Urgency_URGENCY_UNSPECIFIED},
+		{"an unknown code is unspecified", protocode.Enum[intakev1.TicketType](typePrefix, "praise"), intakev1.TicketType_TICKET_TYPE_UNSPECIFIED},
+		{"the unspecified name is not a code", protocode.Enum[routingv1.Strategy](strategyPrefix, "unspecified"), routingv1.Strategy_STRATEGY_UNSPECIFIED},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -152,6 +152,19 @@ func (s *Server) GetAgent(ctx context.Context, req *routingv1.GetAgentRequest) (
 	return &routingv1.GetAgentResponse{Agent: agentProto(v)}, nil
 }
 
+// GetMemberships implements RoutingService.GetMemberships.
+func (s *Server) GetMemberships(ctx context.Context, req *routingv1.GetMembershipsRequest) (*routingv1.GetMembershipsResponse, error) {
+	id, err := parseID("staff_id", req.GetStaffId())
+	if err != nil {
+		return nil, err
+	}
+	member, headed, err := s.app.Memberships(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &routingv1.GetMembershipsResponse{MemberGroupIds: idStrings(member), HeadedGroupIds: idStrings(headed)}, nil
+}
+
 // ListAgents implements RoutingService.ListAgents.
 func (s *Server) ListAgents(ctx context.Context, req *routingv1.ListAgentsRequest) (*routingv1.ListAgentsResponse, error) {
 	group, err := optionalID("group_id", req.GetGroupId())

@@ -23,3 +23,19 @@ func Code(e protoreflect.Enum, prefix string) string {
 	}
 	return strings.ToLower(strings.TrimPrefix(string(v.Name()), prefix))
 }
+
+// Enum is Code's inverse: the value of enum type E named prefix + upper(c); the zero value for "" or an
+// unknown code.
+func Enum[E interface {
+	~int32
+	protoreflect.Enum
+}](prefix, c string) E {
+	var zero E
+	if c == "" {
+		return zero
+	}
+	if v := zero.Descriptor().Values().ByName(protoreflect.Name(prefix + strings.ToUpper(c))); v != nil {
+		return E(v.Number())
+	}
+	return zero
+}

@@ -13,6 +13,7 @@ import (
 
 	"kefu.dev/pkg/apierr"
 	"kefu.dev/pkg/idempotency"
+	"kefu.dev/pkg/outbox"
 	"kefu.dev/pkg/pgxutil"
 	"kefu.dev/services/routing/internal/domain/routing"
 )
@@ -52,22 +53,23 @@ func constraintErr(err error, prefix string) error {
 
 const groupColumns = `id, code, display_name, head_agent_id, strategy, transfer_deadline_seconds, builtin, version,
 	created_at, updated_at, overflow_group_id, surge_queue_depth, surge_wait_seconds, calm_queue_depth, calm_wait_seconds,
-	calm_period_seconds, in_surge, surge_started_at, calm_since`
+	calm_period_seconds, in_surge, surge_started_at, calm_since, escalation_policy`
 
 func scanGroup(row pgx.Row) (routing.Group, error) {
 	var (
 		g                            routing.Group
 		head, overflow               *uuid.UUID
-		strategy                     string
+		strategy, escalation         string
 		seconds, surgeWait, calmWait int
 		calmPeriod                   int
 		surgeStarted, calmSince      *time.Time
 	)
 	if err := row.Scan(&g.ID, &g.Code, &g.DisplayName, &head, &strategy, &seconds, &g.Builtin, &g.Version,
 		&g.CreatedAt, &g.UpdatedAt, &overflow, &g.Surge.QueueDepth, &surgeWait, &g.Surge.CalmDepth, &calmWait, &calmPeriod,
-		&g.SurgeState.InSurge, &surgeStarted, &calmSince); err != nil {
+		&g.SurgeState.InSurge, &surgeStarted, &calmSince, &escalation); err != nil {
 		return g, err
 	}
+	g.Escalation = routing.EscalationPolicy(escalation)
 	g.HeadAgentID, g.Surge.OverflowGroupID = deref(head), deref(overflow)
 	g.Strategy, g.TransferDeadline = routing.Strategy(strategy), time.Duration(seconds)*time.Second
 	g.Surge.OldestWait, g.Surge.CalmWait = time.Duration(surgeWait)*time.Second, time.Duration(calmWait)*time.Second
@@ -90,10 +92,10 @@ func nullID(id uuid.UUID) *uuid.UUID {
 
 func (t *Tx) insertGroup(ctx context.Context, g routing.Group) error {
 	_, err := t.tx.Exec(ctx, `INSERT INTO groups (`+groupColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, $12, $13, $14, $15, false, NULL, NULL)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, $12, $13, $14, $15, false, NULL, NULL, $16)`,
 		g.ID, g.Code, g.DisplayName, nullID(g.HeadAgentID), string(g.Strategy), int(g.TransferDeadline/time.Second),
 		g.Builtin, g.CreatedAt, g.UpdatedAt, nullID(g.Surge.OverflowGroupID), g.Surge.QueueDepth, seconds(g.Surge.OldestWait),
-		g.Surge.CalmDepth, seconds(g.Surge.CalmWait), seconds(g.Surge.CalmPeriod))
+		g.Surge.CalmDepth, seconds(g.Surge.CalmWait), seconds(g.Surge.CalmPeriod), string(g.Escalation))
 	if err != nil {
 		return fmt.Errorf("insert group: %w", constraintErr(err, "group"))
 	}
@@ -117,9 +119,11 @@ func (t *Tx) Claim(ctx context.Context, c idempotency.Claim, now time.Time) (uui
 	return id, nil
 }
 
-// CreateGroup inserts g (ID, times and defaults set by the caller) unless c names an earlier identical
-// request, whose group it returns.
-func (s *Store) CreateGroup(ctx context.Context, c idempotency.Claim, g routing.Group) (routing.Group, error) {
+// CreateGroup inserts g (ID, times and defaults set by the caller) with the outbox events events returns
+// for it (seq: the group's first event sequence), unless c names an earlier identical request, whose group
+// it returns.
+func (s *Store) CreateGroup(ctx context.Context, c idempotency.Claim, g routing.Group,
+	events func(g routing.Group, seq int64) ([]outbox.Message, error)) (routing.Group, error) {
 	g.Version = 1
 	c.ResourceID = g.ID.String()
 	var earlier uuid.UUID
@@ -127,12 +131,37 @@ func (s *Store) CreateGroup(ctx context.Context, c idempotency.Claim, g routing.
 		if earlier, err = t.Claim(ctx, c, g.CreatedAt); err != nil || earlier != uuid.Nil {
 			return err
 		}
-		return t.insertGroup(ctx, g)
+		if err := t.insertGroup(ctx, g); err != nil {
+			return err
+		}
+		seq, err := t.advanceGroupSeq(ctx, g.ID)
+		if err != nil {
+			return err
+		}
+		return t.addEventsOf(ctx, func() ([]outbox.Message, error) { return events(g, seq) })
 	})
 	if err == nil && earlier != uuid.Nil {
 		return s.Group(ctx, earlier)
 	}
 	return g, err
+}
+
+// advanceGroupSeq draws the group's next event sequence (shared by its change and surge events).
+func (t *Tx) advanceGroupSeq(ctx context.Context, id uuid.UUID) (int64, error) {
+	var seq int64
+	if err := t.tx.QueryRow(ctx, `UPDATE groups SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq`, id).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("advance group event sequence: %w", err)
+	}
+	return seq, nil
+}
+
+// addEventsOf adds the events build returns to the outbox.
+func (t *Tx) addEventsOf(ctx context.Context, build func() ([]outbox.Message, error)) error {
+	msgs, err := build()
+	if err != nil {
+		return err
+	}
+	return t.AddEvents(ctx, msgs...)
 }
 
 // Group returns a group.
@@ -154,8 +183,10 @@ func (s *Store) Groups(ctx context.Context) ([]routing.Group, error) {
 }
 
 // UpdateGroup locks group id, lets change edit it (change checks the etag and validates), and saves it
-// with the next version.
-func (s *Store) UpdateGroup(ctx context.Context, id uuid.UUID, now time.Time, change func(*routing.Group) error) (routing.Group, error) {
+// with the next version and the outbox events events returns for the change (seq: the group's next event
+// sequence).
+func (s *Store) UpdateGroup(ctx context.Context, id uuid.UUID, now time.Time, change func(*routing.Group) error,
+	events func(before, after routing.Group, seq int64) ([]outbox.Message, error)) (routing.Group, error) {
 	var out routing.Group
 	err := s.InTx(ctx, func(ctx context.Context, t *Tx) error {
 		g, err := scanGroup(t.tx.QueryRow(ctx, `SELECT `+groupColumns+` FROM groups WHERE id = $1 FOR UPDATE`, id))
@@ -164,22 +195,25 @@ func (s *Store) UpdateGroup(ctx context.Context, id uuid.UUID, now time.Time, ch
 		} else if err != nil {
 			return fmt.Errorf("load group: %w", err)
 		}
+		before := g
 		if err := change(&g); err != nil {
 			return err
 		}
 		g.Version++
 		g.UpdatedAt = now
-		_, err = t.tx.Exec(ctx, `UPDATE groups SET display_name = $2, head_agent_id = $3, strategy = $4,
+		var seq int64
+		err = t.tx.QueryRow(ctx, `UPDATE groups SET display_name = $2, head_agent_id = $3, strategy = $4,
 			transfer_deadline_seconds = $5, version = $6, updated_at = $7, overflow_group_id = $8, surge_queue_depth = $9,
-			surge_wait_seconds = $10, calm_queue_depth = $11, calm_wait_seconds = $12, calm_period_seconds = $13 WHERE id = $1`,
+			surge_wait_seconds = $10, calm_queue_depth = $11, calm_wait_seconds = $12, calm_period_seconds = $13,
+			escalation_policy = $14, event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq`,
 			g.ID, g.DisplayName, nullID(g.HeadAgentID), string(g.Strategy), int(g.TransferDeadline/time.Second), g.Version, g.UpdatedAt,
 			nullID(g.Surge.OverflowGroupID), g.Surge.QueueDepth, seconds(g.Surge.OldestWait), g.Surge.CalmDepth,
-			seconds(g.Surge.CalmWait), seconds(g.Surge.CalmPeriod))
+			seconds(g.Surge.CalmWait), seconds(g.Surge.CalmPeriod), string(g.Escalation)).Scan(&seq)
 		if err != nil {
 			return fmt.Errorf("update group: %w", constraintErr(err, "group"))
 		}
 		out = g
-		return nil
+		return t.addEventsOf(ctx, func() ([]outbox.Message, error) { return events(before, g, seq) })
 	})
 	return out, err
 }
@@ -210,9 +244,10 @@ func scanAgent(row pgx.Row) (AgentView, error) {
 	return v, nil
 }
 
-// CreateAgent inserts a with their memberships unless c names an earlier identical request, whose agent it
-// returns.
-func (s *Store) CreateAgent(ctx context.Context, c idempotency.Claim, a routing.Agent) (AgentView, error) {
+// CreateAgent inserts a with their memberships and the outbox events events returns for them (their
+// sequence is their version, 1), unless c names an earlier identical request, whose agent it returns.
+func (s *Store) CreateAgent(ctx context.Context, c idempotency.Claim, a routing.Agent,
+	events func(a routing.Agent) ([]outbox.Message, error)) (AgentView, error) {
 	a.Version = 1
 	c.ResourceID = a.ID.String()
 	var earlier uuid.UUID
@@ -226,7 +261,10 @@ func (s *Store) CreateAgent(ctx context.Context, c idempotency.Claim, a routing.
 		if err != nil {
 			return fmt.Errorf("insert agent: %w", constraintErr(err, "agent"))
 		}
-		return t.setMemberships(ctx, a.ID, a.GroupIDs)
+		if err := t.setMemberships(ctx, a.ID, a.GroupIDs); err != nil {
+			return err
+		}
+		return t.addEventsOf(ctx, func() ([]outbox.Message, error) { return events(a) })
 	})
 	if err != nil {
 		return AgentView{}, err
@@ -285,8 +323,10 @@ func (s *Store) Agents(ctx context.Context, group uuid.UUID) ([]AgentView, error
 }
 
 // UpdateAgent locks agent id, lets change edit it (etag, validation), and saves it and its memberships
-// with the next version. It returns the agent before and after.
-func (s *Store) UpdateAgent(ctx context.Context, id uuid.UUID, now time.Time, change func(*routing.Agent) error) (before, after AgentView, err error) {
+// with the next version (also the sequence of its events) and the outbox events events returns. It returns
+// the agent before and after.
+func (s *Store) UpdateAgent(ctx context.Context, id uuid.UUID, now time.Time, change func(*routing.Agent) error,
+	events func(before, after AgentView) ([]outbox.Message, error)) (before, after AgentView, err error) {
 	err = s.InTx(ctx, func(ctx context.Context, t *Tx) error {
 		v, err := scanAgent(t.tx.QueryRow(ctx, agentSelect+` WHERE a.id = $1 FOR UPDATE OF a`, id))
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -312,7 +352,7 @@ func (s *Store) UpdateAgent(ctx context.Context, id uuid.UUID, now time.Time, ch
 			return err
 		}
 		after = v
-		return nil
+		return t.addEventsOf(ctx, func() ([]outbox.Message, error) { return events(before, after) })
 	})
 	return before, after, err
 }
@@ -446,3 +486,14 @@ func (s *Store) DeleteRule(ctx context.Context, id uuid.UUID) error {
 }
 
 func seconds(d time.Duration) int { return int(d / time.Second) }
+
+// Memberships returns the groups staff belongs to as an agent and the groups they head, each in id order.
+func (s *Store) Memberships(ctx context.Context, staff uuid.UUID) (member, headed []uuid.UUID, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT
+		array(SELECT group_id FROM memberships WHERE agent_id = $1 ORDER BY group_id),
+		array(SELECT id FROM groups WHERE head_agent_id = $1 ORDER BY id)`, staff).Scan(&member, &headed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("memberships of %s: %w", staff, err)
+	}
+	return member, headed, nil
+}

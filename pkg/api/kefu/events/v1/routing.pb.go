@@ -12,6 +12,7 @@ import (
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	v1 "kefu.dev/pkg/api/kefu/intake/v1"
+	v11 "kefu.dev/pkg/api/kefu/routing/v1"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -568,6 +569,193 @@ func (x *RoutingSurgeEnded) GetDuration() *durationpb.Duration {
 	return nil
 }
 
+// RoutingAgentChanged is published on kefu.routing.agent_changed (aggregate: the agent; seq: the agent's
+// version) when an agent is registered or changed: memberships, skills, seniority, capacity or presence.
+// Services caching what routing knows of staff (intake's memberships) drop their copy. The display name is
+// left out.
+type RoutingAgentChanged struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Meta.
+	Meta *EventMeta `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	// The agent's id (their staff id).
+	AgentId string `protobuf:"bytes,2,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// The groups the agent belongs to now, in id order.
+	GroupIds []string `protobuf:"bytes,3,rep,name=group_ids,json=groupIds,proto3" json:"group_ids,omitempty"`
+	// Seniority now.
+	Seniority v11.Seniority `protobuf:"varint,4,opt,name=seniority,proto3,enum=kefu.routing.v1.Seniority" json:"seniority,omitempty"`
+	// Capacity now.
+	Capacity int32 `protobuf:"varint,5,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	// Presence now.
+	Presence v11.Presence `protobuf:"varint,6,opt,name=presence,proto3,enum=kefu.routing.v1.Presence" json:"presence,omitempty"`
+	// True when the agent was just registered.
+	Created       bool `protobuf:"varint,7,opt,name=created,proto3" json:"created,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoutingAgentChanged) Reset() {
+	*x = RoutingAgentChanged{}
+	mi := &file_kefu_events_v1_routing_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoutingAgentChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoutingAgentChanged) ProtoMessage() {}
+
+func (x *RoutingAgentChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_events_v1_routing_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoutingAgentChanged.ProtoReflect.Descriptor instead.
+func (*RoutingAgentChanged) Descriptor() ([]byte, []int) {
+	return file_kefu_events_v1_routing_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RoutingAgentChanged) GetMeta() *EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *RoutingAgentChanged) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *RoutingAgentChanged) GetGroupIds() []string {
+	if x != nil {
+		return x.GroupIds
+	}
+	return nil
+}
+
+func (x *RoutingAgentChanged) GetSeniority() v11.Seniority {
+	if x != nil {
+		return x.Seniority
+	}
+	return v11.Seniority(0)
+}
+
+func (x *RoutingAgentChanged) GetCapacity() int32 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *RoutingAgentChanged) GetPresence() v11.Presence {
+	if x != nil {
+		return x.Presence
+	}
+	return v11.Presence(0)
+}
+
+func (x *RoutingAgentChanged) GetCreated() bool {
+	if x != nil {
+		return x.Created
+	}
+	return false
+}
+
+// RoutingGroupChanged is published on kefu.routing.group_changed (aggregate: the group, in the group's
+// sequence shared with the surge events) when a group is created or changed.
+type RoutingGroupChanged struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Meta.
+	Meta *EventMeta `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	// The group's id.
+	GroupId string `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// The group's head now (empty: none).
+	HeadAgentId string `protobuf:"bytes,3,opt,name=head_agent_id,json=headAgentId,proto3" json:"head_agent_id,omitempty"`
+	// The head before the change (empty: none, or a new group). Differs from head_agent_id when the head
+	// changed.
+	PreviousHeadAgentId string `protobuf:"bytes,4,opt,name=previous_head_agent_id,json=previousHeadAgentId,proto3" json:"previous_head_agent_id,omitempty"`
+	// True when the group was just created.
+	Created       bool `protobuf:"varint,5,opt,name=created,proto3" json:"created,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoutingGroupChanged) Reset() {
+	*x = RoutingGroupChanged{}
+	mi := &file_kefu_events_v1_routing_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoutingGroupChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoutingGroupChanged) ProtoMessage() {}
+
+func (x *RoutingGroupChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_events_v1_routing_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoutingGroupChanged.ProtoReflect.Descriptor instead.
+func (*RoutingGroupChanged) Descriptor() ([]byte, []int) {
+	return file_kefu_events_v1_routing_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RoutingGroupChanged) GetMeta() *EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *RoutingGroupChanged) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *RoutingGroupChanged) GetHeadAgentId() string {
+	if x != nil {
+		return x.HeadAgentId
+	}
+	return ""
+}
+
+func (x *RoutingGroupChanged) GetPreviousHeadAgentId() string {
+	if x != nil {
+		return x.PreviousHeadAgentId
+	}
+	return ""
+}
+
+func (x *RoutingGroupChanged) GetCreated() bool {
+	if x != nil {
+		return x.Created
+	}
+	return false
+}
+
 // NotificationRequested is published on kefu.notification.requested (aggregate: the notification, seq 1)
 // when a person should be told something. A notifier delivers it (issue #9); the event names the recipient
 // and the subject by id only.
@@ -589,7 +777,7 @@ type NotificationRequested struct {
 
 func (x *NotificationRequested) Reset() {
 	*x = NotificationRequested{}
-	mi := &file_kefu_events_v1_routing_proto_msgTypes[6]
+	mi := &file_kefu_events_v1_routing_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -601,7 +789,7 @@ func (x *NotificationRequested) String() string {
 func (*NotificationRequested) ProtoMessage() {}
 
 func (x *NotificationRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_events_v1_routing_proto_msgTypes[6]
+	mi := &file_kefu_events_v1_routing_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -614,7 +802,7 @@ func (x *NotificationRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotificationRequested.ProtoReflect.Descriptor instead.
 func (*NotificationRequested) Descriptor() ([]byte, []int) {
-	return file_kefu_events_v1_routing_proto_rawDescGZIP(), []int{6}
+	return file_kefu_events_v1_routing_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *NotificationRequested) GetMeta() *EventMeta {
@@ -656,7 +844,7 @@ var File_kefu_events_v1_routing_proto protoreflect.FileDescriptor
 
 const file_kefu_events_v1_routing_proto_rawDesc = "" +
 	"\n" +
-	"\x1ckefu/events/v1/routing.proto\x12\x0ekefu.events.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19kefu/events/v1/meta.proto\x1a\x1bkefu/intake/v1/ticket.proto\"\xc4\x01\n" +
+	"\x1ckefu/events/v1/routing.proto\x12\x0ekefu.events.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19kefu/events/v1/meta.proto\x1a\x1bkefu/intake/v1/ticket.proto\x1a\x1dkefu/routing/v1/routing.proto\"\xc4\x01\n" +
 	"\x13RoutingTicketQueued\x12-\n" +
 	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x124\n" +
@@ -695,7 +883,21 @@ const file_kefu_events_v1_routing_proto_rawDesc = "" +
 	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x14\n" +
 	"\x05depth\x18\x03 \x01(\x05R\x05depth\x125\n" +
-	"\bduration\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\bduration\"\xdd\x01\n" +
+	"\bduration\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\bduration\"\xa3\x02\n" +
+	"\x13RoutingAgentChanged\x12-\n" +
+	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12\x19\n" +
+	"\bagent_id\x18\x02 \x01(\tR\aagentId\x12\x1b\n" +
+	"\tgroup_ids\x18\x03 \x03(\tR\bgroupIds\x128\n" +
+	"\tseniority\x18\x04 \x01(\x0e2\x1a.kefu.routing.v1.SeniorityR\tseniority\x12\x1a\n" +
+	"\bcapacity\x18\x05 \x01(\x05R\bcapacity\x125\n" +
+	"\bpresence\x18\x06 \x01(\x0e2\x19.kefu.routing.v1.PresenceR\bpresence\x12\x18\n" +
+	"\acreated\x18\a \x01(\bR\acreated\"\xd2\x01\n" +
+	"\x13RoutingGroupChanged\x12-\n" +
+	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\"\n" +
+	"\rhead_agent_id\x18\x03 \x01(\tR\vheadAgentId\x123\n" +
+	"\x16previous_head_agent_id\x18\x04 \x01(\tR\x13previousHeadAgentId\x12\x18\n" +
+	"\acreated\x18\x05 \x01(\bR\acreated\"\xdd\x01\n" +
 	"\x15NotificationRequested\x12-\n" +
 	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12!\n" +
 	"\frecipient_id\x18\x02 \x01(\tR\vrecipientId\x12:\n" +
@@ -723,7 +925,7 @@ func file_kefu_events_v1_routing_proto_rawDescGZIP() []byte {
 }
 
 var file_kefu_events_v1_routing_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kefu_events_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_kefu_events_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_kefu_events_v1_routing_proto_goTypes = []any{
 	(NotificationReason)(0),          // 0: kefu.events.v1.NotificationReason
 	(*RoutingTicketQueued)(nil),      // 1: kefu.events.v1.RoutingTicketQueued
@@ -732,31 +934,39 @@ var file_kefu_events_v1_routing_proto_goTypes = []any{
 	(*RoutingTransferExpired)(nil),   // 4: kefu.events.v1.RoutingTransferExpired
 	(*RoutingSurgeStarted)(nil),      // 5: kefu.events.v1.RoutingSurgeStarted
 	(*RoutingSurgeEnded)(nil),        // 6: kefu.events.v1.RoutingSurgeEnded
-	(*NotificationRequested)(nil),    // 7: kefu.events.v1.NotificationRequested
-	(*EventMeta)(nil),                // 8: kefu.events.v1.EventMeta
-	(v1.Priority)(0),                 // 9: kefu.intake.v1.Priority
-	(*timestamppb.Timestamp)(nil),    // 10: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 11: google.protobuf.Duration
+	(*RoutingAgentChanged)(nil),      // 7: kefu.events.v1.RoutingAgentChanged
+	(*RoutingGroupChanged)(nil),      // 8: kefu.events.v1.RoutingGroupChanged
+	(*NotificationRequested)(nil),    // 9: kefu.events.v1.NotificationRequested
+	(*EventMeta)(nil),                // 10: kefu.events.v1.EventMeta
+	(v1.Priority)(0),                 // 11: kefu.intake.v1.Priority
+	(*timestamppb.Timestamp)(nil),    // 12: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 13: google.protobuf.Duration
+	(v11.Seniority)(0),               // 14: kefu.routing.v1.Seniority
+	(v11.Presence)(0),                // 15: kefu.routing.v1.Presence
 }
 var file_kefu_events_v1_routing_proto_depIdxs = []int32{
-	8,  // 0: kefu.events.v1.RoutingTicketQueued.meta:type_name -> kefu.events.v1.EventMeta
-	9,  // 1: kefu.events.v1.RoutingTicketQueued.priority:type_name -> kefu.intake.v1.Priority
-	8,  // 2: kefu.events.v1.RoutingTransferRequested.meta:type_name -> kefu.events.v1.EventMeta
-	10, // 3: kefu.events.v1.RoutingTransferRequested.accept_deadline:type_name -> google.protobuf.Timestamp
-	8,  // 4: kefu.events.v1.RoutingTransferAccepted.meta:type_name -> kefu.events.v1.EventMeta
-	11, // 5: kefu.events.v1.RoutingTransferAccepted.wait:type_name -> google.protobuf.Duration
-	8,  // 6: kefu.events.v1.RoutingTransferExpired.meta:type_name -> kefu.events.v1.EventMeta
-	8,  // 7: kefu.events.v1.RoutingSurgeStarted.meta:type_name -> kefu.events.v1.EventMeta
-	11, // 8: kefu.events.v1.RoutingSurgeStarted.oldest_wait:type_name -> google.protobuf.Duration
-	8,  // 9: kefu.events.v1.RoutingSurgeEnded.meta:type_name -> kefu.events.v1.EventMeta
-	11, // 10: kefu.events.v1.RoutingSurgeEnded.duration:type_name -> google.protobuf.Duration
-	8,  // 11: kefu.events.v1.NotificationRequested.meta:type_name -> kefu.events.v1.EventMeta
-	0,  // 12: kefu.events.v1.NotificationRequested.reason:type_name -> kefu.events.v1.NotificationReason
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	10, // 0: kefu.events.v1.RoutingTicketQueued.meta:type_name -> kefu.events.v1.EventMeta
+	11, // 1: kefu.events.v1.RoutingTicketQueued.priority:type_name -> kefu.intake.v1.Priority
+	10, // 2: kefu.events.v1.RoutingTransferRequested.meta:type_name -> kefu.events.v1.EventMeta
+	12, // 3: kefu.events.v1.RoutingTransferRequested.accept_deadline:type_name -> google.protobuf.Timestamp
+	10, // 4: kefu.events.v1.RoutingTransferAccepted.meta:type_name -> kefu.events.v1.EventMeta
+	13, // 5: kefu.events.v1.RoutingTransferAccepted.wait:type_name -> google.protobuf.Duration
+	10, // 6: kefu.events.v1.RoutingTransferExpired.meta:type_name -> kefu.events.v1.EventMeta
+	10, // 7: kefu.events.v1.RoutingSurgeStarted.meta:type_name -> kefu.events.v1.EventMeta
+	13, // 8: kefu.events.v1.RoutingSurgeStarted.oldest_wait:type_name -> google.protobuf.Duration
+	10, // 9: kefu.events.v1.RoutingSurgeEnded.meta:type_name -> kefu.events.v1.EventMeta
+	13, // 10: kefu.events.v1.RoutingSurgeEnded.duration:type_name -> google.protobuf.Duration
+	10, // 11: kefu.events.v1.RoutingAgentChanged.meta:type_name -> kefu.events.v1.EventMeta
+	14, // 12: kefu.events.v1.RoutingAgentChanged.seniority:type_name -> kefu.routing.v1.Seniority
+	15, // 13: kefu.events.v1.RoutingAgentChanged.presence:type_name -> kefu.routing.v1.Presence
+	10, // 14: kefu.events.v1.RoutingGroupChanged.meta:type_name -> kefu.events.v1.EventMeta
+	10, // 15: kefu.events.v1.NotificationRequested.meta:type_name -> kefu.events.v1.EventMeta
+	0,  // 16: kefu.events.v1.NotificationRequested.reason:type_name -> kefu.events.v1.NotificationReason
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_kefu_events_v1_routing_proto_init() }
@@ -771,7 +981,7 @@ func file_kefu_events_v1_routing_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kefu_events_v1_routing_proto_rawDesc), len(file_kefu_events_v1_routing_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -188,6 +188,62 @@ func (Presence) EnumDescriptor() ([]byte, []int) {
 	return file_kefu_routing_v1_routing_proto_rawDescGZIP(), []int{2}
 }
 
+// EscalationPolicy is what routing does when a group's ticket breaches an SLA target or is escalated.
+type EscalationPolicy int32
+
+const (
+	// NOTIFY_HEAD.
+	EscalationPolicy_ESCALATION_POLICY_UNSPECIFIED EscalationPolicy = 0
+	// Ask for a notification of the group's head (kefu.notification.requested). The ticket stays where it
+	// is.
+	EscalationPolicy_ESCALATION_POLICY_NOTIFY_HEAD EscalationPolicy = 1
+	// Notify the head, and move the ticket from a junior agent to the group's least loaded online senior
+	// agent or lead, even over capacity. It stays when a senior agent or lead has it already, when it is not
+	// with an agent, or when no senior agent or lead is online.
+	EscalationPolicy_ESCALATION_POLICY_REASSIGN_TO_SENIOR EscalationPolicy = 2
+)
+
+// Enum value maps for EscalationPolicy.
+var (
+	EscalationPolicy_name = map[int32]string{
+		0: "ESCALATION_POLICY_UNSPECIFIED",
+		1: "ESCALATION_POLICY_NOTIFY_HEAD",
+		2: "ESCALATION_POLICY_REASSIGN_TO_SENIOR",
+	}
+	EscalationPolicy_value = map[string]int32{
+		"ESCALATION_POLICY_UNSPECIFIED":        0,
+		"ESCALATION_POLICY_NOTIFY_HEAD":        1,
+		"ESCALATION_POLICY_REASSIGN_TO_SENIOR": 2,
+	}
+)
+
+func (x EscalationPolicy) Enum() *EscalationPolicy {
+	p := new(EscalationPolicy)
+	*p = x
+	return p
+}
+
+func (x EscalationPolicy) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EscalationPolicy) Descriptor() protoreflect.EnumDescriptor {
+	return file_kefu_routing_v1_routing_proto_enumTypes[3].Descriptor()
+}
+
+func (EscalationPolicy) Type() protoreflect.EnumType {
+	return &file_kefu_routing_v1_routing_proto_enumTypes[3]
+}
+
+func (x EscalationPolicy) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EscalationPolicy.Descriptor instead.
+func (EscalationPolicy) EnumDescriptor() ([]byte, []int) {
+	return file_kefu_routing_v1_routing_proto_rawDescGZIP(), []int{3}
+}
+
 // TransferState is where a transfer stands.
 type TransferState int32
 
@@ -232,11 +288,11 @@ func (x TransferState) String() string {
 }
 
 func (TransferState) Descriptor() protoreflect.EnumDescriptor {
-	return file_kefu_routing_v1_routing_proto_enumTypes[3].Descriptor()
+	return file_kefu_routing_v1_routing_proto_enumTypes[4].Descriptor()
 }
 
 func (TransferState) Type() protoreflect.EnumType {
-	return &file_kefu_routing_v1_routing_proto_enumTypes[3]
+	return &file_kefu_routing_v1_routing_proto_enumTypes[4]
 }
 
 func (x TransferState) Number() protoreflect.EnumNumber {
@@ -245,7 +301,7 @@ func (x TransferState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TransferState.Descriptor instead.
 func (TransferState) EnumDescriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_proto_rawDescGZIP(), []int{3}
+	return file_kefu_routing_v1_routing_proto_rawDescGZIP(), []int{4}
 }
 
 // RoutedTicketState is where a ticket stands in routing.
@@ -292,11 +348,11 @@ func (x RoutedTicketState) String() string {
 }
 
 func (RoutedTicketState) Descriptor() protoreflect.EnumDescriptor {
-	return file_kefu_routing_v1_routing_proto_enumTypes[4].Descriptor()
+	return file_kefu_routing_v1_routing_proto_enumTypes[5].Descriptor()
 }
 
 func (RoutedTicketState) Type() protoreflect.EnumType {
-	return &file_kefu_routing_v1_routing_proto_enumTypes[4]
+	return &file_kefu_routing_v1_routing_proto_enumTypes[5]
 }
 
 func (x RoutedTicketState) Number() protoreflect.EnumNumber {
@@ -305,7 +361,7 @@ func (x RoutedTicketState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RoutedTicketState.Descriptor instead.
 func (RoutedTicketState) EnumDescriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_proto_rawDescGZIP(), []int{4}
+	return file_kefu_routing_v1_routing_proto_rawDescGZIP(), []int{5}
 }
 
 // Group is a department or skill group (物流组, 售后组, ...).
@@ -350,8 +406,11 @@ type Group struct {
 	InSurge bool `protobuf:"varint,17,opt,name=in_surge,json=inSurge,proto3" json:"in_surge,omitempty"`
 	// When the current surge started. Output only.
 	SurgeStartTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=surge_start_time,json=surgeStartTime,proto3" json:"surge_start_time,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// What routing does when a ticket of the group breaches an SLA target (kefu.sla.breached) or is
+	// escalated (kefu.ticket.escalated); default NOTIFY_HEAD.
+	EscalationPolicy EscalationPolicy `protobuf:"varint,19,opt,name=escalation_policy,json=escalationPolicy,proto3,enum=kefu.routing.v1.EscalationPolicy" json:"escalation_policy,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Group) Reset() {
@@ -508,6 +567,13 @@ func (x *Group) GetSurgeStartTime() *timestamppb.Timestamp {
 		return x.SurgeStartTime
 	}
 	return nil
+}
+
+func (x *Group) GetEscalationPolicy() EscalationPolicy {
+	if x != nil {
+		return x.EscalationPolicy
+	}
+	return EscalationPolicy_ESCALATION_POLICY_UNSPECIFIED
 }
 
 // Agent is a staff member who handles tickets. agent_id is their staff id: the subject of their token and
@@ -1298,7 +1364,7 @@ var File_kefu_routing_v1_routing_proto protoreflect.FileDescriptor
 
 const file_kefu_routing_v1_routing_proto_rawDesc = "" +
 	"\n" +
-	"\x1dkefu/routing/v1/routing.proto\x12\x0fkefu.routing.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bkefu/intake/v1/ticket.proto\"\xc2\a\n" +
+	"\x1dkefu/routing/v1/routing.proto\x12\x0fkefu.routing.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bkefu/intake/v1/ticket.proto\"\x9c\b\n" +
 	"\x05Group\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x121\n" +
 	"\x04code\x18\x02 \x01(\tB\x1d\xbaH\x1ar\x18\x18@2\x14^([a-z][a-z0-9_]*)?$R\x04code\x12*\n" +
@@ -1321,7 +1387,8 @@ const file_kefu_routing_v1_routing_proto_rawDesc = "" +
 	"\vcalm_period\x18\x10 \x01(\v2\x19.google.protobuf.DurationR\n" +
 	"calmPeriod\x12\x19\n" +
 	"\bin_surge\x18\x11 \x01(\bR\ainSurge\x12D\n" +
-	"\x10surge_start_time\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\x0esurgeStartTime\"\x9e\x04\n" +
+	"\x10surge_start_time\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\x0esurgeStartTime\x12X\n" +
+	"\x11escalation_policy\x18\x13 \x01(\x0e2!.kefu.routing.v1.EscalationPolicyB\b\xbaH\x05\x82\x01\x02\x10\x01R\x10escalationPolicy\"\x9e\x04\n" +
 	"\x05Agent\x12&\n" +
 	"\bagent_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\aagentId\x12*\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18dR\vdisplayName\x12.\n" +
@@ -1419,7 +1486,11 @@ const file_kefu_routing_v1_routing_proto_rawDesc = "" +
 	"\x14PRESENCE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fPRESENCE_ONLINE\x10\x01\x12\x11\n" +
 	"\rPRESENCE_AWAY\x10\x02\x12\x14\n" +
-	"\x10PRESENCE_OFFLINE\x10\x03*\xa2\x01\n" +
+	"\x10PRESENCE_OFFLINE\x10\x03*\x82\x01\n" +
+	"\x10EscalationPolicy\x12!\n" +
+	"\x1dESCALATION_POLICY_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dESCALATION_POLICY_NOTIFY_HEAD\x10\x01\x12(\n" +
+	"$ESCALATION_POLICY_REASSIGN_TO_SENIOR\x10\x02*\xa2\x01\n" +
 	"\rTransferState\x12\x1e\n" +
 	"\x1aTRANSFER_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16TRANSFER_STATE_PENDING\x10\x01\x12\x1b\n" +
@@ -1445,67 +1516,69 @@ func file_kefu_routing_v1_routing_proto_rawDescGZIP() []byte {
 	return file_kefu_routing_v1_routing_proto_rawDescData
 }
 
-var file_kefu_routing_v1_routing_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_kefu_routing_v1_routing_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
 var file_kefu_routing_v1_routing_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_kefu_routing_v1_routing_proto_goTypes = []any{
 	(Strategy)(0),                 // 0: kefu.routing.v1.Strategy
 	(Seniority)(0),                // 1: kefu.routing.v1.Seniority
 	(Presence)(0),                 // 2: kefu.routing.v1.Presence
-	(TransferState)(0),            // 3: kefu.routing.v1.TransferState
-	(RoutedTicketState)(0),        // 4: kefu.routing.v1.RoutedTicketState
-	(*Group)(nil),                 // 5: kefu.routing.v1.Group
-	(*Agent)(nil),                 // 6: kefu.routing.v1.Agent
-	(*RuleCondition)(nil),         // 7: kefu.routing.v1.RuleCondition
-	(*RoutingRule)(nil),           // 8: kefu.routing.v1.RoutingRule
-	(*QueuedTicket)(nil),          // 9: kefu.routing.v1.QueuedTicket
-	(*AgentLoad)(nil),             // 10: kefu.routing.v1.AgentLoad
-	(*Transfer)(nil),              // 11: kefu.routing.v1.Transfer
-	(*RoutedTicket)(nil),          // 12: kefu.routing.v1.RoutedTicket
-	(*durationpb.Duration)(nil),   // 13: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
-	(v1.TicketType)(0),            // 15: kefu.intake.v1.TicketType
-	(v1.ComplaintLevel)(0),        // 16: kefu.intake.v1.ComplaintLevel
-	(v1.Urgency)(0),               // 17: kefu.intake.v1.Urgency
-	(v1.Channel)(0),               // 18: kefu.intake.v1.Channel
-	(v1.Priority)(0),              // 19: kefu.intake.v1.Priority
+	(EscalationPolicy)(0),         // 3: kefu.routing.v1.EscalationPolicy
+	(TransferState)(0),            // 4: kefu.routing.v1.TransferState
+	(RoutedTicketState)(0),        // 5: kefu.routing.v1.RoutedTicketState
+	(*Group)(nil),                 // 6: kefu.routing.v1.Group
+	(*Agent)(nil),                 // 7: kefu.routing.v1.Agent
+	(*RuleCondition)(nil),         // 8: kefu.routing.v1.RuleCondition
+	(*RoutingRule)(nil),           // 9: kefu.routing.v1.RoutingRule
+	(*QueuedTicket)(nil),          // 10: kefu.routing.v1.QueuedTicket
+	(*AgentLoad)(nil),             // 11: kefu.routing.v1.AgentLoad
+	(*Transfer)(nil),              // 12: kefu.routing.v1.Transfer
+	(*RoutedTicket)(nil),          // 13: kefu.routing.v1.RoutedTicket
+	(*durationpb.Duration)(nil),   // 14: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
+	(v1.TicketType)(0),            // 16: kefu.intake.v1.TicketType
+	(v1.ComplaintLevel)(0),        // 17: kefu.intake.v1.ComplaintLevel
+	(v1.Urgency)(0),               // 18: kefu.intake.v1.Urgency
+	(v1.Channel)(0),               // 19: kefu.intake.v1.Channel
+	(v1.Priority)(0),              // 20: kefu.intake.v1.Priority
 }
 var file_kefu_routing_v1_routing_proto_depIdxs = []int32{
 	0,  // 0: kefu.routing.v1.Group.strategy:type_name -> kefu.routing.v1.Strategy
-	13, // 1: kefu.routing.v1.Group.transfer_accept_deadline:type_name -> google.protobuf.Duration
-	14, // 2: kefu.routing.v1.Group.create_time:type_name -> google.protobuf.Timestamp
-	14, // 3: kefu.routing.v1.Group.update_time:type_name -> google.protobuf.Timestamp
-	13, // 4: kefu.routing.v1.Group.surge_oldest_wait:type_name -> google.protobuf.Duration
-	13, // 5: kefu.routing.v1.Group.calm_oldest_wait:type_name -> google.protobuf.Duration
-	13, // 6: kefu.routing.v1.Group.calm_period:type_name -> google.protobuf.Duration
-	14, // 7: kefu.routing.v1.Group.surge_start_time:type_name -> google.protobuf.Timestamp
-	1,  // 8: kefu.routing.v1.Agent.seniority:type_name -> kefu.routing.v1.Seniority
-	2,  // 9: kefu.routing.v1.Agent.presence:type_name -> kefu.routing.v1.Presence
-	14, // 10: kefu.routing.v1.Agent.create_time:type_name -> google.protobuf.Timestamp
-	14, // 11: kefu.routing.v1.Agent.update_time:type_name -> google.protobuf.Timestamp
-	15, // 12: kefu.routing.v1.RuleCondition.types:type_name -> kefu.intake.v1.TicketType
-	16, // 13: kefu.routing.v1.RuleCondition.levels:type_name -> kefu.intake.v1.ComplaintLevel
-	17, // 14: kefu.routing.v1.RuleCondition.urgencies:type_name -> kefu.intake.v1.Urgency
-	18, // 15: kefu.routing.v1.RuleCondition.channels:type_name -> kefu.intake.v1.Channel
-	7,  // 16: kefu.routing.v1.RoutingRule.condition:type_name -> kefu.routing.v1.RuleCondition
-	14, // 17: kefu.routing.v1.RoutingRule.create_time:type_name -> google.protobuf.Timestamp
-	19, // 18: kefu.routing.v1.QueuedTicket.priority:type_name -> kefu.intake.v1.Priority
-	14, // 19: kefu.routing.v1.QueuedTicket.sla_due_time:type_name -> google.protobuf.Timestamp
-	14, // 20: kefu.routing.v1.QueuedTicket.enqueue_time:type_name -> google.protobuf.Timestamp
-	2,  // 21: kefu.routing.v1.AgentLoad.presence:type_name -> kefu.routing.v1.Presence
-	1,  // 22: kefu.routing.v1.AgentLoad.seniority:type_name -> kefu.routing.v1.Seniority
-	3,  // 23: kefu.routing.v1.Transfer.state:type_name -> kefu.routing.v1.TransferState
-	14, // 24: kefu.routing.v1.Transfer.create_time:type_name -> google.protobuf.Timestamp
-	14, // 25: kefu.routing.v1.Transfer.accept_deadline:type_name -> google.protobuf.Timestamp
-	14, // 26: kefu.routing.v1.Transfer.finish_time:type_name -> google.protobuf.Timestamp
-	4,  // 27: kefu.routing.v1.RoutedTicket.state:type_name -> kefu.routing.v1.RoutedTicketState
-	19, // 28: kefu.routing.v1.RoutedTicket.priority:type_name -> kefu.intake.v1.Priority
-	14, // 29: kefu.routing.v1.RoutedTicket.assign_time:type_name -> google.protobuf.Timestamp
-	14, // 30: kefu.routing.v1.RoutedTicket.enqueue_time:type_name -> google.protobuf.Timestamp
-	31, // [31:31] is the sub-list for method output_type
-	31, // [31:31] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	14, // 1: kefu.routing.v1.Group.transfer_accept_deadline:type_name -> google.protobuf.Duration
+	15, // 2: kefu.routing.v1.Group.create_time:type_name -> google.protobuf.Timestamp
+	15, // 3: kefu.routing.v1.Group.update_time:type_name -> google.protobuf.Timestamp
+	14, // 4: kefu.routing.v1.Group.surge_oldest_wait:type_name -> google.protobuf.Duration
+	14, // 5: kefu.routing.v1.Group.calm_oldest_wait:type_name -> google.protobuf.Duration
+	14, // 6: kefu.routing.v1.Group.calm_period:type_name -> google.protobuf.Duration
+	15, // 7: kefu.routing.v1.Group.surge_start_time:type_name -> google.protobuf.Timestamp
+	3,  // 8: kefu.routing.v1.Group.escalation_policy:type_name -> kefu.routing.v1.EscalationPolicy
+	1,  // 9: kefu.routing.v1.Agent.seniority:type_name -> kefu.routing.v1.Seniority
+	2,  // 10: kefu.routing.v1.Agent.presence:type_name -> kefu.routing.v1.Presence
+	15, // 11: kefu.routing.v1.Agent.create_time:type_name -> google.protobuf.Timestamp
+	15, // 12: kefu.routing.v1.Agent.update_time:type_name -> google.protobuf.Timestamp
+	16, // 13: kefu.routing.v1.RuleCondition.types:type_name -> kefu.intake.v1.TicketType
+	17, // 14: kefu.routing.v1.RuleCondition.levels:type_name -> kefu.intake.v1.ComplaintLevel
+	18, // 15: kefu.routing.v1.RuleCondition.urgencies:type_name -> kefu.intake.v1.Urgency
+	19, // 16: kefu.routing.v1.RuleCondition.channels:type_name -> kefu.intake.v1.Channel
+	8,  // 17: kefu.routing.v1.RoutingRule.condition:type_name -> kefu.routing.v1.RuleCondition
+	15, // 18: kefu.routing.v1.RoutingRule.create_time:type_name -> google.protobuf.Timestamp
+	20, // 19: kefu.routing.v1.QueuedTicket.priority:type_name -> kefu.intake.v1.Priority
+	15, // 20: kefu.routing.v1.QueuedTicket.sla_due_time:type_name -> google.protobuf.Timestamp
+	15, // 21: kefu.routing.v1.QueuedTicket.enqueue_time:type_name -> google.protobuf.Timestamp
+	2,  // 22: kefu.routing.v1.AgentLoad.presence:type_name -> kefu.routing.v1.Presence
+	1,  // 23: kefu.routing.v1.AgentLoad.seniority:type_name -> kefu.routing.v1.Seniority
+	4,  // 24: kefu.routing.v1.Transfer.state:type_name -> kefu.routing.v1.TransferState
+	15, // 25: kefu.routing.v1.Transfer.create_time:type_name -> google.protobuf.Timestamp
+	15, // 26: kefu.routing.v1.Transfer.accept_deadline:type_name -> google.protobuf.Timestamp
+	15, // 27: kefu.routing.v1.Transfer.finish_time:type_name -> google.protobuf.Timestamp
+	5,  // 28: kefu.routing.v1.RoutedTicket.state:type_name -> kefu.routing.v1.RoutedTicketState
+	20, // 29: kefu.routing.v1.RoutedTicket.priority:type_name -> kefu.intake.v1.Priority
+	15, // 30: kefu.routing.v1.RoutedTicket.assign_time:type_name -> google.protobuf.Timestamp
+	15, // 31: kefu.routing.v1.RoutedTicket.enqueue_time:type_name -> google.protobuf.Timestamp
+	32, // [32:32] is the sub-list for method output_type
+	32, // [32:32] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_kefu_routing_v1_routing_proto_init() }
@@ -1518,7 +1591,7 @@ func file_kefu_routing_v1_routing_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kefu_routing_v1_routing_proto_rawDesc), len(file_kefu_routing_v1_routing_proto_rawDesc)),
-			NumEnums:      5,
+			NumEnums:      6,
 			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -598,6 +598,107 @@ func (x *GetAgentResponse) GetAgent() *Agent {
 	return nil
 }
 
+// GetMembershipsRequest names a staff member.
+type GetMembershipsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Staff id (UUID: their token's sub, which is their agent id).
+	StaffId       string `protobuf:"bytes,1,opt,name=staff_id,json=staffId,proto3" json:"staff_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMembershipsRequest) Reset() {
+	*x = GetMembershipsRequest{}
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMembershipsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMembershipsRequest) ProtoMessage() {}
+
+func (x *GetMembershipsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMembershipsRequest.ProtoReflect.Descriptor instead.
+func (*GetMembershipsRequest) Descriptor() ([]byte, []int) {
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetMembershipsRequest) GetStaffId() string {
+	if x != nil {
+		return x.StaffId
+	}
+	return ""
+}
+
+// GetMembershipsResponse lists a staff member's groups.
+type GetMembershipsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Groups the staff member belongs to as an agent, in id order.
+	MemberGroupIds []string `protobuf:"bytes,1,rep,name=member_group_ids,json=memberGroupIds,proto3" json:"member_group_ids,omitempty"`
+	// Groups the staff member heads, in id order.
+	HeadedGroupIds []string `protobuf:"bytes,2,rep,name=headed_group_ids,json=headedGroupIds,proto3" json:"headed_group_ids,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetMembershipsResponse) Reset() {
+	*x = GetMembershipsResponse{}
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMembershipsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMembershipsResponse) ProtoMessage() {}
+
+func (x *GetMembershipsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMembershipsResponse.ProtoReflect.Descriptor instead.
+func (*GetMembershipsResponse) Descriptor() ([]byte, []int) {
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GetMembershipsResponse) GetMemberGroupIds() []string {
+	if x != nil {
+		return x.MemberGroupIds
+	}
+	return nil
+}
+
+func (x *GetMembershipsResponse) GetHeadedGroupIds() []string {
+	if x != nil {
+		return x.HeadedGroupIds
+	}
+	return nil
+}
+
 // ListAgentsRequest lists agents.
 type ListAgentsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -609,7 +710,7 @@ type ListAgentsRequest struct {
 
 func (x *ListAgentsRequest) Reset() {
 	*x = ListAgentsRequest{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[12]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -621,7 +722,7 @@ func (x *ListAgentsRequest) String() string {
 func (*ListAgentsRequest) ProtoMessage() {}
 
 func (x *ListAgentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[12]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -634,7 +735,7 @@ func (x *ListAgentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgentsRequest.ProtoReflect.Descriptor instead.
 func (*ListAgentsRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{12}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListAgentsRequest) GetGroupId() string {
@@ -655,7 +756,7 @@ type ListAgentsResponse struct {
 
 func (x *ListAgentsResponse) Reset() {
 	*x = ListAgentsResponse{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[13]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -667,7 +768,7 @@ func (x *ListAgentsResponse) String() string {
 func (*ListAgentsResponse) ProtoMessage() {}
 
 func (x *ListAgentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[13]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -680,7 +781,7 @@ func (x *ListAgentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgentsResponse.ProtoReflect.Descriptor instead.
 func (*ListAgentsResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{13}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListAgentsResponse) GetAgents() []*Agent {
@@ -703,7 +804,7 @@ type UpdateAgentRequest struct {
 
 func (x *UpdateAgentRequest) Reset() {
 	*x = UpdateAgentRequest{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[14]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -715,7 +816,7 @@ func (x *UpdateAgentRequest) String() string {
 func (*UpdateAgentRequest) ProtoMessage() {}
 
 func (x *UpdateAgentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[14]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -728,7 +829,7 @@ func (x *UpdateAgentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAgentRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAgentRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{14}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateAgentRequest) GetAgent() *Agent {
@@ -756,7 +857,7 @@ type UpdateAgentResponse struct {
 
 func (x *UpdateAgentResponse) Reset() {
 	*x = UpdateAgentResponse{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[15]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -768,7 +869,7 @@ func (x *UpdateAgentResponse) String() string {
 func (*UpdateAgentResponse) ProtoMessage() {}
 
 func (x *UpdateAgentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[15]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -781,7 +882,7 @@ func (x *UpdateAgentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAgentResponse.ProtoReflect.Descriptor instead.
 func (*UpdateAgentResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{15}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UpdateAgentResponse) GetAgent() *Agent {
@@ -804,7 +905,7 @@ type SetPresenceRequest struct {
 
 func (x *SetPresenceRequest) Reset() {
 	*x = SetPresenceRequest{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[16]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -816,7 +917,7 @@ func (x *SetPresenceRequest) String() string {
 func (*SetPresenceRequest) ProtoMessage() {}
 
 func (x *SetPresenceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[16]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -829,7 +930,7 @@ func (x *SetPresenceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPresenceRequest.ProtoReflect.Descriptor instead.
 func (*SetPresenceRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{16}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SetPresenceRequest) GetAgentId() string {
@@ -857,7 +958,7 @@ type SetPresenceResponse struct {
 
 func (x *SetPresenceResponse) Reset() {
 	*x = SetPresenceResponse{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[17]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -869,7 +970,7 @@ func (x *SetPresenceResponse) String() string {
 func (*SetPresenceResponse) ProtoMessage() {}
 
 func (x *SetPresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[17]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -882,7 +983,7 @@ func (x *SetPresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPresenceResponse.ProtoReflect.Descriptor instead.
 func (*SetPresenceResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{17}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SetPresenceResponse) GetAgent() *Agent {
@@ -906,7 +1007,7 @@ type CreateRoutingRuleRequest struct {
 
 func (x *CreateRoutingRuleRequest) Reset() {
 	*x = CreateRoutingRuleRequest{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[18]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -918,7 +1019,7 @@ func (x *CreateRoutingRuleRequest) String() string {
 func (*CreateRoutingRuleRequest) ProtoMessage() {}
 
 func (x *CreateRoutingRuleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[18]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -931,7 +1032,7 @@ func (x *CreateRoutingRuleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRoutingRuleRequest.ProtoReflect.Descriptor instead.
 func (*CreateRoutingRuleRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{18}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateRoutingRuleRequest) GetRule() *RoutingRule {
@@ -959,7 +1060,7 @@ type CreateRoutingRuleResponse struct {
 
 func (x *CreateRoutingRuleResponse) Reset() {
 	*x = CreateRoutingRuleResponse{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[19]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -971,7 +1072,7 @@ func (x *CreateRoutingRuleResponse) String() string {
 func (*CreateRoutingRuleResponse) ProtoMessage() {}
 
 func (x *CreateRoutingRuleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[19]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -984,7 +1085,7 @@ func (x *CreateRoutingRuleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRoutingRuleResponse.ProtoReflect.Descriptor instead.
 func (*CreateRoutingRuleResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{19}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CreateRoutingRuleResponse) GetRule() *RoutingRule {
@@ -1003,7 +1104,7 @@ type ListRoutingRulesRequest struct {
 
 func (x *ListRoutingRulesRequest) Reset() {
 	*x = ListRoutingRulesRequest{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[20]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1015,7 +1116,7 @@ func (x *ListRoutingRulesRequest) String() string {
 func (*ListRoutingRulesRequest) ProtoMessage() {}
 
 func (x *ListRoutingRulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[20]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1028,7 +1129,7 @@ func (x *ListRoutingRulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoutingRulesRequest.ProtoReflect.Descriptor instead.
 func (*ListRoutingRulesRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{20}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{22}
 }
 
 // ListRoutingRulesResponse carries the rules in the order they are tried.
@@ -1042,7 +1143,7 @@ type ListRoutingRulesResponse struct {
 
 func (x *ListRoutingRulesResponse) Reset() {
 	*x = ListRoutingRulesResponse{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[21]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1054,7 +1155,7 @@ func (x *ListRoutingRulesResponse) String() string {
 func (*ListRoutingRulesResponse) ProtoMessage() {}
 
 func (x *ListRoutingRulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[21]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1067,7 +1168,7 @@ func (x *ListRoutingRulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoutingRulesResponse.ProtoReflect.Descriptor instead.
 func (*ListRoutingRulesResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{21}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListRoutingRulesResponse) GetRules() []*RoutingRule {
@@ -1090,7 +1191,7 @@ type UpdateRoutingRuleRequest struct {
 
 func (x *UpdateRoutingRuleRequest) Reset() {
 	*x = UpdateRoutingRuleRequest{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[22]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1102,7 +1203,7 @@ func (x *UpdateRoutingRuleRequest) String() string {
 func (*UpdateRoutingRuleRequest) ProtoMessage() {}
 
 func (x *UpdateRoutingRuleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[22]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1115,7 +1216,7 @@ func (x *UpdateRoutingRuleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRoutingRuleRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRoutingRuleRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{22}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UpdateRoutingRuleRequest) GetRule() *RoutingRule {
@@ -1143,7 +1244,7 @@ type UpdateRoutingRuleResponse struct {
 
 func (x *UpdateRoutingRuleResponse) Reset() {
 	*x = UpdateRoutingRuleResponse{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[23]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1155,7 +1256,7 @@ func (x *UpdateRoutingRuleResponse) String() string {
 func (*UpdateRoutingRuleResponse) ProtoMessage() {}
 
 func (x *UpdateRoutingRuleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[23]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1168,7 +1269,7 @@ func (x *UpdateRoutingRuleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRoutingRuleResponse.ProtoReflect.Descriptor instead.
 func (*UpdateRoutingRuleResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{23}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UpdateRoutingRuleResponse) GetRule() *RoutingRule {
@@ -1189,7 +1290,7 @@ type DeleteRoutingRuleRequest struct {
 
 func (x *DeleteRoutingRuleRequest) Reset() {
 	*x = DeleteRoutingRuleRequest{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[24]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1201,7 +1302,7 @@ func (x *DeleteRoutingRuleRequest) String() string {
 func (*DeleteRoutingRuleRequest) ProtoMessage() {}
 
 func (x *DeleteRoutingRuleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[24]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1214,7 +1315,7 @@ func (x *DeleteRoutingRuleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRoutingRuleRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRoutingRuleRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{24}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DeleteRoutingRuleRequest) GetRuleId() string {
@@ -1233,7 +1334,7 @@ type DeleteRoutingRuleResponse struct {
 
 func (x *DeleteRoutingRuleResponse) Reset() {
 	*x = DeleteRoutingRuleResponse{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[25]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1245,7 +1346,7 @@ func (x *DeleteRoutingRuleResponse) String() string {
 func (*DeleteRoutingRuleResponse) ProtoMessage() {}
 
 func (x *DeleteRoutingRuleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[25]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1258,7 +1359,7 @@ func (x *DeleteRoutingRuleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRoutingRuleResponse.ProtoReflect.Descriptor instead.
 func (*DeleteRoutingRuleResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{25}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{27}
 }
 
 // TestRoutingRequest describes a ticket.
@@ -1284,7 +1385,7 @@ type TestRoutingRequest struct {
 
 func (x *TestRoutingRequest) Reset() {
 	*x = TestRoutingRequest{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[26]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1296,7 +1397,7 @@ func (x *TestRoutingRequest) String() string {
 func (*TestRoutingRequest) ProtoMessage() {}
 
 func (x *TestRoutingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[26]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1309,7 +1410,7 @@ func (x *TestRoutingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestRoutingRequest.ProtoReflect.Descriptor instead.
 func (*TestRoutingRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{26}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *TestRoutingRequest) GetType() v1.TicketType {
@@ -1374,7 +1475,7 @@ type TestRoutingResponse struct {
 
 func (x *TestRoutingResponse) Reset() {
 	*x = TestRoutingResponse{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[27]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1386,7 +1487,7 @@ func (x *TestRoutingResponse) String() string {
 func (*TestRoutingResponse) ProtoMessage() {}
 
 func (x *TestRoutingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[27]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1399,7 +1500,7 @@ func (x *TestRoutingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestRoutingResponse.ProtoReflect.Descriptor instead.
 func (*TestRoutingResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{27}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *TestRoutingResponse) GetRule() *RoutingRule {
@@ -1427,7 +1528,7 @@ type GetQueueRequest struct {
 
 func (x *GetQueueRequest) Reset() {
 	*x = GetQueueRequest{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[28]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1439,7 +1540,7 @@ func (x *GetQueueRequest) String() string {
 func (*GetQueueRequest) ProtoMessage() {}
 
 func (x *GetQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[28]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1452,7 +1553,7 @@ func (x *GetQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQueueRequest.ProtoReflect.Descriptor instead.
 func (*GetQueueRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{28}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetQueueRequest) GetGroupId() string {
@@ -1481,7 +1582,7 @@ type GetQueueResponse struct {
 
 func (x *GetQueueResponse) Reset() {
 	*x = GetQueueResponse{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[29]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1493,7 +1594,7 @@ func (x *GetQueueResponse) String() string {
 func (*GetQueueResponse) ProtoMessage() {}
 
 func (x *GetQueueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[29]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1506,7 +1607,7 @@ func (x *GetQueueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQueueResponse.ProtoReflect.Descriptor instead.
 func (*GetQueueResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{29}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetQueueResponse) GetGroup() *Group {
@@ -1561,7 +1662,7 @@ type TransferTicketRequest struct {
 
 func (x *TransferTicketRequest) Reset() {
 	*x = TransferTicketRequest{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[30]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1573,7 +1674,7 @@ func (x *TransferTicketRequest) String() string {
 func (*TransferTicketRequest) ProtoMessage() {}
 
 func (x *TransferTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[30]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1586,7 +1687,7 @@ func (x *TransferTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferTicketRequest.ProtoReflect.Descriptor instead.
 func (*TransferTicketRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{30}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TransferTicketRequest) GetTicketId() string {
@@ -1628,7 +1729,7 @@ type TransferTicketResponse struct {
 
 func (x *TransferTicketResponse) Reset() {
 	*x = TransferTicketResponse{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[31]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1640,7 +1741,7 @@ func (x *TransferTicketResponse) String() string {
 func (*TransferTicketResponse) ProtoMessage() {}
 
 func (x *TransferTicketResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[31]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1653,7 +1754,7 @@ func (x *TransferTicketResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferTicketResponse.ProtoReflect.Descriptor instead.
 func (*TransferTicketResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{31}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *TransferTicketResponse) GetTransfer() *Transfer {
@@ -1676,7 +1777,7 @@ type AcceptTransferRequest struct {
 
 func (x *AcceptTransferRequest) Reset() {
 	*x = AcceptTransferRequest{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[32]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1688,7 +1789,7 @@ func (x *AcceptTransferRequest) String() string {
 func (*AcceptTransferRequest) ProtoMessage() {}
 
 func (x *AcceptTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[32]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1701,7 +1802,7 @@ func (x *AcceptTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptTransferRequest.ProtoReflect.Descriptor instead.
 func (*AcceptTransferRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{32}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AcceptTransferRequest) GetTransferId() string {
@@ -1729,7 +1830,7 @@ type AcceptTransferResponse struct {
 
 func (x *AcceptTransferResponse) Reset() {
 	*x = AcceptTransferResponse{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[33]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1741,7 +1842,7 @@ func (x *AcceptTransferResponse) String() string {
 func (*AcceptTransferResponse) ProtoMessage() {}
 
 func (x *AcceptTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[33]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1754,7 +1855,7 @@ func (x *AcceptTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptTransferResponse.ProtoReflect.Descriptor instead.
 func (*AcceptTransferResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{33}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *AcceptTransferResponse) GetTransfer() *Transfer {
@@ -1777,7 +1878,7 @@ type ListTransfersRequest struct {
 
 func (x *ListTransfersRequest) Reset() {
 	*x = ListTransfersRequest{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[34]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1789,7 +1890,7 @@ func (x *ListTransfersRequest) String() string {
 func (*ListTransfersRequest) ProtoMessage() {}
 
 func (x *ListTransfersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[34]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1802,7 +1903,7 @@ func (x *ListTransfersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTransfersRequest.ProtoReflect.Descriptor instead.
 func (*ListTransfersRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{34}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListTransfersRequest) GetGroupId() string {
@@ -1830,7 +1931,7 @@ type ListTransfersResponse struct {
 
 func (x *ListTransfersResponse) Reset() {
 	*x = ListTransfersResponse{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[35]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1842,7 +1943,7 @@ func (x *ListTransfersResponse) String() string {
 func (*ListTransfersResponse) ProtoMessage() {}
 
 func (x *ListTransfersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[35]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1855,7 +1956,7 @@ func (x *ListTransfersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTransfersResponse.ProtoReflect.Descriptor instead.
 func (*ListTransfersResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{35}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListTransfersResponse) GetTransfers() []*Transfer {
@@ -1878,7 +1979,7 @@ type HandBackTicketRequest struct {
 
 func (x *HandBackTicketRequest) Reset() {
 	*x = HandBackTicketRequest{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[36]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1890,7 +1991,7 @@ func (x *HandBackTicketRequest) String() string {
 func (*HandBackTicketRequest) ProtoMessage() {}
 
 func (x *HandBackTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[36]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1903,7 +2004,7 @@ func (x *HandBackTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandBackTicketRequest.ProtoReflect.Descriptor instead.
 func (*HandBackTicketRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{36}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *HandBackTicketRequest) GetTicketId() string {
@@ -1931,7 +2032,7 @@ type HandBackTicketResponse struct {
 
 func (x *HandBackTicketResponse) Reset() {
 	*x = HandBackTicketResponse{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[37]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1943,7 +2044,7 @@ func (x *HandBackTicketResponse) String() string {
 func (*HandBackTicketResponse) ProtoMessage() {}
 
 func (x *HandBackTicketResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[37]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1956,7 +2057,7 @@ func (x *HandBackTicketResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandBackTicketResponse.ProtoReflect.Descriptor instead.
 func (*HandBackTicketResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{37}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *HandBackTicketResponse) GetTicket() *RoutedTicket {
@@ -1977,7 +2078,7 @@ type ListAgentTicketsRequest struct {
 
 func (x *ListAgentTicketsRequest) Reset() {
 	*x = ListAgentTicketsRequest{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[38]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1989,7 +2090,7 @@ func (x *ListAgentTicketsRequest) String() string {
 func (*ListAgentTicketsRequest) ProtoMessage() {}
 
 func (x *ListAgentTicketsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[38]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2002,7 +2103,7 @@ func (x *ListAgentTicketsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgentTicketsRequest.ProtoReflect.Descriptor instead.
 func (*ListAgentTicketsRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{38}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListAgentTicketsRequest) GetAgentId() string {
@@ -2023,7 +2124,7 @@ type ListAgentTicketsResponse struct {
 
 func (x *ListAgentTicketsResponse) Reset() {
 	*x = ListAgentTicketsResponse{}
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[39]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2035,7 +2136,7 @@ func (x *ListAgentTicketsResponse) String() string {
 func (*ListAgentTicketsResponse) ProtoMessage() {}
 
 func (x *ListAgentTicketsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[39]
+	mi := &file_kefu_routing_v1_routing_service_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2048,7 +2149,7 @@ func (x *ListAgentTicketsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgentTicketsResponse.ProtoReflect.Descriptor instead.
 func (*ListAgentTicketsResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{39}
+	return file_kefu_routing_v1_routing_service_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListAgentTicketsResponse) GetTickets() []*RoutedTicket {
@@ -2091,7 +2192,12 @@ const file_kefu_routing_v1_routing_service_proto_rawDesc = "" +
 	"\x0fGetAgentRequest\x12#\n" +
 	"\bagent_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aagentId\"@\n" +
 	"\x10GetAgentResponse\x12,\n" +
-	"\x05agent\x18\x01 \x01(\v2\x16.kefu.routing.v1.AgentR\x05agent\";\n" +
+	"\x05agent\x18\x01 \x01(\v2\x16.kefu.routing.v1.AgentR\x05agent\"<\n" +
+	"\x15GetMembershipsRequest\x12#\n" +
+	"\bstaff_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\astaffId\"l\n" +
+	"\x16GetMembershipsResponse\x12(\n" +
+	"\x10member_group_ids\x18\x01 \x03(\tR\x0ememberGroupIds\x12(\n" +
+	"\x10headed_group_ids\x18\x02 \x03(\tR\x0eheadedGroupIds\";\n" +
 	"\x11ListAgentsRequest\x12&\n" +
 	"\bgroup_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\agroupId\"D\n" +
 	"\x12ListAgentsResponse\x12.\n" +
@@ -2175,7 +2281,7 @@ const file_kefu_routing_v1_routing_service_proto_rawDesc = "" +
 	"\x17ListAgentTicketsRequest\x12#\n" +
 	"\bagent_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aagentId\"S\n" +
 	"\x18ListAgentTicketsResponse\x127\n" +
-	"\atickets\x18\x01 \x03(\v2\x1d.kefu.routing.v1.RoutedTicketR\atickets2\xc7\x14\n" +
+	"\atickets\x18\x01 \x03(\v2\x1d.kefu.routing.v1.RoutedTicketR\atickets2\xd5\x15\n" +
 	"\x0eRoutingService\x12s\n" +
 	"\vCreateGroup\x12#.kefu.routing.v1.CreateGroupRequest\x1a$.kefu.routing.v1.CreateGroupResponse\"\x19\x82\xd3\xe4\x93\x02\x13:\x05group\"\n" +
 	"/v1/groups\x12n\n" +
@@ -2186,7 +2292,8 @@ const file_kefu_routing_v1_routing_service_proto_rawDesc = "" +
 	"\vUpdateGroup\x12#.kefu.routing.v1.UpdateGroupRequest\x1a$.kefu.routing.v1.UpdateGroupResponse\"*\x82\xd3\xe4\x93\x02$:\x05group2\x1b/v1/groups/{group.group_id}\x12s\n" +
 	"\vCreateAgent\x12#.kefu.routing.v1.CreateAgentRequest\x1a$.kefu.routing.v1.CreateAgentResponse\"\x19\x82\xd3\xe4\x93\x02\x13:\x05agent\"\n" +
 	"/v1/agents\x12n\n" +
-	"\bGetAgent\x12 .kefu.routing.v1.GetAgentRequest\x1a!.kefu.routing.v1.GetAgentResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/agents/{agent_id}\x12i\n" +
+	"\bGetAgent\x12 .kefu.routing.v1.GetAgentRequest\x1a!.kefu.routing.v1.GetAgentResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/agents/{agent_id}\x12\x8b\x01\n" +
+	"\x0eGetMemberships\x12&.kefu.routing.v1.GetMembershipsRequest\x1a'.kefu.routing.v1.GetMembershipsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/staff/{staff_id}/memberships\x12i\n" +
 	"\n" +
 	"ListAgents\x12\".kefu.routing.v1.ListAgentsRequest\x1a#.kefu.routing.v1.ListAgentsResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
 	"/v1/agents\x12\x84\x01\n" +
@@ -2216,7 +2323,7 @@ func file_kefu_routing_v1_routing_service_proto_rawDescGZIP() []byte {
 	return file_kefu_routing_v1_routing_service_proto_rawDescData
 }
 
-var file_kefu_routing_v1_routing_service_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_kefu_routing_v1_routing_service_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_kefu_routing_v1_routing_service_proto_goTypes = []any{
 	(*CreateGroupRequest)(nil),        // 0: kefu.routing.v1.CreateGroupRequest
 	(*CreateGroupResponse)(nil),       // 1: kefu.routing.v1.CreateGroupResponse
@@ -2230,129 +2337,133 @@ var file_kefu_routing_v1_routing_service_proto_goTypes = []any{
 	(*CreateAgentResponse)(nil),       // 9: kefu.routing.v1.CreateAgentResponse
 	(*GetAgentRequest)(nil),           // 10: kefu.routing.v1.GetAgentRequest
 	(*GetAgentResponse)(nil),          // 11: kefu.routing.v1.GetAgentResponse
-	(*ListAgentsRequest)(nil),         // 12: kefu.routing.v1.ListAgentsRequest
-	(*ListAgentsResponse)(nil),        // 13: kefu.routing.v1.ListAgentsResponse
-	(*UpdateAgentRequest)(nil),        // 14: kefu.routing.v1.UpdateAgentRequest
-	(*UpdateAgentResponse)(nil),       // 15: kefu.routing.v1.UpdateAgentResponse
-	(*SetPresenceRequest)(nil),        // 16: kefu.routing.v1.SetPresenceRequest
-	(*SetPresenceResponse)(nil),       // 17: kefu.routing.v1.SetPresenceResponse
-	(*CreateRoutingRuleRequest)(nil),  // 18: kefu.routing.v1.CreateRoutingRuleRequest
-	(*CreateRoutingRuleResponse)(nil), // 19: kefu.routing.v1.CreateRoutingRuleResponse
-	(*ListRoutingRulesRequest)(nil),   // 20: kefu.routing.v1.ListRoutingRulesRequest
-	(*ListRoutingRulesResponse)(nil),  // 21: kefu.routing.v1.ListRoutingRulesResponse
-	(*UpdateRoutingRuleRequest)(nil),  // 22: kefu.routing.v1.UpdateRoutingRuleRequest
-	(*UpdateRoutingRuleResponse)(nil), // 23: kefu.routing.v1.UpdateRoutingRuleResponse
-	(*DeleteRoutingRuleRequest)(nil),  // 24: kefu.routing.v1.DeleteRoutingRuleRequest
-	(*DeleteRoutingRuleResponse)(nil), // 25: kefu.routing.v1.DeleteRoutingRuleResponse
-	(*TestRoutingRequest)(nil),        // 26: kefu.routing.v1.TestRoutingRequest
-	(*TestRoutingResponse)(nil),       // 27: kefu.routing.v1.TestRoutingResponse
-	(*GetQueueRequest)(nil),           // 28: kefu.routing.v1.GetQueueRequest
-	(*GetQueueResponse)(nil),          // 29: kefu.routing.v1.GetQueueResponse
-	(*TransferTicketRequest)(nil),     // 30: kefu.routing.v1.TransferTicketRequest
-	(*TransferTicketResponse)(nil),    // 31: kefu.routing.v1.TransferTicketResponse
-	(*AcceptTransferRequest)(nil),     // 32: kefu.routing.v1.AcceptTransferRequest
-	(*AcceptTransferResponse)(nil),    // 33: kefu.routing.v1.AcceptTransferResponse
-	(*ListTransfersRequest)(nil),      // 34: kefu.routing.v1.ListTransfersRequest
-	(*ListTransfersResponse)(nil),     // 35: kefu.routing.v1.ListTransfersResponse
-	(*HandBackTicketRequest)(nil),     // 36: kefu.routing.v1.HandBackTicketRequest
-	(*HandBackTicketResponse)(nil),    // 37: kefu.routing.v1.HandBackTicketResponse
-	(*ListAgentTicketsRequest)(nil),   // 38: kefu.routing.v1.ListAgentTicketsRequest
-	(*ListAgentTicketsResponse)(nil),  // 39: kefu.routing.v1.ListAgentTicketsResponse
-	(*Group)(nil),                     // 40: kefu.routing.v1.Group
-	(*fieldmaskpb.FieldMask)(nil),     // 41: google.protobuf.FieldMask
-	(*Agent)(nil),                     // 42: kefu.routing.v1.Agent
-	(Presence)(0),                     // 43: kefu.routing.v1.Presence
-	(*RoutingRule)(nil),               // 44: kefu.routing.v1.RoutingRule
-	(v1.TicketType)(0),                // 45: kefu.intake.v1.TicketType
-	(v1.ComplaintLevel)(0),            // 46: kefu.intake.v1.ComplaintLevel
-	(v1.Urgency)(0),                   // 47: kefu.intake.v1.Urgency
-	(v1.Channel)(0),                   // 48: kefu.intake.v1.Channel
-	(*durationpb.Duration)(nil),       // 49: google.protobuf.Duration
-	(*QueuedTicket)(nil),              // 50: kefu.routing.v1.QueuedTicket
-	(*AgentLoad)(nil),                 // 51: kefu.routing.v1.AgentLoad
-	(*Transfer)(nil),                  // 52: kefu.routing.v1.Transfer
-	(*RoutedTicket)(nil),              // 53: kefu.routing.v1.RoutedTicket
+	(*GetMembershipsRequest)(nil),     // 12: kefu.routing.v1.GetMembershipsRequest
+	(*GetMembershipsResponse)(nil),    // 13: kefu.routing.v1.GetMembershipsResponse
+	(*ListAgentsRequest)(nil),         // 14: kefu.routing.v1.ListAgentsRequest
+	(*ListAgentsResponse)(nil),        // 15: kefu.routing.v1.ListAgentsResponse
+	(*UpdateAgentRequest)(nil),        // 16: kefu.routing.v1.UpdateAgentRequest
+	(*UpdateAgentResponse)(nil),       // 17: kefu.routing.v1.UpdateAgentResponse
+	(*SetPresenceRequest)(nil),        // 18: kefu.routing.v1.SetPresenceRequest
+	(*SetPresenceResponse)(nil),       // 19: kefu.routing.v1.SetPresenceResponse
+	(*CreateRoutingRuleRequest)(nil),  // 20: kefu.routing.v1.CreateRoutingRuleRequest
+	(*CreateRoutingRuleResponse)(nil), // 21: kefu.routing.v1.CreateRoutingRuleResponse
+	(*ListRoutingRulesRequest)(nil),   // 22: kefu.routing.v1.ListRoutingRulesRequest
+	(*ListRoutingRulesResponse)(nil),  // 23: kefu.routing.v1.ListRoutingRulesResponse
+	(*UpdateRoutingRuleRequest)(nil),  // 24: kefu.routing.v1.UpdateRoutingRuleRequest
+	(*UpdateRoutingRuleResponse)(nil), // 25: kefu.routing.v1.UpdateRoutingRuleResponse
+	(*DeleteRoutingRuleRequest)(nil),  // 26: kefu.routing.v1.DeleteRoutingRuleRequest
+	(*DeleteRoutingRuleResponse)(nil), // 27: kefu.routing.v1.DeleteRoutingRuleResponse
+	(*TestRoutingRequest)(nil),        // 28: kefu.routing.v1.TestRoutingRequest
+	(*TestRoutingResponse)(nil),       // 29: kefu.routing.v1.TestRoutingResponse
+	(*GetQueueRequest)(nil),           // 30: kefu.routing.v1.GetQueueRequest
+	(*GetQueueResponse)(nil),          // 31: kefu.routing.v1.GetQueueResponse
+	(*TransferTicketRequest)(nil),     // 32: kefu.routing.v1.TransferTicketRequest
+	(*TransferTicketResponse)(nil),    // 33: kefu.routing.v1.TransferTicketResponse
+	(*AcceptTransferRequest)(nil),     // 34: kefu.routing.v1.AcceptTransferRequest
+	(*AcceptTransferResponse)(nil),    // 35: kefu.routing.v1.AcceptTransferResponse
+	(*ListTransfersRequest)(nil),      // 36: kefu.routing.v1.ListTransfersRequest
+	(*ListTransfersResponse)(nil),     // 37: kefu.routing.v1.ListTransfersResponse
+	(*HandBackTicketRequest)(nil),     // 38: kefu.routing.v1.HandBackTicketRequest
+	(*HandBackTicketResponse)(nil),    // 39: kefu.routing.v1.HandBackTicketResponse
+	(*ListAgentTicketsRequest)(nil),   // 40: kefu.routing.v1.ListAgentTicketsRequest
+	(*ListAgentTicketsResponse)(nil),  // 41: kefu.routing.v1.ListAgentTicketsResponse
+	(*Group)(nil),                     // 42: kefu.routing.v1.Group
+	(*fieldmaskpb.FieldMask)(nil),     // 43: google.protobuf.FieldMask
+	(*Agent)(nil),                     // 44: kefu.routing.v1.Agent
+	(Presence)(0),                     // 45: kefu.routing.v1.Presence
+	(*RoutingRule)(nil),               // 46: kefu.routing.v1.RoutingRule
+	(v1.TicketType)(0),                // 47: kefu.intake.v1.TicketType
+	(v1.ComplaintLevel)(0),            // 48: kefu.intake.v1.ComplaintLevel
+	(v1.Urgency)(0),                   // 49: kefu.intake.v1.Urgency
+	(v1.Channel)(0),                   // 50: kefu.intake.v1.Channel
+	(*durationpb.Duration)(nil),       // 51: google.protobuf.Duration
+	(*QueuedTicket)(nil),              // 52: kefu.routing.v1.QueuedTicket
+	(*AgentLoad)(nil),                 // 53: kefu.routing.v1.AgentLoad
+	(*Transfer)(nil),                  // 54: kefu.routing.v1.Transfer
+	(*RoutedTicket)(nil),              // 55: kefu.routing.v1.RoutedTicket
 }
 var file_kefu_routing_v1_routing_service_proto_depIdxs = []int32{
-	40, // 0: kefu.routing.v1.CreateGroupRequest.group:type_name -> kefu.routing.v1.Group
-	40, // 1: kefu.routing.v1.CreateGroupResponse.group:type_name -> kefu.routing.v1.Group
-	40, // 2: kefu.routing.v1.GetGroupResponse.group:type_name -> kefu.routing.v1.Group
-	40, // 3: kefu.routing.v1.ListGroupsResponse.groups:type_name -> kefu.routing.v1.Group
-	40, // 4: kefu.routing.v1.UpdateGroupRequest.group:type_name -> kefu.routing.v1.Group
-	41, // 5: kefu.routing.v1.UpdateGroupRequest.update_mask:type_name -> google.protobuf.FieldMask
-	40, // 6: kefu.routing.v1.UpdateGroupResponse.group:type_name -> kefu.routing.v1.Group
-	42, // 7: kefu.routing.v1.CreateAgentRequest.agent:type_name -> kefu.routing.v1.Agent
-	42, // 8: kefu.routing.v1.CreateAgentResponse.agent:type_name -> kefu.routing.v1.Agent
-	42, // 9: kefu.routing.v1.GetAgentResponse.agent:type_name -> kefu.routing.v1.Agent
-	42, // 10: kefu.routing.v1.ListAgentsResponse.agents:type_name -> kefu.routing.v1.Agent
-	42, // 11: kefu.routing.v1.UpdateAgentRequest.agent:type_name -> kefu.routing.v1.Agent
-	41, // 12: kefu.routing.v1.UpdateAgentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	42, // 13: kefu.routing.v1.UpdateAgentResponse.agent:type_name -> kefu.routing.v1.Agent
-	43, // 14: kefu.routing.v1.SetPresenceRequest.presence:type_name -> kefu.routing.v1.Presence
-	42, // 15: kefu.routing.v1.SetPresenceResponse.agent:type_name -> kefu.routing.v1.Agent
-	44, // 16: kefu.routing.v1.CreateRoutingRuleRequest.rule:type_name -> kefu.routing.v1.RoutingRule
-	44, // 17: kefu.routing.v1.CreateRoutingRuleResponse.rule:type_name -> kefu.routing.v1.RoutingRule
-	44, // 18: kefu.routing.v1.ListRoutingRulesResponse.rules:type_name -> kefu.routing.v1.RoutingRule
-	44, // 19: kefu.routing.v1.UpdateRoutingRuleRequest.rule:type_name -> kefu.routing.v1.RoutingRule
-	41, // 20: kefu.routing.v1.UpdateRoutingRuleRequest.update_mask:type_name -> google.protobuf.FieldMask
-	44, // 21: kefu.routing.v1.UpdateRoutingRuleResponse.rule:type_name -> kefu.routing.v1.RoutingRule
-	45, // 22: kefu.routing.v1.TestRoutingRequest.type:type_name -> kefu.intake.v1.TicketType
-	46, // 23: kefu.routing.v1.TestRoutingRequest.level:type_name -> kefu.intake.v1.ComplaintLevel
-	47, // 24: kefu.routing.v1.TestRoutingRequest.urgency:type_name -> kefu.intake.v1.Urgency
-	48, // 25: kefu.routing.v1.TestRoutingRequest.channel:type_name -> kefu.intake.v1.Channel
-	44, // 26: kefu.routing.v1.TestRoutingResponse.rule:type_name -> kefu.routing.v1.RoutingRule
-	40, // 27: kefu.routing.v1.TestRoutingResponse.group:type_name -> kefu.routing.v1.Group
-	40, // 28: kefu.routing.v1.GetQueueResponse.group:type_name -> kefu.routing.v1.Group
-	49, // 29: kefu.routing.v1.GetQueueResponse.oldest_wait:type_name -> google.protobuf.Duration
-	50, // 30: kefu.routing.v1.GetQueueResponse.tickets:type_name -> kefu.routing.v1.QueuedTicket
-	51, // 31: kefu.routing.v1.GetQueueResponse.agents:type_name -> kefu.routing.v1.AgentLoad
-	52, // 32: kefu.routing.v1.TransferTicketResponse.transfer:type_name -> kefu.routing.v1.Transfer
-	52, // 33: kefu.routing.v1.AcceptTransferResponse.transfer:type_name -> kefu.routing.v1.Transfer
-	52, // 34: kefu.routing.v1.ListTransfersResponse.transfers:type_name -> kefu.routing.v1.Transfer
-	53, // 35: kefu.routing.v1.HandBackTicketResponse.ticket:type_name -> kefu.routing.v1.RoutedTicket
-	53, // 36: kefu.routing.v1.ListAgentTicketsResponse.tickets:type_name -> kefu.routing.v1.RoutedTicket
+	42, // 0: kefu.routing.v1.CreateGroupRequest.group:type_name -> kefu.routing.v1.Group
+	42, // 1: kefu.routing.v1.CreateGroupResponse.group:type_name -> kefu.routing.v1.Group
+	42, // 2: kefu.routing.v1.GetGroupResponse.group:type_name -> kefu.routing.v1.Group
+	42, // 3: kefu.routing.v1.ListGroupsResponse.groups:type_name -> kefu.routing.v1.Group
+	42, // 4: kefu.routing.v1.UpdateGroupRequest.group:type_name -> kefu.routing.v1.Group
+	43, // 5: kefu.routing.v1.UpdateGroupRequest.update_mask:type_name -> google.protobuf.FieldMask
+	42, // 6: kefu.routing.v1.UpdateGroupResponse.group:type_name -> kefu.routing.v1.Group
+	44, // 7: kefu.routing.v1.CreateAgentRequest.agent:type_name -> kefu.routing.v1.Agent
+	44, // 8: kefu.routing.v1.CreateAgentResponse.agent:type_name -> kefu.routing.v1.Agent
+	44, // 9: kefu.routing.v1.GetAgentResponse.agent:type_name -> kefu.routing.v1.Agent
+	44, // 10: kefu.routing.v1.ListAgentsResponse.agents:type_name -> kefu.routing.v1.Agent
+	44, // 11: kefu.routing.v1.UpdateAgentRequest.agent:type_name -> kefu.routing.v1.Agent
+	43, // 12: kefu.routing.v1.UpdateAgentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	44, // 13: kefu.routing.v1.UpdateAgentResponse.agent:type_name -> kefu.routing.v1.Agent
+	45, // 14: kefu.routing.v1.SetPresenceRequest.presence:type_name -> kefu.routing.v1.Presence
+	44, // 15: kefu.routing.v1.SetPresenceResponse.agent:type_name -> kefu.routing.v1.Agent
+	46, // 16: kefu.routing.v1.CreateRoutingRuleRequest.rule:type_name -> kefu.routing.v1.RoutingRule
+	46, // 17: kefu.routing.v1.CreateRoutingRuleResponse.rule:type_name -> kefu.routing.v1.RoutingRule
+	46, // 18: kefu.routing.v1.ListRoutingRulesResponse.rules:type_name -> kefu.routing.v1.RoutingRule
+	46, // 19: kefu.routing.v1.UpdateRoutingRuleRequest.rule:type_name -> kefu.routing.v1.RoutingRule
+	43, // 20: kefu.routing.v1.UpdateRoutingRuleRequest.update_mask:type_name -> google.protobuf.FieldMask
+	46, // 21: kefu.routing.v1.UpdateRoutingRuleResponse.rule:type_name -> kefu.routing.v1.RoutingRule
+	47, // 22: kefu.routing.v1.TestRoutingRequest.type:type_name -> kefu.intake.v1.TicketType
+	48, // 23: kefu.routing.v1.TestRoutingRequest.level:type_name -> kefu.intake.v1.ComplaintLevel
+	49, // 24: kefu.routing.v1.TestRoutingRequest.urgency:type_name -> kefu.intake.v1.Urgency
+	50, // 25: kefu.routing.v1.TestRoutingRequest.channel:type_name -> kefu.intake.v1.Channel
+	46, // 26: kefu.routing.v1.TestRoutingResponse.rule:type_name -> kefu.routing.v1.RoutingRule
+	42, // 27: kefu.routing.v1.TestRoutingResponse.group:type_name -> kefu.routing.v1.Group
+	42, // 28: kefu.routing.v1.GetQueueResponse.group:type_name -> kefu.routing.v1.Group
+	51, // 29: kefu.routing.v1.GetQueueResponse.oldest_wait:type_name -> google.protobuf.Duration
+	52, // 30: kefu.routing.v1.GetQueueResponse.tickets:type_name -> kefu.routing.v1.QueuedTicket
+	53, // 31: kefu.routing.v1.GetQueueResponse.agents:type_name -> kefu.routing.v1.AgentLoad
+	54, // 32: kefu.routing.v1.TransferTicketResponse.transfer:type_name -> kefu.routing.v1.Transfer
+	54, // 33: kefu.routing.v1.AcceptTransferResponse.transfer:type_name -> kefu.routing.v1.Transfer
+	54, // 34: kefu.routing.v1.ListTransfersResponse.transfers:type_name -> kefu.routing.v1.Transfer
+	55, // 35: kefu.routing.v1.HandBackTicketResponse.ticket:type_name -> kefu.routing.v1.RoutedTicket
+	55, // 36: kefu.routing.v1.ListAgentTicketsResponse.tickets:type_name -> kefu.routing.v1.RoutedTicket
 	0,  // 37: kefu.routing.v1.RoutingService.CreateGroup:input_type -> kefu.routing.v1.CreateGroupRequest
 	2,  // 38: kefu.routing.v1.RoutingService.GetGroup:input_type -> kefu.routing.v1.GetGroupRequest
 	4,  // 39: kefu.routing.v1.RoutingService.ListGroups:input_type -> kefu.routing.v1.ListGroupsRequest
 	6,  // 40: kefu.routing.v1.RoutingService.UpdateGroup:input_type -> kefu.routing.v1.UpdateGroupRequest
 	8,  // 41: kefu.routing.v1.RoutingService.CreateAgent:input_type -> kefu.routing.v1.CreateAgentRequest
 	10, // 42: kefu.routing.v1.RoutingService.GetAgent:input_type -> kefu.routing.v1.GetAgentRequest
-	12, // 43: kefu.routing.v1.RoutingService.ListAgents:input_type -> kefu.routing.v1.ListAgentsRequest
-	14, // 44: kefu.routing.v1.RoutingService.UpdateAgent:input_type -> kefu.routing.v1.UpdateAgentRequest
-	16, // 45: kefu.routing.v1.RoutingService.SetPresence:input_type -> kefu.routing.v1.SetPresenceRequest
-	18, // 46: kefu.routing.v1.RoutingService.CreateRoutingRule:input_type -> kefu.routing.v1.CreateRoutingRuleRequest
-	20, // 47: kefu.routing.v1.RoutingService.ListRoutingRules:input_type -> kefu.routing.v1.ListRoutingRulesRequest
-	22, // 48: kefu.routing.v1.RoutingService.UpdateRoutingRule:input_type -> kefu.routing.v1.UpdateRoutingRuleRequest
-	24, // 49: kefu.routing.v1.RoutingService.DeleteRoutingRule:input_type -> kefu.routing.v1.DeleteRoutingRuleRequest
-	26, // 50: kefu.routing.v1.RoutingService.TestRouting:input_type -> kefu.routing.v1.TestRoutingRequest
-	28, // 51: kefu.routing.v1.RoutingService.GetQueue:input_type -> kefu.routing.v1.GetQueueRequest
-	30, // 52: kefu.routing.v1.RoutingService.TransferTicket:input_type -> kefu.routing.v1.TransferTicketRequest
-	32, // 53: kefu.routing.v1.RoutingService.AcceptTransfer:input_type -> kefu.routing.v1.AcceptTransferRequest
-	34, // 54: kefu.routing.v1.RoutingService.ListTransfers:input_type -> kefu.routing.v1.ListTransfersRequest
-	36, // 55: kefu.routing.v1.RoutingService.HandBackTicket:input_type -> kefu.routing.v1.HandBackTicketRequest
-	38, // 56: kefu.routing.v1.RoutingService.ListAgentTickets:input_type -> kefu.routing.v1.ListAgentTicketsRequest
-	1,  // 57: kefu.routing.v1.RoutingService.CreateGroup:output_type -> kefu.routing.v1.CreateGroupResponse
-	3,  // 58: kefu.routing.v1.RoutingService.GetGroup:output_type -> kefu.routing.v1.GetGroupResponse
-	5,  // 59: kefu.routing.v1.RoutingService.ListGroups:output_type -> kefu.routing.v1.ListGroupsResponse
-	7,  // 60: kefu.routing.v1.RoutingService.UpdateGroup:output_type -> kefu.routing.v1.UpdateGroupResponse
-	9,  // 61: kefu.routing.v1.RoutingService.CreateAgent:output_type -> kefu.routing.v1.CreateAgentResponse
-	11, // 62: kefu.routing.v1.RoutingService.GetAgent:output_type -> kefu.routing.v1.GetAgentResponse
-	13, // 63: kefu.routing.v1.RoutingService.ListAgents:output_type -> kefu.routing.v1.ListAgentsResponse
-	15, // 64: kefu.routing.v1.RoutingService.UpdateAgent:output_type -> kefu.routing.v1.UpdateAgentResponse
-	17, // 65: kefu.routing.v1.RoutingService.SetPresence:output_type -> kefu.routing.v1.SetPresenceResponse
-	19, // 66: kefu.routing.v1.RoutingService.CreateRoutingRule:output_type -> kefu.routing.v1.CreateRoutingRuleResponse
-	21, // 67: kefu.routing.v1.RoutingService.ListRoutingRules:output_type -> kefu.routing.v1.ListRoutingRulesResponse
-	23, // 68: kefu.routing.v1.RoutingService.UpdateRoutingRule:output_type -> kefu.routing.v1.UpdateRoutingRuleResponse
-	25, // 69: kefu.routing.v1.RoutingService.DeleteRoutingRule:output_type -> kefu.routing.v1.DeleteRoutingRuleResponse
-	27, // 70: kefu.routing.v1.RoutingService.TestRouting:output_type -> kefu.routing.v1.TestRoutingResponse
-	29, // 71: kefu.routing.v1.RoutingService.GetQueue:output_type -> kefu.routing.v1.GetQueueResponse
-	31, // 72: kefu.routing.v1.RoutingService.TransferTicket:output_type -> kefu.routing.v1.TransferTicketResponse
-	33, // 73: kefu.routing.v1.RoutingService.AcceptTransfer:output_type -> kefu.routing.v1.AcceptTransferResponse
-	35, // 74: kefu.routing.v1.RoutingService.ListTransfers:output_type -> kefu.routing.v1.ListTransfersResponse
-	37, // 75: kefu.routing.v1.RoutingService.HandBackTicket:output_type -> kefu.routing.v1.HandBackTicketResponse
-	39, // 76: kefu.routing.v1.RoutingService.ListAgentTickets:output_type -> kefu.routing.v1.ListAgentTicketsResponse
-	57, // [57:77] is the sub-list for method output_type
-	37, // [37:57] is the sub-list for method input_type
+	12, // 43: kefu.routing.v1.RoutingService.GetMemberships:input_type -> kefu.routing.v1.GetMembershipsRequest
+	14, // 44: kefu.routing.v1.RoutingService.ListAgents:input_type -> kefu.routing.v1.ListAgentsRequest
+	16, // 45: kefu.routing.v1.RoutingService.UpdateAgent:input_type -> kefu.routing.v1.UpdateAgentRequest
+	18, // 46: kefu.routing.v1.RoutingService.SetPresence:input_type -> kefu.routing.v1.SetPresenceRequest
+	20, // 47: kefu.routing.v1.RoutingService.CreateRoutingRule:input_type -> kefu.routing.v1.CreateRoutingRuleRequest
+	22, // 48: kefu.routing.v1.RoutingService.ListRoutingRules:input_type -> kefu.routing.v1.ListRoutingRulesRequest
+	24, // 49: kefu.routing.v1.RoutingService.UpdateRoutingRule:input_type -> kefu.routing.v1.UpdateRoutingRuleRequest
+	26, // 50: kefu.routing.v1.RoutingService.DeleteRoutingRule:input_type -> kefu.routing.v1.DeleteRoutingRuleRequest
+	28, // 51: kefu.routing.v1.RoutingService.TestRouting:input_type -> kefu.routing.v1.TestRoutingRequest
+	30, // 52: kefu.routing.v1.RoutingService.GetQueue:input_type -> kefu.routing.v1.GetQueueRequest
+	32, // 53: kefu.routing.v1.RoutingService.TransferTicket:input_type -> kefu.routing.v1.TransferTicketRequest
+	34, // 54: kefu.routing.v1.RoutingService.AcceptTransfer:input_type -> kefu.routing.v1.AcceptTransferRequest
+	36, // 55: kefu.routing.v1.RoutingService.ListTransfers:input_type -> kefu.routing.v1.ListTransfersRequest
+	38, // 56: kefu.routing.v1.RoutingService.HandBackTicket:input_type -> kefu.routing.v1.HandBackTicketRequest
+	40, // 57: kefu.routing.v1.RoutingService.ListAgentTickets:input_type -> kefu.routing.v1.ListAgentTicketsRequest
+	1,  // 58: kefu.routing.v1.RoutingService.CreateGroup:output_type -> kefu.routing.v1.CreateGroupResponse
+	3,  // 59: kefu.routing.v1.RoutingService.GetGroup:output_type -> kefu.routing.v1.GetGroupResponse
+	5,  // 60: kefu.routing.v1.RoutingService.ListGroups:output_type -> kefu.routing.v1.ListGroupsResponse
+	7,  // 61: kefu.routing.v1.RoutingService.UpdateGroup:output_type -> kefu.routing.v1.UpdateGroupResponse
+	9,  // 62: kefu.routing.v1.RoutingService.CreateAgent:output_type -> kefu.routing.v1.CreateAgentResponse
+	11, // 63: kefu.routing.v1.RoutingService.GetAgent:output_type -> kefu.routing.v1.GetAgentResponse
+	13, // 64: kefu.routing.v1.RoutingService.GetMemberships:output_type -> kefu.routing.v1.GetMembershipsResponse
+	15, // 65: kefu.routing.v1.RoutingService.ListAgents:output_type -> kefu.routing.v1.ListAgentsResponse
+	17, // 66: kefu.routing.v1.RoutingService.UpdateAgent:output_type -> kefu.routing.v1.UpdateAgentResponse
+	19, // 67: kefu.routing.v1.RoutingService.SetPresence:output_type -> kefu.routing.v1.SetPresenceResponse
+	21, // 68: kefu.routing.v1.RoutingService.CreateRoutingRule:output_type -> kefu.routing.v1.CreateRoutingRuleResponse
+	23, // 69: kefu.routing.v1.RoutingService.ListRoutingRules:output_type -> kefu.routing.v1.ListRoutingRulesResponse
+	25, // 70: kefu.routing.v1.RoutingService.UpdateRoutingRule:output_type -> kefu.routing.v1.UpdateRoutingRuleResponse
+	27, // 71: kefu.routing.v1.RoutingService.DeleteRoutingRule:output_type -> kefu.routing.v1.DeleteRoutingRuleResponse
+	29, // 72: kefu.routing.v1.RoutingService.TestRouting:output_type -> kefu.routing.v1.TestRoutingResponse
+	31, // 73: kefu.routing.v1.RoutingService.GetQueue:output_type -> kefu.routing.v1.GetQueueResponse
+	33, // 74: kefu.routing.v1.RoutingService.TransferTicket:output_type -> kefu.routing.v1.TransferTicketResponse
+	35, // 75: kefu.routing.v1.RoutingService.AcceptTransfer:output_type -> kefu.routing.v1.AcceptTransferResponse
+	37, // 76: kefu.routing.v1.RoutingService.ListTransfers:output_type -> kefu.routing.v1.ListTransfersResponse
+	39, // 77: kefu.routing.v1.RoutingService.HandBackTicket:output_type -> kefu.routing.v1.HandBackTicketResponse
+	41, // 78: kefu.routing.v1.RoutingService.ListAgentTickets:output_type -> kefu.routing.v1.ListAgentTicketsResponse
+	58, // [58:79] is the sub-list for method output_type
+	37, // [37:58] is the sub-list for method input_type
 	37, // [37:37] is the sub-list for extension type_name
 	37, // [37:37] is the sub-list for extension extendee
 	0,  // [0:37] is the sub-list for field type_name
@@ -2370,7 +2481,7 @@ func file_kefu_routing_v1_routing_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kefu_routing_v1_routing_service_proto_rawDesc), len(file_kefu_routing_v1_routing_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   40,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

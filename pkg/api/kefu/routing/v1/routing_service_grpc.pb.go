@@ -25,6 +25,7 @@ const (
 	RoutingService_UpdateGroup_FullMethodName       = "/kefu.routing.v1.RoutingService/UpdateGroup"
 	RoutingService_CreateAgent_FullMethodName       = "/kefu.routing.v1.RoutingService/CreateAgent"
 	RoutingService_GetAgent_FullMethodName          = "/kefu.routing.v1.RoutingService/GetAgent"
+	RoutingService_GetMemberships_FullMethodName    = "/kefu.routing.v1.RoutingService/GetMemberships"
 	RoutingService_ListAgents_FullMethodName        = "/kefu.routing.v1.RoutingService/ListAgents"
 	RoutingService_UpdateAgent_FullMethodName       = "/kefu.routing.v1.RoutingService/UpdateAgent"
 	RoutingService_SetPresence_FullMethodName       = "/kefu.routing.v1.RoutingService/SetPresence"
@@ -64,12 +65,16 @@ type RoutingServiceClient interface {
 	ListGroups(ctx context.Context, in *ListGroupsRequest, opts ...grpc.CallOption) (*ListGroupsResponse, error)
 	// UpdateGroup changes the fields in update_mask: display_name, head_agent_id, strategy,
 	// transfer_accept_deadline, overflow_group_id, surge_queue_depth, surge_oldest_wait, calm_queue_depth,
-	// calm_oldest_wait, calm_period. group.etag is required.
+	// calm_oldest_wait, calm_period, escalation_policy. group.etag is required.
 	UpdateGroup(ctx context.Context, in *UpdateGroupRequest, opts ...grpc.CallOption) (*UpdateGroupResponse, error)
 	// CreateAgent registers a staff member as an agent (offline until SetPresence).
 	CreateAgent(ctx context.Context, in *CreateAgentRequest, opts ...grpc.CallOption) (*CreateAgentResponse, error)
 	// GetAgent returns an agent with their open ticket count.
 	GetAgent(ctx context.Context, in *GetAgentRequest, opts ...grpc.CallOption) (*GetAgentResponse, error)
+	// GetMemberships returns the groups a staff member works in (as an agent) and heads. Services that
+	// scope staff to their groups (intake) read it, cache it and drop their copy on kefu.routing.agent_changed
+	// and kefu.routing.group_changed. A staff member routing does not know has no groups (not NOT_FOUND).
+	GetMemberships(ctx context.Context, in *GetMembershipsRequest, opts ...grpc.CallOption) (*GetMembershipsResponse, error)
 	// ListAgents lists agents, optionally of one group.
 	ListAgents(ctx context.Context, in *ListAgentsRequest, opts ...grpc.CallOption) (*ListAgentsResponse, error)
 	// UpdateAgent changes the fields in update_mask: display_name, group_ids, skills, seniority, capacity.
@@ -174,6 +179,16 @@ func (c *routingServiceClient) GetAgent(ctx context.Context, in *GetAgentRequest
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetAgentResponse)
 	err := c.cc.Invoke(ctx, RoutingService_GetAgent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routingServiceClient) GetMemberships(ctx context.Context, in *GetMembershipsRequest, opts ...grpc.CallOption) (*GetMembershipsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetMembershipsResponse)
+	err := c.cc.Invoke(ctx, RoutingService_GetMemberships_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -343,12 +358,16 @@ type RoutingServiceServer interface {
 	ListGroups(context.Context, *ListGroupsRequest) (*ListGroupsResponse, error)
 	// UpdateGroup changes the fields in update_mask: display_name, head_agent_id, strategy,
 	// transfer_accept_deadline, overflow_group_id, surge_queue_depth, surge_oldest_wait, calm_queue_depth,
-	// calm_oldest_wait, calm_period. group.etag is required.
+	// calm_oldest_wait, calm_period, escalation_policy. group.etag is required.
 	UpdateGroup(context.Context, *UpdateGroupRequest) (*UpdateGroupResponse, error)
 	// CreateAgent registers a staff member as an agent (offline until SetPresence).
 	CreateAgent(context.Context, *CreateAgentRequest) (*CreateAgentResponse, error)
 	// GetAgent returns an agent with their open ticket count.
 	GetAgent(context.Context, *GetAgentRequest) (*GetAgentResponse, error)
+	// GetMemberships returns the groups a staff member works in (as an agent) and heads. Services that
+	// scope staff to their groups (intake) read it, cache it and drop their copy on kefu.routing.agent_changed
+	// and kefu.routing.group_changed. A staff member routing does not know has no groups (not NOT_FOUND).
+	GetMemberships(context.Context, *GetMembershipsRequest) (*GetMembershipsResponse, error)
 	// ListAgents lists agents, optionally of one group.
 	ListAgents(context.Context, *ListAgentsRequest) (*ListAgentsResponse, error)
 	// UpdateAgent changes the fields in update_mask: display_name, group_ids, skills, seniority, capacity.
@@ -416,6 +435,9 @@ func (UnimplementedRoutingServiceServer) CreateAgent(context.Context, *CreateAge
 }
 func (UnimplementedRoutingServiceServer) GetAgent(context.Context, *GetAgentRequest) (*GetAgentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetAgent not implemented")
+}
+func (UnimplementedRoutingServiceServer) GetMemberships(context.Context, *GetMembershipsRequest) (*GetMembershipsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMemberships not implemented")
 }
 func (UnimplementedRoutingServiceServer) ListAgents(context.Context, *ListAgentsRequest) (*ListAgentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAgents not implemented")
@@ -584,6 +606,24 @@ func _RoutingService_GetAgent_Handler(srv interface{}, ctx context.Context, dec 
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(RoutingServiceServer).GetAgent(ctx, req.(*GetAgentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoutingService_GetMemberships_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMembershipsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoutingServiceServer).GetMemberships(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoutingService_GetMemberships_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoutingServiceServer).GetMemberships(ctx, req.(*GetMembershipsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -870,6 +910,10 @@ var RoutingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetAgent",
 			Handler:    _RoutingService_GetAgent_Handler,
+		},
+		{
+			MethodName: "GetMemberships",
+			Handler:    _RoutingService_GetMemberships_Handler,
 		},
 		{
 			MethodName: "ListAgents",

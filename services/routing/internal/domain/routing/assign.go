@@ -51,14 +51,29 @@ func Pick(s Strategy, cs []Candidate, requiredSkills []string) (uuid.UUID, bool)
 // it returns head, the group's head, even when offline: the ticket then sits on the head's board and the
 // head is notified. False when there is neither (head is uuid.Nil).
 func PickBypass(cs []Candidate, head uuid.UUID) (uuid.UUID, bool) {
-	senior := func(c Candidate) bool {
-		return c.Presence == PresenceOnline && (c.Seniority == SenioritySenior || c.Seniority == SeniorityLead)
-	}
+	senior := func(c Candidate) bool { return c.Presence == PresenceOnline && isSenior(c) }
 	if id, ok := best(cs, senior, compareLoad); ok {
 		return id, true
 	}
 	return head, head != uuid.Nil
 }
+
+// PickSenior chooses who takes over a ticket escalated in a group whose policy is reassign_to_senior: the
+// least loaded online senior agent or lead other than current (ties as least_loaded), even at or over
+// capacity. False when current is already senior or a lead (they keep it), or when no other senior agent
+// or lead is online.
+func PickSenior(cs []Candidate, current uuid.UUID) (uuid.UUID, bool) {
+	for _, c := range cs {
+		if c.AgentID == current && isSenior(c) {
+			return uuid.Nil, false
+		}
+	}
+	return best(cs, func(c Candidate) bool {
+		return c.AgentID != current && c.Presence == PresenceOnline && isSenior(c)
+	}, compareLoad)
+}
+
+func isSenior(c Candidate) bool { return c.Seniority == SenioritySenior || c.Seniority == SeniorityLead }
 
 // IsBypass reports whether a ticket skips the queue: an L1 complaint (safety or personal injury).
 func IsBypass(f Facts) bool { return f.Type == TypeComplaint && f.Level == LevelL1 }

@@ -201,6 +201,39 @@ func TestPickBypass(t *testing.T) {
 	}
 }
 
+func TestPickSenior(t *testing.T) {
+	t.Parallel()
+	senior := func(n, open, capacity int) Candidate {
+		return tweak(online(n, open, capacity), func(c *Candidate) { c.Seniority = SenioritySenior })
+	}
+	junior := id(1)
+	tests := []struct {
+		name    string
+		cs      []Candidate
+		current uuid.UUID
+		want    uuid.UUID
+		wantOK  bool
+	}{
+		{"a junior's ticket goes to the online senior", []Candidate{online(1, 1, 5), senior(2, 1, 5)}, junior, id(2), true},
+		{"even a senior at capacity takes it", []Candidate{online(1, 0, 5), senior(2, 5, 5)}, junior, id(2), true},
+		{"the least loaded senior takes it", []Candidate{online(1, 0, 5), senior(2, 4, 5), senior(3, 2, 5)}, junior, id(3), true},
+		{"a lead counts as senior", []Candidate{online(1, 0, 5), tweak(online(2, 0, 5), func(c *Candidate) { c.Seniority = SeniorityLead })}, junior, id(2), true},
+		{"a senior who has it keeps it", []Candidate{senior(1, 3, 5), senior(2, 0, 5)}, id(1), uuid.Nil, false},
+		{"an idle junior is not a senior", []Candidate{online(1, 1, 5), online(2, 0, 5)}, junior, uuid.Nil, false},
+		{"an offline senior is skipped", []Candidate{online(1, 1, 5), tweak(senior(2, 0, 5), func(c *Candidate) { c.Presence = PresenceOffline })}, junior, uuid.Nil, false},
+		{"an assignee outside the group hands over to the group's senior", []Candidate{senior(2, 0, 5)}, id(7), id(2), true},
+		{"a ticket with nobody on it goes to a senior", []Candidate{senior(2, 0, 5)}, uuid.Nil, id(2), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := PickSenior(tc.cs, tc.current)
+			require.Equal(t, tc.wantOK, ok)
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
 func TestIsBypass(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -17,6 +17,23 @@ func (s Strategy) Valid() bool {
 	return s == StrategyRoundRobin || s == StrategyLeastLoaded || s == StrategySkillsThenLeastLoaded
 }
 
+// EscalationPolicy is what routing does when a group's ticket breaches an SLA target or is escalated.
+type EscalationPolicy string
+
+// Escalation policies, named as kefu.routing.v1.EscalationPolicy without its prefix.
+const (
+	// EscalationNotifyHead notifies the group's head only.
+	EscalationNotifyHead EscalationPolicy = "notify_head"
+	// EscalationReassignToSenior notifies the head and moves the ticket from a junior agent to a senior one
+	// (see PickSenior).
+	EscalationReassignToSenior EscalationPolicy = "reassign_to_senior"
+)
+
+// Valid reports whether p is one of the policies.
+func (p EscalationPolicy) Valid() bool {
+	return p == EscalationNotifyHead || p == EscalationReassignToSenior
+}
+
 // Seniority is an agent's rank. L1 complaints go to senior agents and leads (see PickBypass).
 type Seniority string
 

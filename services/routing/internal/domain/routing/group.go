@@ -30,18 +30,24 @@ type Group struct {
 	// Surge is the overflow policy; SurgeState where the group stands (kept by the engine).
 	Surge      Surge
 	SurgeState SurgeState
+	// Escalation is what a breached SLA target or an escalation of the group's ticket does.
+	Escalation EscalationPolicy
 	Version    int64
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }
 
-// WithDefaults returns g with unset fields defaulted: strategy least_loaded, transfer deadline 2 hours.
+// WithDefaults returns g with unset fields defaulted: strategy least_loaded, transfer deadline 2 hours,
+// escalation policy notify_head.
 func (g Group) WithDefaults() Group {
 	if g.Strategy == "" {
 		g.Strategy = DefaultStrategy
 	}
 	if g.TransferDeadline == 0 {
 		g.TransferDeadline = DefaultTransferDeadline
+	}
+	if g.Escalation == "" {
+		g.Escalation = EscalationNotifyHead
 	}
 	if g.Surge.QueueDepth > 0 || g.Surge.OldestWait > 0 {
 		g.Surge = g.Surge.WithDefaults()
@@ -65,6 +71,9 @@ func (g Group) Validate(prefix string) error {
 	}
 	if g.TransferDeadline < MinTransferDeadline || g.TransferDeadline > MaxTransferDeadline {
 		v.add(path(prefix, "transfer_accept_deadline"), "must be between %s and %s", MinTransferDeadline, MaxTransferDeadline)
+	}
+	if !g.Escalation.Valid() {
+		v.add(path(prefix, "escalation_policy"), "must be notify_head or reassign_to_senior")
 	}
 	v.validateSurge(prefix, g.ID, g.Surge)
 	return v.err()

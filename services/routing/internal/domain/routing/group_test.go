@@ -15,12 +15,12 @@ func TestGroupWithDefaults(t *testing.T) {
 		in   Group
 		want Group
 	}{
-		{"an empty group gets least_loaded and a 2h deadline",
+		{"an empty group gets least_loaded, a 2h deadline and notify_head",
 			Group{Code: "vip"},
-			Group{Code: "vip", Strategy: StrategyLeastLoaded, TransferDeadline: 2 * time.Hour}},
+			Group{Code: "vip", Strategy: StrategyLeastLoaded, TransferDeadline: 2 * time.Hour, Escalation: EscalationNotifyHead}},
 		{"set values are kept",
-			Group{Code: "vip", Strategy: StrategyRoundRobin, TransferDeadline: 30 * time.Minute},
-			Group{Code: "vip", Strategy: StrategyRoundRobin, TransferDeadline: 30 * time.Minute}},
+			Group{Code: "vip", Strategy: StrategyRoundRobin, TransferDeadline: 30 * time.Minute, Escalation: EscalationReassignToSenior},
+			Group{Code: "vip", Strategy: StrategyRoundRobin, TransferDeadline: 30 * time.Minute, Escalation: EscalationReassignToSenior}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -53,7 +53,9 @@ func TestGroupValidate(t *testing.T) {
 		{"a one-minute transfer deadline is accepted", with(func(g *Group) { g.TransferDeadline = time.Minute }), nil},
 		{"a seven-day transfer deadline is accepted", with(func(g *Group) { g.TransferDeadline = 7 * 24 * time.Hour }), nil},
 		{"an eight-day transfer deadline is too long", with(func(g *Group) { g.TransferDeadline = 8 * 24 * time.Hour }), []string{"group.transfer_accept_deadline"}},
-		{"every bad field is reported at once", Group{Code: "X"}, []string{"group.code", "group.display_name", "group.strategy", "group.transfer_accept_deadline"}},
+		{"an unknown escalation policy is rejected", with(func(g *Group) { g.Escalation = "page_everyone" }), []string{"group.escalation_policy"}},
+		{"every bad field is reported at once", Group{Code: "X"}, []string{"group.code", "group.display_name", "group.strategy",
+			"group.transfer_accept_deadline", "group.escalation_policy"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
