@@ -52,7 +52,9 @@ func (a *App) groupChanged(ctx context.Context, before, after routing.Group, seq
 
 // agentEvents adapts agentChanged to the store's update callback.
 func (a *App) agentEvents(ctx context.Context) func(before, after store.AgentView) ([]outbox.Message, error) {
-	return func(_, after store.AgentView) ([]outbox.Message, error) { return a.agentChanged(ctx, after.Agent, false) }
+	return func(_, after store.AgentView) ([]outbox.Message, error) {
+		return a.agentChanged(ctx, after.Agent, false)
+	}
 }
 
 // newEvent builds an outbox message of subject about aggregate.

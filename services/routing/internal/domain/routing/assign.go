@@ -73,7 +73,9 @@ func PickSenior(cs []Candidate, current uuid.UUID) (uuid.UUID, bool) {
 	}, compareLoad)
 }
 
-func isSenior(c Candidate) bool { return c.Seniority == SenioritySenior || c.Seniority == SeniorityLead }
+func isSenior(c Candidate) bool {
+	return c.Seniority == SenioritySenior || c.Seniority == SeniorityLead
+}
 
 // IsBypass reports whether a ticket skips the queue: an L1 complaint (safety or personal injury).
 func IsBypass(f Facts) bool { return f.Type == TypeComplaint && f.Level == LevelL1 }
