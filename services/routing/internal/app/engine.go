@@ -30,6 +30,8 @@ const (
 	EventClosed
 	EventArchived
 	EventEscalated
+	// EventSLABreached is kefu.sla.breached: the SLA service's event about the ticket, in its own sequence.
+	EventSLABreached
 )
 
 // TicketEvent is a kefu.ticket.* event as the engine needs it, decoded by the consumer.
@@ -55,6 +57,17 @@ func (a *App) HandleTicketEvent(ctx context.Context, tx *store.Tx, ev TicketEven
 	row, found, err := tx.LockTicket(ctx, ev.TicketID)
 	if err != nil {
 		return err
+	}
+	if ev.Kind == EventSLABreached {
+		// Not a ticket event: its sequence is the SLA service's, so it neither orders nor advances row.Seq.
+		if !found || row.State == store.StateDone {
+			return nil // a ticket routing never routed, or one already resolved
+		}
+		e := engine{a: a, tx: tx, now: a.now()}
+		if err := e.escalate(ctx, row, eventsv1.NotificationReason_NOTIFICATION_REASON_SLA_BREACHED); err != nil {
+			return err
+		}
+		return e.flush(ctx)
 	}
 	if found && ev.Seq <= row.Seq {
 		return nil // a replayed or late event: a later one was applied already
@@ -119,7 +132,7 @@ func (e *engine) apply(ctx context.Context, row store.TicketRow, found bool, ev 
 		if err := tx.SaveTicket(ctx, row); err != nil {
 			return err
 		}
-		return e.notifyHead(ctx, row.GroupID, row.ID, eventsv1.NotificationReason_NOTIFICATION_REASON_TICKET_ESCALATED)
+		return e.escalate(ctx, row, eventsv1.NotificationReason_NOTIFICATION_REASON_TICKET_ESCALATED)
 	}
 	return tx.SaveTicket(ctx, row)
 }
@@ -276,6 +289,40 @@ func (e *engine) assignFirst(ctx context.Context, row *store.TicketRow, g routin
 		return false, e.tx.Unclaim(ctx)
 	}
 	return true, e.assignTurn(ctx, row, g, agent, false, c.Turn)
+}
+
+// escalate handles a ticket that breached an SLA target or was escalated: the group's head is notified,
+// and in a group whose policy is reassign_to_senior a ticket a junior agent has moves to the least loaded
+// online senior agent or lead (routing.PickSenior), even over capacity; the junior's freed capacity drains
+// their groups' queues.
+func (e *engine) escalate(ctx context.Context, row store.TicketRow, reason eventsv1.NotificationReason) error {
+	if err := e.notifyHead(ctx, row.GroupID, row.ID, reason); err != nil {
+		return err
+	}
+	if row.State != store.StateAssigned || row.GroupID == uuid.Nil {
+		return nil // waiting in a queue or a transfer: the head's notice is what can be done
+	}
+	groups, err := e.tx.LockGroups(ctx, []uuid.UUID{row.GroupID})
+	if err != nil {
+		return err
+	}
+	g, ok := groups[row.GroupID]
+	if !ok || g.Escalation != routing.EscalationReassignToSenior {
+		return nil
+	}
+	members, err := e.tx.LockMembers(ctx, []uuid.UUID{g.ID})
+	if err != nil {
+		return err
+	}
+	agent, ok := routing.PickSenior(candidates(members, g.ID, row.DeclinedBy), row.AssigneeID)
+	if !ok {
+		return nil
+	}
+	previous := row.AssigneeID
+	if err := e.assign(ctx, &row, g, agent, true); err != nil {
+		return err
+	}
+	return e.drainAgentGroups(ctx, previous)
 }
 
 // assigned applies an assignment made at intake by someone other than routing: a supervisor's by hand, or

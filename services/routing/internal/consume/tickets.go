@@ -1,6 +1,6 @@
-// Package consume holds routing's event handlers: what routing does when intake's ticket events arrive.
-// The durable consumer routing-tickets applies each one through the app's assignment engine, in the
-// transaction that records the event in the inbox.
+// Package consume holds routing's event handlers: what routing does when intake's ticket events and the SLA
+// service's breaches arrive. The durable consumer routing-tickets applies each one through the app's
+// assignment engine, in the transaction that records the event in the inbox.
 package consume
 
 import (
@@ -40,6 +40,7 @@ var subjects = map[string]app.EventKind{
 	events.Subject("ticket", "closed"):    app.EventClosed,
 	events.Subject("ticket", "archived"):  app.EventArchived,
 	events.Subject("ticket", "escalated"): app.EventEscalated,
+	events.Subject("sla", "breached"):     app.EventSLABreached,
 }
 
 // Tickets applies ticket events.
@@ -107,6 +108,9 @@ func Decode(d events.Delivery) (app.TicketEvent, error) {
 		msg, meta = m, m.GetMeta
 	case app.EventEscalated:
 		m := &eventsv1.TicketEscalated{}
+		msg, meta = m, m.GetMeta
+	case app.EventSLABreached:
+		m := &eventsv1.SlaBreached{}
 		msg, meta = m, m.GetMeta
 	}
 	if err := proto.Unmarshal(d.Data, msg); err != nil {
