@@ -51,8 +51,9 @@ type KeyLookup interface {
 	LookupAPIKey(ctx context.Context, id string) (APIKeyRecord, error)
 }
 
-// Memberships tells which groups a staff member works in or heads. Routing's agent records are the source
-// of truth once routing exists; until then ClaimGroups reads the token.
+// Memberships tells which groups a staff member works in or heads. Routing's records are the source of
+// truth (pkg/membership, which intake uses when it is given routing's address); ClaimGroups reads the
+// token, for a service running without routing.
 type Memberships interface {
 	Groups(ctx context.Context, staff StaffClaims) ([]string, error)
 }

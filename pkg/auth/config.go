@@ -31,6 +31,9 @@ type Config struct {
 	// StaffKeys, when set, verifies staff tokens instead of the JWKS at OIDCJWKSURL. Not a flag: tests
 	// set it to their own issuer.
 	StaffKeys KeySource
+	// Memberships, when set, is where staff members' groups come from instead of their tokens' groups
+	// claim (routing's records: pkg/membership). Not a flag: the service sets it.
+	Memberships Memberships
 }
 
 // DefaultConfig returns the defaults: nothing trusted until configured.
@@ -122,7 +125,8 @@ func (c Config) Authenticator(keys KeyLookup, now func() time.Time) (*Authentica
 	if ttl == 0 {
 		ttl = -1 // 0 from a flag means no cache
 	}
-	return NewAuthenticator(AuthenticatorOptions{Keys: keys, Pepper: pepper, Staff: v, KeyCacheTTL: ttl, Now: now})
+	return NewAuthenticator(AuthenticatorOptions{Keys: keys, Pepper: pepper, Staff: v, KeyCacheTTL: ttl, Now: now,
+		Memberships: c.Memberships})
 }
 
 // Limits returns the parsed rate limits (valid once Validate passed).

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"regexp"
 
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -21,7 +23,9 @@ import (
 // through o.DatabaseURL, hashed with o.Auth's pepper) for another kefu service: principal service:<id>,
 // role service. It returns the key's text, which is shown nowhere else. It is the bootstrap of one
 // service's key at another in a fresh install, before any admin could call KeyService (each service's
-// `issue-service-key --id X` subcommand). Run it again to rotate: a principal keeps at most two active keys,
+// `issue-service-key --id X` subcommand). When o.Migrate is set it applies the service's migrations first,
+// as a start would, so it works on a database the service never ran on: two services that each need the
+// other's key can both be bootstrapped before either starts. Run it again to rotate: a principal keeps at most two active keys,
 // so revoke the old one afterwards (KeyService.RevokeApiKey).
 func IssueServiceKey(ctx context.Context, o Options, id string) (string, error) {
 	if !serviceIDPattern.MatchString(id) {
@@ -29,6 +33,11 @@ func IssueServiceKey(ctx context.Context, o Options, id string) (string, error) 
 	}
 	if o.DatabaseURL == "" {
 		return "", errors.New("database-url (DATABASE_URL) is required")
+	}
+	if o.Migrate {
+		if err := Migrate(ctx, o); err != nil {
+			return "", err
+		}
 	}
 	pepper, err := o.Auth.Pepper()
 	if err != nil {
@@ -55,3 +64,20 @@ func IssueServiceKey(ctx context.Context, o Options, id string) (string, error) 
 }
 
 var serviceIDPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
+
+// IssueServiceKeyCommand runs a service's `issue-service-key --id <caller>` subcommand: args are what
+// follows the subcommand's name; issue is the service's IssueServiceKey. The key goes to out alone, for a
+// secret store or an env file; logs never see it.
+func IssueServiceKeyCommand(ctx context.Context, args []string, out io.Writer, issue func(ctx context.Context, id string) (string, error)) error {
+	fs := flag.NewFlagSet("issue-service-key", flag.ContinueOnError)
+	id := fs.String("id", "", "the calling service's name, e.g. routing")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	text, err := issue(ctx, *id)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(out, text)
+	return err
+}

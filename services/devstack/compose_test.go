@@ -104,6 +104,8 @@ func TestComposeFileDescribesTheSuite(t *testing.T) {
 	require.Equal(t, "intake:7001", ro["KEFU_INTAKE_ADDR"], "routing assigns tickets at intake")
 	require.NotEmpty(t, ro["KEFU_INTAKE_API_KEY"], "routing cannot call intake without its API key")
 	require.Equal(t, "0.0.0.0:7001", in["KEFU_GRPC_ADDR"], "intake listens where routing and the gateway call it")
+	require.Equal(t, "routing:7003", in["KEFU_ROUTING_ADDR"], "intake takes staff members' groups from routing")
+	require.NotEmpty(t, in["KEFU_ROUTING_API_KEY"], "intake cannot call routing without its API key")
 	require.Equal(t, "0.0.0.0:7003", ro["KEFU_GRPC_ADDR"], "routing listens where the gateway calls it")
 	gw := doc.Services["gateway"].Environment
 	require.Equal(t, "intake:7001", gw["KEFU_INTAKE_ADDR"])

@@ -117,8 +117,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	if err != nil {
 		return fmt.Errorf("provision routing roles: %w", err)
 	}
-	// The schemas are migrated before anything serves: intake's key at the customer service and routing's
-	// key at intake go into their api_keys tables, and a stack that is ready has every schema in place (a
+	// The schemas are migrated before anything serves: intake's keys at the customer service and at
+	// routing, and routing's key at intake, go into their api_keys tables, and a stack that is ready has every schema in place (a
 	// stack stopped at once does not cut a migration short).
 	if err := customer.Migrate(ctx, customer.Config{MigrateDatabaseURL: croles.OwnerURL}); err != nil {
 		return fmt.Errorf("customer: %w", err)
@@ -134,6 +134,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 		return err
 	}
 	routingKey, err := ensureServiceKey(ctx, routingAtIntake, dataDir, roles.RuntimeURL, pepper)
+	if err != nil {
+		return err
+	}
+	intakeRoutingKey, err := ensureServiceKey(ctx, intakeAtRouting, dataDir, rroles.RuntimeURL, pepper)
 	if err != nil {
 		return err
 	}
@@ -213,6 +217,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	// Set once the listeners are bound (their ports may be 0); the closures above read icfg and rcfg when
 	// they run.
 	icfg.CustomerAddr, icfg.CustomerAPIKey = addrs.Customer, intakeKey
+	icfg.RoutingAddr, icfg.RoutingAPIKey = addrs.Routing, intakeRoutingKey
 	rcfg.IntakeAddr = addrs.Intake
 	gcfg := gateway.DefaultConfig()
 	gcfg.IntakeAddr, gcfg.CustomerAddr, gcfg.RoutingAddr = addrs.Intake, addrs.Customer, addrs.Routing

@@ -37,6 +37,8 @@ var (
 	intakeAtCustomer = serviceKey{caller: "intake", callee: "customer", schema: "customer", file: "intake-customer-api-key"}
 	// routingAtIntake is routing's key at intake (--intake-api-key).
 	routingAtIntake = serviceKey{caller: "routing", callee: "intake", schema: "intake", file: "routing-intake-api-key"}
+	// intakeAtRouting is intake's key at the routing service (--routing-api-key).
+	intakeAtRouting = serviceKey{caller: "intake", callee: "routing", schema: "routing", file: "intake-routing-api-key"}
 )
 
 func (k serviceKey) String() string { return k.caller + "'s API key at " + k.callee }

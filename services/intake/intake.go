@@ -18,6 +18,7 @@ import (
 	"kefu.dev/pkg/clock"
 	"kefu.dev/pkg/config"
 	"kefu.dev/pkg/events"
+	"kefu.dev/pkg/membership"
 	"kefu.dev/pkg/outbox"
 	"kefu.dev/pkg/pgxutil"
 	"kefu.dev/pkg/platform"
@@ -69,6 +70,13 @@ type Config struct {
 	// CustomerAPIKey is intake's API key at the customer service (--customer-api-key). A secret; required
 	// with CustomerAddr.
 	CustomerAPIKey string
+	// RoutingAddr is the routing service's gRPC address (--routing-addr). With it, staff members' groups
+	// (which tickets they see) come from routing's records, cached and refreshed on routing's change events
+	// (pkg/membership); empty takes them from the staff token's groups claim.
+	RoutingAddr string
+	// RoutingAPIKey is intake's API key at the routing service (--routing-api-key). A secret; required
+	// with RoutingAddr.
+	RoutingAPIKey string
 	// Auth is how callers are authenticated: the API keys' pepper and the staff tokens' OIDC provider.
 	Auth auth.Config
 	// Reflection serves gRPC server reflection without credentials (--reflection). Dev only.
@@ -143,6 +151,9 @@ func (c Config) Validate() error {
 	if c.CustomerAddr != "" && c.CustomerAPIKey == "" {
 		bad("customer-api-key", "is required with customer-addr (issue one with `customer issue-service-key --id intake`)")
 	}
+	if c.RoutingAddr != "" && c.RoutingAPIKey == "" {
+		bad("routing-api-key", "is required with routing-addr (issue one with `routing issue-service-key --id intake`)")
+	}
 	if err := c.Auth.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -208,9 +219,21 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 	log.InfoContext(ctx, "intake starting", "grpc_addr", lis.Addr().String(), "database_url", config.Redact(cfg.DatabaseURL),
 		"nats_url", config.Redact(cfg.NATSURL), "business_zone", cfg.BusinessZone, "migrate", cfg.Migrate,
 		"auto_close_after", cfg.AutoCloseAfter.String(), "max_skew", cfg.MaxSkew.String(),
-		"customer_addr", cfg.CustomerAddr, "customer_api_key", redactSecret(cfg.CustomerAPIKey))
+		"customer_addr", cfg.CustomerAddr, "customer_api_key", redactSecret(cfg.CustomerAPIKey),
+		"routing_addr", cfg.RoutingAddr, "routing_api_key", redactSecret(cfg.RoutingAPIKey))
 
-	p, err := platform.Open(ctx, cfg.platformOptions(), log)
+	opts := cfg.platformOptions()
+	var members *membership.Source
+	if cfg.RoutingAddr != "" {
+		rc, err := membership.Dial(cfg.RoutingAddr, cfg.RoutingAPIKey)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = rc.Close() }()
+		members = membership.New(rc, membership.Options{Logger: log})
+		opts.Auth.Memberships = members
+	}
+	p, err := platform.Open(ctx, opts, log)
 	if err != nil {
 		return err
 	}
@@ -248,6 +271,17 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 				return fmt.Errorf("customer events consumer: %w", err)
 			}
 			return nil
+		},
+		func(ctx context.Context) error {
+			if members == nil {
+				return nil
+			}
+			select {
+			case <-p.StreamReady():
+			case <-ctx.Done():
+				return nil
+			}
+			return members.Follow(ctx, p.JS)
 		})
 	log.InfoContext(ctx, "intake stopped")
 	return err

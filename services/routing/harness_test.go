@@ -39,10 +39,11 @@ const (
 	adminP   = "staff:admin-1"
 	adapterP = "adapter:web-form"
 	routingP = "service:routing"
+	intakeP  = "service:intake"
 )
 
 func creds() *testkit.Credentials {
-	return testkit.NewCredentials(testStart, adapterP, "adapter:phone-ivr", routingP)
+	return testkit.NewCredentials(testStart, adapterP, "adapter:phone-ivr", routingP, intakeP)
 }
 
 // as calls as principal p; staff get the roles given (admin when none).
@@ -61,16 +62,19 @@ type stack struct {
 	cfg       routing.Config
 }
 
-// start runs intake and one routing replica.
+// start runs intake and one routing replica. Intake takes staff members' groups from routing, as the dev
+// stack and compose run it.
 func start(t *testing.T, opts ...func(*routing.Config)) *stack {
 	t.Helper()
 	ns := testkit.NATS(t)
 	s := &stack{nats: ns}
 	s.intakeDB = testkit.NewDB(t, "intake", intake.Migrations()...)
 	creds().InsertKeys(t, s.intakeDB, []string{"web_chat", "phone", "email", "app"})
+	routingLis := listen(t)
 	icfg := intake.DefaultConfig()
 	icfg.DatabaseURL, icfg.NATSURL, icfg.Migrate = s.intakeDB.RuntimeURL, ns.ClientURL(), false
 	icfg.DBMaxConns, icfg.ShutdownTimeout, icfg.Auth = 12, 5*time.Second, creds().AuthConfig()
+	icfg.RoutingAddr, icfg.RoutingAPIKey = routingLis.Addr().String(), creds().Key(intakeP)
 	lis := listen(t)
 	runUntilCleanup(t, "intake", func(ctx context.Context) error { return intake.Serve(ctx, icfg, logging.Discard(), lis) })
 	s.intake = intakev1.NewIntakeServiceClient(dial(t, lis.Addr().String()))
@@ -85,7 +89,7 @@ func start(t *testing.T, opts ...func(*routing.Config)) *stack {
 		o(&cfg)
 	}
 	s.cfg = cfg
-	s.routing = s.replica(t)
+	s.routing = s.replicaOn(t, routingLis)
 	testkit.EventuallyNoError(t, func() error {
 		_, err := s.intake.ListSubcategories(as(t.Context(), adminP), &intakev1.ListSubcategoriesRequest{})
 		return err
@@ -96,7 +100,12 @@ func start(t *testing.T, opts ...func(*routing.Config)) *stack {
 // replica starts one more routing.Serve on the stack's database and returns its client.
 func (s *stack) replica(t *testing.T) routingv1.RoutingServiceClient {
 	t.Helper()
-	lis := listen(t)
+	return s.replicaOn(t, listen(t))
+}
+
+// replicaOn is replica on lis.
+func (s *stack) replicaOn(t *testing.T, lis net.Listener) routingv1.RoutingServiceClient {
+	t.Helper()
 	cfg := s.cfg
 	runUntilCleanup(t, "routing", func(ctx context.Context) error { return routing.Serve(ctx, cfg, logging.Discard(), lis) })
 	c := routingv1.NewRoutingServiceClient(dial(t, lis.Addr().String()))

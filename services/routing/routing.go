@@ -148,6 +148,13 @@ func Migrate(ctx context.Context, cfg Config) error {
 	return platform.Migrate(ctx, cfg.platformOptions())
 }
 
+// IssueServiceKey issues an API key at routing for another kefu service (principal service:<id>, role
+// service) and returns its text, shown nowhere else: the bootstrap of intake's KEFU_ROUTING_API_KEY in a
+// fresh install (see platform.IssueServiceKey).
+func IssueServiceKey(ctx context.Context, cfg Config, id string) (string, error) {
+	return platform.IssueServiceKey(ctx, cfg.platformOptions(), id)
+}
+
 func (c Config) platformOptions() platform.Options {
 	return platform.Options{Name: "routing", Schema: store.Schema, Migrations: store.Migrations(),
 		DatabaseURL: c.DatabaseURL, MigrateDatabaseURL: c.MigrateDatabaseURL, Migrate: c.Migrate, DBMaxConns: c.DBMaxConns,

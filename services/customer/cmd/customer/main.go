@@ -13,8 +13,10 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"kefu.dev/pkg/auth"
+	"kefu.dev/pkg/platform"
 	"kefu.dev/pkg/service"
 	"kefu.dev/services/customer"
 )
@@ -59,18 +61,9 @@ func main() {
 				log.InfoContext(ctx, "data keys rewrapped under the primary encryption key", "count", n)
 				return nil
 			case args[0] == "issue-service-key":
-				sub := flag.NewFlagSet("issue-service-key", flag.ContinueOnError)
-				id := sub.String("id", "", "the calling service's name, e.g. intake")
-				if err := sub.Parse(args[1:]); err != nil {
-					return err
-				}
-				text, err := customer.IssueServiceKey(ctx, cfg, *id)
-				if err != nil {
-					return err
-				}
-				// The key goes to stdout alone, for a secret store or an env file; logs never see it.
-				fmt.Println(text)
-				return nil
+				return platform.IssueServiceKeyCommand(ctx, args[1:], os.Stdout, func(ctx context.Context, id string) (string, error) {
+					return customer.IssueServiceKey(ctx, cfg, id)
+				})
 			default:
 				return fmt.Errorf("unknown command %q: want migrate, rekey or issue-service-key", args[0])
 			}

@@ -15,9 +15,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"kefu.dev/pkg/auth"
+	"kefu.dev/pkg/platform"
 	"kefu.dev/pkg/service"
 	"kefu.dev/services/intake"
 )
@@ -41,6 +43,8 @@ func main() {
 		fs.DurationVar(&cfg.StreamDuplicates, "stream-duplicates", cfg.StreamDuplicates, "the KEFU stream's dedupe window")
 		fs.StringVar(&cfg.CustomerAddr, "customer-addr", cfg.CustomerAddr, "customer service gRPC address (empty: submits do not resolve customers or verify identities)")
 		fs.StringVar(&cfg.CustomerAPIKey, "customer-api-key", cfg.CustomerAPIKey, "intake's API key at the customer service (secret; required with --customer-addr)")
+		fs.StringVar(&cfg.RoutingAddr, "routing-addr", cfg.RoutingAddr, "routing service gRPC address: staff members' groups come from routing (empty: from the staff token's groups claim)")
+		fs.StringVar(&cfg.RoutingAPIKey, "routing-api-key", cfg.RoutingAPIKey, "intake's API key at the routing service (secret; required with --routing-addr; issue one with `routing issue-service-key --id intake`)")
 		auth.BindFlags(fs, &cfg.Auth)
 		fs.BoolVar(&cfg.Reflection, "reflection", cfg.Reflection, "serve gRPC reflection without credentials (dev only)")
 		fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "graceful stop deadline of the gRPC server")
@@ -57,18 +61,9 @@ func main() {
 			case args[0] == "republish":
 				return republish(ctx, cfg, log, args[1:])
 			case args[0] == "issue-service-key":
-				sub := flag.NewFlagSet("issue-service-key", flag.ContinueOnError)
-				id := sub.String("id", "", "the calling service's name, e.g. routing")
-				if err := sub.Parse(args[1:]); err != nil {
-					return err
-				}
-				text, err := intake.IssueServiceKey(ctx, cfg, *id)
-				if err != nil {
-					return err
-				}
-				// The key goes to stdout alone, for a secret store or an env file; logs never see it.
-				fmt.Println(text)
-				return nil
+				return platform.IssueServiceKeyCommand(ctx, args[1:], os.Stdout, func(ctx context.Context, id string) (string, error) {
+					return intake.IssueServiceKey(ctx, cfg, id)
+				})
 			default:
 				return fmt.Errorf("unknown command %q: want migrate, republish or issue-service-key", args[0])
 			}

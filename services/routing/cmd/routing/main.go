@@ -1,8 +1,11 @@
 // Command routing runs the routing service alone (docker compose, Kubernetes). Every flag also reads a
 // KEFU_ variable (--grpc-addr ↔ KEFU_GRPC_ADDR); DATABASE_URL and NATS_URL keep their standard names.
 //
-//	routing [flags]            serve
-//	routing [flags] migrate    apply migrations and exit
+//	routing [flags]                             serve
+//	routing [flags] migrate                     apply migrations and exit
+//	routing [flags] issue-service-key --id intake
+//	                                            print a new API key for another kefu service (intake's
+//	                                            KEFU_ROUTING_API_KEY)
 package main
 
 import (
@@ -10,8 +13,10 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"kefu.dev/pkg/auth"
+	"kefu.dev/pkg/platform"
 	"kefu.dev/pkg/service"
 	"kefu.dev/services/routing"
 )
@@ -47,8 +52,12 @@ func main() {
 				}
 				log.InfoContext(ctx, "migrations applied")
 				return nil
+			case args[0] == "issue-service-key":
+				return platform.IssueServiceKeyCommand(ctx, args[1:], os.Stdout, func(ctx context.Context, id string) (string, error) {
+					return routing.IssueServiceKey(ctx, cfg, id)
+				})
 			default:
-				return fmt.Errorf("unknown command %q: want migrate", args[0])
+				return fmt.Errorf("unknown command %q: want migrate or issue-service-key", args[0])
 			}
 		}
 	})
