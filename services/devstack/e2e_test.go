@@ -133,6 +133,7 @@ func TestReadmeWalkthroughWorksAsPrinted(t *testing.T) {
 		`{"name":"张*","nationalId":"110105********002X","phone":"139****5678","masked":true}`, "[true]\nvip\n13912345678\n",
 		"CUSTOMER_STATE_ERASED",
 		`["after_sales","general","logistics","senior_complaints","tech_support"]`,
+		`{"displayName":"李静","seniority":"SENIORITY_LEAD"}`, `{"code":"logistics","headed":true}`, `{"heads":true}`,
 		`{"displayName":"王芳","presence":"PRESENCE_OFFLINE","capacity":8}`, "15 快递投诉 → 物流组\n20 物流 → 物流组",
 		"\nlogistics\n", `{"depth":1,"waiting":[true],"agents":[{"displayName":"王芳","presence":"PRESENCE_OFFLINE","eligible":false}]}`,
 		`"inLogistics":true}`, "PRESENCE_ONLINE\n", `[{"mine":true,"state":"ROUTED_TICKET_STATE_ASSIGNED"}]`} {

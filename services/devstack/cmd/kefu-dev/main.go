@@ -72,7 +72,7 @@ func token(dataDir string, args []string) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	var roles, groups list
 	fs.Var(&roles, "role", "role to grant: agent, supervisor, admin or auditor (repeatable)")
-	fs.Var(&groups, "group", "group the staff member works in or heads: a name or a UUID (repeatable)")
+	fs.Var(&groups, "group", "the token's groups claim, read only by an intake running without routing: a name or a UUID (repeatable)")
 	subject := fs.String("subject", "", "the staff member's id (default: a UUID derived from the first role)")
 	ttl := fs.Duration("ttl", 8*time.Hour, "how long the token is valid")
 	if err := fs.Parse(args); err != nil {
