@@ -55,9 +55,7 @@ func TestSLABreachNotifiesTheHeadAndMovesTheTicketToASenior(t *testing.T) {
 	g := s.newGroup(t, "orders_breach", routingv1.Strategy_STRATEGY_LEAST_LOADED)
 	s.orderStatusTo(t, g)
 	head := s.newAgent(t, "head", agentSpec{capacity: 1, seniority: routingv1.Seniority_SENIORITY_LEAD, offline: true})
-	_, err := s.routing.UpdateGroup(as(t.Context(), adminP), &routingv1.UpdateGroupRequest{
-		Group: &routingv1.Group{GroupId: g.GetGroupId(), HeadAgentId: head, Etag: g.GetEtag()}, UpdateMask: mask("head_agent_id")})
-	require.NoError(t, err)
+	s.updateGroup(t, g.GetGroupId(), &routingv1.Group{HeadAgentId: head}, "head_agent_id")
 	junior := s.newAgent(t, "junior", agentSpec{groups: []*routingv1.Group{g}, capacity: 1})
 	senior := s.newAgent(t, "senior", agentSpec{groups: []*routingv1.Group{g}, capacity: 1,
 		seniority: routingv1.Seniority_SENIORITY_SENIOR, offline: true})
@@ -79,13 +77,8 @@ func TestSLABreachNotifiesTheHeadAndMovesTheTicketToASenior(t *testing.T) {
 	require.Equal(t, junior, s.get(t, first).GetAssigneeId())
 
 	// reassign_to_senior, while the only senior agent is offline.
-	cur, err := s.routing.GetGroup(as(t.Context(), adminP), &routingv1.GetGroupRequest{GroupId: g.GetGroupId()})
-	require.NoError(t, err)
-	_, err = s.routing.UpdateGroup(as(t.Context(), adminP), &routingv1.UpdateGroupRequest{
-		Group: &routingv1.Group{GroupId: cur.GetGroup().GetGroupId(), Etag: cur.GetGroup().GetEtag(),
-			EscalationPolicy: routingv1.EscalationPolicy_ESCALATION_POLICY_REASSIGN_TO_SENIOR},
-		UpdateMask: mask("escalation_policy")})
-	require.NoError(t, err)
+	s.updateGroup(t, g.GetGroupId(), &routingv1.Group{EscalationPolicy: routingv1.EscalationPolicy_ESCALATION_POLICY_REASSIGN_TO_SENIOR},
+		"escalation_policy")
 	s.publishBreach(t, first, 2)
 	s.awaitEvents(t, "kefu.notification.requested", 2)
 	// The senior was offline: nobody to move it to; the ticket stays.
@@ -128,9 +121,7 @@ func TestAgentAndGroupChangesArePublished(t *testing.T) {
 	g := s.newGroup(t, "orders_changes", routingv1.Strategy_STRATEGY_LEAST_LOADED)
 	agent := s.newAgent(t, "张三", agentSpec{groups: []*routingv1.Group{g}, capacity: 3, offline: true})
 	s.presence(t, agent, routingv1.Presence_PRESENCE_ONLINE)
-	_, err := s.routing.UpdateGroup(as(t.Context(), adminP), &routingv1.UpdateGroupRequest{
-		Group: &routingv1.Group{GroupId: g.GetGroupId(), HeadAgentId: agent, Etag: g.GetEtag()}, UpdateMask: mask("head_agent_id")})
-	require.NoError(t, err)
+	s.updateGroup(t, g.GetGroupId(), &routingv1.Group{HeadAgentId: agent}, "head_agent_id")
 
 	agentEvents := s.awaitEvents(t, "kefu.routing.agent_changed", 2)
 	var created, online eventsv1.RoutingAgentChanged

@@ -173,6 +173,17 @@ func (s *stack) newGroup(t *testing.T, code string, strategy routingv1.Strategy)
 	return resp.GetGroup()
 }
 
+// updateGroup reads group id's current etag and changes the fields in paths to those of change.
+func (s *stack) updateGroup(t *testing.T, id string, change *routingv1.Group, paths ...string) *routingv1.Group {
+	t.Helper()
+	cur, err := s.routing.GetGroup(as(t.Context(), adminP), &routingv1.GetGroupRequest{GroupId: id})
+	require.NoError(t, err)
+	change.GroupId, change.Etag = id, cur.GetGroup().GetEtag()
+	resp, err := s.routing.UpdateGroup(as(t.Context(), adminP), &routingv1.UpdateGroupRequest{Group: change, UpdateMask: mask(paths...)})
+	require.NoError(t, err)
+	return resp.GetGroup()
+}
+
 // agentSpec describes an agent to create.
 type agentSpec struct {
 	groups    []*routingv1.Group

@@ -275,12 +275,10 @@ func TestEscalationNotifiesTheGroupHead(t *testing.T) {
 	g := s.newGroup(t, "orders_esc", routingv1.Strategy_STRATEGY_LEAST_LOADED)
 	s.orderStatusTo(t, g)
 	head := s.newAgent(t, "head", agentSpec{capacity: 1, seniority: routingv1.Seniority_SENIORITY_LEAD, offline: true})
-	_, err := s.routing.UpdateGroup(as(t.Context(), adminP), &routingv1.UpdateGroupRequest{
-		Group: &routingv1.Group{GroupId: g.GetGroupId(), HeadAgentId: head, Etag: g.GetEtag()}, UpdateMask: mask("head_agent_id")})
-	require.NoError(t, err)
+	s.updateGroup(t, g.GetGroupId(), &routingv1.Group{HeadAgentId: head}, "head_agent_id")
 	id := s.submit(t, orderStatus)
 	s.awaitQueued(t, id, g.GetGroupId())
-	_, err = s.intake.EscalateTicket(as(t.Context(), adminP), &intakev1.EscalateTicketRequest{TicketId: id, Reason: "客户第三次来电"})
+	_, err := s.intake.EscalateTicket(as(t.Context(), adminP), &intakev1.EscalateTicketRequest{TicketId: id, Reason: "客户第三次来电"})
 	require.NoError(t, err)
 	notes := s.awaitEvents(t, "kefu.notification.requested", 1)
 	var n eventsv1.NotificationRequested
