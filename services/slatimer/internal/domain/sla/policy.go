@@ -1,0 +1,193 @@
+// Package sla holds the SLA-timer service's domain rules in plain Go (issue #7): policies that match a
+// ticket and set its targets, the defaults seeded on first start, and how the targets of every matching
+// policy combine into the ticket's deadlines (each target takes the earliest due time). It does no I/O.
+//
+// Ticket attributes are lower snake codes matching intake's names (type "complaint", level "l1", urgency
+// "critical", channel "web_chat"), i.e. the proto enum names without their prefix.
+package sla
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"kefu.dev/services/slatimer/internal/domain/calendar"
+)
+
+// Target is a promise made to the customer.
+type Target string
+
+// Targets, named as kefu.events.v1.SlaTarget without its prefix.
+const (
+	FirstResponse      Target = "first_response"
+	NextResponse       Target = "next_response"
+	Resolution         Target = "resolution"
+	TransferAcceptance Target = "transfer_acceptance"
+)
+
+// Targets lists every target in a fixed order.
+var Targets = []Target{FirstResponse, NextResponse, Resolution, TransferAcceptance}
+
+// CalendarAlways names the 24×7 calendar in a policy; any other name is a business calendar's.
+const CalendarAlways = "24x7"
+
+// BreachAction is what a breach does beyond its event.
+type BreachAction string
+
+// Breach actions.
+const (
+	// BreachNotify publishes kefu.sla.breached only (routing notifies the group's head).
+	BreachNotify BreachAction = "notify"
+	// BreachEscalate also escalates the ticket at intake.
+	BreachEscalate BreachAction = "escalate"
+)
+
+// Match says which tickets a policy applies to: each list, when not empty, must contain the ticket's
+// value; an empty match applies to every ticket.
+type Match struct {
+	Types     []string
+	Levels    []string
+	Urgencies []string
+	Channels  []string
+	Tiers     []string
+}
+
+// Facts are what a policy matches on.
+type Facts struct {
+	Type, Level, Urgency, Channel, Tier string
+}
+
+// Matches reports whether m applies to f.
+func (m Match) Matches(f Facts) bool {
+	in := func(set []string, v string) bool { return len(set) == 0 || slices.Contains(set, v) }
+	return in(m.Types, f.Type) && in(m.Levels, f.Level) && in(m.Urgencies, f.Urgency) && in(m.Channels, f.Channel) &&
+		in(m.Tiers, f.Tier)
+}
+
+// Warning is a point before a due time at which kefu.sla.warning fires: at Percent of the target's
+// business time, or Before the due time (one of the two).
+type Warning struct {
+	Percent int
+	Before  time.Duration
+}
+
+// Policy sets targets for the tickets it matches.
+type Policy struct {
+	ID      uuid.UUID
+	Code    string // lower snake, unique
+	Name    string
+	Enabled bool
+	Match   Match
+	// Targets maps a target to its length in the policy's calendar; a target not in the map is not set.
+	// A zero length means met at once (a phone call is answered on the call).
+	Targets  map[Target]time.Duration
+	Warnings []Warning
+	// Calendar is CalendarAlways or the code of a business calendar.
+	Calendar string
+	Breach   BreachAction
+	Builtin  bool
+	Version  int64
+}
+
+// DefaultCalendar is the code of the seeded business calendar (calendar.ChinaDefault).
+const DefaultCalendar = "china_default"
+
+// DefaultWarnings warn at 50% and 80% of every target.
+func DefaultWarnings() []Warning { return []Warning{{Percent: 50}, {Percent: 80}} }
+
+// DefaultPolicies are seeded on first start, from our customers' service rules. Critical and L1 targets
+// count around the clock; the others in the default business calendar. Policy ids are left for the caller.
+func DefaultPolicies() []Policy {
+	p := func(code, name string, m Match, cal string, targets map[Target]time.Duration) Policy {
+		return Policy{Code: code, Name: name, Enabled: true, Match: m, Targets: targets, Warnings: DefaultWarnings(),
+			Calendar: cal, Breach: BreachNotify, Builtin: true}
+	}
+	h := time.Hour
+	return []Policy{
+		p("urgency_normal", "普通：24 小时内响应", Match{Urgencies: []string{"normal"}}, DefaultCalendar,
+			map[Target]time.Duration{FirstResponse: 24 * h}),
+		p("urgency_urgent", "紧急：2 小时内响应", Match{Urgencies: []string{"urgent"}}, DefaultCalendar,
+			map[Target]time.Duration{FirstResponse: 2 * h}),
+		p("urgency_critical", "特急：30 分钟内响应（全天候）", Match{Urgencies: []string{"critical"}}, CalendarAlways,
+			map[Target]time.Duration{FirstResponse: 30 * time.Minute}),
+		p("complaint_l1", "一级投诉：15 分钟响应，2 小时解决（全天候）", Match{Types: []string{"complaint"}, Levels: []string{"l1"}},
+			CalendarAlways, map[Target]time.Duration{FirstResponse: 15 * time.Minute, Resolution: 2 * h}),
+		p("complaint_l2", "二级投诉：30 分钟响应，24 小时解决", Match{Types: []string{"complaint"}, Levels: []string{"l2"}},
+			DefaultCalendar, map[Target]time.Duration{FirstResponse: 30 * time.Minute, Resolution: 24 * h}),
+		p("complaint_l3", "三级投诉：1 小时响应，48 小时解决", Match{Types: []string{"complaint"}, Levels: []string{"l3"}},
+			DefaultCalendar, map[Target]time.Duration{FirstResponse: h, Resolution: 48 * h}),
+		p("chat_first_response", "在线客服与 App：5 分钟内响应", Match{Channels: []string{"web_chat", "app"}}, DefaultCalendar,
+			map[Target]time.Duration{FirstResponse: 5 * time.Minute}),
+		// Email: acknowledged within an hour (the first response), answered within 48 hours at most (the
+		// next response while the ticket waits on the team).
+		p("email", "邮件：1 小时内确认，48 小时内答复", Match{Channels: []string{"email"}}, DefaultCalendar,
+			map[Target]time.Duration{FirstResponse: h, NextResponse: 48 * h}),
+		// A phone call is answered on the call: the first response is met at submission.
+		p("phone", "电话：通话即响应", Match{Channels: []string{"phone"}}, CalendarAlways,
+			map[Target]time.Duration{FirstResponse: 0}),
+		// The receiving group's own deadline from routing replaces this default when routing gives one.
+		p("transfer_acceptance", "转派：2 小时内接收", Match{}, DefaultCalendar,
+			map[Target]time.Duration{TransferAcceptance: 2 * h}),
+	}
+}
+
+// Calendars resolves a policy's calendar code.
+type Calendars func(code string) (calendar.Calendar, bool)
+
+// Deadline is one target's due time for a ticket and the policy that set it.
+type Deadline struct {
+	Target   Target
+	Length   time.Duration // in Calendar
+	Due      time.Time
+	PolicyID uuid.UUID
+	Calendar string
+	Warnings []Warning
+	Breach   BreachAction
+}
+
+// Apply returns the ticket's deadlines for targets that start at start: for each target, among the
+// enabled policies matching f that set it, the one whose due time comes first (the strictest; lengths in
+// different calendars compare by when they fall due), ties to the shorter length, then the lower policy
+// code. It also returns the ids of the policies that applied (matched and set one of targets), in code
+// order, which the ticket records.
+func Apply(policies []Policy, f Facts, start time.Time, cals Calendars, targets ...Target) ([]Deadline, []uuid.UUID, error) {
+	ps := slices.Clone(policies)
+	slices.SortFunc(ps, func(a, b Policy) int { return cmp.Compare(a.Code, b.Code) })
+	var applied []uuid.UUID
+	best := map[Target]Deadline{}
+	for _, p := range ps {
+		if !p.Enabled || !p.Match.Matches(f) || !slices.ContainsFunc(targets, func(t Target) bool { _, ok := p.Targets[t]; return ok }) {
+			continue
+		}
+		applied = append(applied, p.ID)
+		cal, ok := cals(p.Calendar)
+		if !ok {
+			return nil, nil, fmt.Errorf("policy %s: unknown calendar %q", p.Code, p.Calendar)
+		}
+		for _, t := range targets {
+			length, ok := p.Targets[t]
+			if !ok {
+				continue
+			}
+			due, err := cal.Add(start, length)
+			if err != nil {
+				return nil, nil, fmt.Errorf("policy %s, %s: %w", p.Code, t, err)
+			}
+			d := Deadline{Target: t, Length: length, Due: due, PolicyID: p.ID, Calendar: p.Calendar,
+				Warnings: slices.Clone(p.Warnings), Breach: p.Breach}
+			if cur, ok := best[t]; !ok || due.Before(cur.Due) || (due.Equal(cur.Due) && length < cur.Length) {
+				best[t] = d
+			}
+		}
+	}
+	var out []Deadline
+	for _, t := range targets {
+		if d, ok := best[t]; ok {
+			out = append(out, d)
+		}
+	}
+	return out, applied, nil
+}
