@@ -96,8 +96,8 @@ func New(fetch Fetcher, o Options) *Source {
 
 // Groups returns the groups staff works in or heads. A subject that is not a UUID cannot be a routing
 // agent or head, so it has none. When routing cannot answer, an expired answer is reused (staff keep
-// working through a routing outage with what they had); with none, the error is returned and the call is
-// refused as unauthenticated-for-now by the caller.
+// working through a routing outage with what they had); with none, the error is returned, and the gRPC
+// edge answers UNAVAILABLE (retry), never the token's claim.
 func (s *Source) Groups(ctx context.Context, staff auth.StaffClaims) ([]string, error) {
 	id := staff.Subject
 	if _, err := uuid.Parse(id); err != nil {

@@ -224,10 +224,14 @@ type AgentView struct {
 	Open int // open tickets assigned now
 }
 
+// openCountSQL is agent a's load: the tickets assigned to them and not yet done. One expression for every
+// query that reads a load (the views, the engine's picks and their confirmation), so they cannot disagree.
+const openCountSQL = `(SELECT count(*) FROM routed_tickets r WHERE r.assignee_id = a.id AND r.state = 'assigned')`
+
 const agentSelect = `SELECT a.id, a.display_name, a.skills, a.seniority, a.capacity, a.presence, a.version, a.created_at,
 	a.updated_at,
 	coalesce((SELECT array_agg(m.group_id ORDER BY m.group_id) FROM memberships m WHERE m.agent_id = a.id), '{}'),
-	(SELECT count(*) FROM routed_tickets r WHERE r.assignee_id = a.id AND r.state = 'assigned')
+	` + openCountSQL + `
 	FROM agents a`
 
 func scanAgent(row pgx.Row) (AgentView, error) {

@@ -223,7 +223,7 @@ func (t *Tx) ClaimAgent(ctx context.Context, group, agent uuid.UUID) (AgentClaim
 	b.Queue(`SAVEPOINT ` + claimSavepoint)
 	b.Queue(`SELECT 1 FROM agents WHERE id = $1 FOR UPDATE`, agent)
 	b.Queue(`SELECT a.id, a.presence, a.capacity, a.skills, a.seniority, coalesce(m.last_turn, 0), m.agent_id IS NOT NULL,
-		(SELECT count(*) FROM routed_tickets r WHERE r.assignee_id = a.id AND r.state = 'assigned')
+		`+openCountSQL+`
 		FROM agents a LEFT JOIN memberships m ON m.agent_id = a.id AND m.group_id = $2 WHERE a.id = $1`, agent, group).
 		Query(func(rows pgx.Rows) error {
 			for rows.Next() {
@@ -278,7 +278,7 @@ func (t *Tx) LockMembers(ctx context.Context, groups []uuid.UUID) ([]Member, err
 
 // membersSQL reads every (group, agent) of the groups $1 with the agent's load.
 const membersSQL = `SELECT m.group_id, a.id, a.presence, a.capacity, a.skills, a.seniority, m.last_turn,
-	(SELECT count(*) FROM routed_tickets r WHERE r.assignee_id = a.id AND r.state = 'assigned')
+	` + openCountSQL + `
 	FROM memberships m JOIN agents a ON a.id = m.agent_id WHERE m.group_id = ANY($1) ORDER BY m.group_id, a.id`
 
 func collectMembers(rows pgx.Rows) ([]Member, error) {

@@ -2,6 +2,7 @@ package sla
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -152,11 +153,7 @@ func (c Clock) warningPoints() []time.Duration {
 	for i, w := range c.Warnings {
 		ps[i] = c.warningPoint(w)
 	}
-	for i := 1; i < len(ps); i++ { // insertion sort: a handful of warnings
-		for j := i; j > 0 && ps[j] < ps[j-1]; j-- {
-			ps[j], ps[j-1] = ps[j-1], ps[j]
-		}
-	}
+	slices.Sort(ps)
 	return ps
 }
 
