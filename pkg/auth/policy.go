@@ -40,6 +40,9 @@ const (
 	PermRoutingPresence Permission = "routing.presence" // set an agent's presence (agents their own)
 	PermRoutingTransfer Permission = "routing.transfer" // transfer, accept, hand back (agents their own tickets)
 	// Security.
+	PermSLARead  Permission = "sla.read"  // SLA policies, calendars, a ticket's targets, the countdown board
+	PermSLAAdmin Permission = "sla.admin" // change SLA policies and calendars; re-apply a ticket's policies
+
 	PermKeysAdmin Permission = "keys.admin" // create, list, rotate and revoke API keys
 	PermAuditRead Permission = "audit.read" // read the audit log
 )
@@ -156,11 +159,25 @@ var methods = map[string]Rule{
 	"/kefu.routing.v1.RoutingService/ListTransfers":    {PermRoutingRead, ScopeNone, AuditNone},
 	"/kefu.routing.v1.RoutingService/HandBackTicket":   {PermRoutingTransfer, ScopeNone, AuditChange},
 	"/kefu.routing.v1.RoutingService/ListAgentTickets": {PermRoutingRead, ScopeNone, AuditNone},
-	"/kefu.auth.v1.KeyService/CreateApiKey":            {PermKeysAdmin, ScopeNone, AuditChange},
-	"/kefu.auth.v1.KeyService/ListApiKeys":             {PermKeysAdmin, ScopeNone, AuditNone},
-	"/kefu.auth.v1.KeyService/RotateApiKey":            {PermKeysAdmin, ScopeNone, AuditChange},
-	"/kefu.auth.v1.KeyService/RevokeApiKey":            {PermKeysAdmin, ScopeNone, AuditChange},
-	"/kefu.auth.v1.AuditService/ListAuditRecords":      {PermAuditRead, ScopeNone, AuditRead},
+	// The SLA service keeps clocks, not tickets: a ticket's SLA shows ids, codes and times only, so it is
+	// readable like the countdown board rather than scoped through intake.
+	"/kefu.sla.v1.SlaService/CreatePolicy":        {PermSLAAdmin, ScopeNone, AuditChange},
+	"/kefu.sla.v1.SlaService/GetPolicy":           {PermSLARead, ScopeNone, AuditNone},
+	"/kefu.sla.v1.SlaService/ListPolicies":        {PermSLARead, ScopeNone, AuditNone},
+	"/kefu.sla.v1.SlaService/UpdatePolicy":        {PermSLAAdmin, ScopeNone, AuditChange},
+	"/kefu.sla.v1.SlaService/CreateCalendar":      {PermSLAAdmin, ScopeNone, AuditChange},
+	"/kefu.sla.v1.SlaService/GetCalendar":         {PermSLARead, ScopeNone, AuditNone},
+	"/kefu.sla.v1.SlaService/ListCalendars":       {PermSLARead, ScopeNone, AuditNone},
+	"/kefu.sla.v1.SlaService/UpdateCalendar":      {PermSLAAdmin, ScopeNone, AuditChange},
+	"/kefu.sla.v1.SlaService/AddBusinessTime":     {PermSLARead, ScopeNone, AuditNone},
+	"/kefu.sla.v1.SlaService/GetTicketSla":        {PermSLARead, ScopeNone, AuditNone},
+	"/kefu.sla.v1.SlaService/ReapplySla":          {PermSLAAdmin, ScopeNone, AuditChange},
+	"/kefu.sla.v1.SlaService/ListAtRisk":          {PermSLARead, ScopeNone, AuditNone},
+	"/kefu.auth.v1.KeyService/CreateApiKey":       {PermKeysAdmin, ScopeNone, AuditChange},
+	"/kefu.auth.v1.KeyService/ListApiKeys":        {PermKeysAdmin, ScopeNone, AuditNone},
+	"/kefu.auth.v1.KeyService/RotateApiKey":       {PermKeysAdmin, ScopeNone, AuditChange},
+	"/kefu.auth.v1.KeyService/RevokeApiKey":       {PermKeysAdmin, ScopeNone, AuditChange},
+	"/kefu.auth.v1.AuditService/ListAuditRecords": {PermAuditRead, ScopeNone, AuditRead},
 }
 
 // grants is what each role may do. Scope narrows it further per object (an agent's tickets are those
@@ -172,25 +189,27 @@ var grants = map[string][]Permission{
 	RoleAgent: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
 		PermTicketsResolve, PermTicketsSatisfaction, PermTaxonomyRead,
 		PermCustomersRead, PermCustomersWrite, PermCustomersReveal, PermCustomersVerify,
-		PermRoutingRead, PermRoutingPresence, PermRoutingTransfer},
+		PermRoutingRead, PermRoutingPresence, PermRoutingTransfer, PermSLARead},
 	RoleSupervisor: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
 		PermTicketsResolve, PermTicketsSatisfaction, PermTicketsAssign, PermTicketsArchive, PermTaxonomyRead,
 		PermCustomersRead, PermCustomersWrite, PermCustomersReveal, PermCustomersVerify, PermCustomersMerge,
-		PermRoutingRead, PermRoutingPresence, PermRoutingTransfer},
+		PermRoutingRead, PermRoutingPresence, PermRoutingTransfer, PermSLARead},
 	// Admins handle PIPL requests (export, erasure) besides configuring the suite.
 	RoleAdmin: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
 		PermTicketsResolve, PermTicketsSatisfaction, PermTicketsAssign, PermTicketsArchive, PermTaxonomyRead,
 		PermTaxonomyAdmin, PermKeysAdmin, PermAuditRead,
 		PermCustomersRead, PermCustomersWrite, PermCustomersReveal, PermCustomersVerify, PermCustomersMerge,
-		PermCustomersPrivacy, PermTiersAdmin, PermRoutingRead, PermRoutingAdmin, PermRoutingPresence, PermRoutingTransfer},
+		PermCustomersPrivacy, PermTiersAdmin, PermRoutingRead, PermRoutingAdmin, PermRoutingPresence, PermRoutingTransfer,
+		PermSLARead, PermSLAAdmin},
 	// Auditors read masked records and the audit log; unmasking stays with staff who have a reason.
-	RoleAuditor: {PermTicketsGet, PermTicketsList, PermTaxonomyRead, PermAuditRead, PermCustomersRead, PermRoutingRead},
+	RoleAuditor: {PermTicketsGet, PermTicketsList, PermTaxonomyRead, PermAuditRead, PermCustomersRead, PermRoutingRead,
+		PermSLARead},
 	// Services act on every ticket for their own work (routing assigns, the SLA timer escalates); they
 	// neither submit for customers nor configure the suite. Intake resolves and verifies customers on
 	// submit; routing and the SLA timer read tiers.
 	RoleService: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsAssign, PermTicketsWork,
 		PermTicketsEscalate, PermTicketsResolve, PermTaxonomyRead,
-		PermCustomersRead, PermCustomersResolve, PermCustomersVerify, PermRoutingRead},
+		PermCustomersRead, PermCustomersResolve, PermCustomersVerify, PermRoutingRead, PermSLARead},
 }
 
 // RuleFor returns the rule of a full method name ("/pkg.Service/Method"); ok is false for a method the

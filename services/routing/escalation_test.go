@@ -24,10 +24,17 @@ import (
 // the same headers), with its own per-ticket sequence seq.
 func (s *stack) publishBreach(t *testing.T, ticket string, seq int64) {
 	t.Helper()
+	s.publishBreachWith(t, ticket, seq, eventsv1.SlaBreachAction_SLA_BREACH_ACTION_ESCALATE)
+}
+
+// publishBreachWith is publishBreach with the policy's breach action.
+func (s *stack) publishBreachWith(t *testing.T, ticket string, seq int64, action eventsv1.SlaBreachAction) {
+	t.Helper()
 	id, err := uuid.NewV7()
 	require.NoError(t, err)
 	m, err := outbox.NewEvent("kefu.sla.breached", &eventsv1.SlaBreached{TicketId: ticket,
-		Target: eventsv1.SlaTarget_SLA_TARGET_FIRST_RESPONSE, DueTime: timestamppb.New(time.Now().Add(-time.Minute))},
+		Target: eventsv1.SlaTarget_SLA_TARGET_FIRST_RESPONSE, DueTime: timestamppb.New(time.Now().Add(-time.Minute)),
+		Action: action},
 		&eventsv1.EventMeta{EventId: id.String(), Source: "slatimer", AggregateId: ticket, AggregateSeq: seq,
 			OccurredAt: timestamppb.Now(), Actor: &intakev1.Actor{Kind: intakev1.ActorKind_ACTOR_KIND_SYSTEM, Id: "slatimer"}})
 	require.NoError(t, err)
@@ -103,6 +110,13 @@ func TestSLABreachNotifiesTheHeadAndMovesTheTicketToASenior(t *testing.T) {
 	s.awaitEvents(t, "kefu.notification.requested", 4)
 	s.settle(t)
 	require.Equal(t, senior, s.get(t, first).GetAssigneeId())
+
+	// A breach whose SLA policy only notifies leaves the junior's ticket with them, whatever the group's
+	// escalation policy.
+	s.publishBreachWith(t, third, 1, eventsv1.SlaBreachAction_SLA_BREACH_ACTION_NOTIFY)
+	s.awaitEvents(t, "kefu.notification.requested", 5)
+	s.settle(t)
+	require.Equal(t, junior, s.get(t, third).GetAssigneeId())
 }
 
 // awaitAssignee waits until intake shows ticket with agent.

@@ -15,8 +15,8 @@ import (
 	"kefu.dev/pkg/auth"
 	"kefu.dev/pkg/events"
 	"kefu.dev/pkg/outbox"
+	"kefu.dev/pkg/protocode"
 	"kefu.dev/services/routing/internal/domain/routing"
-	"kefu.dev/services/routing/internal/protocode"
 	"kefu.dev/services/routing/internal/store"
 )
 

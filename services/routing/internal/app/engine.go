@@ -48,6 +48,9 @@ type TicketEvent struct {
 	AssigneeID uuid.UUID
 	// ByRouting marks an event of routing's own AssignTicket call: an echo of a decision already applied.
 	ByRouting bool
+	// NotifyOnly: an SLA breach whose policy only notifies (action NOTIFY), so the group's escalation
+	// policy does not apply.
+	NotifyOnly bool
 }
 
 // HandleTicketEvent applies one ticket event inside tx (the consumer's transaction, which also holds the
@@ -64,7 +67,15 @@ func (a *App) HandleTicketEvent(ctx context.Context, tx *store.Tx, ev TicketEven
 			return nil // a ticket routing never routed, or one already resolved
 		}
 		e := engine{a: a, tx: tx, now: a.now()}
-		if err := e.escalate(ctx, row, eventsv1.NotificationReason_NOTIFICATION_REASON_SLA_BREACHED); err != nil {
+		reason := eventsv1.NotificationReason_NOTIFICATION_REASON_SLA_BREACHED
+		escalate := e.escalate
+		if ev.NotifyOnly {
+			// The policy asked for a notice only: the head hears of it, nobody is reassigned.
+			escalate = func(ctx context.Context, row store.TicketRow, reason eventsv1.NotificationReason) error {
+				return e.notifyHead(ctx, row.GroupID, row.ID, reason)
+			}
+		}
+		if err := escalate(ctx, row, reason); err != nil {
 			return err
 		}
 		return e.flush(ctx)

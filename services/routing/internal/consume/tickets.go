@@ -17,9 +17,9 @@ import (
 	eventsv1 "kefu.dev/pkg/api/kefu/events/v1"
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
 	"kefu.dev/pkg/events"
+	"kefu.dev/pkg/protocode"
 	"kefu.dev/services/routing/internal/app"
 	"kefu.dev/services/routing/internal/domain/routing"
-	"kefu.dev/services/routing/internal/protocode"
 	"kefu.dev/services/routing/internal/store"
 )
 
@@ -139,6 +139,8 @@ func Decode(d events.Delivery) (app.TicketEvent, error) {
 		if ev.AssigneeID, err = parseID("assignee_id", m.GetAssigneeId(), false); err != nil {
 			return ev, err
 		}
+	case *eventsv1.SlaBreached:
+		ev.NotifyOnly = m.GetAction() == eventsv1.SlaBreachAction_SLA_BREACH_ACTION_NOTIFY
 	case *eventsv1.TicketReopened:
 		if m.GetToStatus() == intakev1.TicketStatus_TICKET_STATUS_IN_PROGRESS {
 			if ev.AssigneeID, err = parseID("assignee_id", m.GetAssigneeId(), false); err != nil {

@@ -13,9 +13,9 @@ import (
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
 	routingv1 "kefu.dev/pkg/api/kefu/routing/v1"
 	"kefu.dev/pkg/apierr"
+	"kefu.dev/pkg/protocode"
 	"kefu.dev/services/routing/internal/app"
 	"kefu.dev/services/routing/internal/domain/routing"
-	"kefu.dev/services/routing/internal/protocode"
 	"kefu.dev/services/routing/internal/store"
 )
 

@@ -9,6 +9,7 @@ package eventsv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -82,6 +83,58 @@ func (SlaTarget) EnumDescriptor() ([]byte, []int) {
 	return file_kefu_events_v1_sla_proto_rawDescGZIP(), []int{0}
 }
 
+// SlaBreachAction is what a breach does beyond its event.
+type SlaBreachAction int32
+
+const (
+	SlaBreachAction_SLA_BREACH_ACTION_UNSPECIFIED SlaBreachAction = 0
+	// Notify the group's head only.
+	SlaBreachAction_SLA_BREACH_ACTION_NOTIFY SlaBreachAction = 1
+	// Escalate: routing applies the group's escalation policy (notify the head, or reassign to a senior).
+	SlaBreachAction_SLA_BREACH_ACTION_ESCALATE SlaBreachAction = 2
+)
+
+// Enum value maps for SlaBreachAction.
+var (
+	SlaBreachAction_name = map[int32]string{
+		0: "SLA_BREACH_ACTION_UNSPECIFIED",
+		1: "SLA_BREACH_ACTION_NOTIFY",
+		2: "SLA_BREACH_ACTION_ESCALATE",
+	}
+	SlaBreachAction_value = map[string]int32{
+		"SLA_BREACH_ACTION_UNSPECIFIED": 0,
+		"SLA_BREACH_ACTION_NOTIFY":      1,
+		"SLA_BREACH_ACTION_ESCALATE":    2,
+	}
+)
+
+func (x SlaBreachAction) Enum() *SlaBreachAction {
+	p := new(SlaBreachAction)
+	*p = x
+	return p
+}
+
+func (x SlaBreachAction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SlaBreachAction) Descriptor() protoreflect.EnumDescriptor {
+	return file_kefu_events_v1_sla_proto_enumTypes[1].Descriptor()
+}
+
+func (SlaBreachAction) Type() protoreflect.EnumType {
+	return &file_kefu_events_v1_sla_proto_enumTypes[1]
+}
+
+func (x SlaBreachAction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SlaBreachAction.Descriptor instead.
+func (SlaBreachAction) EnumDescriptor() ([]byte, []int) {
+	return file_kefu_events_v1_sla_proto_rawDescGZIP(), []int{1}
+}
+
 // SlaBreached is published on kefu.sla.breached once per target, per ticket, when a target's due instant
 // passes unmet.
 type SlaBreached struct {
@@ -97,7 +150,13 @@ type SlaBreached struct {
 	// The policy that set the target.
 	PolicyId string `protobuf:"bytes,5,opt,name=policy_id,json=policyId,proto3" json:"policy_id,omitempty"`
 	// True when the breach fired after its due instant because the service was down then.
-	Late          bool `protobuf:"varint,6,opt,name=late,proto3" json:"late,omitempty"`
+	Late bool `protobuf:"varint,6,opt,name=late,proto3" json:"late,omitempty"`
+	// What the breach does beyond this event. Routing applies the group's escalation policy for ESCALATE
+	// (and for UNSPECIFIED, from publishers before this field) and only notifies the group's head for NOTIFY.
+	Action SlaBreachAction `protobuf:"varint,7,opt,name=action,proto3,enum=kefu.events.v1.SlaBreachAction" json:"action,omitempty"`
+	// The clock's cycle: 0 for the first; a reopen (resolution) or another transfer (transfer acceptance)
+	// starts the next one.
+	Cycle         int32 `protobuf:"varint,8,opt,name=cycle,proto3" json:"cycle,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -174,24 +233,621 @@ func (x *SlaBreached) GetLate() bool {
 	return false
 }
 
+func (x *SlaBreached) GetAction() SlaBreachAction {
+	if x != nil {
+		return x.Action
+	}
+	return SlaBreachAction_SLA_BREACH_ACTION_UNSPECIFIED
+}
+
+func (x *SlaBreached) GetCycle() int32 {
+	if x != nil {
+		return x.Cycle
+	}
+	return 0
+}
+
+// SlaDeadline is one target's deadline for a ticket.
+type SlaDeadline struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The target.
+	Target SlaTarget `protobuf:"varint,1,opt,name=target,proto3,enum=kefu.events.v1.SlaTarget" json:"target,omitempty"`
+	// When it falls due; unset while the clock is paused or when the target was met at once (length 0).
+	DueTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
+	// The policy that set it.
+	PolicyId string `protobuf:"bytes,3,opt,name=policy_id,json=policyId,proto3" json:"policy_id,omitempty"`
+	// The calendar it counts in ("24x7" or a business calendar's code).
+	Calendar string `protobuf:"bytes,4,opt,name=calendar,proto3" json:"calendar,omitempty"`
+	// The target's length in that calendar.
+	Length *durationpb.Duration `protobuf:"bytes,5,opt,name=length,proto3" json:"length,omitempty"`
+	// The clock's cycle (see SlaBreached.cycle).
+	Cycle         int32 `protobuf:"varint,6,opt,name=cycle,proto3" json:"cycle,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SlaDeadline) Reset() {
+	*x = SlaDeadline{}
+	mi := &file_kefu_events_v1_sla_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SlaDeadline) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SlaDeadline) ProtoMessage() {}
+
+func (x *SlaDeadline) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_events_v1_sla_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SlaDeadline.ProtoReflect.Descriptor instead.
+func (*SlaDeadline) Descriptor() ([]byte, []int) {
+	return file_kefu_events_v1_sla_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SlaDeadline) GetTarget() SlaTarget {
+	if x != nil {
+		return x.Target
+	}
+	return SlaTarget_SLA_TARGET_UNSPECIFIED
+}
+
+func (x *SlaDeadline) GetDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueTime
+	}
+	return nil
+}
+
+func (x *SlaDeadline) GetPolicyId() string {
+	if x != nil {
+		return x.PolicyId
+	}
+	return ""
+}
+
+func (x *SlaDeadline) GetCalendar() string {
+	if x != nil {
+		return x.Calendar
+	}
+	return ""
+}
+
+func (x *SlaDeadline) GetLength() *durationpb.Duration {
+	if x != nil {
+		return x.Length
+	}
+	return nil
+}
+
+func (x *SlaDeadline) GetCycle() int32 {
+	if x != nil {
+		return x.Cycle
+	}
+	return 0
+}
+
+// SlaApplied is published on kefu.sla.applied when a ticket's targets are set: on creation, when a
+// reclassification recomputes them from the original start, and when an admin re-applies the policies.
+type SlaApplied struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Meta.
+	Meta *EventMeta `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	// The ticket.
+	TicketId string `protobuf:"bytes,2,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// Each target set, with its due time.
+	Deadlines []*SlaDeadline `protobuf:"bytes,3,rep,name=deadlines,proto3" json:"deadlines,omitempty"`
+	// Every policy that matched and set a target, in code order.
+	PolicyIds []string `protobuf:"bytes,4,rep,name=policy_ids,json=policyIds,proto3" json:"policy_ids,omitempty"`
+	// False on creation; true for a recomputation.
+	Recomputed    bool `protobuf:"varint,5,opt,name=recomputed,proto3" json:"recomputed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SlaApplied) Reset() {
+	*x = SlaApplied{}
+	mi := &file_kefu_events_v1_sla_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SlaApplied) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SlaApplied) ProtoMessage() {}
+
+func (x *SlaApplied) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_events_v1_sla_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SlaApplied.ProtoReflect.Descriptor instead.
+func (*SlaApplied) Descriptor() ([]byte, []int) {
+	return file_kefu_events_v1_sla_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SlaApplied) GetMeta() *EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *SlaApplied) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *SlaApplied) GetDeadlines() []*SlaDeadline {
+	if x != nil {
+		return x.Deadlines
+	}
+	return nil
+}
+
+func (x *SlaApplied) GetPolicyIds() []string {
+	if x != nil {
+		return x.PolicyIds
+	}
+	return nil
+}
+
+func (x *SlaApplied) GetRecomputed() bool {
+	if x != nil {
+		return x.Recomputed
+	}
+	return false
+}
+
+// SlaWarning is published on kefu.sla.warning once per warning point, per target cycle, per ticket.
+type SlaWarning struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Meta.
+	Meta *EventMeta `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	// The ticket.
+	TicketId string `protobuf:"bytes,2,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// The target.
+	Target SlaTarget `protobuf:"varint,3,opt,name=target,proto3,enum=kefu.events.v1.SlaTarget" json:"target,omitempty"`
+	// When the target is due.
+	DueTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
+	// The policy that set the target.
+	PolicyId string `protobuf:"bytes,5,opt,name=policy_id,json=policyId,proto3" json:"policy_id,omitempty"`
+	// Which warning point: 1 for the earliest.
+	Threshold int32 `protobuf:"varint,6,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	// Business time left to the due time when the warning fired.
+	Remaining *durationpb.Duration `protobuf:"bytes,7,opt,name=remaining,proto3" json:"remaining,omitempty"`
+	// True when it fired after its instant because the service was down then.
+	Late bool `protobuf:"varint,8,opt,name=late,proto3" json:"late,omitempty"`
+	// The clock's cycle.
+	Cycle         int32 `protobuf:"varint,9,opt,name=cycle,proto3" json:"cycle,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SlaWarning) Reset() {
+	*x = SlaWarning{}
+	mi := &file_kefu_events_v1_sla_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SlaWarning) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SlaWarning) ProtoMessage() {}
+
+func (x *SlaWarning) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_events_v1_sla_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SlaWarning.ProtoReflect.Descriptor instead.
+func (*SlaWarning) Descriptor() ([]byte, []int) {
+	return file_kefu_events_v1_sla_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SlaWarning) GetMeta() *EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *SlaWarning) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *SlaWarning) GetTarget() SlaTarget {
+	if x != nil {
+		return x.Target
+	}
+	return SlaTarget_SLA_TARGET_UNSPECIFIED
+}
+
+func (x *SlaWarning) GetDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueTime
+	}
+	return nil
+}
+
+func (x *SlaWarning) GetPolicyId() string {
+	if x != nil {
+		return x.PolicyId
+	}
+	return ""
+}
+
+func (x *SlaWarning) GetThreshold() int32 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *SlaWarning) GetRemaining() *durationpb.Duration {
+	if x != nil {
+		return x.Remaining
+	}
+	return nil
+}
+
+func (x *SlaWarning) GetLate() bool {
+	if x != nil {
+		return x.Late
+	}
+	return false
+}
+
+func (x *SlaWarning) GetCycle() int32 {
+	if x != nil {
+		return x.Cycle
+	}
+	return 0
+}
+
+// SlaMet is published on kefu.sla.met when a target is met (also late, after its breach).
+type SlaMet struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Meta.
+	Meta *EventMeta `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	// The ticket.
+	TicketId string `protobuf:"bytes,2,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// The target.
+	Target SlaTarget `protobuf:"varint,3,opt,name=target,proto3,enum=kefu.events.v1.SlaTarget" json:"target,omitempty"`
+	// When it was due (unset for a target met at once).
+	DueTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
+	// When it was met.
+	MetTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=met_time,json=metTime,proto3" json:"met_time,omitempty"`
+	// True when met after its breach.
+	Breached bool `protobuf:"varint,6,opt,name=breached,proto3" json:"breached,omitempty"`
+	// The clock's cycle.
+	Cycle int32 `protobuf:"varint,7,opt,name=cycle,proto3" json:"cycle,omitempty"`
+	// The policy that set the target.
+	PolicyId      string `protobuf:"bytes,8,opt,name=policy_id,json=policyId,proto3" json:"policy_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SlaMet) Reset() {
+	*x = SlaMet{}
+	mi := &file_kefu_events_v1_sla_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SlaMet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SlaMet) ProtoMessage() {}
+
+func (x *SlaMet) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_events_v1_sla_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SlaMet.ProtoReflect.Descriptor instead.
+func (*SlaMet) Descriptor() ([]byte, []int) {
+	return file_kefu_events_v1_sla_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SlaMet) GetMeta() *EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *SlaMet) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *SlaMet) GetTarget() SlaTarget {
+	if x != nil {
+		return x.Target
+	}
+	return SlaTarget_SLA_TARGET_UNSPECIFIED
+}
+
+func (x *SlaMet) GetDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueTime
+	}
+	return nil
+}
+
+func (x *SlaMet) GetMetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.MetTime
+	}
+	return nil
+}
+
+func (x *SlaMet) GetBreached() bool {
+	if x != nil {
+		return x.Breached
+	}
+	return false
+}
+
+func (x *SlaMet) GetCycle() int32 {
+	if x != nil {
+		return x.Cycle
+	}
+	return 0
+}
+
+func (x *SlaMet) GetPolicyId() string {
+	if x != nil {
+		return x.PolicyId
+	}
+	return ""
+}
+
+// SlaPaused is published on kefu.sla.paused when the ticket starts waiting on the customer: its running
+// clocks stop and keep the time they have left.
+type SlaPaused struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Meta.
+	Meta *EventMeta `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	// The ticket.
+	TicketId string `protobuf:"bytes,2,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// The targets paused.
+	Targets       []SlaTarget `protobuf:"varint,3,rep,packed,name=targets,proto3,enum=kefu.events.v1.SlaTarget" json:"targets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SlaPaused) Reset() {
+	*x = SlaPaused{}
+	mi := &file_kefu_events_v1_sla_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SlaPaused) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SlaPaused) ProtoMessage() {}
+
+func (x *SlaPaused) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_events_v1_sla_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SlaPaused.ProtoReflect.Descriptor instead.
+func (*SlaPaused) Descriptor() ([]byte, []int) {
+	return file_kefu_events_v1_sla_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *SlaPaused) GetMeta() *EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *SlaPaused) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *SlaPaused) GetTargets() []SlaTarget {
+	if x != nil {
+		return x.Targets
+	}
+	return nil
+}
+
+// SlaResumed is published on kefu.sla.resumed when the ticket no longer waits on the customer: the paused
+// clocks run again with the time they had left, so their due times move.
+type SlaResumed struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Meta.
+	Meta *EventMeta `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	// The ticket.
+	TicketId string `protobuf:"bytes,2,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// The resumed targets with their new due times.
+	Deadlines     []*SlaDeadline `protobuf:"bytes,3,rep,name=deadlines,proto3" json:"deadlines,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SlaResumed) Reset() {
+	*x = SlaResumed{}
+	mi := &file_kefu_events_v1_sla_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SlaResumed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SlaResumed) ProtoMessage() {}
+
+func (x *SlaResumed) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_events_v1_sla_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SlaResumed.ProtoReflect.Descriptor instead.
+func (*SlaResumed) Descriptor() ([]byte, []int) {
+	return file_kefu_events_v1_sla_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SlaResumed) GetMeta() *EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *SlaResumed) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *SlaResumed) GetDeadlines() []*SlaDeadline {
+	if x != nil {
+		return x.Deadlines
+	}
+	return nil
+}
+
 var File_kefu_events_v1_sla_proto protoreflect.FileDescriptor
 
 const file_kefu_events_v1_sla_proto_rawDesc = "" +
 	"\n" +
-	"\x18kefu/events/v1/sla.proto\x12\x0ekefu.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19kefu/events/v1/meta.proto\"\xf4\x01\n" +
+	"\x18kefu/events/v1/sla.proto\x12\x0ekefu.events.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19kefu/events/v1/meta.proto\"\xc3\x02\n" +
 	"\vSlaBreached\x12-\n" +
 	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12\x1b\n" +
 	"\tticket_id\x18\x02 \x01(\tR\bticketId\x121\n" +
 	"\x06target\x18\x03 \x01(\x0e2\x19.kefu.events.v1.SlaTargetR\x06target\x125\n" +
 	"\bdue_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\x12\x1b\n" +
 	"\tpolicy_id\x18\x05 \x01(\tR\bpolicyId\x12\x12\n" +
-	"\x04late\x18\x06 \x01(\bR\x04late*\xa3\x01\n" +
+	"\x04late\x18\x06 \x01(\bR\x04late\x127\n" +
+	"\x06action\x18\a \x01(\x0e2\x1f.kefu.events.v1.SlaBreachActionR\x06action\x12\x14\n" +
+	"\x05cycle\x18\b \x01(\x05R\x05cycle\"\xf9\x01\n" +
+	"\vSlaDeadline\x121\n" +
+	"\x06target\x18\x01 \x01(\x0e2\x19.kefu.events.v1.SlaTargetR\x06target\x125\n" +
+	"\bdue_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\x12\x1b\n" +
+	"\tpolicy_id\x18\x03 \x01(\tR\bpolicyId\x12\x1a\n" +
+	"\bcalendar\x18\x04 \x01(\tR\bcalendar\x121\n" +
+	"\x06length\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x06length\x12\x14\n" +
+	"\x05cycle\x18\x06 \x01(\x05R\x05cycle\"\xd2\x01\n" +
+	"\n" +
+	"SlaApplied\x12-\n" +
+	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12\x1b\n" +
+	"\tticket_id\x18\x02 \x01(\tR\bticketId\x129\n" +
+	"\tdeadlines\x18\x03 \x03(\v2\x1b.kefu.events.v1.SlaDeadlineR\tdeadlines\x12\x1d\n" +
+	"\n" +
+	"policy_ids\x18\x04 \x03(\tR\tpolicyIds\x12\x1e\n" +
+	"\n" +
+	"recomputed\x18\x05 \x01(\bR\n" +
+	"recomputed\"\xe0\x02\n" +
+	"\n" +
+	"SlaWarning\x12-\n" +
+	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12\x1b\n" +
+	"\tticket_id\x18\x02 \x01(\tR\bticketId\x121\n" +
+	"\x06target\x18\x03 \x01(\x0e2\x19.kefu.events.v1.SlaTargetR\x06target\x125\n" +
+	"\bdue_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\x12\x1b\n" +
+	"\tpolicy_id\x18\x05 \x01(\tR\bpolicyId\x12\x1c\n" +
+	"\tthreshold\x18\x06 \x01(\x05R\tthreshold\x127\n" +
+	"\tremaining\x18\a \x01(\v2\x19.google.protobuf.DurationR\tremaining\x12\x12\n" +
+	"\x04late\x18\b \x01(\bR\x04late\x12\x14\n" +
+	"\x05cycle\x18\t \x01(\x05R\x05cycle\"\xc4\x02\n" +
+	"\x06SlaMet\x12-\n" +
+	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12\x1b\n" +
+	"\tticket_id\x18\x02 \x01(\tR\bticketId\x121\n" +
+	"\x06target\x18\x03 \x01(\x0e2\x19.kefu.events.v1.SlaTargetR\x06target\x125\n" +
+	"\bdue_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\x125\n" +
+	"\bmet_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\ametTime\x12\x1a\n" +
+	"\bbreached\x18\x06 \x01(\bR\bbreached\x12\x14\n" +
+	"\x05cycle\x18\a \x01(\x05R\x05cycle\x12\x1b\n" +
+	"\tpolicy_id\x18\b \x01(\tR\bpolicyId\"\x8c\x01\n" +
+	"\tSlaPaused\x12-\n" +
+	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12\x1b\n" +
+	"\tticket_id\x18\x02 \x01(\tR\bticketId\x123\n" +
+	"\atargets\x18\x03 \x03(\x0e2\x19.kefu.events.v1.SlaTargetR\atargets\"\x93\x01\n" +
+	"\n" +
+	"SlaResumed\x12-\n" +
+	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12\x1b\n" +
+	"\tticket_id\x18\x02 \x01(\tR\bticketId\x129\n" +
+	"\tdeadlines\x18\x03 \x03(\v2\x1b.kefu.events.v1.SlaDeadlineR\tdeadlines*\xa3\x01\n" +
 	"\tSlaTarget\x12\x1a\n" +
 	"\x16SLA_TARGET_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19SLA_TARGET_FIRST_RESPONSE\x10\x01\x12\x1c\n" +
 	"\x18SLA_TARGET_NEXT_RESPONSE\x10\x02\x12\x19\n" +
 	"\x15SLA_TARGET_RESOLUTION\x10\x03\x12\"\n" +
-	"\x1eSLA_TARGET_TRANSFER_ACCEPTANCE\x10\x04B*Z(kefu.dev/pkg/api/kefu/events/v1;eventsv1b\x06proto3"
+	"\x1eSLA_TARGET_TRANSFER_ACCEPTANCE\x10\x04*r\n" +
+	"\x0fSlaBreachAction\x12!\n" +
+	"\x1dSLA_BREACH_ACTION_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18SLA_BREACH_ACTION_NOTIFY\x10\x01\x12\x1e\n" +
+	"\x1aSLA_BREACH_ACTION_ESCALATE\x10\x02B*Z(kefu.dev/pkg/api/kefu/events/v1;eventsv1b\x06proto3"
 
 var (
 	file_kefu_events_v1_sla_proto_rawDescOnce sync.Once
@@ -205,23 +861,49 @@ func file_kefu_events_v1_sla_proto_rawDescGZIP() []byte {
 	return file_kefu_events_v1_sla_proto_rawDescData
 }
 
-var file_kefu_events_v1_sla_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kefu_events_v1_sla_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_kefu_events_v1_sla_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_kefu_events_v1_sla_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_kefu_events_v1_sla_proto_goTypes = []any{
 	(SlaTarget)(0),                // 0: kefu.events.v1.SlaTarget
-	(*SlaBreached)(nil),           // 1: kefu.events.v1.SlaBreached
-	(*EventMeta)(nil),             // 2: kefu.events.v1.EventMeta
-	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
+	(SlaBreachAction)(0),          // 1: kefu.events.v1.SlaBreachAction
+	(*SlaBreached)(nil),           // 2: kefu.events.v1.SlaBreached
+	(*SlaDeadline)(nil),           // 3: kefu.events.v1.SlaDeadline
+	(*SlaApplied)(nil),            // 4: kefu.events.v1.SlaApplied
+	(*SlaWarning)(nil),            // 5: kefu.events.v1.SlaWarning
+	(*SlaMet)(nil),                // 6: kefu.events.v1.SlaMet
+	(*SlaPaused)(nil),             // 7: kefu.events.v1.SlaPaused
+	(*SlaResumed)(nil),            // 8: kefu.events.v1.SlaResumed
+	(*EventMeta)(nil),             // 9: kefu.events.v1.EventMeta
+	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 11: google.protobuf.Duration
 }
 var file_kefu_events_v1_sla_proto_depIdxs = []int32{
-	2, // 0: kefu.events.v1.SlaBreached.meta:type_name -> kefu.events.v1.EventMeta
-	0, // 1: kefu.events.v1.SlaBreached.target:type_name -> kefu.events.v1.SlaTarget
-	3, // 2: kefu.events.v1.SlaBreached.due_time:type_name -> google.protobuf.Timestamp
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	9,  // 0: kefu.events.v1.SlaBreached.meta:type_name -> kefu.events.v1.EventMeta
+	0,  // 1: kefu.events.v1.SlaBreached.target:type_name -> kefu.events.v1.SlaTarget
+	10, // 2: kefu.events.v1.SlaBreached.due_time:type_name -> google.protobuf.Timestamp
+	1,  // 3: kefu.events.v1.SlaBreached.action:type_name -> kefu.events.v1.SlaBreachAction
+	0,  // 4: kefu.events.v1.SlaDeadline.target:type_name -> kefu.events.v1.SlaTarget
+	10, // 5: kefu.events.v1.SlaDeadline.due_time:type_name -> google.protobuf.Timestamp
+	11, // 6: kefu.events.v1.SlaDeadline.length:type_name -> google.protobuf.Duration
+	9,  // 7: kefu.events.v1.SlaApplied.meta:type_name -> kefu.events.v1.EventMeta
+	3,  // 8: kefu.events.v1.SlaApplied.deadlines:type_name -> kefu.events.v1.SlaDeadline
+	9,  // 9: kefu.events.v1.SlaWarning.meta:type_name -> kefu.events.v1.EventMeta
+	0,  // 10: kefu.events.v1.SlaWarning.target:type_name -> kefu.events.v1.SlaTarget
+	10, // 11: kefu.events.v1.SlaWarning.due_time:type_name -> google.protobuf.Timestamp
+	11, // 12: kefu.events.v1.SlaWarning.remaining:type_name -> google.protobuf.Duration
+	9,  // 13: kefu.events.v1.SlaMet.meta:type_name -> kefu.events.v1.EventMeta
+	0,  // 14: kefu.events.v1.SlaMet.target:type_name -> kefu.events.v1.SlaTarget
+	10, // 15: kefu.events.v1.SlaMet.due_time:type_name -> google.protobuf.Timestamp
+	10, // 16: kefu.events.v1.SlaMet.met_time:type_name -> google.protobuf.Timestamp
+	9,  // 17: kefu.events.v1.SlaPaused.meta:type_name -> kefu.events.v1.EventMeta
+	0,  // 18: kefu.events.v1.SlaPaused.targets:type_name -> kefu.events.v1.SlaTarget
+	9,  // 19: kefu.events.v1.SlaResumed.meta:type_name -> kefu.events.v1.EventMeta
+	3,  // 20: kefu.events.v1.SlaResumed.deadlines:type_name -> kefu.events.v1.SlaDeadline
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_kefu_events_v1_sla_proto_init() }
@@ -235,8 +917,8 @@ func file_kefu_events_v1_sla_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kefu_events_v1_sla_proto_rawDesc), len(file_kefu_events_v1_sla_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   1,
+			NumEnums:      2,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

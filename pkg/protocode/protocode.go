@@ -1,4 +1,4 @@
-// Package protocode turns proto enum values into the lower snake codes routing's domain and storage use
+// Package protocode turns proto enum values into the lower snake codes the services' domains and storage use
 // (CHANNEL_WEB_CHAT → web_chat), for the gRPC API and the event consumer alike.
 package protocode
 
