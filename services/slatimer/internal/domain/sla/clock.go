@@ -191,6 +191,7 @@ func (c *Clock) Resume(at time.Time) {
 func (c *Clock) Meet(at time.Time) {
 	switch c.State {
 	case StateRunning, StatePaused:
+		c.closePause(at)
 		c.State, c.MetAt = StateMet, at
 	case StateBreached:
 		if c.MetAt.IsZero() {
@@ -199,10 +200,18 @@ func (c *Clock) Meet(at time.Time) {
 	}
 }
 
-// Cancel stops an open clock without meeting it (the ticket closed).
-func (c *Clock) Cancel() {
+// Cancel stops an open clock at at without meeting it (the ticket closed).
+func (c *Clock) Cancel(at time.Time) {
 	if c.Open() {
+		c.closePause(at)
 		c.State = StateCancelled
+	}
+}
+
+// closePause ends an open pause at at, so a stopped clock's due time and time left stay where they stood.
+func (c *Clock) closePause(at time.Time) {
+	if c.State == StatePaused {
+		c.Pauses[len(c.Pauses)-1].To = at
 	}
 }
 

@@ -120,7 +120,7 @@ func TestClockMeetAndCancel(t *testing.T) {
 	require.True(t, at(11, 23, 11, 30).Equal(late.MetAt))
 
 	closed := clockOf(time.Hour, at(11, 23, 10, 0))
-	closed.Cancel()
+	closed.Cancel(at(11, 23, 10, 30))
 	require.Equal(t, StateCancelled, closed.State)
 	require.Empty(t, timers(t, closed, cal), "a closed ticket's target fires nothing")
 
