@@ -36,3 +36,15 @@ ALTER DEFAULT PRIVILEGES FOR ROLE kefu_routing_owner IN SCHEMA routing
   GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO kefu_routing;
 ALTER DEFAULT PRIVILEGES FOR ROLE kefu_routing_owner IN SCHEMA routing
   GRANT EXECUTE ON FUNCTIONS TO kefu_routing;
+
+CREATE ROLE kefu_slatimer_owner LOGIN PASSWORD 'kefu_slatimer_owner';
+CREATE ROLE kefu_slatimer LOGIN PASSWORD 'kefu_slatimer';
+GRANT CONNECT ON DATABASE kefu TO kefu_slatimer_owner, kefu_slatimer;
+CREATE SCHEMA slatimer AUTHORIZATION kefu_slatimer_owner;
+GRANT USAGE ON SCHEMA slatimer TO kefu_slatimer;
+ALTER DEFAULT PRIVILEGES FOR ROLE kefu_slatimer_owner IN SCHEMA slatimer
+  GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO kefu_slatimer;
+ALTER DEFAULT PRIVILEGES FOR ROLE kefu_slatimer_owner IN SCHEMA slatimer
+  GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO kefu_slatimer;
+ALTER DEFAULT PRIVILEGES FOR ROLE kefu_slatimer_owner IN SCHEMA slatimer
+  GRANT EXECUTE ON FUNCTIONS TO kefu_slatimer;

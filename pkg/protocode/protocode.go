@@ -39,3 +39,30 @@ func Enum[E interface {
 	}
 	return zero
 }
+
+// Codes renders a repeated enum field (nil for none).
+func Codes[E protoreflect.Enum](es []E, prefix string) []string {
+	if len(es) == 0 {
+		return nil
+	}
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = Code(e, prefix)
+	}
+	return out
+}
+
+// Enums is Codes' inverse.
+func Enums[E interface {
+	~int32
+	protoreflect.Enum
+}](prefix string, cs []string) []E {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]E, len(cs))
+	for i, c := range cs {
+		out[i] = Enum[E](prefix, c)
+	}
+	return out
+}

@@ -84,7 +84,7 @@ func TestComposeFileDescribesTheSuite(t *testing.T) {
 			require.True(t, reads[k] || strings.HasPrefix(k, "OTEL_"), "service %s: variable %s is not one its binary reads", name, k)
 		}
 	}
-	for _, name := range []string{"intake", "customer", "routing"} {
+	for _, name := range []string{"intake", "customer", "routing", "slatimer"} {
 		env := doc.Services[name].Environment
 		require.Contains(t, env["DATABASE_URL"], "kefu_"+name+":", "%s must connect as its runtime role", name)
 		require.Contains(t, env["KEFU_MIGRATE_DATABASE_URL"], "kefu_"+name+"_owner:", "%s's migrations run as the owner role", name)
@@ -107,13 +107,15 @@ func TestComposeFileDescribesTheSuite(t *testing.T) {
 	require.Equal(t, "routing:7003", in["KEFU_ROUTING_ADDR"], "intake takes staff members' groups from routing")
 	require.NotEmpty(t, in["KEFU_ROUTING_API_KEY"], "intake cannot call routing without its API key")
 	require.Equal(t, "0.0.0.0:7003", ro["KEFU_GRPC_ADDR"], "routing listens where the gateway calls it")
+	require.Equal(t, "0.0.0.0:7004", doc.Services["slatimer"].Environment["KEFU_GRPC_ADDR"], "the SLA timer listens where the gateway calls it")
 	gw := doc.Services["gateway"].Environment
 	require.Equal(t, "intake:7001", gw["KEFU_INTAKE_ADDR"])
 	require.Equal(t, "customer:7002", gw["KEFU_CUSTOMER_ADDR"], "the gateway serves /v1/customers from the customer service")
 	require.Equal(t, "routing:7003", gw["KEFU_ROUTING_ADDR"], "the gateway serves /v1/groups from the routing service")
+	require.Equal(t, "slatimer:7004", gw["KEFU_SLATIMER_ADDR"], "the gateway serves /v1/slaPolicies from the SLA timer service")
 	init, err := os.ReadFile(filepath.Join(root, "deploy", "postgres", "init.sql"))
 	require.NoError(t, err)
-	for _, name := range []string{"intake", "customer", "routing"} {
+	for _, name := range []string{"intake", "customer", "routing", "slatimer"} {
 		for _, stmt := range []string{"CREATE ROLE kefu_" + name + "_owner ", "CREATE ROLE kefu_" + name + " ",
 			"CREATE SCHEMA " + name + " AUTHORIZATION kefu_" + name + "_owner;"} {
 			require.Contains(t, string(init), stmt, "deploy/postgres/init.sql must create %s's roles and schema", name)

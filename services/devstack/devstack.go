@@ -117,6 +117,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	if err != nil {
 		return fmt.Errorf("provision routing roles: %w", err)
 	}
+	sroles, err := pgxutil.Provision(ctx, adminURL, "slatimer")
+	if err != nil {
+		return fmt.Errorf("provision slatimer roles: %w", err)
+	}
 	// The schemas are migrated before anything serves: intake's keys at the customer service and at
 	// routing, and routing's key at intake, go into their api_keys tables, and a stack that is ready has every schema in place (a
 	// stack stopped at once does not cut a migration short).
@@ -128,6 +132,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	}
 	if err := routing.Migrate(ctx, routing.Config{MigrateDatabaseURL: rroles.OwnerURL}); err != nil {
 		return fmt.Errorf("routing: %w", err)
+	}
+	if err := slatimer.Migrate(ctx, slatimer.Config{MigrateDatabaseURL: sroles.OwnerURL}); err != nil {
+		return fmt.Errorf("slatimer: %w", err)
 	}
 	intakeKey, err := ensureServiceKey(ctx, intakeAtCustomer, dataDir, croles.RuntimeURL, pepper)
 	if err != nil {
@@ -183,6 +190,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	rcfg.IntakeAPIKey = routingKey
 	rcfg.Auth, rcfg.Reflection = authCfg, true
 	rcfg.Migrate = false // done above
+	scfg := slatimer.DefaultConfig()
+	scfg.DatabaseURL, scfg.MigrateDatabaseURL, scfg.NATSURL = sroles.RuntimeURL, sroles.OwnerURL, ns.ClientURL()
+	scfg.Auth, scfg.Reflection = authCfg, true
+	scfg.Migrate = false // done above
 	svcs := []svc{
 		{cfg.IntakePort, &addrs.Intake, func(ctx context.Context, l net.Listener) error {
 			return intake.Serve(ctx, icfg, svcLog("intake"), l)
@@ -194,7 +205,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 			return routing.Serve(ctx, rcfg, svcLog("routing"), l)
 		}},
 		{cfg.SlatimerPort, &addrs.Slatimer, func(ctx context.Context, l net.Listener) error {
-			return slatimer.Serve(ctx, slatimer.DefaultConfig(), svcLog("slatimer"), l)
+			return slatimer.Serve(ctx, scfg, svcLog("slatimer"), l)
 		}},
 		{cfg.AnalyticsPort, &addrs.Analytics, func(ctx context.Context, l net.Listener) error {
 			return analytics.Serve(ctx, analytics.DefaultConfig(), svcLog("analytics"), l)
@@ -221,6 +232,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	rcfg.IntakeAddr = addrs.Intake
 	gcfg := gateway.DefaultConfig()
 	gcfg.IntakeAddr, gcfg.CustomerAddr, gcfg.RoutingAddr = addrs.Intake, addrs.Customer, addrs.Routing
+	gcfg.SlatimerAddr = addrs.Slatimer
 
 	g, gctx := errgroup.WithContext(ctx)
 	for i, s := range svcs {

@@ -25,6 +25,7 @@ import (
 	customerv1 "kefu.dev/pkg/api/kefu/customer/v1"
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
 	routingv1 "kefu.dev/pkg/api/kefu/routing/v1"
+	slav1 "kefu.dev/pkg/api/kefu/sla/v1"
 	"kefu.dev/pkg/grpcx"
 )
 
@@ -53,7 +54,7 @@ const (
 const idleTimeout = 2 * time.Minute
 
 // Config configures the gateway. A zero field takes its Default value, except IntakeAddr, which is
-// required, and CustomerAddr and RoutingAddr.
+// required, and CustomerAddr, RoutingAddr and SlatimerAddr.
 type Config struct {
 	// HTTPAddr is the listen address for Run (host:port).
 	HTTPAddr string
@@ -65,6 +66,9 @@ type Config struct {
 	// RoutingAddr is the gRPC target of the routing service, which serves /v1/groups, /v1/agents and
 	// /v1/routingRules. Empty leaves those routes out (they answer 404).
 	RoutingAddr string
+	// SlatimerAddr is the gRPC target of the SLA timer service, which serves /v1/slaPolicies, /v1/calendars,
+	// /v1/tickets/{ticket_id}/sla and /v1/sla/atRisk. Empty leaves those routes out (they answer 404).
+	SlatimerAddr string
 	// MaxBodyBytes is the largest request body accepted; a larger one is answered 413.
 	MaxBodyBytes int64
 	// ReadHeaderTimeout bounds reading a request's headers (slowloris protection).
@@ -169,7 +173,8 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config, logger *slog.Logger
 	}
 	logger.InfoContext(ctx, "gateway listening", slog.String("addr", ln.Addr().String()),
 		slog.String("intake_addr", cfg.IntakeAddr), slog.String("customer_addr", cfg.CustomerAddr),
-		slog.String("routing_addr", cfg.RoutingAddr), slog.Int64("max_body_bytes", cfg.MaxBodyBytes))
+		slog.String("routing_addr", cfg.RoutingAddr), slog.String("slatimer_addr", cfg.SlatimerAddr),
+		slog.Int64("max_body_bytes", cfg.MaxBodyBytes))
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -245,6 +250,11 @@ func NewHandler(ctx context.Context, cfg Config, logger *slog.Logger) (http.Hand
 		_ = closeConn()
 		return nil, nil, err
 	}
+	slatimerConn, err := dial("slatimer", cfg.SlatimerAddr)
+	if err != nil {
+		_ = closeConn()
+		return nil, nil, err
+	}
 
 	mux := newServeMux()
 	if err := intakev1.RegisterIntakeServiceHandlerClient(ctx, mux, intakev1.NewIntakeServiceClient(conn)); err != nil {
@@ -272,6 +282,14 @@ func NewHandler(ctx context.Context, cfg Config, logger *slog.Logger) (http.Hand
 		if err := routingv1.RegisterRoutingServiceHandlerClient(ctx, mux, routingv1.NewRoutingServiceClient(routingConn)); err != nil {
 			_ = closeConn()
 			return nil, nil, fmt.Errorf("register routing routes: %w", err)
+		}
+	}
+	// The SLA routes include /v1/tickets/{ticket_id}/sla and .../sla:reapply beside intake's
+	// /v1/tickets/{ticket_id}: a path variable matches one segment, so the two never overlap.
+	if slatimerConn != nil {
+		if err := slav1.RegisterSlaServiceHandlerClient(ctx, mux, slav1.NewSlaServiceClient(slatimerConn)); err != nil {
+			_ = closeConn()
+			return nil, nil, fmt.Errorf("register sla routes: %w", err)
 		}
 	}
 	if err := registerPlainRoutes(mux, healthpb.NewHealthClient(conn)); err != nil {

@@ -552,7 +552,8 @@ func TestOpenAPIDocumentIsServed(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal([]byte(resp.body), &doc))
 	require.Equal(t, "2.0", doc.Swagger)
-	for _, p := range []string{"/v1/tickets", "/v1/apiKeys", "/v1/auditRecords", "/v1/customers", "/v1/customers/{customerId}", "/v1/tiers"} {
+	for _, p := range []string{"/v1/tickets", "/v1/apiKeys", "/v1/auditRecords", "/v1/customers", "/v1/customers/{customerId}", "/v1/tiers",
+		"/v1/slaPolicies", "/v1/tickets/{ticketId}/sla"} {
 		require.Contains(t, doc.Paths, p)
 	}
 }

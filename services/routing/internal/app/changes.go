@@ -12,7 +12,6 @@ import (
 	eventsv1 "kefu.dev/pkg/api/kefu/events/v1"
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
 	routingv1 "kefu.dev/pkg/api/kefu/routing/v1"
-	"kefu.dev/pkg/auth"
 	"kefu.dev/pkg/events"
 	"kefu.dev/pkg/outbox"
 	"kefu.dev/pkg/protocode"
@@ -74,19 +73,4 @@ func (a *App) systemActor() *intakev1.Actor {
 }
 
 // actorOf is the request's principal as an event's actor (routing itself when there is none).
-func actorOf(ctx context.Context) *intakev1.Actor {
-	p, ok := auth.FromContext(ctx)
-	if !ok {
-		return &intakev1.Actor{Kind: intakev1.ActorKind_ACTOR_KIND_SYSTEM, Id: "routing"}
-	}
-	kind := intakev1.ActorKind_ACTOR_KIND_SYSTEM
-	switch p.Kind {
-	case auth.KindStaff:
-		kind = intakev1.ActorKind_ACTOR_KIND_STAFF
-	case auth.KindAdapter:
-		kind = intakev1.ActorKind_ACTOR_KIND_ADAPTER
-	case auth.KindService:
-		kind = intakev1.ActorKind_ACTOR_KIND_SERVICE
-	}
-	return &intakev1.Actor{Kind: kind, Id: p.ID}
-}
+func actorOf(ctx context.Context) *intakev1.Actor { return outbox.ActorOf(ctx, "routing") }

@@ -2,7 +2,6 @@ package grpcapi
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -12,7 +11,7 @@ import (
 
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
 	routingv1 "kefu.dev/pkg/api/kefu/routing/v1"
-	"kefu.dev/pkg/apierr"
+	"kefu.dev/pkg/apiparse"
 	"kefu.dev/pkg/protocode"
 	"kefu.dev/services/routing/internal/app"
 	"kefu.dev/services/routing/internal/domain/routing"
@@ -34,52 +33,20 @@ const (
 // code renders an enum value as the domain stores it (protocode.Code).
 var code = protocode.Code
 
-// codes renders a repeated enum field.
-func codes[E protoreflect.Enum](es []E, prefix string) []string {
-	if len(es) == 0 {
-		return nil
-	}
-	out := make([]string, len(es))
-	for i, e := range es {
-		out[i] = code(e, prefix)
-	}
-	return out
-}
+// codes renders a repeated enum field (protocode.Codes).
+func codes[E protoreflect.Enum](es []E, prefix string) []string { return protocode.Codes(es, prefix) }
 
 // enums is codes' inverse.
 func enums[E interface {
 	~int32
 	protoreflect.Enum
 }](prefix string, cs []string) []E {
-	if len(cs) == 0 {
-		return nil
-	}
-	out := make([]E, len(cs))
-	for i, c := range cs {
-		out[i] = protocode.Enum[E](prefix, c)
-	}
-	return out
+	return protocode.Enums[E](prefix, cs)
 }
 
-// parseID parses a required id; protovalidate checks most shapes first, but a handler must not trust that.
-func parseID(field, s string) (uuid.UUID, error) {
-	if s == "" {
-		return uuid.Nil, apierr.InvalidField(field, "is required")
-	}
-	return optionalID(field, s)
-}
+func parseID(field, s string) (uuid.UUID, error) { return apiparse.ID(field, s) }
 
-// optionalID parses an id that may be empty (uuid.Nil).
-func optionalID(field, s string) (uuid.UUID, error) {
-	if s == "" {
-		return uuid.Nil, nil
-	}
-	id, err := uuid.Parse(s)
-	if err != nil {
-		return uuid.Nil, apierr.InvalidField(field, "must be a UUID")
-	}
-	return id, nil
-}
+func optionalID(field, s string) (uuid.UUID, error) { return apiparse.OptionalID(field, s) }
 
 func idString(id uuid.UUID) string {
 	if id == uuid.Nil {
@@ -118,22 +85,8 @@ func durationProto(d time.Duration) *durationpb.Duration {
 	return durationpb.New(d)
 }
 
-// updatePaths keeps the mask paths in updatable, drops the output-only ones (AIP-203) and refuses the rest.
 func updatePaths(mask, outputOnly, updatable []string) ([]string, error) {
-	var paths []string
-	for _, p := range mask {
-		switch {
-		case slices.Contains(outputOnly, p):
-		case slices.Contains(updatable, p):
-			paths = append(paths, p)
-		default:
-			return nil, apierr.InvalidField("update_mask", "unknown or read-only path "+p)
-		}
-	}
-	if len(paths) == 0 {
-		return nil, apierr.InvalidField("update_mask", "names no field to change")
-	}
-	return paths, nil
+	return apiparse.UpdatePaths(mask, outputOnly, updatable)
 }
 
 // groupFromProto turns a request's group into the domain's (output-only fields ignored).

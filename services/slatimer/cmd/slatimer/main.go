@@ -1,9 +1,54 @@
-// Command slatimer runs the slatimer service alone (docker compose, Kubernetes).
+// Command slatimer runs the SLA-timer service alone (docker compose, Kubernetes). Every flag also reads a
+// KEFU_ variable (--grpc-addr ↔ KEFU_GRPC_ADDR); DATABASE_URL and NATS_URL keep their standard names.
+//
+//	slatimer [flags]           serve
+//	slatimer [flags] migrate   apply migrations and exit
 package main
 
 import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+
+	"kefu.dev/pkg/auth"
 	"kefu.dev/pkg/service"
 	"kefu.dev/services/slatimer"
 )
 
-func main() { service.Placeholder("slatimer", slatimer.DefaultConfig().GRPCAddr) }
+func main() {
+	service.Main("slatimer", func(fs *flag.FlagSet) func(context.Context, *slog.Logger) error {
+		cfg := slatimer.DefaultConfig()
+		fs.StringVar(&cfg.GRPCAddr, "grpc-addr", cfg.GRPCAddr, "gRPC listen address")
+		fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "Postgres URL of the runtime role (env DATABASE_URL)")
+		fs.StringVar(&cfg.MigrateDatabaseURL, "migrate-database-url", cfg.MigrateDatabaseURL, "Postgres URL of the schema owner role for migrations (default: database-url)")
+		fs.BoolVar(&cfg.Migrate, "migrate", cfg.Migrate, "apply migrations at start")
+		fs.IntVar(&cfg.DBMaxConns, "db-max-conns", cfg.DBMaxConns, "maximum Postgres connections")
+		fs.StringVar(&cfg.NATSURL, "nats-url", cfg.NATSURL, "NATS URL (env NATS_URL)")
+		fs.IntVar(&cfg.ConsumerWorkers, "consumer-workers", cfg.ConsumerWorkers, "ticket events applied at once (one ticket's always in order)")
+		fs.DurationVar(&cfg.FireInterval, "fire-interval", cfg.FireInterval, "longest sleep of the timer loop between looks for due timers")
+		fs.IntVar(&cfg.FireBatch, "fire-batch", cfg.FireBatch, "due clocks claimed per transaction")
+		fs.DurationVar(&cfg.LateAfter, "late-after", cfg.LateAfter, "a warning or breach firing more than this past its instant is marked late")
+		fs.DurationVar(&cfg.SweepInterval, "sweep-interval", cfg.SweepInterval, "how often to purge old idempotency keys")
+		fs.DurationVar(&cfg.OutboxReplayWindow, "outbox-replay-window", cfg.OutboxReplayWindow, "how long published events stay in the outbox")
+		fs.DurationVar(&cfg.StreamMaxAge, "stream-max-age", cfg.StreamMaxAge, "how long the KEFU stream keeps events")
+		fs.DurationVar(&cfg.StreamDuplicates, "stream-duplicates", cfg.StreamDuplicates, "the KEFU stream's dedupe window")
+		auth.BindFlags(fs, &cfg.Auth)
+		fs.BoolVar(&cfg.Reflection, "reflection", cfg.Reflection, "serve gRPC reflection without credentials (dev only)")
+		fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "graceful stop deadline of the gRPC server")
+		return func(ctx context.Context, log *slog.Logger) error {
+			switch args := fs.Args(); {
+			case len(args) == 0:
+				return slatimer.Run(ctx, cfg, log)
+			case args[0] == "migrate" && len(args) == 1:
+				if err := slatimer.Migrate(ctx, cfg); err != nil {
+					return err
+				}
+				log.InfoContext(ctx, "migrations applied")
+				return nil
+			default:
+				return fmt.Errorf("unknown command %q: want migrate", args[0])
+			}
+		}
+	})
+}

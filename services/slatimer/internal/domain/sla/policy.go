@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"kefu.dev/pkg/apierr"
 	"kefu.dev/services/slatimer/internal/domain/calendar"
 )
 
@@ -90,6 +91,77 @@ type Policy struct {
 	Breach   BreachAction
 	Builtin  bool
 	Version  int64
+	// CreatedAt and UpdatedAt are set by the store.
+	CreatedAt, UpdatedAt time.Time
+}
+
+// BuiltinPolicyID is the id the default policy with code gets in every installation (a name-based UUID).
+func BuiltinPolicyID(code string) uuid.UUID {
+	return uuid.NewSHA1(builtinNamespace, []byte("policy:"+code))
+}
+
+// builtinNamespace names the seeded records' ids.
+var builtinNamespace = uuid.MustParse("5b1d8a50-2f4c-4a36-9a63-7a1f0c2e9d41")
+
+// Limits on a policy.
+const (
+	MaxTargetLength = 366 * 24 * time.Hour
+	MaxWarnings     = 5
+)
+
+// Validate checks p's meaning (shapes were checked at the edge) and names the field under prefix.
+func (p Policy) Validate(prefix string, calendarExists func(code string) bool) error {
+	switch {
+	case p.Code == "":
+		return apierr.InvalidField(prefix+".code", "is required")
+	case p.Name == "":
+		return apierr.InvalidField(prefix+".display_name", "is required")
+	case len(p.Targets) == 0:
+		return apierr.InvalidField(prefix+".targets", "set at least one target")
+	case p.Breach != BreachNotify && p.Breach != BreachEscalate:
+		return apierr.InvalidField(prefix+".breach_action", "must be NOTIFY or ESCALATE")
+	case !calendarExists(p.Calendar):
+		return apierr.InvalidField(prefix+".calendar", fmt.Sprintf("no calendar %q", p.Calendar))
+	case len(p.Warnings) > MaxWarnings:
+		return apierr.InvalidField(prefix+".warnings", fmt.Sprintf("at most %d", MaxWarnings))
+	}
+	for t, l := range p.Targets {
+		if !slices.Contains(Targets, t) {
+			return apierr.InvalidField(prefix+".targets", fmt.Sprintf("unknown target %q", t))
+		}
+		if l < 0 || l > MaxTargetLength {
+			return apierr.InvalidField(prefix+".targets", fmt.Sprintf("%s: length must be between 0 and 366 days", t))
+		}
+	}
+	for i, w := range p.Warnings {
+		if (w.Percent > 0) == (w.Before > 0) || w.Percent > 99 || w.Before < 0 {
+			return apierr.InvalidField(fmt.Sprintf("%s.warnings[%d]", prefix, i), "set a percent (1–99) or a positive time before")
+		}
+	}
+	return nil
+}
+
+// NamedCalendar is a calendar as admins keep it.
+type NamedCalendar struct {
+	Code, Name string
+	Calendar   calendar.Calendar
+	Builtin    bool
+	Version    int64
+	// CreatedAt and UpdatedAt are set by the store.
+	CreatedAt, UpdatedAt time.Time
+}
+
+// DefaultCalendars are seeded on first start: 24x7 (fixed) and the mainland China default, without
+// holidays until an admin fills in the year's official dates.
+func DefaultCalendars() ([]NamedCalendar, error) {
+	china, err := calendar.ChinaDefault()
+	if err != nil {
+		return nil, err
+	}
+	return []NamedCalendar{
+		{Code: CalendarAlways, Name: "全天候 24×7", Calendar: calendar.Always(), Builtin: true},
+		{Code: DefaultCalendar, Name: "中国大陆工作日 09:00–18:00", Calendar: china, Builtin: true},
+	}, nil
 }
 
 // DefaultCalendar is the code of the seeded business calendar (calendar.ChinaDefault).
@@ -99,14 +171,15 @@ const DefaultCalendar = "china_default"
 func DefaultWarnings() []Warning { return []Warning{{Percent: 50}, {Percent: 80}} }
 
 // DefaultPolicies are seeded on first start, from our customers' service rules. Critical and L1 targets
-// count around the clock; the others in the default business calendar. Policy ids are left for the caller.
+// count around the clock; the others in the default business calendar. Each has its BuiltinPolicyID; an L1
+// complaint's breach escalates, the others notify.
 func DefaultPolicies() []Policy {
 	p := func(code, name string, m Match, cal string, targets map[Target]time.Duration) Policy {
 		return Policy{Code: code, Name: name, Enabled: true, Match: m, Targets: targets, Warnings: DefaultWarnings(),
 			Calendar: cal, Breach: BreachNotify, Builtin: true}
 	}
 	h := time.Hour
-	return []Policy{
+	ps := []Policy{
 		p("urgency_normal", "普通：24 小时内响应", Match{Urgencies: []string{"normal"}}, DefaultCalendar,
 			map[Target]time.Duration{FirstResponse: 24 * h}),
 		p("urgency_urgent", "紧急：2 小时内响应", Match{Urgencies: []string{"urgent"}}, DefaultCalendar,
@@ -132,6 +205,13 @@ func DefaultPolicies() []Policy {
 		p("transfer_acceptance", "转派：2 小时内接收", Match{}, DefaultCalendar,
 			map[Target]time.Duration{TransferAcceptance: 2 * h}),
 	}
+	for i := range ps {
+		ps[i].ID = BuiltinPolicyID(ps[i].Code)
+		if ps[i].Code == "complaint_l1" {
+			ps[i].Breach = BreachEscalate // an L1 complaint breaching its targets is escalated, not only reported
+		}
+	}
+	return ps
 }
 
 // Calendars resolves a policy's calendar code.

@@ -1,0 +1,163 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"kefu.dev/services/slatimer/internal/domain/sla"
+	"kefu.dev/services/slatimer/internal/store"
+)
+
+// EventKind is a ticket event the service follows.
+type EventKind int
+
+// Event kinds: intake's kefu.ticket.* and routing's kefu.routing.transfer_*.
+const (
+	EventCreated EventKind = iota + 1
+	EventUpdated
+	EventAssigned
+	EventStatusChanged
+	EventReplied
+	EventCustomerMessage
+	EventResolved
+	EventReopened
+	EventClosed
+	EventArchived
+	// Routing's transfer events, in routing's own per-ticket sequence.
+	EventTransferRequested
+	EventTransferAccepted
+)
+
+// fromRouting reports whether k is routing's (its sequence is routing's, not intake's).
+func (k EventKind) fromRouting() bool {
+	return k == EventTransferRequested || k == EventTransferAccepted
+}
+
+// TicketEvent is what the service reads from one event.
+type TicketEvent struct {
+	Kind     EventKind
+	TicketID uuid.UUID
+	Seq      int64
+	At       time.Time
+	// Created: the facts policies match on, when the ticket was received. Updated: the new classification
+	// (channel and tier are not repeated; the created event's stay).
+	Facts       sla.Facts
+	Subcategory string
+	ReceivedAt  time.Time
+	// ToStatus is the status after the event, when it carries one ("pending_customer", ...).
+	ToStatus string
+	// GroupID: assigned's group.
+	GroupID uuid.UUID
+	// Deadline: a transfer's acceptance deadline from routing.
+	Deadline time.Time
+}
+
+// statusPending is intake's pending-customer status code.
+const statusPending = "pending_customer"
+
+// HandleTicketEvent applies one event to the ticket's clocks inside tx (the consumer's transaction, which
+// also holds the event's inbox row), and writes the kefu.sla.* events it causes. Events older than what
+// was applied are skipped (each source's sequence orders it); events of a ticket the service never saw
+// created are skipped too (created before the service ran: it has no start to count from).
+func (a *App) HandleTicketEvent(ctx context.Context, tx *store.Tx, ev TicketEvent) error {
+	row, found, err := tx.LockTicket(ctx, ev.TicketID)
+	if err != nil {
+		return err
+	}
+	if ev.Kind != EventCreated && !found {
+		return nil
+	}
+	switch {
+	case ev.Kind.fromRouting() && ev.Seq <= row.RoutingSeq, !ev.Kind.fromRouting() && found && ev.Seq <= row.Seq:
+		return nil // a replayed or late event: a later one was applied already
+	case ev.Kind.fromRouting():
+		row.RoutingSeq = ev.Seq
+	default:
+		row.Seq = ev.Seq
+	}
+	e, err := a.env(ctx)
+	if err != nil {
+		return err
+	}
+	changes, err := apply(&row, ev, e.Env)
+	if err != nil {
+		return err
+	}
+	return a.save(ctx, tx, &row, changes, e.Env, ev.At)
+}
+
+// apply runs the domain method of ev on row's ticket.
+func apply(row *store.TicketRow, ev TicketEvent, env sla.Env) ([]sla.Change, error) {
+	t, at := &row.Ticket, ev.At
+	switch ev.Kind {
+	case EventCreated:
+		t.ID, t.Facts, t.Start = ev.TicketID, ev.Facts, ev.ReceivedAt
+		if t.Start.IsZero() {
+			t.Start = at
+		}
+		row.Subcategory = ev.Subcategory
+		return t.Open(env)
+	case EventUpdated:
+		row.Subcategory = ev.Subcategory
+		facts := ev.Facts
+		facts.Channel, facts.Tier = t.Facts.Channel, t.Facts.Tier
+		if facts == t.Facts {
+			return nil, nil // a subcategory change: no policy matches on it
+		}
+		return t.Reclassify(facts, at, env)
+	case EventAssigned:
+		if ev.GroupID != uuid.Nil {
+			row.GroupID = ev.GroupID
+		}
+		return t.SetPending(ev.ToStatus == statusPending, at), nil
+	case EventStatusChanged:
+		return t.SetPending(ev.ToStatus == statusPending, at), nil
+	case EventReplied:
+		out := t.Reply(at)
+		return append(out, t.SetPending(ev.ToStatus == statusPending, at)...), nil
+	case EventCustomerMessage:
+		out := t.SetPending(ev.ToStatus == statusPending, at)
+		return append(out, t.CustomerMessage(at)...), nil
+	case EventResolved:
+		return t.Resolve(at), nil
+	case EventReopened:
+		return t.Reopen(at), nil
+	case EventClosed, EventArchived:
+		t.Close(at)
+		return nil, nil
+	case EventTransferRequested:
+		return t.TransferRequested(at, ev.Deadline, env)
+	case EventTransferAccepted:
+		return t.TransferAccepted(at), nil
+	}
+	return nil, nil
+}
+
+// save writes row with every clock's schedule and the events of changes, and wakes the timer loop when a
+// clock may now fire sooner than it planned.
+func (a *App) save(ctx context.Context, tx *store.Tx, row *store.TicketRow, changes []sla.Change, env sla.Env, at time.Time) error {
+	clocks := make([]store.ClockRow, len(row.Clocks))
+	for i, c := range row.Clocks {
+		due, next, err := c.Schedule(env)
+		if err != nil {
+			return err
+		}
+		clocks[i] = store.ClockRow{Clock: c, Due: due, Next: next}
+	}
+	msgs, err := a.messages(ctx, row, changes, env, at)
+	if err != nil {
+		return err
+	}
+	if err := tx.SaveTicket(ctx, *row, clocks, a.now()); err != nil {
+		return err
+	}
+	if err := tx.AddEvents(ctx, msgs...); err != nil {
+		return err
+	}
+	if len(changes) > 0 {
+		a.wakeTimers()
+	}
+	return nil
+}
