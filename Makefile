@@ -18,7 +18,7 @@ GATEWAY_MODULE := github.com/grpc-ecosystem/grpc-gateway/v2@$(GRPC_GATEWAY_VERSI
 
 PKGS := kefu.dev/...
 
-.PHONY: all tools protodeps generate check-generated lint vet test test-go bench run build clean
+.PHONY: all tools protodeps generate check-generated lint vet test test-go bench bench-sla run build clean
 
 all: build
 
@@ -85,6 +85,12 @@ test-go:
 # runs it alone, --customers N loads fewer).
 bench:
 	go run ./services/devstack/cmd/kefu-pgrun --dir $(CURDIR)/.kefu/pgbench -- go run ./services/devstack/cmd/kefu-bench $(BENCH_ARGS)
+	$(MAKE) bench-sla
+
+# SLA timers (issue #7, ~1 min): 1,000,000 open timers created, start-up and memory on them, then 5,000 a
+# second coming due for 20 s (lateness p50/p99), then tickets created through the event consumer.
+bench-sla:
+	go run ./services/devstack/cmd/kefu-pgrun --dir $(CURDIR)/.kefu/pgbench -- go run ./services/slatimer/cmd/kefu-slabench $(SLA_BENCH_ARGS)
 
 run:
 	go run ./services/devstack/cmd/kefu-dev $(RUN_ARGS)

@@ -109,8 +109,9 @@ func readmeScript(t *testing.T, base, kefuDev string) string {
 	return strings.ReplaceAll(script, "go run ./services/devstack/cmd/kefu-dev", kefuDev)
 }
 
-// TestReadmeWalkthroughWorksAsPrinted runs the README's curl examples (routing set-up, submit, queue,
-// automatic assignment, reply, resolve, rate, close, archive, customers, keys) against the real dev stack,
+// TestReadmeWalkthroughWorksAsPrinted runs the README's curl examples (routing set-up, SLA policies and
+// calendars, submit, queue, automatic assignment, the ticket's SLA, reply, resolve, rate, close, archive,
+// customers, keys) against the real dev stack,
 // so the quick start cannot rot.
 func TestReadmeWalkthroughWorksAsPrinted(t *testing.T) {
 	t.Parallel()
@@ -136,7 +137,13 @@ func TestReadmeWalkthroughWorksAsPrinted(t *testing.T) {
 		`{"displayName":"李静","seniority":"SENIORITY_LEAD"}`, `{"code":"logistics","headed":true}`, `{"heads":true}`,
 		`{"displayName":"王芳","presence":"PRESENCE_OFFLINE","capacity":8}`, "15 快递投诉 → 物流组\n20 物流 → 物流组",
 		"\nlogistics\n", `{"depth":1,"waiting":[true],"agents":[{"displayName":"王芳","presence":"PRESENCE_OFFLINE","eligible":false}]}`,
-		`"inLogistics":true}`, "PRESENCE_ONLINE\n", `[{"mine":true,"state":"ROUTED_TICKET_STATE_ASSIGNED"}]`} {
+		`"inLogistics":true}`, "PRESENCE_ONLINE\n", `[{"mine":true,"state":"ROUTED_TICKET_STATE_ASSIGNED"}]`,
+		"chat_first_response china_default\ncomplaint_l1 24x7\n",
+		`{"code":"china_default","timeZone":"Asia/Shanghai","holidays":8,"workdays":["2026-09-27","2026-10-10"]}`,
+		"\n2026-10-09T10:00:00+08:00\n", `{"code":"vip_first_response","warnings":[50,80]}`,
+		`[{"target":"SLA_TARGET_FIRST_RESPONSE","state":"SLA_STATE_RUNNING","calendar":"china_default"},{"target":"SLA_TARGET_RESOLUTION","state":"SLA_STATE_RUNNING","calendar":"china_default"}]`,
+		`[{"mine":true,"target":"SLA_TARGET_FIRST_RESPONSE"},{"mine":true,"target":"SLA_TARGET_RESOLUTION"}]`,
+		`{"target":"SLA_TARGET_FIRST_RESPONSE","state":"SLA_STATE_MET"}`} {
 		require.Contains(t, string(out), want, "the walkthrough's output:\n%s", out)
 	}
 	require.True(t, strings.HasSuffix(strings.TrimSpace(string(out)), "UNAUTHENTICATED"), "a revoked key must stop working:\n%s", out)

@@ -27,6 +27,7 @@ var ErrEtagMismatch = errors.New("etag mismatch")
 const (
 	ReasonCalendarBuiltin = "CALENDAR_BUILTIN"
 	ReasonTicketClosed    = "TICKET_CLOSED"
+	ReasonCalendarInUse   = "CALENDAR_IN_USE"
 )
 
 // checkEtag accepts the etag with or without HTTP quoting (and a weak W/ prefix).
@@ -82,6 +83,9 @@ func (a *App) CreatePolicy(ctx context.Context, req Request, p sla.Policy) (sla.
 	if err := p.Validate("policy", exists); err != nil {
 		return p, err
 	}
+	if err := a.schedulable(ctx, p); err != nil {
+		return p, err
+	}
 	if p.ID, err = newID(); err != nil {
 		return p, err
 	}
@@ -130,10 +134,39 @@ func (a *App) UpdatePolicy(ctx context.Context, id uuid.UUID, etag string, paths
 			}
 		}
 		*p = withPolicyDefaults(*p)
-		return p.Validate("policy", exists)
+		if err := p.Validate("policy", exists); err != nil {
+			return err
+		}
+		return a.schedulable(ctx, *p)
 	})
 	a.dropEnv()
 	return out, err
+}
+
+// schedulable refuses a policy whose targets its calendar cannot count (a long target in a calendar with
+// little working time): every ticket it matched would get no deadline at all.
+func (a *App) schedulable(ctx context.Context, p sla.Policy) error {
+	e, err := a.env(ctx)
+	if err != nil {
+		return err
+	}
+	cal, ok := e.Calendars(p.Calendar)
+	if !ok {
+		return apierr.InvalidField("policy.calendar", fmt.Sprintf("no calendar %q", p.Calendar))
+	}
+	for _, t := range sla.Targets {
+		l, ok := p.Targets[t]
+		if !ok {
+			continue
+		}
+		if _, err := cal.Add(a.now(), l); errors.Is(err, calendar.ErrNeverOpen) {
+			return apierr.InvalidField("policy.targets", fmt.Sprintf("%s: calendar %s has not %s of working time within %d days",
+				t, p.Calendar, l, calendar.MaxSearch))
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CreateCalendar adds a business calendar (idempotent under req).
@@ -171,6 +204,9 @@ func validCalendar(c sla.NamedCalendar) error {
 	}
 	if err := c.Calendar.Validate(); err != nil {
 		return apierr.InvalidField("calendar", err.Error())
+	}
+	if !slices.ContainsFunc(c.Calendar.Week[:], func(ivs []calendar.Interval) bool { return len(ivs) > 0 }) {
+		return apierr.InvalidField("calendar.week", "works no day of the week: targets could never fall due")
 	}
 	return nil
 }
@@ -235,7 +271,12 @@ func (a *App) UpdateCalendar(ctx context.Context, code, etag string, paths []str
 				return err
 			}
 			for i := range rows {
-				if err := a.save(ctx, tx, &rows[i], nil, env, now); err != nil {
+				err := a.save(ctx, tx, &rows[i], nil, env, now)
+				if errors.Is(err, calendar.ErrNeverOpen) {
+					return apierr.FailedPrecondition(ReasonCalendarInUse,
+						"running targets count in this calendar and could never fall due in it as changed")
+				}
+				if err != nil {
 					return err
 				}
 			}
@@ -299,8 +340,8 @@ func remaining(c sla.Clock, e *environment, now time.Time) time.Duration {
 	switch {
 	case !c.MetAt.IsZero():
 		at = c.MetAt
-	case c.State == sla.StateCancelled && len(c.Pauses) > 0:
-		at = c.Pauses[len(c.Pauses)-1].To
+	case !c.CancelledAt.IsZero():
+		at = c.CancelledAt
 	}
 	return c.Remaining(cal, at)
 }

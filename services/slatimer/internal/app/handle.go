@@ -138,26 +138,32 @@ func apply(row *store.TicketRow, ev TicketEvent, env sla.Env) ([]sla.Change, err
 // save writes row with every clock's schedule and the events of changes, and wakes the timer loop when a
 // clock may now fire sooner than it planned.
 func (a *App) save(ctx context.Context, tx *store.Tx, row *store.TicketRow, changes []sla.Change, env sla.Env, at time.Time) error {
-	clocks := make([]store.ClockRow, len(row.Clocks))
-	for i, c := range row.Clocks {
-		due, next, err := c.Schedule(env)
-		if err != nil {
-			return err
-		}
-		clocks[i] = store.ClockRow{Clock: c, Due: due, Next: next}
-	}
-	msgs, err := a.messages(ctx, row, changes, env, at)
+	w, err := a.prepare(ctx, row, changes, env, at)
 	if err != nil {
 		return err
 	}
-	if err := tx.SaveTicket(ctx, *row, clocks, a.now()); err != nil {
-		return err
-	}
-	if err := tx.AddEvents(ctx, msgs...); err != nil {
+	if err := tx.Write(ctx, []store.TicketWrite{w}, a.now()); err != nil {
 		return err
 	}
 	if len(changes) > 0 {
 		a.wakeTimers()
 	}
 	return nil
+}
+
+// prepare computes every clock's schedule and the events of changes (advancing row's SLA sequence).
+func (a *App) prepare(ctx context.Context, row *store.TicketRow, changes []sla.Change, env sla.Env, at time.Time) (store.TicketWrite, error) {
+	clocks := make([]store.ClockRow, len(row.Clocks))
+	for i, c := range row.Clocks {
+		due, next, err := c.Schedule(env)
+		if err != nil {
+			return store.TicketWrite{}, err
+		}
+		clocks[i] = store.ClockRow{Clock: c, Due: due, Next: next}
+	}
+	msgs, err := a.messages(ctx, row, changes, env, at)
+	if err != nil {
+		return store.TicketWrite{}, err
+	}
+	return store.TicketWrite{Row: *row, Clocks: clocks, Events: msgs}, nil
 }

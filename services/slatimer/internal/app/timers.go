@@ -62,6 +62,7 @@ func (a *App) FireDue(ctx context.Context) (int, error) {
 			return err
 		}
 		claimed, events = len(rows), 0
+		writes := make([]store.TicketWrite, 0, len(rows))
 		for i := range rows {
 			row := &rows[i]
 			var changes []sla.Change
@@ -73,9 +74,14 @@ func (a *App) FireDue(ctx context.Context) (int, error) {
 				changes = append(changes, chs...)
 			}
 			events += len(changes)
-			if err := a.save(ctx, tx, row, changes, e.Env, now); err != nil {
+			w, err := a.prepare(ctx, row, changes, e.Env, now)
+			if err != nil {
 				return err
 			}
+			writes = append(writes, w)
+		}
+		if err := tx.Write(ctx, writes, now); err != nil {
+			return err
 		}
 		return nil
 	})

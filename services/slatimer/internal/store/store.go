@@ -116,7 +116,7 @@ const ticketColumns = `id, type, subcategory, level, urgency, channel, tier, gro
 	policy_ids, seq, routing_seq, sla_seq`
 
 const clockColumns = `ticket_id, target, cycle, policy_id, calendar, length_ms, warnings, breach, start_at, pauses,
-	state, warned, met_at, breached_at, due_at, next_at`
+	state, warned, met_at, breached_at, cancelled_at, due_at, next_at`
 
 // loadTickets reads tickets ids (locking them when lock) and their clocks, in one round trip.
 func (t *Tx) loadTickets(ctx context.Context, ids []uuid.UUID, lock bool) ([]TicketRow, error) {
@@ -239,10 +239,11 @@ func scanClock(rows pgx.Rows, head ...any) (uuid.UUID, ClockRow, error) {
 		lengthMS                 int64
 		warnings, pauses         []byte
 		target, breach, state    string
-		met, breached, due, next *time.Time
+		met, breached, cancelled *time.Time
+		due, next                *time.Time
 	)
 	err := rows.Scan(append(head, &id, &target, &c.Cycle, &policy, &c.Calendar, &lengthMS, &warnings, &breach, &c.Start,
-		&pauses, &state, &c.Warned, &met, &breached, &due, &next)...)
+		&pauses, &state, &c.Warned, &met, &breached, &cancelled, &due, &next)...)
 	if err != nil {
 		return id, c, fmt.Errorf("scan clock: %w", err)
 	}
@@ -254,7 +255,7 @@ func scanClock(rows pgx.Rows, head ...any) (uuid.UUID, ClockRow, error) {
 	for _, p := range []struct {
 		dst *time.Time
 		src *time.Time
-	}{{&c.MetAt, met}, {&c.BreachedAt, breached}, {&c.Due, due}, {&c.Next, next}} {
+	}{{&c.MetAt, met}, {&c.BreachedAt, breached}, {&c.CancelledAt, cancelled}, {&c.Due, due}, {&c.Next, next}} {
 		if p.src != nil {
 			*p.dst = *p.src
 		}
@@ -284,28 +285,46 @@ func nullID(id uuid.UUID) *uuid.UUID {
 	return &id
 }
 
-// SaveTicket writes a ticket's row and the given clocks (with their schedules) in one round trip.
-func (t *Tx) SaveTicket(ctx context.Context, r TicketRow, clocks []ClockRow, now time.Time) error {
+// TicketWrite is one ticket's row, the clocks to write with it and the events its change caused.
+type TicketWrite struct {
+	Row    TicketRow
+	Clocks []ClockRow
+	Events []outbox.Message
+}
+
+// Write saves tickets' rows and clocks and adds their events to the outbox, all in one round trip (one
+// pgx batch). Each ticket's events must be in its sequence order, and its row locked by this transaction.
+func (t *Tx) Write(ctx context.Context, ws []TicketWrite, now time.Time) error {
 	b := &pgx.Batch{}
-	policyIDs := r.PolicyIDs
-	if policyIDs == nil {
-		policyIDs = []uuid.UUID{}
+	var events []outbox.Message
+	for _, w := range ws {
+		r := w.Row
+		policyIDs := r.PolicyIDs
+		if policyIDs == nil {
+			policyIDs = []uuid.UUID{}
+		}
+		b.Queue(`INSERT INTO tickets (`+ticketColumns+`, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+			ON CONFLICT (id) DO UPDATE SET type = excluded.type, subcategory = excluded.subcategory, level = excluded.level,
+				urgency = excluded.urgency, channel = excluded.channel, tier = excluded.tier, group_id = excluded.group_id,
+				pending = excluded.pending, closed = excluded.closed, policy_ids = excluded.policy_ids, seq = excluded.seq,
+				routing_seq = excluded.routing_seq, sla_seq = excluded.sla_seq, updated_at = excluded.updated_at`,
+			r.ID, r.Facts.Type, r.Subcategory, r.Facts.Level, r.Facts.Urgency, r.Facts.Channel, r.Facts.Tier, nullID(r.GroupID),
+			r.Start, r.Pending, r.Closed, policyIDs, r.Seq, r.RoutingSeq, r.SLASeq, now)
+		for _, c := range w.Clocks {
+			if err := queueClock(b, r.ID, c, now); err != nil {
+				return err
+			}
+		}
+		events = append(events, w.Events...)
 	}
-	b.Queue(`INSERT INTO tickets (`+ticketColumns+`, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-		ON CONFLICT (id) DO UPDATE SET type = excluded.type, subcategory = excluded.subcategory, level = excluded.level,
-			urgency = excluded.urgency, channel = excluded.channel, tier = excluded.tier, group_id = excluded.group_id,
-			pending = excluded.pending, closed = excluded.closed, policy_ids = excluded.policy_ids, seq = excluded.seq,
-			routing_seq = excluded.routing_seq, sla_seq = excluded.sla_seq, updated_at = excluded.updated_at`,
-		r.ID, r.Facts.Type, r.Subcategory, r.Facts.Level, r.Facts.Urgency, r.Facts.Channel, r.Facts.Tier, nullID(r.GroupID),
-		r.Start, r.Pending, r.Closed, policyIDs, r.Seq, r.RoutingSeq, r.SLASeq, now)
-	for _, c := range clocks {
-		if err := queueClock(b, r.ID, c, now); err != nil {
+	if len(events) > 0 {
+		if err := outbox.Queue(ctx, b, events...); err != nil {
 			return err
 		}
 	}
 	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("save ticket %s: %w", r.ID, err)
+		return fmt.Errorf("save %d tickets: %w", len(ws), err)
 	}
 	return nil
 }
@@ -320,14 +339,15 @@ func queueClock(b *pgx.Batch, ticket uuid.UUID, c ClockRow, now time.Time) error
 		return err
 	}
 	b.Queue(`INSERT INTO clocks (`+clockColumns+`, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 		ON CONFLICT (ticket_id, target) DO UPDATE SET cycle = excluded.cycle, policy_id = excluded.policy_id,
 			calendar = excluded.calendar, length_ms = excluded.length_ms, warnings = excluded.warnings,
 			breach = excluded.breach, start_at = excluded.start_at, pauses = excluded.pauses, state = excluded.state,
 			warned = excluded.warned, met_at = excluded.met_at, breached_at = excluded.breached_at,
+			cancelled_at = excluded.cancelled_at,
 			due_at = excluded.due_at, next_at = excluded.next_at, updated_at = excluded.updated_at`,
 		ticket, string(c.Target), c.Cycle, nullID(c.PolicyID), c.Calendar, c.Length.Milliseconds(), warnings, string(c.Breach),
-		c.Start, pauses, string(c.State), c.Warned, nullTime(c.MetAt), nullTime(c.BreachedAt), nullTime(c.Due),
+		c.Start, pauses, string(c.State), c.Warned, nullTime(c.MetAt), nullTime(c.BreachedAt), nullTime(c.CancelledAt), nullTime(c.Due),
 		nullTime(c.Next), now)
 	return nil
 }

@@ -711,7 +711,7 @@ func (x *MakeUpDay) GetHours() []*TimeRange {
 // seeded without holidays for admins to fill with each year's official dates.
 type Calendar struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Code: lower snake case, unique, 1 to 64 characters. Required on create.
+	// Code: lower snake case, unique, 1 to 64 characters (or the built-in "24x7"). Required on create.
 	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
 	// Name shown to staff, at most 100 characters.
 	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
@@ -1192,9 +1192,9 @@ const file_kefu_sla_v1_sla_proto_rawDesc = "" +
 	"\x05hours\x18\x02 \x03(\v2\x16.kefu.sla.v1.TimeRangeB\b\xbaH\x05\x92\x01\x02\x10\bR\x05hours\"|\n" +
 	"\tMakeUpDay\x127\n" +
 	"\x04date\x18\x01 \x01(\tB#\xbaH r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\x04date\x126\n" +
-	"\x05hours\x18\x02 \x03(\v2\x16.kefu.sla.v1.TimeRangeB\b\xbaH\x05\x92\x01\x02\x10\bR\x05hours\"\x96\x04\n" +
-	"\bCalendar\x121\n" +
-	"\x04code\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x18\x18@2\x14^([a-z][a-z0-9_]*)?$R\x04code\x12*\n" +
+	"\x05hours\x18\x02 \x03(\v2\x16.kefu.sla.v1.TimeRangeB\b\xbaH\x05\x92\x01\x02\x10\bR\x05hours\"\x9b\x04\n" +
+	"\bCalendar\x126\n" +
+	"\x04code\x18\x01 \x01(\tB\"\xbaH\x1fr\x1d\x18@2\x19^([a-z][a-z0-9_]*|24x7)?$R\x04code\x12*\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18dR\vdisplayName\x12$\n" +
 	"\ttime_zone\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18@R\btimeZone\x125\n" +
 	"\x04week\x18\x04 \x03(\v2\x17.kefu.sla.v1.WorkingDayB\b\xbaH\x05\x92\x01\x02\x10\aR\x04week\x12G\n" +

@@ -46,9 +46,10 @@ type Clock struct {
 	Pauses []Span
 	State  ClockState
 	// Warned is how many of Warnings (in the order of their instants) have fired in this cycle.
-	Warned     int
-	MetAt      time.Time
-	BreachedAt time.Time
+	Warned      int
+	MetAt       time.Time
+	BreachedAt  time.Time
+	CancelledAt time.Time
 }
 
 // NewClock starts a clock for deadline d at start.
@@ -204,7 +205,7 @@ func (c *Clock) Meet(at time.Time) {
 func (c *Clock) Cancel(at time.Time) {
 	if c.Open() {
 		c.closePause(at)
-		c.State = StateCancelled
+		c.State, c.CancelledAt = StateCancelled, at
 	}
 }
 
@@ -218,7 +219,8 @@ func (c *Clock) closePause(at time.Time) {
 // Restart begins a new cycle at at: the clock runs again from zero (a reopened ticket's resolution).
 func (c *Clock) Restart(at time.Time) {
 	c.Cycle++
-	c.Start, c.Pauses, c.State, c.Warned, c.MetAt, c.BreachedAt = at, nil, StateRunning, 0, time.Time{}, time.Time{}
+	c.Start, c.Pauses, c.State, c.Warned = at, nil, StateRunning, 0
+	c.MetAt, c.BreachedAt, c.CancelledAt = time.Time{}, time.Time{}, time.Time{}
 }
 
 // Reapply replaces the clock's target from d (a reclassification), keeping its start, pauses and cycle:

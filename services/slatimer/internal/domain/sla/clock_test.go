@@ -122,6 +122,7 @@ func TestClockMeetAndCancel(t *testing.T) {
 	closed := clockOf(time.Hour, at(11, 23, 10, 0))
 	closed.Cancel(at(11, 23, 10, 30))
 	require.Equal(t, StateCancelled, closed.State)
+	require.True(t, at(11, 23, 10, 30).Equal(closed.CancelledAt), "a cancelled clock keeps when it stopped")
 	require.Empty(t, timers(t, closed, cal), "a closed ticket's target fires nothing")
 
 	zero := clockOf(0, at(11, 23, 10, 0))

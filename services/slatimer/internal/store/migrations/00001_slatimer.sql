@@ -83,6 +83,7 @@ CREATE TABLE clocks (
     warned      integer     NOT NULL DEFAULT 0,
     met_at      timestamptz,
     breached_at timestamptz,
+    cancelled_at timestamptz,
     -- Derived: the due time (NULL while paused) and the next warning or breach instant (NULL when nothing
     -- will fire).
     due_at      timestamptz,
