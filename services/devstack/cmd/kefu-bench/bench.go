@@ -713,24 +713,9 @@ func (s *stack) quiesce(ctx context.Context) error {
 }
 
 func dropDB(ctx context.Context, adminURL, name string) error {
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-	return err
+	return pgxutil.DropDatabase(ctx, adminURL, name)
 }
 
 func recreateDB(ctx context.Context, adminURL, name string) error {
-	if err := dropDB(ctx, adminURL, name); err != nil {
-		return err
-	}
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
-	return err
+	return pgxutil.RecreateDatabase(ctx, adminURL, name)
 }

@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,6 +18,7 @@ import (
 	"kefu.dev/pkg/apierr"
 	"kefu.dev/pkg/auth"
 	"kefu.dev/pkg/clock"
+	"kefu.dev/pkg/etag"
 	"kefu.dev/pkg/idempotency"
 	"kefu.dev/pkg/outbox"
 	"kefu.dev/services/routing/internal/domain/routing"
@@ -96,22 +95,11 @@ func newID() (uuid.UUID, error) {
 }
 
 // Etag renders a version as an etag.
-func Etag(version int64) string { return strconv.FormatInt(version, 10) }
+func Etag(version int64) string { return etag.Of(version) }
 
-// ErrEtagMismatch is wrapped by the Aborted error of a stale etag.
-var ErrEtagMismatch = errors.New("etag mismatch")
-
-// checkEtag accepts the etag with or without HTTP quoting (and a weak W/ prefix).
+// checkEtag is etag.Check.
 func checkEtag(field, given string, version int64, what string) error {
-	g := strings.Trim(strings.TrimPrefix(given, "W/"), `"`)
-	if g == "" {
-		return apierr.InvalidField(field, "is required: read the "+what+" and pass its etag")
-	}
-	if g != Etag(version) {
-		return apierr.New(apierr.KindAborted, "ETAG_MISMATCH", "the %s changed since it was read: read it again and retry", what).
-			WithMeta("current_etag", Etag(version)).WithCause(ErrEtagMismatch)
-	}
-	return nil
+	return etag.Check(field, given, version, what)
 }
 
 // Updatable mask paths of each resource.

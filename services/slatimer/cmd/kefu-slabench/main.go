@@ -128,10 +128,10 @@ func format(v float64) string {
 
 func bench(ctx context.Context, o options, log *slog.Logger) ([]string, error) {
 	var lines []string
-	if err := recreateDB(ctx, o.adminURL, benchDB); err != nil {
+	if err := pgxutil.RecreateDatabase(ctx, o.adminURL, benchDB); err != nil {
 		return nil, err
 	}
-	defer func() { _ = dropDB(context.WithoutCancel(ctx), o.adminURL, benchDB) }()
+	defer func() { _ = pgxutil.DropDatabase(context.WithoutCancel(ctx), o.adminURL, benchDB) }()
 	url, err := pgxutil.WithDatabase(o.adminURL, benchDB)
 	if err != nil {
 		return nil, err
@@ -420,29 +420,6 @@ func awaitServing(ctx context.Context, addr string) error {
 		}
 	}
 	return fmt.Errorf("the service did not become ready within 2 minutes")
-}
-
-func recreateDB(ctx context.Context, adminURL, name string) error {
-	if err := dropDB(ctx, adminURL, name); err != nil {
-		return err
-	}
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
-	return err
-}
-
-func dropDB(ctx context.Context, adminURL, name string) error {
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-	return err
 }
 
 func rss() string {

@@ -5,23 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"kefu.dev/pkg/apierr"
+	"kefu.dev/pkg/etag"
 	"kefu.dev/services/slatimer/internal/domain/calendar"
 	"kefu.dev/services/slatimer/internal/domain/sla"
 	"kefu.dev/services/slatimer/internal/store"
 )
 
 // Etag renders a version as an etag.
-func Etag(version int64) string { return strconv.FormatInt(version, 10) }
-
-// ErrEtagMismatch is wrapped by the Aborted error of a stale etag.
-var ErrEtagMismatch = errors.New("etag mismatch")
+func Etag(version int64) string { return etag.Of(version) }
 
 // Reasons of the app's own errors.
 const (
@@ -30,17 +26,9 @@ const (
 	ReasonCalendarInUse   = "CALENDAR_IN_USE"
 )
 
-// checkEtag accepts the etag with or without HTTP quoting (and a weak W/ prefix).
+// checkEtag is etag.Check.
 func checkEtag(field, given string, version int64, what string) error {
-	g := strings.Trim(strings.TrimPrefix(given, "W/"), `"`)
-	if g == "" {
-		return apierr.InvalidField(field, "is required: read the "+what+" and pass its etag")
-	}
-	if g != Etag(version) {
-		return apierr.New(apierr.KindAborted, "ETAG_MISMATCH", "the %s changed since it was read: read it again and retry", what).
-			WithMeta("current_etag", Etag(version)).WithCause(ErrEtagMismatch)
-	}
-	return nil
+	return etag.Check(field, given, version, what)
 }
 
 // Updatable mask paths of each resource.
