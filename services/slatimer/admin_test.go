@@ -708,3 +708,33 @@ func TestUnschedulableTargetsAreRefused(t *testing.T) {
 	requireCode(t, err, codes.InvalidArgument)
 	require.Equal(t, []string{"calendar.week"}, badFields(err))
 }
+
+// TestCalendarChangeThatStrandsAPolicyIsRefused: cutting a calendar down so far that a policy counting in
+// it could never reach its target is FailedPrecondition CALENDAR_IN_USE, and the calendar stays as it was.
+func TestCalendarChangeThatStrandsAPolicyIsRefused(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	ctx := as(t.Context(), adminP)
+	week := func(days ...slav1.Weekday) []*slav1.WorkingDay {
+		var out []*slav1.WorkingDay
+		for _, d := range days {
+			out = append(out, &slav1.WorkingDay{Day: d, Hours: []*slav1.TimeRange{{Start: "09:00", End: "18:00"}}})
+		}
+		return out
+	}
+	c, err := s.sla.CreateCalendar(ctx, &slav1.CreateCalendarRequest{Calendar: &slav1.Calendar{Code: "tight", DisplayName: "tight",
+		TimeZone: "UTC", Week: week(slav1.Weekday_WEEKDAY_MONDAY, slav1.Weekday_WEEKDAY_TUESDAY, slav1.Weekday_WEEKDAY_WEDNESDAY,
+			slav1.Weekday_WEEKDAY_THURSDAY, slav1.Weekday_WEEKDAY_FRIDAY)}})
+	require.NoError(t, err)
+	_, err = s.sla.CreatePolicy(ctx, &slav1.CreatePolicyRequest{Policy: &slav1.Policy{Code: "tight_resolution", DisplayName: "x",
+		Enabled: true, Calendar: "tight", Targets: []*slav1.PolicyTarget{{Target: resolution, Length: durationpb.New(1500 * time.Hour)}}}})
+	require.NoError(t, err)
+	_, err = s.sla.UpdateCalendar(ctx, &slav1.UpdateCalendarRequest{Calendar: &slav1.Calendar{Code: "tight",
+		Etag: c.GetCalendar().GetEtag(), Week: []*slav1.WorkingDay{{Day: slav1.Weekday_WEEKDAY_MONDAY,
+			Hours: []*slav1.TimeRange{{Start: "09:00", End: "10:00"}}}}}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"week"}}})
+	st := requireCode(t, err, codes.FailedPrecondition)
+	require.Contains(t, st.Message(), "tight_resolution")
+	got, err := s.sla.GetCalendar(ctx, &slav1.GetCalendarRequest{Code: "tight"})
+	require.NoError(t, err)
+	require.Len(t, got.GetCalendar().GetWeek(), 5, "the calendar did not change")
+}

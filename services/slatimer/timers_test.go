@@ -345,9 +345,16 @@ func TestRestartFiresMissedTimersLate(t *testing.T) {
 // publishRouting publishes a routing event about ticket as routing's relay would, with routing's seq.
 func (s *stack) publishRouting(t *testing.T, event, ticket string, seq int64, body proto.Message) string {
 	t.Helper()
+	return s.publish(t, "routing", event, ticket, seq, body)
+}
+
+// publish publishes an event of aggregate kind about ticket as its service's relay would, and returns its
+// event id.
+func (s *stack) publish(t *testing.T, aggregate, event, ticket string, seq int64, body proto.Message) string {
+	t.Helper()
 	id, err := uuid.NewV7()
 	require.NoError(t, err)
-	m, err := outbox.NewEvent(events.Subject("routing", event), body, &eventsv1.EventMeta{EventId: id.String(), Source: "routing",
+	m, err := outbox.NewEvent(events.Subject(aggregate, event), body, &eventsv1.EventMeta{EventId: id.String(), Source: aggregate,
 		AggregateId: ticket, AggregateSeq: seq, OccurredAt: timestamppb.Now(),
 		Actor: &intakev1.Actor{Kind: intakev1.ActorKind_ACTOR_KIND_SYSTEM, Id: "routing"}})
 	require.NoError(t, err)
@@ -397,4 +404,29 @@ func TestTransferAcceptanceClock(t *testing.T) {
 	s.awaitApplied(t, replay)
 	ta := target(t, s.ticketSLA(t, id), transfer)
 	require.Equal(t, slav1.SlaState_SLA_STATE_MET, ta.GetState())
+}
+
+// TestReplayedTicketEventsChangeNothing: an intake event delivered again under a new id (a republish, an
+// older sequence) is skipped, so a ticket's targets and events stay as they were.
+func TestReplayedTicketEventsChangeNothing(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	id := s.submit(t, ticket{channel: intakev1.Channel_CHANNEL_EMAIL, typ: intakev1.TicketType_TICKET_TYPE_INQUIRY,
+		urgency: intakev1.Urgency_URGENCY_NORMAL})
+	before := s.ticketSLA(t, id)
+	var applied eventsv1.SlaApplied
+	s.awaitEvent(t, id, "applied", &applied, nil)
+	// The created event again (sequence 1), now claiming a critical phone call, and an old reply.
+	replay := s.publish(t, "ticket", "created", id, 1, &eventsv1.TicketCreated{Channel: intakev1.Channel_CHANNEL_PHONE,
+		ReceivedTime: timestamppb.Now(), Classification: &eventsv1.TicketClassification{Urgency: intakev1.Urgency_URGENCY_CRITICAL}})
+	s.awaitApplied(t, replay)
+	reply := s.publish(t, "ticket", "replied", id, 1, &eventsv1.TicketReplied{FirstReply: true})
+	s.awaitApplied(t, reply)
+	require.Equal(t, []string{"applied"}, subjects(s.events(t, id)))
+	after := s.ticketSLA(t, id)
+	require.Equal(t, before.GetPolicyIds(), after.GetPolicyIds())
+	for _, tg := range []eventsv1.SlaTarget{firstResponse, nextResponse} {
+		require.Equal(t, slav1.SlaState_SLA_STATE_RUNNING, target(t, after, tg).GetState())
+		require.Equal(t, target(t, before, tg).GetDueTime().AsTime(), target(t, after, tg).GetDueTime().AsTime())
+	}
 }

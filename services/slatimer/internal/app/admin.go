@@ -132,7 +132,7 @@ func (a *App) UpdatePolicy(ctx context.Context, id uuid.UUID, etag string, paths
 }
 
 // schedulable refuses a policy whose targets its calendar cannot count (a long target in a calendar with
-// little working time): every ticket it matched would get no deadline at all.
+// little working time): every ticket it matched would get no deadline from it.
 func (a *App) schedulable(ctx context.Context, p sla.Policy) error {
 	e, err := a.env(ctx)
 	if err != nil {
@@ -142,12 +142,17 @@ func (a *App) schedulable(ctx context.Context, p sla.Policy) error {
 	if !ok {
 		return apierr.InvalidField("policy.calendar", fmt.Sprintf("no calendar %q", p.Calendar))
 	}
+	return schedulableIn(p, cal, a.now())
+}
+
+// schedulableIn checks that cal can count each of p's targets from now.
+func schedulableIn(p sla.Policy, cal calendar.Calendar, now time.Time) error {
 	for _, t := range sla.Targets {
 		l, ok := p.Targets[t]
 		if !ok {
 			continue
 		}
-		if _, err := cal.Add(a.now(), l); errors.Is(err, calendar.ErrNeverOpen) {
+		if _, err := cal.Add(now, l); errors.Is(err, calendar.ErrNeverOpen) {
 			return apierr.InvalidField("policy.targets", fmt.Sprintf("%s: calendar %s has not %s of working time within %d days",
 				t, p.Calendar, l, calendar.MaxSearch))
 		} else if err != nil {
@@ -252,6 +257,14 @@ func (a *App) UpdateCalendar(ctx context.Context, code, etag string, paths []str
 				return c.Calendar, true
 			}
 			return cals(k)
+		}
+		for _, p := range env.Policies {
+			if p.Calendar == c.Code && p.Enabled {
+				if err := schedulableIn(p, c.Calendar, now); err != nil {
+					return apierr.FailedPrecondition(ReasonCalendarInUse, fmt.Sprintf(
+						"policy %s counts in this calendar and could not as changed: %s", p.Code, err.Error()))
+				}
+			}
 		}
 		for after := uuid.Nil; ; {
 			rows, err := tx.OpenTicketsIn(ctx, c.Code, after, recomputeBatch)

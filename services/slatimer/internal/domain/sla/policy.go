@@ -8,6 +8,7 @@ package sla
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -253,6 +254,11 @@ func Apply(policies []Policy, f Facts, start time.Time, cals Calendars, targets 
 				continue
 			}
 			due, err := cal.Add(start, length)
+			if errors.Is(err, calendar.ErrNeverOpen) {
+				// The calendar cannot count this target (admins are refused such a policy, but a calendar
+				// may lose working time later): the other policies still set the ticket's deadlines.
+				continue
+			}
 			if err != nil {
 				return nil, nil, fmt.Errorf("policy %s, %s: %w", p.Code, t, err)
 			}

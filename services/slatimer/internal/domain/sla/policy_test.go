@@ -190,3 +190,28 @@ func TestMatch(t *testing.T) {
 		})
 	}
 }
+
+// TestApplySkipsATargetItsCalendarCannotCount: a calendar that no longer has the working time a target
+// needs (one make-up day left, a 10-hour target) drops that policy's target instead of the ticket's whole
+// SLA; the other matching policies still set it.
+func TestApplySkipsATargetItsCalendarCannotCount(t *testing.T) {
+	t.Parallel()
+	short := calendar.Calendar{Zone: time.UTC, Workdays: map[calendar.Date][]calendar.Interval{
+		{Year: 2026, Month: 11, Day: 24}: {calendar.Hours(9, 0, 18, 0)}}}
+	cals := func(code string) (calendar.Calendar, bool) {
+		if code == "short" {
+			return short, true
+		}
+		return calendar.Always(), true
+	}
+	ps := []Policy{
+		{ID: idOf("a"), Code: "a", Enabled: true, Calendar: "short", Targets: map[Target]time.Duration{Resolution: 10 * time.Hour}},
+		{ID: idOf("b"), Code: "b", Enabled: true, Calendar: CalendarAlways, Targets: map[Target]time.Duration{Resolution: 48 * time.Hour}},
+	}
+	start := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	ds, _, err := Apply(ps, Facts{}, start, cals, Resolution)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	require.Equal(t, idOf("b"), ds[0].PolicyID)
+	require.True(t, start.Add(48*time.Hour).Equal(ds[0].Due))
+}
