@@ -67,6 +67,9 @@ func (a *App) messages(ctx context.Context, row *store.TicketRow, changes []sla.
 	var out []outbox.Message
 	ticket := row.ID.String()
 	for _, ch := range changes {
+		if len(ch.Clocks) == 0 {
+			return nil, fmt.Errorf("a %s change names no clock", ch.Kind)
+		}
 		var (
 			body proto.Message
 			meta = &eventsv1.EventMeta{}

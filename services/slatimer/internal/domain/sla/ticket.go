@@ -237,6 +237,9 @@ func (t *Ticket) Reclassify(facts Facts, at time.Time, env Env) ([]Change, error
 			out = append(out, n)
 		}
 	}
+	if len(out) == 0 {
+		return nil, nil // nothing open changed (a closed ticket, or every target already met)
+	}
 	return append([]Change{{Kind: ChangeApplied, Clocks: out, Recomputed: true}}, met...), nil
 }
 

@@ -116,6 +116,9 @@ func TestTicketLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, fired)
 	require.Nil(t, tk.CustomerMessage(at(11, 30, 0, 0)))
+	cs, err = tk.Reclassify(Facts{Type: "complaint", Level: "l3", Urgency: "urgent", Channel: "web_form"}, at(11, 30, 0, 0), e)
+	require.NoError(t, err)
+	require.Empty(t, cs, "a closed ticket's reclassification changes no clock and publishes nothing")
 }
 
 func TestTicketNextResponseCycles(t *testing.T) {
