@@ -1,0 +1,203 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"kefu.dev/pkg/pgxutil"
+)
+
+// BatchHandler applies deliveries inside tx. They are the batch's events not yet in the inbox, in stream
+// order; an error rolls the whole batch back.
+type BatchHandler func(ctx context.Context, tx pgx.Tx, ds []Delivery) error
+
+// BatchConfig configures ConsumeBatches: a ConsumerConfig (Workers is ignored: one loop keeps stream
+// order) and the batch's bounds.
+type BatchConfig struct {
+	ConsumerConfig
+	// BatchSize is the most messages one transaction takes (default 1000).
+	BatchSize int
+	// MaxWait is how long a fetch waits to fill a batch before taking what arrived (default 50 ms).
+	MaxWait time.Duration
+}
+
+// Batch defaults.
+const (
+	DefaultBatchSize    = 1000
+	DefaultBatchMaxWait = 50 * time.Millisecond
+)
+
+// ConsumeBatches is Consume for a consumer whose throughput matters more than each event's latency (a
+// projection): it fetches up to BatchSize messages and, in one transaction, records them all in the inbox
+// and runs h on those the inbox had not seen, then commits and acks them all. Effects are applied once
+// however often JetStream delivers, as with Consume.
+//
+// When a batch's transaction fails, each of its messages is applied alone, exactly as Consume would
+// (retried with backoff, parked in dead_letters after MaxDeliver or at once for ErrPermanent), so one
+// poison event costs its batch a slower pass, never the others' effects. Messages are fetched and applied
+// in stream order by one loop; only a message that failed alone comes back out of order.
+func ConsumeBatches(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, c BatchConfig, h BatchHandler) error {
+	c.Workers = 1
+	cc, err := c.withDefaults()
+	if err != nil {
+		return err
+	}
+	c.ConsumerConfig = cc
+	if c.BatchSize <= 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.MaxWait <= 0 {
+		c.MaxWait = DefaultBatchMaxWait
+	}
+	if c.MaxAckPending < c.BatchSize {
+		c.MaxAckPending = c.BatchSize
+	}
+	single := func(ctx context.Context, tx pgx.Tx, d Delivery) error { return h(ctx, tx, []Delivery{d}) }
+	bc := &batchConsumer{cfg: c, h: h,
+		one: &consumer{cfg: c.ConsumerConfig, pool: pool, h: single, tracer: c.TracerProvider.Tracer(tracerName)}}
+	for attempt := 0; ; {
+		received, err := bc.run(ctx, js)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if received {
+			attempt = 0
+		}
+		attempt++
+		d := retryDelay(attempt)
+		c.Logger.WarnContext(ctx, "batch consumer interrupted; restarting", "err", err, "attempt", attempt, "retry_in", d)
+		if !sleepCtx(ctx, d) {
+			return nil
+		}
+	}
+}
+
+type batchConsumer struct {
+	cfg BatchConfig
+	h   BatchHandler
+	// one applies a message alone (a failed batch's fallback), with Consume's retry and parking.
+	one *consumer
+}
+
+func (bc *batchConsumer) run(ctx context.Context, js jetstream.JetStream) (received bool, err error) {
+	c := bc.cfg
+	cons, err := js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
+		Durable:        c.Durable,
+		FilterSubjects: c.FilterSubjects,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		AckWait:        c.AckWait,
+		MaxDeliver:     -1, // parking after MaxDeliver is done here, as in Consume
+		MaxAckPending:  c.MaxAckPending,
+	})
+	if err != nil {
+		return false, fmt.Errorf("create consumer %s: %w", c.Durable, err)
+	}
+	for {
+		if ctx.Err() != nil {
+			return received, nil
+		}
+		batch, err := cons.Fetch(c.BatchSize, jetstream.FetchMaxWait(c.MaxWait))
+		if err != nil {
+			if ctx.Err() != nil {
+				return received, nil
+			}
+			return received, fmt.Errorf("fetch on %s: %w", c.Durable, err)
+		}
+		var msgs []jetstream.Msg
+		for m := range batch.Messages() {
+			msgs = append(msgs, m)
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
+			if ctx.Err() != nil {
+				return received, nil
+			}
+			if len(msgs) == 0 {
+				return received, fmt.Errorf("fetch on %s: %w", c.Durable, err)
+			}
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		received = true
+		bc.handle(ctx, msgs)
+	}
+}
+
+// handle applies a batch in one transaction and acks it, or falls back to one message at a time.
+func (bc *batchConsumer) handle(ctx context.Context, msgs []jetstream.Msg) {
+	ds := make([]Delivery, 0, len(msgs))
+	ok := true
+	for _, m := range msgs {
+		d := delivery(m)
+		if _, err := uuid.Parse(d.EventID); err != nil {
+			ok = false // cannot be deduplicated: the single path parks it
+		}
+		ds = append(ds, d)
+	}
+	if ok {
+		err := bc.apply(ctx, ds)
+		if err == nil {
+			for i, m := range msgs {
+				if aerr := m.Ack(); aerr != nil {
+					bc.cfg.Logger.WarnContext(ctx, "ack event", "event_id", ds[i].EventID, "err", aerr)
+				}
+			}
+			return
+		}
+		if ctx.Err() != nil {
+			for _, m := range msgs {
+				_ = m.Nak()
+			}
+			return
+		}
+		bc.cfg.Logger.InfoContext(ctx, "event batch failed; applying its events one at a time", "events", len(msgs), "err", err)
+	}
+	for _, m := range msgs {
+		bc.one.handle(ctx, m)
+	}
+}
+
+// apply records the batch in the inbox and runs the handler on the events it had not seen, in one
+// transaction.
+func (bc *batchConsumer) apply(ctx context.Context, ds []Delivery) error {
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.EventID
+	}
+	return pgxutil.InTx(ctx, bc.one.pool, func(ctx context.Context, tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `INSERT INTO inbox (consumer, event_id)
+			SELECT $1, id FROM unnest($2::uuid[]) AS id
+			ON CONFLICT ON CONSTRAINT inbox_pkey DO NOTHING RETURNING event_id::text`, bc.cfg.Durable, ids)
+		if err != nil {
+			return fmt.Errorf("record %d events in inbox: %w", len(ids), err)
+		}
+		fresh, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("record %d events in inbox: %w", len(ids), err)
+		}
+		seen := make(map[string]bool, len(fresh))
+		for _, id := range fresh {
+			seen[id] = true
+		}
+		todo := make([]Delivery, 0, len(fresh))
+		for _, d := range ds {
+			// A batch may hold one event twice (a redelivery beside the original): apply it once.
+			if seen[d.EventID] {
+				todo = append(todo, d)
+				delete(seen, d.EventID)
+			}
+		}
+		if len(todo) == 0 {
+			return nil
+		}
+		return bc.h(ctx, tx, todo)
+	})
+}

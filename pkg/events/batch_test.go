@@ -1,0 +1,118 @@
+package events_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"kefu.dev/pkg/events"
+	"kefu.dev/pkg/testkit"
+)
+
+// consumeBatches runs events.ConsumeBatches until the returned stop function is called.
+func (e env) consumeBatches(t *testing.T, c events.BatchConfig, h events.BatchHandler) (stop func()) {
+	t.Helper()
+	if c.Logger == nil {
+		c.Logger = e.log
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- events.ConsumeBatches(ctx, e.js, e.pool, c, h) }()
+	var once atomic.Bool
+	stop = func() {
+		if once.CompareAndSwap(false, true) {
+			cancel()
+			require.NoError(t, <-done)
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// countBatch applies countEffect to each delivery and records the batch sizes.
+func countBatch(sizes *atomic.Int64, batches *atomic.Int64) events.BatchHandler {
+	return func(ctx context.Context, tx pgx.Tx, ds []events.Delivery) error {
+		batches.Add(1)
+		sizes.Add(int64(len(ds)))
+		for _, d := range ds {
+			if err := countEffect(ctx, tx, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// TestConsumeBatchesAppliesEachEventOnceInOrder: 300 events go through in batches (fewer transactions than
+// events), each applied once and each aggregate in sequence order; after the durable consumer is reset
+// and every event delivered again, nothing changes.
+func TestConsumeBatchesAppliesEachEventOnceInOrder(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	const durable = "test-batches"
+	for i := range 300 {
+		e.publish(t, uuid.NewString(), fmt.Sprintf("agg-%d", i%7), int64(i/7+1), nil)
+	}
+	cfg := events.BatchConfig{ConsumerConfig: events.ConsumerConfig{Durable: durable, FilterSubjects: []string{"kefu.thing.>"}},
+		BatchSize: 100}
+	var sizes, batches atomic.Int64
+	stop := e.consumeBatches(t, cfg, countBatch(&sizes, &batches))
+	testkit.Eventually(t, func() bool {
+		return scalar[int64](t, e.pool, `SELECT coalesce(sum(n), 0) FROM effects`) == 300
+	}, waitLong, "300 events applied")
+	stop()
+	require.Less(t, batches.Load(), int64(300), "events were applied in batches")
+	require.Equal(t, int64(0), scalar[int64](t, e.pool, `SELECT count(*) FROM (
+		SELECT seq < lag(seq) OVER (PARTITION BY aggregate_id ORDER BY id) AS back FROM applied) a WHERE back`),
+		"each aggregate's events applied in sequence order")
+
+	require.NoError(t, e.js.DeleteConsumer(t.Context(), events.StreamName, durable))
+	last := uuid.NewString()
+	e.publish(t, last, "agg-last", 1, nil)
+	e.consumeBatches(t, cfg, countBatch(&sizes, &batches))
+	testkit.Eventually(t, func() bool {
+		return scalar[bool](t, e.pool, `SELECT EXISTS (SELECT 1 FROM effects WHERE aggregate_id = 'agg-last')`)
+	}, waitLong, "the event published after the reset is applied")
+	require.Equal(t, int64(301), scalar[int64](t, e.pool, `SELECT sum(n) FROM effects`))
+	require.Equal(t, int64(301), sizes.Load(), "a redelivered batch runs the handler on nothing")
+}
+
+// TestConsumeBatchesIsolatesAPoisonEvent: a batch holding an event that always fails is applied one event at
+// a time: the others take effect, and the poison event is parked in dead_letters.
+func TestConsumeBatchesIsolatesAPoisonEvent(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	for i := range 20 {
+		agg := fmt.Sprintf("agg-%d", i)
+		if i == 7 {
+			agg = "bad"
+		}
+		e.publish(t, uuid.NewString(), agg, 1, nil)
+	}
+	h := func(ctx context.Context, tx pgx.Tx, ds []events.Delivery) error {
+		for _, d := range ds {
+			if d.AggregateID == "bad" {
+				return fmt.Errorf("cannot apply: %w", events.ErrPermanent)
+			}
+			if err := countEffect(ctx, tx, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	e.consumeBatches(t, events.BatchConfig{ConsumerConfig: events.ConsumerConfig{Durable: "test-poison",
+		FilterSubjects: []string{"kefu.thing.>"}, Backoff: []time.Duration{time.Millisecond}}}, h)
+	testkit.Eventually(t, func() bool {
+		return scalar[int64](t, e.pool, `SELECT count(*) FROM dead_letters WHERE consumer = 'test-poison'`) == 1
+	}, waitLong, "the poison event is parked")
+	testkit.Eventually(t, func() bool {
+		return scalar[int64](t, e.pool, `SELECT coalesce(sum(n), 0) FROM effects`) == 19
+	}, waitLong, "the 19 others are applied")
+	require.Equal(t, int64(0), scalar[int64](t, e.pool, `SELECT count(*) FROM effects WHERE aggregate_id = 'bad'`))
+}
