@@ -43,6 +43,8 @@ const (
 	PermSLARead  Permission = "sla.read"  // SLA policies, calendars, a ticket's targets, the countdown board
 	PermSLAAdmin Permission = "sla.admin" // change SLA policies and calendars; re-apply a ticket's policies
 
+	PermAnalyticsRead Permission = "analytics.read" // reports and ingestion status
+
 	PermKeysAdmin Permission = "keys.admin" // create, list, rotate and revoke API keys
 	PermAuditRead Permission = "audit.read" // read the audit log
 )
@@ -161,23 +163,29 @@ var methods = map[string]Rule{
 	"/kefu.routing.v1.RoutingService/ListAgentTickets": {PermRoutingRead, ScopeNone, AuditNone},
 	// The SLA service keeps clocks, not tickets: a ticket's SLA shows ids, codes and times only, so it is
 	// readable like the countdown board rather than scoped through intake.
-	"/kefu.sla.v1.SlaService/CreatePolicy":        {PermSLAAdmin, ScopeNone, AuditChange},
-	"/kefu.sla.v1.SlaService/GetPolicy":           {PermSLARead, ScopeNone, AuditNone},
-	"/kefu.sla.v1.SlaService/ListPolicies":        {PermSLARead, ScopeNone, AuditNone},
-	"/kefu.sla.v1.SlaService/UpdatePolicy":        {PermSLAAdmin, ScopeNone, AuditChange},
-	"/kefu.sla.v1.SlaService/CreateCalendar":      {PermSLAAdmin, ScopeNone, AuditChange},
-	"/kefu.sla.v1.SlaService/GetCalendar":         {PermSLARead, ScopeNone, AuditNone},
-	"/kefu.sla.v1.SlaService/ListCalendars":       {PermSLARead, ScopeNone, AuditNone},
-	"/kefu.sla.v1.SlaService/UpdateCalendar":      {PermSLAAdmin, ScopeNone, AuditChange},
-	"/kefu.sla.v1.SlaService/AddBusinessTime":     {PermSLARead, ScopeNone, AuditNone},
-	"/kefu.sla.v1.SlaService/GetTicketSla":        {PermSLARead, ScopeNone, AuditNone},
-	"/kefu.sla.v1.SlaService/ReapplySla":          {PermSLAAdmin, ScopeNone, AuditChange},
-	"/kefu.sla.v1.SlaService/ListAtRisk":          {PermSLARead, ScopeNone, AuditNone},
-	"/kefu.auth.v1.KeyService/CreateApiKey":       {PermKeysAdmin, ScopeNone, AuditChange},
-	"/kefu.auth.v1.KeyService/ListApiKeys":        {PermKeysAdmin, ScopeNone, AuditNone},
-	"/kefu.auth.v1.KeyService/RotateApiKey":       {PermKeysAdmin, ScopeNone, AuditChange},
-	"/kefu.auth.v1.KeyService/RevokeApiKey":       {PermKeysAdmin, ScopeNone, AuditChange},
-	"/kefu.auth.v1.AuditService/ListAuditRecords": {PermAuditRead, ScopeNone, AuditRead},
+	"/kefu.sla.v1.SlaService/CreatePolicy":                      {PermSLAAdmin, ScopeNone, AuditChange},
+	"/kefu.sla.v1.SlaService/GetPolicy":                         {PermSLARead, ScopeNone, AuditNone},
+	"/kefu.sla.v1.SlaService/ListPolicies":                      {PermSLARead, ScopeNone, AuditNone},
+	"/kefu.sla.v1.SlaService/UpdatePolicy":                      {PermSLAAdmin, ScopeNone, AuditChange},
+	"/kefu.sla.v1.SlaService/CreateCalendar":                    {PermSLAAdmin, ScopeNone, AuditChange},
+	"/kefu.sla.v1.SlaService/GetCalendar":                       {PermSLARead, ScopeNone, AuditNone},
+	"/kefu.sla.v1.SlaService/ListCalendars":                     {PermSLARead, ScopeNone, AuditNone},
+	"/kefu.sla.v1.SlaService/UpdateCalendar":                    {PermSLAAdmin, ScopeNone, AuditChange},
+	"/kefu.sla.v1.SlaService/AddBusinessTime":                   {PermSLARead, ScopeNone, AuditNone},
+	"/kefu.sla.v1.SlaService/GetTicketSla":                      {PermSLARead, ScopeNone, AuditNone},
+	"/kefu.sla.v1.SlaService/ReapplySla":                        {PermSLAAdmin, ScopeNone, AuditChange},
+	"/kefu.sla.v1.SlaService/ListAtRisk":                        {PermSLARead, ScopeNone, AuditNone},
+	"/kefu.analytics.v1.AnalyticsService/GetVolumeReport":       {PermAnalyticsRead, ScopeNone, AuditNone},
+	"/kefu.analytics.v1.AnalyticsService/GetTimelinessReport":   {PermAnalyticsRead, ScopeNone, AuditNone},
+	"/kefu.analytics.v1.AnalyticsService/GetSlaReport":          {PermAnalyticsRead, ScopeNone, AuditNone},
+	"/kefu.analytics.v1.AnalyticsService/GetSatisfactionReport": {PermAnalyticsRead, ScopeNone, AuditNone},
+	"/kefu.analytics.v1.AnalyticsService/GetWorkloadReport":     {PermAnalyticsRead, ScopeNone, AuditNone},
+	"/kefu.analytics.v1.AnalyticsService/GetIngestionStatus":    {PermAnalyticsRead, ScopeNone, AuditNone},
+	"/kefu.auth.v1.KeyService/CreateApiKey":                     {PermKeysAdmin, ScopeNone, AuditChange},
+	"/kefu.auth.v1.KeyService/ListApiKeys":                      {PermKeysAdmin, ScopeNone, AuditNone},
+	"/kefu.auth.v1.KeyService/RotateApiKey":                     {PermKeysAdmin, ScopeNone, AuditChange},
+	"/kefu.auth.v1.KeyService/RevokeApiKey":                     {PermKeysAdmin, ScopeNone, AuditChange},
+	"/kefu.auth.v1.AuditService/ListAuditRecords":               {PermAuditRead, ScopeNone, AuditRead},
 }
 
 // grants is what each role may do. Scope narrows it further per object (an agent's tickets are those
@@ -193,17 +201,17 @@ var grants = map[string][]Permission{
 	RoleSupervisor: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
 		PermTicketsResolve, PermTicketsSatisfaction, PermTicketsAssign, PermTicketsArchive, PermTaxonomyRead,
 		PermCustomersRead, PermCustomersWrite, PermCustomersReveal, PermCustomersVerify, PermCustomersMerge,
-		PermRoutingRead, PermRoutingPresence, PermRoutingTransfer, PermSLARead},
+		PermRoutingRead, PermRoutingPresence, PermRoutingTransfer, PermSLARead, PermAnalyticsRead},
 	// Admins handle PIPL requests (export, erasure) besides configuring the suite.
 	RoleAdmin: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
 		PermTicketsResolve, PermTicketsSatisfaction, PermTicketsAssign, PermTicketsArchive, PermTaxonomyRead,
 		PermTaxonomyAdmin, PermKeysAdmin, PermAuditRead,
 		PermCustomersRead, PermCustomersWrite, PermCustomersReveal, PermCustomersVerify, PermCustomersMerge,
 		PermCustomersPrivacy, PermTiersAdmin, PermRoutingRead, PermRoutingAdmin, PermRoutingPresence, PermRoutingTransfer,
-		PermSLARead, PermSLAAdmin},
+		PermSLARead, PermSLAAdmin, PermAnalyticsRead},
 	// Auditors read masked records and the audit log; unmasking stays with staff who have a reason.
 	RoleAuditor: {PermTicketsGet, PermTicketsList, PermTaxonomyRead, PermAuditRead, PermCustomersRead, PermRoutingRead,
-		PermSLARead},
+		PermSLARead, PermAnalyticsRead},
 	// Services act on every ticket for their own work (routing assigns, the SLA timer escalates); they
 	// neither submit for customers nor configure the suite. Intake resolves and verifies customers on
 	// submit; routing and the SLA timer read tiers.

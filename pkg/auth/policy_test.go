@@ -12,11 +12,12 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
-	_ "kefu.dev/pkg/api/kefu/auth/v1"     // registers the key and audit services
-	_ "kefu.dev/pkg/api/kefu/customer/v1" // registers the customer service
-	_ "kefu.dev/pkg/api/kefu/intake/v1"   // registers the intake service
-	_ "kefu.dev/pkg/api/kefu/routing/v1"  // registers the routing service
-	_ "kefu.dev/pkg/api/kefu/sla/v1"      // registers the SLA service
+	_ "kefu.dev/pkg/api/kefu/analytics/v1" // registers the analytics service
+	_ "kefu.dev/pkg/api/kefu/auth/v1"      // registers the key and audit services
+	_ "kefu.dev/pkg/api/kefu/customer/v1"  // registers the customer service
+	_ "kefu.dev/pkg/api/kefu/intake/v1"    // registers the intake service
+	_ "kefu.dev/pkg/api/kefu/routing/v1"   // registers the routing service
+	_ "kefu.dev/pkg/api/kefu/sla/v1"       // registers the SLA service
 	"kefu.dev/pkg/auth"
 )
 

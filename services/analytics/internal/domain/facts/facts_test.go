@@ -1,0 +1,152 @@
+package facts
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+var t0 = time.Date(2026, 11, 23, 1, 30, 0, 0, time.UTC)
+
+// script is one ticket's life, in sequence order.
+func script() []Event {
+	m := func(d time.Duration) time.Time { return t0.Add(d) }
+	return []Event{
+		{Kind: KindCreated, Seq: 1, At: m(0), ReceivedAt: m(-time.Minute), Channel: "web_chat", Type: "complaint",
+			Subcategory: "logistics_delay", Urgency: "normal", Level: "l2", ToStatus: "new"},
+		{Kind: KindSLAApplied, Seq: 1, At: m(time.Second), Targets: []string{"first_response", "resolution"}},
+		{Kind: KindUpdated, Seq: 2, At: m(2 * time.Minute), Type: "complaint", Subcategory: "logistics_delay", Urgency: "urgent", Level: "l2"},
+		{Kind: KindAssigned, Seq: 3, At: m(3 * time.Minute), GroupID: "g1", AssigneeID: "a1", ToStatus: "assigned"},
+		{Kind: KindSLAWarning, Seq: 2, At: m(10 * time.Minute), Targets: []string{"first_response"}},
+		{Kind: KindReplied, Seq: 4, At: m(14 * time.Minute), ToStatus: "in_progress"},
+		{Kind: KindSLAMet, Seq: 3, At: m(14 * time.Minute), Targets: []string{"first_response"}},
+		{Kind: KindTransferRequested, Seq: 1, At: m(20 * time.Minute)},
+		{Kind: KindTransferAccepted, Seq: 2, At: m(25 * time.Minute), Wait: 5 * time.Minute},
+		{Kind: KindAssigned, Seq: 5, At: m(25 * time.Minute), GroupID: "g2", AssigneeID: "a2", ToStatus: "in_progress"},
+		{Kind: KindSLABreached, Seq: 4, At: m(30 * time.Hour), Targets: []string{"resolution"}},
+		{Kind: KindResolved, Seq: 6, At: m(31 * time.Hour), ToStatus: "resolved"},
+		{Kind: KindRated, Seq: 7, At: m(32 * time.Hour), Rating: RatingUnsatisfied},
+		{Kind: KindReopened, Seq: 8, At: m(33 * time.Hour), ToStatus: "in_progress"},
+		{Kind: KindEscalated, Seq: 9, At: m(33 * time.Hour)},
+		{Kind: KindResolved, Seq: 10, At: m(34 * time.Hour), ToStatus: "resolved"},
+		{Kind: KindRated, Seq: 11, At: m(35 * time.Hour), Rating: RatingSatisfied},
+	}
+}
+
+// fold applies events one at a time, accumulating each change's delta, and returns the ticket and the sum
+// of the deltas.
+func fold(events []Event) (Ticket, *Delta) {
+	var tk Ticket
+	d := NewDelta()
+	for _, e := range events {
+		before := tk
+		before.SLA = cloneSLA(tk.SLA)
+		tk.Apply(e)
+		d.Change(before, tk)
+	}
+	return tk, d
+}
+
+func cloneSLA(m map[string]SLAFlags) map[string]SLAFlags {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]SLAFlags, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// nonzero drops the cells a delta left at zero.
+func nonzero(d *Delta) *Delta {
+	out := NewDelta()
+	for k, v := range d.Tickets {
+		if !v.Zero() {
+			out.Tickets[k] = v
+		}
+	}
+	for k, v := range d.Hist {
+		if v != 0 {
+			out.Hist[k] = v
+		}
+	}
+	for k, v := range d.SLA {
+		if v != (SLACounts{}) {
+			out.SLA[k] = v
+		}
+	}
+	for k, v := range d.Agents {
+		if v != (AgentCounts{}) {
+			out.Agents[k] = v
+		}
+	}
+	return out
+}
+
+func TestTicketFoldsItsLife(t *testing.T) {
+	t.Parallel()
+	tk, d := fold(script())
+	require.Equal(t, "urgent", tk.Urgency, "the update's classification")
+	require.Equal(t, "a2", tk.AssigneeID)
+	require.Equal(t, t0.Add(3*time.Minute), tk.FirstAssignedAt)
+	require.Equal(t, t0.Add(31*time.Hour), tk.ResolvedAt, "the first resolution")
+	require.Equal(t, RatingSatisfied, tk.Rating, "the latest rating")
+	require.Equal(t, int64(1), tk.Reopens)
+	require.False(t, tk.Open())
+
+	d = nonzero(d)
+	hour := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
+	dims := Dims{Hour: hour, Channel: "web_chat", Group: "g2", Type: "complaint", Subcategory: "logistics_delay", Urgency: "urgent", Level: "l2"}
+	require.Equal(t, map[Dims]Counts{dims: {Tickets: 1, FirstResponses: 1, FirstResponseMS: (15 * time.Minute).Milliseconds(),
+		Resolutions: 1, ResolutionMS: (31*time.Hour + time.Minute).Milliseconds(), Satisfied: 1, Transfers: 1, Escalations: 1,
+		Reopens: 1, AcceptWaitMS: (5 * time.Minute).Milliseconds()}}, d.Tickets, "one ticket, counted once, where it stands now")
+	require.Equal(t, map[SLAKey]SLACounts{
+		{dims, "first_response"}: {Tickets: 1, WarnedRecovered: 1},
+		{dims, "resolution"}:     {Tickets: 1, Breached: 1},
+	}, d.SLA)
+	require.Equal(t, map[AgentKey]AgentCounts{{Hour: hour, Group: "g2", Agent: "a2"}: {Assigned: 1, Resolved: 1, Handled: 1,
+		HandleMS: (31*time.Hour - 3*time.Minute).Milliseconds()}}, d.Agents)
+	require.Equal(t, map[HistKey]int64{
+		{dims, MetricFirstResponse, Bucket(15 * time.Minute)}:         1,
+		{dims, MetricResolution, Bucket(31*time.Hour + time.Minute)}: 1,
+	}, d.Hist)
+}
+
+// TestAnyOrderGivesTheSameNumbers: the events of a ticket applied in any order (late, reordered) leave the
+// same projection and the same net change to the rollups.
+func TestAnyOrderGivesTheSameNumbers(t *testing.T) {
+	t.Parallel()
+	want, wantDelta := fold(script())
+	r := rand.New(rand.NewPCG(7, 7))
+	for range 200 {
+		events := script()
+		r.Shuffle(len(events), func(i, j int) { events[i], events[j] = events[j], events[i] })
+		got, d := fold(events)
+		require.Equal(t, want, got)
+		require.Equal(t, nonzero(wantDelta), nonzero(d))
+	}
+}
+
+func TestBucketsAndPercentiles(t *testing.T) {
+	t.Parallel()
+	for _, d := range []time.Duration{0, 500 * time.Millisecond, time.Second, 90 * time.Second, time.Hour, 400 * 24 * time.Hour} {
+		b := Bucket(d)
+		require.LessOrEqual(t, Lower(b), d+time.Millisecond, "%s in bucket %d", d, b)
+		require.Greater(t, Lower(b+1), d, "%s in bucket %d", d, b)
+	}
+	counts := map[int]int64{}
+	for i := 1; i <= 100; i++ {
+		counts[Bucket(time.Duration(i)*time.Minute)]++
+	}
+	for _, tc := range []struct {
+		p    float64
+		want time.Duration
+	}{{0.5, 50 * time.Minute}, {0.9, 90 * time.Minute}, {0.99, 99 * time.Minute}} {
+		got := Percentile(counts, tc.p)
+		require.InEpsilon(t, tc.want.Seconds(), got.Seconds(), 0.025, "p%.0f", tc.p*100)
+	}
+	require.Zero(t, Percentile(map[int]int64{}, 0.5))
+}
