@@ -48,3 +48,15 @@ ALTER DEFAULT PRIVILEGES FOR ROLE kefu_slatimer_owner IN SCHEMA slatimer
   GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO kefu_slatimer;
 ALTER DEFAULT PRIVILEGES FOR ROLE kefu_slatimer_owner IN SCHEMA slatimer
   GRANT EXECUTE ON FUNCTIONS TO kefu_slatimer;
+
+CREATE ROLE kefu_analytics_owner LOGIN PASSWORD 'kefu_analytics_owner';
+CREATE ROLE kefu_analytics LOGIN PASSWORD 'kefu_analytics';
+GRANT CONNECT ON DATABASE kefu TO kefu_analytics_owner, kefu_analytics;
+CREATE SCHEMA analytics AUTHORIZATION kefu_analytics_owner;
+GRANT USAGE ON SCHEMA analytics TO kefu_analytics;
+ALTER DEFAULT PRIVILEGES FOR ROLE kefu_analytics_owner IN SCHEMA analytics
+  GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO kefu_analytics;
+ALTER DEFAULT PRIVILEGES FOR ROLE kefu_analytics_owner IN SCHEMA analytics
+  GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO kefu_analytics;
+ALTER DEFAULT PRIVILEGES FOR ROLE kefu_analytics_owner IN SCHEMA analytics
+  GRANT EXECUTE ON FUNCTIONS TO kefu_analytics;

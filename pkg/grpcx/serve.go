@@ -28,13 +28,3 @@ func ServeUntil(ctx context.Context, s *Server, lis net.Listener, stopTimeout ti
 		return nil
 	}
 }
-
-// ServeHealthOnly serves a server with just health (and dev reflection) until ctx is done: the placeholder of a
-// service whose API has not been built yet, so the suite's topology (ports, health checks) is complete.
-func ServeHealthOnly(ctx context.Context, o ServerOptions, lis net.Listener) error {
-	s, err := NewServer(o)
-	if err != nil {
-		return err
-	}
-	return ServeUntil(ctx, s, lis, 5*time.Second)
-}

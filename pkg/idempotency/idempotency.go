@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -113,4 +114,24 @@ func FingerprintWithout(m proto.Message, key protoreflect.Name) ([]byte, error) 
 	}
 	r.Clear(fd)
 	return Fingerprint(c)
+}
+
+// DefaultTTL is how long services keep request keys: a retry within it returns the first call's result.
+const DefaultTTL = 48 * time.Hour
+
+// Sweep purges keys older than ttl every interval until ctx ends (a service's background task). A failed
+// purge is logged and tried again at the next tick.
+func Sweep(ctx context.Context, pool *pgxpool.Pool, now func() time.Time, every, ttl time.Duration, log *slog.Logger) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if _, err := Purge(ctx, pool, now().Add(-ttl), 1000); err != nil && ctx.Err() == nil {
+			log.WarnContext(ctx, "purge idempotency keys", "error", err.Error())
+		}
+	}
 }

@@ -9,14 +9,12 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"kefu.dev/pkg/config"
-	"kefu.dev/pkg/grpcx"
 	"kefu.dev/pkg/logging"
 	"kefu.dev/pkg/telemetry"
 )
@@ -59,20 +57,4 @@ func Main(name string, define func(fs *flag.FlagSet) func(ctx context.Context, l
 		os.Exit(1)
 	}
 	os.Exit(0)
-}
-
-// Placeholder is the whole main of a service whose API has not been built yet: it serves grpc.health.v1
-// on --grpc-addr (KEFU_GRPC_ADDR) until SIGINT/SIGTERM.
-func Placeholder(name, defaultAddr string) {
-	Main(name, func(fs *flag.FlagSet) func(context.Context, *slog.Logger) error {
-		addr := fs.String("grpc-addr", defaultAddr, "gRPC listen address")
-		return func(ctx context.Context, log *slog.Logger) error {
-			lis, err := net.Listen("tcp", *addr)
-			if err != nil {
-				return err
-			}
-			log.InfoContext(ctx, "serving health only", "grpc_addr", lis.Addr().String())
-			return grpcx.ServeHealthOnly(ctx, grpcx.ServerOptions{Logger: log}, lis)
-		}
-	})
 }

@@ -1,24 +1,192 @@
-// Package analytics will own reports built from every event: timeliness, breaches, satisfaction and top issues (issue #8). Until that issue lands it serves only
-// grpc.health.v1 and reflection, so the suite's topology, ports and health checks are already in place.
+// Package analytics is the analytics service: it consumes every event (kefu.>) in batches, keeps a
+// projection of each ticket and hourly rollups in its own Postgres schema, and serves reports (volume,
+// timeliness, SLA, satisfaction, workload) and its ingestion lag over gRPC. Run (or Serve, with a listener
+// of the caller's) is the composition root; Rebuild drops the projections so the next start replays the
+// stream.
 package analytics
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
-	"kefu.dev/pkg/grpcx"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"kefu.dev/pkg/auth"
+	"kefu.dev/pkg/clock"
+	"kefu.dev/pkg/config"
+	"kefu.dev/pkg/events"
+	"kefu.dev/pkg/idempotency"
+	"kefu.dev/pkg/outbox"
+	"kefu.dev/pkg/pgxutil"
+	"kefu.dev/pkg/platform"
+	"kefu.dev/services/analytics/internal/app"
+	"kefu.dev/services/analytics/internal/consume"
+	"kefu.dev/services/analytics/internal/grpcapi"
+	"kefu.dev/services/analytics/internal/store"
 )
 
-// Config configures the service.
+// Config configures the service. cmd/analytics binds every field but Clock to a flag and a KEFU_ variable
+// (DATABASE_URL and NATS_URL keep their standard names).
 type Config struct {
+	// GRPCAddr is where Run listens (--grpc-addr).
 	GRPCAddr string
+	// DatabaseURL connects as the runtime role (--database-url, DATABASE_URL). Required.
+	DatabaseURL string
+	// MigrateDatabaseURL connects as the schema's owner role to run migrations and rebuilds
+	// (--migrate-database-url); empty means DatabaseURL.
+	MigrateDatabaseURL string
+	// Migrate applies migrations at start (--migrate).
+	Migrate bool
+	// DBMaxConns caps the pool (--db-max-conns).
+	DBMaxConns int
+	// NATSURL is the NATS server (--nats-url, NATS_URL). Required.
+	NATSURL string
+	// BatchSize is how many events one ingesting transaction takes at most (--batch-size).
+	BatchSize int
+	// SweepInterval is how often old idempotency keys are purged (--sweep-interval).
+	SweepInterval time.Duration
+	// OutboxReplayWindow is how long published events stay in the outbox (--outbox-replay-window).
+	OutboxReplayWindow time.Duration
+	// StreamMaxAge and StreamDuplicates configure the KEFU stream, as intake's do (--stream-max-age,
+	// --stream-duplicates); every service ensures the stream, so set them alike.
+	StreamMaxAge, StreamDuplicates time.Duration
+	// Auth is how callers are authenticated.
+	Auth auth.Config
+	// Reflection serves gRPC server reflection without credentials (--reflection). Dev only.
+	Reflection bool
+	// ShutdownTimeout bounds the graceful stop of the gRPC server (--shutdown-timeout).
+	ShutdownTimeout time.Duration
+	// Clock tells the app the time; nil is the real clock. Tests set a fake one.
+	Clock clock.Clock
 }
 
 // DefaultConfig returns the defaults.
-func DefaultConfig() Config { return Config{GRPCAddr: "127.0.0.1:7005"} }
+func DefaultConfig() Config {
+	return Config{
+		GRPCAddr: "127.0.0.1:7005", Migrate: true, DBMaxConns: 8, BatchSize: events.DefaultBatchSize,
+		SweepInterval: time.Minute, OutboxReplayWindow: outbox.DefaultReplayWindow, StreamMaxAge: events.DefaultMaxAge,
+		StreamDuplicates: events.DefaultDuplicates, Auth: auth.DefaultConfig(), ShutdownTimeout: 10 * time.Second,
+	}
+}
 
-// Serve runs the service on lis until ctx is done.
+// Validate checks cfg and names the flag of each bad value.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(flag, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s (%s): %s", flag, config.EnvName(flag), fmt.Sprintf(format, args...)))
+	}
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("database-url (DATABASE_URL) is required"))
+	}
+	if c.NATSURL == "" {
+		errs = append(errs, errors.New("nats-url (NATS_URL) is required"))
+	}
+	if c.BatchSize < 1 || c.BatchSize > 10000 {
+		bad("batch-size", "must be between 1 and 10000")
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"sweep-interval", c.SweepInterval}, {"outbox-replay-window", c.OutboxReplayWindow},
+		{"stream-max-age", c.StreamMaxAge}, {"stream-duplicates", c.StreamDuplicates}, {"shutdown-timeout", c.ShutdownTimeout},
+	} {
+		if d.v <= 0 {
+			bad(d.flag, "must be positive")
+		}
+	}
+	// The relay keeps two connections and the ingesting transaction one.
+	if c.DBMaxConns < 4 {
+		bad("db-max-conns", "must be at least 4")
+	}
+	if err := c.Auth.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Migrations returns the service's migration sets in the order they are applied.
+func Migrations() []pgxutil.MigrationSet { return store.Migrations() }
+
+// Migrate applies the migrations as the owner role, and returns.
+func Migrate(ctx context.Context, cfg Config) error {
+	return platform.Migrate(ctx, cfg.platformOptions())
+}
+
+func (c Config) platformOptions() platform.Options {
+	return platform.Options{Name: "analytics", Schema: store.Schema, Migrations: store.Migrations(),
+		DatabaseURL: c.DatabaseURL, MigrateDatabaseURL: c.MigrateDatabaseURL, Migrate: c.Migrate, DBMaxConns: c.DBMaxConns,
+		NATSURL: c.NATSURL, Stream: events.StreamConfig{MaxAge: c.StreamMaxAge, Duplicates: c.StreamDuplicates},
+		OutboxReplayWindow: c.OutboxReplayWindow, Auth: c.Auth, Reflection: c.Reflection,
+		ShutdownTimeout: c.ShutdownTimeout, Clock: c.Clock}
+}
+
+// Rebuild drops the projections and forgets the consumer's place in the stream, so the next start of the
+// service replays every event the stream still holds and rebuilds the same numbers. Run it with every
+// analytics replica stopped.
+func Rebuild(ctx context.Context, cfg Config, log *slog.Logger) error {
+	owner := cfg.MigrateDatabaseURL
+	if owner == "" {
+		owner = cfg.DatabaseURL
+	}
+	if owner == "" || cfg.NATSURL == "" {
+		return errors.New("rebuild needs database-url (or migrate-database-url) and nats-url")
+	}
+	nc, err := events.Connect(cfg.NATSURL, "analytics-rebuild", log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	if err := js.DeleteConsumer(ctx, events.StreamName, consume.Consumer); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("delete consumer %s: %w", consume.Consumer, err)
+	}
+	return store.Reset(ctx, owner, consume.Consumer)
+}
+
+// Run listens on cfg.GRPCAddr and serves until ctx ends (see Serve).
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	lis, err := net.Listen("tcp", cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.GRPCAddr, err)
+	}
+	return Serve(ctx, cfg, log, lis)
+}
+
+// Serve runs the service on lis until ctx ends: the gRPC API, the batch consumer of every event, the
+// outbox relay and the sweeper. It returns nil after a shutdown caused by ctx, or the error that stopped it.
+// It closes lis.
 func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) error {
-	return grpcx.ServeHealthOnly(ctx, grpcx.ServerOptions{Logger: log}, lis)
+	defer lis.Close()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "analytics starting", "grpc_addr", lis.Addr().String(), "database_url", config.Redact(cfg.DatabaseURL),
+		"nats_url", config.Redact(cfg.NATSURL), "migrate", cfg.Migrate)
+	p, err := platform.Open(ctx, cfg.platformOptions(), log)
+	if err != nil {
+		return err
+	}
+	defer p.Close(ctx)
+	a := app.New(store.New(p.Pool), p.Clock, p.JS, consume.Consumer, log)
+	grpcapi.New(a).Register(p.Server)
+	evs := consume.NewEvents(a, log)
+	err = p.Serve(ctx, lis,
+		func(ctx context.Context) error { return evs.Run(ctx, p.JS, p.Pool, cfg.BatchSize) },
+		func(ctx context.Context) error {
+			return idempotency.Sweep(ctx, p.Pool, p.Clock.Now, cfg.SweepInterval, idempotency.DefaultTTL, log)
+		},
+	)
+	log.InfoContext(ctx, "analytics stopped")
+	return err
 }

@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"kefu.dev/pkg/auth"
 	"kefu.dev/pkg/clock"
 	"kefu.dev/pkg/config"
@@ -242,27 +240,9 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 	a := app.New(store.New(p.Pool), p.Clock, p.Relay, kr, ix, app.Config{
 		VerifyMaxAttempts: cfg.VerifyMaxAttempts, VerifyWindow: cfg.VerifyWindow}, log)
 	grpcapi.New(a).Register(p.Server)
-	err = p.Serve(ctx, lis, func(ctx context.Context) error { return sweep(ctx, p.Pool, p.Clock, cfg.SweepInterval, log) })
+	err = p.Serve(ctx, lis, func(ctx context.Context) error {
+		return idempotency.Sweep(ctx, p.Pool, p.Clock.Now, cfg.SweepInterval, idempotency.DefaultTTL, log)
+	})
 	log.InfoContext(ctx, "customer stopped")
 	return err
-}
-
-// idempotencyKeyTTL is how long create and resolve keys are kept (at least the API's promised 24 hours).
-const idempotencyKeyTTL = 48 * time.Hour
-
-// sweep purges old idempotency keys every interval until ctx ends. A failed purge is logged and tried
-// again next time: keys only accumulate meanwhile.
-func sweep(ctx context.Context, pool *pgxpool.Pool, clk clock.Clock, every time.Duration, log *slog.Logger) error {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		if _, err := idempotency.Purge(ctx, pool, clk.Now().Add(-idempotencyKeyTTL), 1000); err != nil && ctx.Err() == nil {
-			log.WarnContext(ctx, "purge idempotency keys", "error", err.Error())
-		}
-	}
 }

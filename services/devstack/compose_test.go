@@ -25,9 +25,6 @@ func envOf(t *testing.T, root, name string) map[string]bool {
 	src, err := os.ReadFile(filepath.Join(root, "services", name, "cmd", name, "main.go"))
 	require.NoError(t, err)
 	flags := []string{"log-level"}
-	if strings.Contains(string(src), "service.Placeholder(") {
-		flags = append(flags, "grpc-addr")
-	}
 	if strings.Contains(string(src), "auth.BindFlags(") {
 		authSrc, err := os.ReadFile(filepath.Join(root, "pkg", "auth", "config.go"))
 		require.NoError(t, err)

@@ -121,6 +121,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	if err != nil {
 		return fmt.Errorf("provision slatimer roles: %w", err)
 	}
+	aroles, err := pgxutil.Provision(ctx, adminURL, "analytics")
+	if err != nil {
+		return fmt.Errorf("provision analytics roles: %w", err)
+	}
 	// The schemas are migrated before anything serves: intake's keys at the customer service and at
 	// routing, and routing's key at intake, go into their api_keys tables, and a stack that is ready has every schema in place (a
 	// stack stopped at once does not cut a migration short).
@@ -135,6 +139,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	}
 	if err := slatimer.Migrate(ctx, slatimer.Config{MigrateDatabaseURL: sroles.OwnerURL}); err != nil {
 		return fmt.Errorf("slatimer: %w", err)
+	}
+	if err := analytics.Migrate(ctx, analytics.Config{MigrateDatabaseURL: aroles.OwnerURL}); err != nil {
+		return fmt.Errorf("analytics: %w", err)
 	}
 	intakeKey, err := ensureServiceKey(ctx, intakeAtCustomer, dataDir, croles.RuntimeURL, pepper)
 	if err != nil {
@@ -194,6 +201,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	scfg.DatabaseURL, scfg.MigrateDatabaseURL, scfg.NATSURL = sroles.RuntimeURL, sroles.OwnerURL, ns.ClientURL()
 	scfg.Auth, scfg.Reflection = authCfg, true
 	scfg.Migrate = false // done above
+	acfg := analytics.DefaultConfig()
+	acfg.DatabaseURL, acfg.MigrateDatabaseURL, acfg.NATSURL = aroles.RuntimeURL, aroles.OwnerURL, ns.ClientURL()
+	acfg.Auth, acfg.Reflection = authCfg, true
+	acfg.Migrate = false // done above
 	svcs := []svc{
 		{cfg.IntakePort, &addrs.Intake, func(ctx context.Context, l net.Listener) error {
 			return intake.Serve(ctx, icfg, svcLog("intake"), l)
@@ -208,7 +219,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 			return slatimer.Serve(ctx, scfg, svcLog("slatimer"), l)
 		}},
 		{cfg.AnalyticsPort, &addrs.Analytics, func(ctx context.Context, l net.Listener) error {
-			return analytics.Serve(ctx, analytics.DefaultConfig(), svcLog("analytics"), l)
+			return analytics.Serve(ctx, acfg, svcLog("analytics"), l)
 		}},
 	}
 	lis := make([]net.Listener, len(svcs))
@@ -232,7 +243,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	rcfg.IntakeAddr = addrs.Intake
 	gcfg := gateway.DefaultConfig()
 	gcfg.IntakeAddr, gcfg.CustomerAddr, gcfg.RoutingAddr = addrs.Intake, addrs.Customer, addrs.Routing
-	gcfg.SlatimerAddr = addrs.Slatimer
+	gcfg.SlatimerAddr, gcfg.AnalyticsAddr = addrs.Slatimer, addrs.Analytics
 
 	g, gctx := errgroup.WithContext(ctx)
 	for i, s := range svcs {

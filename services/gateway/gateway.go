@@ -21,6 +21,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/proto"
 
+	analyticsv1 "kefu.dev/pkg/api/kefu/analytics/v1"
 	authv1 "kefu.dev/pkg/api/kefu/auth/v1"
 	customerv1 "kefu.dev/pkg/api/kefu/customer/v1"
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
@@ -54,7 +55,7 @@ const (
 const idleTimeout = 2 * time.Minute
 
 // Config configures the gateway. A zero field takes its Default value, except IntakeAddr, which is
-// required, and CustomerAddr, RoutingAddr and SlatimerAddr.
+// required, and CustomerAddr, RoutingAddr, SlatimerAddr and AnalyticsAddr.
 type Config struct {
 	// HTTPAddr is the listen address for Run (host:port).
 	HTTPAddr string
@@ -69,6 +70,9 @@ type Config struct {
 	// SlatimerAddr is the gRPC target of the SLA timer service, which serves /v1/slaPolicies, /v1/calendars,
 	// /v1/tickets/{ticket_id}/sla and /v1/sla/atRisk. Empty leaves those routes out (they answer 404).
 	SlatimerAddr string
+	// AnalyticsAddr is the gRPC target of the analytics service, which serves /v1/reports/* and
+	// /v1/analytics/status. Empty leaves those routes out (they answer 404).
+	AnalyticsAddr string
 	// MaxBodyBytes is the largest request body accepted; a larger one is answered 413.
 	MaxBodyBytes int64
 	// ReadHeaderTimeout bounds reading a request's headers (slowloris protection).
@@ -174,6 +178,7 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config, logger *slog.Logger
 	logger.InfoContext(ctx, "gateway listening", slog.String("addr", ln.Addr().String()),
 		slog.String("intake_addr", cfg.IntakeAddr), slog.String("customer_addr", cfg.CustomerAddr),
 		slog.String("routing_addr", cfg.RoutingAddr), slog.String("slatimer_addr", cfg.SlatimerAddr),
+		slog.String("analytics_addr", cfg.AnalyticsAddr),
 		slog.Int64("max_body_bytes", cfg.MaxBodyBytes))
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -255,6 +260,11 @@ func NewHandler(ctx context.Context, cfg Config, logger *slog.Logger) (http.Hand
 		_ = closeConn()
 		return nil, nil, err
 	}
+	analyticsConn, err := dial("analytics", cfg.AnalyticsAddr)
+	if err != nil {
+		_ = closeConn()
+		return nil, nil, err
+	}
 
 	mux := newServeMux()
 	if err := intakev1.RegisterIntakeServiceHandlerClient(ctx, mux, intakev1.NewIntakeServiceClient(conn)); err != nil {
@@ -290,6 +300,12 @@ func NewHandler(ctx context.Context, cfg Config, logger *slog.Logger) (http.Hand
 		if err := slav1.RegisterSlaServiceHandlerClient(ctx, mux, slav1.NewSlaServiceClient(slatimerConn)); err != nil {
 			_ = closeConn()
 			return nil, nil, fmt.Errorf("register sla routes: %w", err)
+		}
+	}
+	if analyticsConn != nil {
+		if err := analyticsv1.RegisterAnalyticsServiceHandlerClient(ctx, mux, analyticsv1.NewAnalyticsServiceClient(analyticsConn)); err != nil {
+			_ = closeConn()
+			return nil, nil, fmt.Errorf("register analytics routes: %w", err)
 		}
 	}
 	if err := registerPlainRoutes(mux, healthpb.NewHealthClient(conn)); err != nil {

@@ -13,8 +13,6 @@ import (
 	"net"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"kefu.dev/pkg/auth"
 	"kefu.dev/pkg/clock"
 	"kefu.dev/pkg/config"
@@ -175,27 +173,10 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 	err = p.Serve(ctx, lis,
 		func(ctx context.Context) error { return tickets.Run(ctx, p.JS, p.Pool, cfg.ConsumerWorkers) },
 		func(ctx context.Context) error { return a.RunTimers(ctx, cfg.FireInterval) },
-		func(ctx context.Context) error { return sweep(ctx, p.Pool, p.Clock, cfg.SweepInterval, log) },
+		func(ctx context.Context) error {
+			return idempotency.Sweep(ctx, p.Pool, p.Clock.Now, cfg.SweepInterval, idempotency.DefaultTTL, log)
+		},
 	)
 	log.InfoContext(ctx, "slatimer stopped")
 	return err
-}
-
-// idempotencyKeyTTL is how long request keys are kept.
-const idempotencyKeyTTL = 48 * time.Hour
-
-// sweep purges old idempotency keys every interval until ctx ends.
-func sweep(ctx context.Context, pool *pgxpool.Pool, clk clock.Clock, every time.Duration, log *slog.Logger) error {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		if _, err := idempotency.Purge(ctx, pool, clk.Now().Add(-idempotencyKeyTTL), 1000); err != nil && ctx.Err() == nil {
-			log.WarnContext(ctx, "purge idempotency keys", "error", err.Error())
-		}
-	}
 }

@@ -1,9 +1,59 @@
-// Command analytics runs the analytics service alone (docker compose, Kubernetes).
+// Command analytics runs the analytics service alone (docker compose, Kubernetes). Every flag also reads a
+// KEFU_ variable (--grpc-addr ↔ KEFU_GRPC_ADDR); DATABASE_URL and NATS_URL keep their standard names.
+//
+//	analytics [flags]            serve
+//	analytics [flags] migrate    apply migrations and exit
+//	analytics [flags] rebuild    drop the projections; the next start replays the stream (stop every
+//	                             analytics replica first)
 package main
 
 import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+
+	"kefu.dev/pkg/auth"
 	"kefu.dev/pkg/service"
 	"kefu.dev/services/analytics"
 )
 
-func main() { service.Placeholder("analytics", analytics.DefaultConfig().GRPCAddr) }
+func main() {
+	service.Main("analytics", func(fs *flag.FlagSet) func(context.Context, *slog.Logger) error {
+		cfg := analytics.DefaultConfig()
+		fs.StringVar(&cfg.GRPCAddr, "grpc-addr", cfg.GRPCAddr, "gRPC listen address")
+		fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "Postgres URL of the runtime role (env DATABASE_URL)")
+		fs.StringVar(&cfg.MigrateDatabaseURL, "migrate-database-url", cfg.MigrateDatabaseURL, "Postgres URL of the schema owner role for migrations and rebuilds (default: database-url)")
+		fs.BoolVar(&cfg.Migrate, "migrate", cfg.Migrate, "apply migrations at start")
+		fs.IntVar(&cfg.DBMaxConns, "db-max-conns", cfg.DBMaxConns, "maximum Postgres connections")
+		fs.StringVar(&cfg.NATSURL, "nats-url", cfg.NATSURL, "NATS URL (env NATS_URL)")
+		fs.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "events one ingesting transaction takes at most")
+		fs.DurationVar(&cfg.SweepInterval, "sweep-interval", cfg.SweepInterval, "how often to purge old idempotency keys")
+		fs.DurationVar(&cfg.OutboxReplayWindow, "outbox-replay-window", cfg.OutboxReplayWindow, "how long published events stay in the outbox")
+		fs.DurationVar(&cfg.StreamMaxAge, "stream-max-age", cfg.StreamMaxAge, "how long the KEFU stream keeps events")
+		fs.DurationVar(&cfg.StreamDuplicates, "stream-duplicates", cfg.StreamDuplicates, "the KEFU stream's dedupe window")
+		auth.BindFlags(fs, &cfg.Auth)
+		fs.BoolVar(&cfg.Reflection, "reflection", cfg.Reflection, "serve gRPC reflection without credentials (dev only)")
+		fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "graceful stop deadline of the gRPC server")
+		return func(ctx context.Context, log *slog.Logger) error {
+			switch args := fs.Args(); {
+			case len(args) == 0:
+				return analytics.Run(ctx, cfg, log)
+			case args[0] == "migrate" && len(args) == 1:
+				if err := analytics.Migrate(ctx, cfg); err != nil {
+					return err
+				}
+				log.InfoContext(ctx, "migrations applied")
+				return nil
+			case args[0] == "rebuild" && len(args) == 1:
+				if err := analytics.Rebuild(ctx, cfg, log); err != nil {
+					return err
+				}
+				log.InfoContext(ctx, "projections dropped; the next start replays the stream")
+				return nil
+			default:
+				return fmt.Errorf("unknown command %q: want migrate or rebuild", args[0])
+			}
+		}
+	})
+}

@@ -190,15 +190,15 @@ func (t Ticket) Open() bool {
 
 // Dims is a rollup row's key: the hour the ticket was received (UTC) and its classification.
 type Dims struct {
-	Hour                                               time.Time
+	Hour                                              time.Time
 	Channel, Group, Type, Subcategory, Urgency, Level string
 }
 
 // Counts are the additive measures of the ticket rollup.
 type Counts struct {
 	Tickets, FirstResponses, FirstResponseMS, Resolutions, ResolutionMS int64
-	Satisfied, Neutral, Unsatisfied                                    int64
-	Transfers, Escalations, Reopens, AcceptWaitMS                      int64
+	Satisfied, Neutral, Unsatisfied                                     int64
+	Transfers, Escalations, Reopens, AcceptWaitMS                       int64
 }
 
 func (c *Counts) add(o Counts, sign int64) {
@@ -243,10 +243,10 @@ type SLACounts struct {
 	Tickets, Breached, WarnedRecovered, WarnedBreached int64
 }
 
-// AgentKey is a workload rollup row's key: the hour received, the group and the assignee.
+// AgentKey is a workload rollup row's key: the ticket's rollup key and its assignee.
 type AgentKey struct {
-	Hour         time.Time
-	Group, Agent string
+	Dims
+	Agent string
 }
 
 // AgentCounts are the workload rollup's measures.
@@ -322,7 +322,7 @@ func (d *Delta) add(t Ticket, sign int64) {
 		d.SLA[k] = s
 	}
 	if t.AssigneeID != "" {
-		k := AgentKey{Hour: dims.Hour, Group: t.GroupID, Agent: t.AssigneeID}
+		k := AgentKey{Dims: dims, Agent: t.AssigneeID}
 		a := d.Agents[k]
 		a.Assigned += sign
 		if !t.ResolvedAt.IsZero() {

@@ -107,10 +107,10 @@ func TestTicketFoldsItsLife(t *testing.T) {
 		{dims, "first_response"}: {Tickets: 1, WarnedRecovered: 1},
 		{dims, "resolution"}:     {Tickets: 1, Breached: 1},
 	}, d.SLA)
-	require.Equal(t, map[AgentKey]AgentCounts{{Hour: hour, Group: "g2", Agent: "a2"}: {Assigned: 1, Resolved: 1, Handled: 1,
+	require.Equal(t, map[AgentKey]AgentCounts{{Dims: dims, Agent: "a2"}: {Assigned: 1, Resolved: 1, Handled: 1,
 		HandleMS: (31*time.Hour - 3*time.Minute).Milliseconds()}}, d.Agents)
 	require.Equal(t, map[HistKey]int64{
-		{dims, MetricFirstResponse, Bucket(15 * time.Minute)}:         1,
+		{dims, MetricFirstResponse, Bucket(15 * time.Minute)}:        1,
 		{dims, MetricResolution, Bucket(31*time.Hour + time.Minute)}: 1,
 	}, d.Hist)
 }

@@ -1,0 +1,414 @@
+package analytics_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	analyticsv1 "kefu.dev/pkg/api/kefu/analytics/v1"
+	eventsv1 "kefu.dev/pkg/api/kefu/events/v1"
+	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
+	"kefu.dev/pkg/events"
+	"kefu.dev/pkg/logging"
+	"kefu.dev/pkg/natsembed"
+	"kefu.dev/pkg/outbox"
+	"kefu.dev/pkg/testkit"
+	"kefu.dev/services/analytics"
+	"kefu.dev/services/analytics/internal/store"
+)
+
+const wait = 30 * time.Second
+
+var testStart = time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
+
+const supervisorP = "staff:00000000-0000-4000-8000-0000000000b1"
+
+func creds() *testkit.Credentials { return testkit.NewCredentials(testStart) }
+
+func as(ctx context.Context, p string, roles ...string) context.Context {
+	return creds().As(ctx, p, roles...)
+}
+
+// stack is the analytics service on a real Postgres and NATS, fed by events the test publishes as the
+// other services' relays would.
+type stack struct {
+	nats   *natsembed.Server
+	js     jetstream.JetStream
+	cfg    analytics.Config
+	client analyticsv1.AnalyticsServiceClient
+	stop   func()
+}
+
+func start(t *testing.T) *stack {
+	t.Helper()
+	ns := testkit.NATS(t)
+	db := testkit.NewDB(t, store.Schema, analytics.Migrations()...)
+	creds().InsertKeys(t, db, nil)
+	cfg := analytics.DefaultConfig()
+	cfg.DatabaseURL, cfg.MigrateDatabaseURL, cfg.NATSURL, cfg.Migrate = db.RuntimeURL, db.OwnerURL, ns.ClientURL(), false
+	cfg.ShutdownTimeout, cfg.Auth, cfg.BatchSize = 5*time.Second, creds().AuthConfig(), 7 // small batches: many per script
+	nc, err := nats.Connect(ns.ClientURL())
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	s := &stack{nats: ns, js: js, cfg: cfg}
+	s.serve(t)
+	return s
+}
+
+// serve starts the service (again) and waits until it answers.
+func (s *stack) serve(t *testing.T) {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
+	done := make(chan error, 1)
+	cfg := s.cfg
+	go func() { done <- analytics.Serve(ctx, cfg, logging.Discard(), lis) }()
+	var once sync.Once
+	s.stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				require.NoError(t, err)
+			case <-time.After(30 * time.Second):
+				t.Error("analytics.Serve did not stop within 30s")
+			}
+		})
+	}
+	t.Cleanup(s.stop)
+	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cc.Close() })
+	s.client = analyticsv1.NewAnalyticsServiceClient(cc)
+	testkit.EventuallyNoError(t, func() error {
+		_, err := s.client.GetIngestionStatus(as(t.Context(), supervisorP, "supervisor"), &analyticsv1.GetIngestionStatusRequest{})
+		return err
+	}, wait)
+}
+
+// event is one scripted event: its subject, the ticket and its sequence in its source, when, and its body.
+type event struct {
+	id      string
+	subject string
+	ticket  string
+	seq     int64
+	at      time.Time
+	body    proto.Message
+}
+
+func (s *stack) publish(t *testing.T, e event) {
+	t.Helper()
+	m, err := outbox.NewEvent(e.subject, e.body, &eventsv1.EventMeta{EventId: e.id, Source: "test", AggregateId: e.ticket,
+		AggregateSeq: e.seq, OccurredAt: timestamppb.New(e.at), Actor: &intakev1.Actor{Kind: intakev1.ActorKind_ACTOR_KIND_SYSTEM, Id: "test"}})
+	require.NoError(t, err)
+	h := nats.Header{}
+	h.Set(events.HeaderMsgID, m.EventID)
+	h.Set(events.HeaderType, m.Type)
+	h.Set(events.HeaderAggregateID, m.AggregateID)
+	h.Set(events.HeaderSeq, strconv.FormatInt(m.AggregateSeq, 10))
+	_, err = s.js.PublishMsg(t.Context(), &nats.Msg{Subject: m.Subject, Header: h, Data: m.Payload})
+	require.NoError(t, err)
+}
+
+// shanghai is the reports' default zone; the script's day is Monday 23 November 2026 there.
+var shanghai = func() *time.Location {
+	l, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		panic(err)
+	}
+	return l
+}()
+
+func at(h, m int) time.Time { return time.Date(2026, 11, 23, h, m, 0, 0, shanghai) }
+
+// Scripted tickets and staff.
+var (
+	t1, t2, t3, t4, t5 = uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
+	g1, g2             = uuid.NewString(), uuid.NewString()
+	a1, a2             = uuid.NewString(), uuid.NewString()
+)
+
+func class(typ intakev1.TicketType, sub string, u intakev1.Urgency, l intakev1.ComplaintLevel) *eventsv1.TicketClassification {
+	return &eventsv1.TicketClassification{Type: typ, Subcategory: sub, Urgency: u, Level: l}
+}
+
+const (
+	fr  = eventsv1.SlaTarget_SLA_TARGET_FIRST_RESPONSE
+	res = eventsv1.SlaTarget_SLA_TARGET_RESOLUTION
+)
+
+// day is the script: five tickets on one day (expected figures in TestAScriptedDayGivesTheExpectedNumbers).
+func day() []event {
+	complaint, inquiry := intakev1.TicketType_TICKET_TYPE_COMPLAINT, intakev1.TicketType_TICKET_TYPE_INQUIRY
+	normal, urgent := intakev1.Urgency_URGENCY_NORMAL, intakev1.Urgency_URGENCY_URGENT
+	l1, l2 := intakev1.ComplaintLevel_COMPLAINT_LEVEL_L1, intakev1.ComplaintLevel_COMPLAINT_LEVEL_L2
+	chat, email, phone := intakev1.Channel_CHANNEL_WEB_CHAT, intakev1.Channel_CHANNEL_EMAIL, intakev1.Channel_CHANNEL_PHONE
+	created := func(id string, ch intakev1.Channel, c *eventsv1.TicketClassification, h, m int) event {
+		return event{subject: "kefu.ticket.created", ticket: id, seq: 1, at: at(h, m), body: &eventsv1.TicketCreated{Channel: ch,
+			Classification: c, ReceivedTime: timestamppb.New(at(h, m)), ToStatus: intakev1.TicketStatus_TICKET_STATUS_NEW}}
+	}
+	assigned := func(id string, seq int64, g, a string, h, m int) event {
+		return event{subject: "kefu.ticket.assigned", ticket: id, seq: seq, at: at(h, m), body: &eventsv1.TicketAssigned{
+			GroupId: g, AssigneeId: a, ToStatus: intakev1.TicketStatus_TICKET_STATUS_ASSIGNED}}
+	}
+	replied := func(id string, seq int64, h, m int) event {
+		return event{subject: "kefu.ticket.replied", ticket: id, seq: seq, at: at(h, m), body: &eventsv1.TicketReplied{
+			FirstReply: true, ToStatus: intakev1.TicketStatus_TICKET_STATUS_IN_PROGRESS}}
+	}
+	resolved := func(id string, seq int64, h, m int) event {
+		return event{subject: "kefu.ticket.resolved", ticket: id, seq: seq, at: at(h, m), body: &eventsv1.TicketResolved{
+			ToStatus: intakev1.TicketStatus_TICKET_STATUS_RESOLVED}}
+	}
+	rated := func(id string, seq int64, r intakev1.Satisfaction, h, m int) event {
+		return event{subject: "kefu.ticket.rated", ticket: id, seq: seq, at: at(h, m), body: &eventsv1.TicketRated{Rating: r}}
+	}
+	sla := func(name, id string, seq int64, h, m int, body proto.Message) event {
+		return event{subject: "kefu.sla." + name, ticket: id, seq: seq, at: at(h, m), body: body}
+	}
+	applied := func(targets ...eventsv1.SlaTarget) *eventsv1.SlaApplied {
+		a := &eventsv1.SlaApplied{}
+		for _, tg := range targets {
+			a.Deadlines = append(a.Deadlines, &eventsv1.SlaDeadline{Target: tg})
+		}
+		return a
+	}
+	evs := []event{
+		// T1: chat complaint (logistics, urgent, L2) at 09:10; a1 at 09:12; answered 09:20 after a warning;
+		// resolved 11:10; satisfied.
+		created(t1, chat, class(complaint, "logistics", urgent, l2), 9, 10),
+		sla("applied", t1, 1, 9, 10, applied(fr, res)),
+		assigned(t1, 2, g1, a1, 9, 12),
+		sla("warning", t1, 2, 9, 15, &eventsv1.SlaWarning{Target: fr, Threshold: 1}),
+		replied(t1, 3, 9, 20),
+		sla("met", t1, 3, 9, 20, &eventsv1.SlaMet{Target: fr}),
+		resolved(t1, 4, 11, 10),
+		sla("met", t1, 4, 11, 10, &eventsv1.SlaMet{Target: res}),
+		rated(t1, 5, intakev1.Satisfaction_SATISFACTION_SATISFIED, 11, 30),
+		// T2: chat complaint (logistics, normal, L2) at 09:40; a1; warned, breached, answered 10:40; still
+		// open.
+		created(t2, chat, class(complaint, "logistics", normal, l2), 9, 40),
+		sla("applied", t2, 1, 9, 40, applied(fr, res)),
+		assigned(t2, 2, g1, a1, 9, 41),
+		sla("warning", t2, 2, 9, 43, &eventsv1.SlaWarning{Target: fr, Threshold: 1}),
+		sla("breached", t2, 3, 9, 45, &eventsv1.SlaBreached{Target: fr}),
+		replied(t2, 3, 10, 40),
+		sla("met", t2, 4, 10, 40, &eventsv1.SlaMet{Target: fr, Breached: true}),
+		// T3: email inquiry (order status) at 14:05; a2 at 14:10; answered 14:35; transferred (5 min
+		// wait) and escalated; resolved 18:05; unsatisfied.
+		created(t3, email, class(inquiry, "order_status", normal, 0), 14, 5),
+		assigned(t3, 2, g2, a2, 14, 10),
+		replied(t3, 3, 14, 35),
+		{subject: "kefu.routing.transfer_requested", ticket: t3, seq: 1, at: at(15, 0), body: &eventsv1.RoutingTransferRequested{}},
+		{subject: "kefu.routing.transfer_accepted", ticket: t3, seq: 2, at: at(15, 5), body: &eventsv1.RoutingTransferAccepted{Wait: durationpb.New(5 * time.Minute)}},
+		{subject: "kefu.ticket.escalated", ticket: t3, seq: 4, at: at(15, 10), body: &eventsv1.TicketEscalated{EscalationLevel: 1}},
+		resolved(t3, 5, 18, 5),
+		rated(t3, 6, intakev1.Satisfaction_SATISFACTION_UNSATISFIED, 18, 30),
+		// T4: a phone call at 20:00, answered on the call; nobody assigned.
+		created(t4, phone, class(inquiry, "order_status", normal, 0), 20, 0),
+		sla("applied", t4, 1, 20, 0, applied(fr)),
+		sla("met", t4, 2, 20, 0, &eventsv1.SlaMet{Target: fr}),
+		// T5: chat request (return/exchange) at 10:00, raised to L1 urgent; a2 at 10:01; answered 10:05;
+		// resolved 10:35, rated neutral, reopened, resolved again 12:00 (the first resolution counts).
+		created(t5, chat, class(intakev1.TicketType_TICKET_TYPE_REQUEST, "return_exchange", normal, 0), 10, 0),
+		assigned(t5, 2, g2, a2, 10, 1),
+		{subject: "kefu.ticket.updated", ticket: t5, seq: 3, at: at(10, 2), body: &eventsv1.TicketUpdated{
+			Current: class(intakev1.TicketType_TICKET_TYPE_REQUEST, "return_exchange", urgent, l1)}},
+		replied(t5, 4, 10, 5),
+		resolved(t5, 5, 10, 35),
+		rated(t5, 6, intakev1.Satisfaction_SATISFACTION_NEUTRAL, 10, 40),
+		{subject: "kefu.ticket.reopened", ticket: t5, seq: 7, at: at(11, 0), body: &eventsv1.TicketReopened{ToStatus: intakev1.TicketStatus_TICKET_STATUS_IN_PROGRESS}},
+		resolved(t5, 8, 12, 0),
+		// Events the projection does not read are counted and skipped.
+		{subject: "kefu.routing.group_changed", ticket: g1, seq: 1, at: at(8, 0), body: &eventsv1.RoutingGroupChanged{GroupId: g1}},
+	}
+	for i := range evs {
+		evs[i].id = uuid.NewString()
+	}
+	return evs
+}
+
+// publishDay publishes the day's events in a shuffled order (late and reordered events), and returns them.
+func (s *stack) publishDay(t *testing.T) []event {
+	t.Helper()
+	evs := day()
+	shuffled := append([]event(nil), evs...)
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	for _, e := range shuffled {
+		s.publish(t, e)
+	}
+	return evs
+}
+
+// awaitIngested waits until n events are ingested and nothing is behind.
+func (s *stack) awaitIngested(t *testing.T, n int64) {
+	t.Helper()
+	testkit.EventuallyNoError(t, func() error {
+		st, err := s.client.GetIngestionStatus(as(t.Context(), supervisorP, "supervisor"), &analyticsv1.GetIngestionStatusRequest{})
+		if err != nil {
+			return err
+		}
+		if st.GetEventsIngested() != n || st.GetEventsBehind() != 0 {
+			return fmt.Errorf("ingested %d of %d, %d behind", st.GetEventsIngested(), n, st.GetEventsBehind())
+		}
+		return nil
+	}, wait)
+}
+
+// reports reads every report of the day, broken down as the expected figures are.
+type reports struct {
+	volume, volumeByChannel *analyticsv1.GetVolumeReportResponse
+	timeliness              *analyticsv1.GetTimelinessReportResponse
+	sla                     *analyticsv1.GetSlaReportResponse
+	satisfaction            *analyticsv1.GetSatisfactionReportResponse
+	workload                *analyticsv1.GetWorkloadReportResponse
+}
+
+func (s *stack) reports(t *testing.T) reports {
+	t.Helper()
+	ctx := as(t.Context(), supervisorP, "supervisor")
+	from, to := timestamppb.New(at(0, 0)), timestamppb.New(at(0, 0).AddDate(0, 0, 1))
+	day := analyticsv1.Granularity_GRANULARITY_DAY
+	var r reports
+	var err error
+	r.volume, err = s.client.GetVolumeReport(ctx, &analyticsv1.GetVolumeReportRequest{StartTime: from, EndTime: to, Granularity: day})
+	require.NoError(t, err)
+	r.volumeByChannel, err = s.client.GetVolumeReport(ctx, &analyticsv1.GetVolumeReportRequest{StartTime: from, EndTime: to,
+		Granularity: day, GroupBy: analyticsv1.Dimension_DIMENSION_CHANNEL})
+	require.NoError(t, err)
+	r.timeliness, err = s.client.GetTimelinessReport(ctx, &analyticsv1.GetTimelinessReportRequest{StartTime: from, EndTime: to, Granularity: day})
+	require.NoError(t, err)
+	r.sla, err = s.client.GetSlaReport(ctx, &analyticsv1.GetSlaReportRequest{StartTime: from, EndTime: to, Granularity: day})
+	require.NoError(t, err)
+	r.satisfaction, err = s.client.GetSatisfactionReport(ctx, &analyticsv1.GetSatisfactionReportRequest{StartTime: from, EndTime: to, Granularity: day})
+	require.NoError(t, err)
+	r.workload, err = s.client.GetWorkloadReport(ctx, &analyticsv1.GetWorkloadReportRequest{StartTime: from, EndTime: to, Granularity: day})
+	require.NoError(t, err)
+	return r
+}
+
+// TestAScriptedDayGivesTheExpectedNumbers: a day of five tickets, published shuffled, gives exactly the
+// hand-computed figures in every report; delivering every event again changes nothing; and a rebuild from
+// the stream gives the same reports.
+func TestAScriptedDayGivesTheExpectedNumbers(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	evs := s.publishDay(t)
+	s.awaitIngested(t, int64(len(evs)))
+	r := s.reports(t)
+	midnight := at(0, 0)
+
+	require.EqualValues(t, 5, r.volume.GetTotal())
+	require.Len(t, r.volume.GetRows(), 1)
+	require.True(t, midnight.Equal(r.volume.GetRows()[0].GetRow().GetPeriodStart().AsTime()), "a Shanghai day")
+	byChannel := map[string]int64{}
+	for _, row := range r.volumeByChannel.GetRows() {
+		byChannel[row.GetRow().GetKey()] = row.GetTickets()
+	}
+	require.Equal(t, map[string]int64{"web_chat": 3, "email": 1, "phone": 1}, byChannel)
+
+	require.Len(t, r.timeliness.GetRows(), 1)
+	frt, rt := r.timeliness.GetRows()[0].GetFirstResponse(), r.timeliness.GetRows()[0].GetResolution()
+	// First responses: 10, 60, 30 and 5 minutes; resolutions (first): 2 h, 4 h, 35 min.
+	require.EqualValues(t, 4, frt.GetCount())
+	require.Equal(t, 26*time.Minute+15*time.Second, frt.GetMean().AsDuration())
+	require.InEpsilon(t, (10 * time.Minute).Seconds(), frt.GetP50().AsDuration().Seconds(), 0.025)
+	require.InEpsilon(t, (60 * time.Minute).Seconds(), frt.GetP99().AsDuration().Seconds(), 0.025)
+	require.EqualValues(t, 3, rt.GetCount())
+	require.Equal(t, (120*time.Minute+240*time.Minute+35*time.Minute)/3, rt.GetMean().AsDuration())
+	require.InEpsilon(t, (2 * time.Hour).Seconds(), rt.GetP50().AsDuration().Seconds(), 0.025)
+
+	type slaFig struct{ tickets, breached, recovered, warnedBreached int64 }
+	slaRows := map[eventsv1.SlaTarget]slaFig{}
+	for _, row := range r.sla.GetRows() {
+		slaRows[row.GetTarget()] = slaFig{row.GetTickets(), row.GetBreached(), row.GetWarnedRecovered(), row.GetWarnedBreached()}
+	}
+	require.Equal(t, map[eventsv1.SlaTarget]slaFig{fr: {3, 1, 1, 1}, res: {2, 0, 0, 0}}, slaRows)
+
+	require.Len(t, r.satisfaction.GetRows(), 1)
+	sat := r.satisfaction.GetRows()[0]
+	require.Equal(t, []int64{1, 1, 1}, []int64{sat.GetSatisfied(), sat.GetNeutral(), sat.GetUnsatisfied()})
+	require.InDelta(t, 1.0/3, sat.GetSatisfiedShare(), 1e-9)
+
+	type load struct {
+		assigned, resolved, open int64
+		aht                      time.Duration
+	}
+	work := map[string]load{}
+	for _, row := range r.workload.GetRows() {
+		work[row.GetRow().GetKey()] = load{row.GetAssigned(), row.GetResolved(), row.GetOpen(), row.GetAverageHandlingTime().AsDuration()}
+	}
+	require.Equal(t, map[string]load{
+		a1: {2, 1, 1, time.Hour + 58*time.Minute},
+		a2: {2, 2, 0, (3*time.Hour + 55*time.Minute + 34*time.Minute) / 2},
+	}, work)
+
+	// Every event delivered again (the consumer reset to the start of the stream): the inbox takes none.
+	require.NoError(t, s.js.DeleteConsumer(t.Context(), events.StreamName, "analytics-events"))
+	marker := event{id: uuid.NewString(), subject: "kefu.routing.group_changed", ticket: g2, seq: 1, at: at(8, 0),
+		body: &eventsv1.RoutingGroupChanged{GroupId: g2}}
+	s.stop()
+	s.serve(t)
+	s.publish(t, marker)
+	s.awaitIngested(t, int64(len(evs))+1)
+	requireSameReports(t, r, s.reports(t))
+
+	// Rebuild: the projections dropped, the stream replayed from its start, the same numbers.
+	s.stop()
+	require.NoError(t, analytics.Rebuild(t.Context(), s.cfg, logging.Discard()))
+	s.serve(t)
+	s.awaitIngested(t, int64(len(evs))+1)
+	requireSameReports(t, r, s.reports(t))
+}
+
+func requireSameReports(t *testing.T, want, got reports) {
+	t.Helper()
+	for _, pair := range [][2]proto.Message{{want.volume, got.volume}, {want.volumeByChannel, got.volumeByChannel},
+		{want.timeliness, got.timeliness}, {want.sla, got.sla}, {want.satisfaction, got.satisfaction}, {want.workload, got.workload}} {
+		require.True(t, proto.Equal(pair[0], pair[1]), "want %v\ngot  %v", pair[0], pair[1])
+	}
+}
+
+// TestReportRequestsAreValidated: bad ranges, zones and breakdowns are InvalidArgument naming the field;
+// agents cannot read reports.
+func TestReportRequestsAreValidated(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	ctx := as(t.Context(), supervisorP, "supervisor")
+	now := time.Now()
+	for _, tc := range []struct {
+		req   *analyticsv1.GetVolumeReportRequest
+		field string
+	}{
+		{&analyticsv1.GetVolumeReportRequest{StartTime: timestamppb.New(now), EndTime: timestamppb.New(now.Add(-time.Hour))}, "end_time"},
+		{&analyticsv1.GetVolumeReportRequest{StartTime: timestamppb.New(now.AddDate(-2, 0, 0)), EndTime: timestamppb.New(now)}, "end_time"},
+		{&analyticsv1.GetVolumeReportRequest{StartTime: timestamppb.New(now), EndTime: timestamppb.New(now.Add(time.Hour)), TimeZone: "Mars/Olympus"}, "time_zone"},
+		{&analyticsv1.GetVolumeReportRequest{StartTime: timestamppb.New(now), EndTime: timestamppb.New(now.Add(time.Hour)), GroupBy: analyticsv1.Dimension_DIMENSION_AGENT}, "group_by"},
+	} {
+		_, err := s.client.GetVolumeReport(ctx, tc.req)
+		require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
+		require.Contains(t, status.Convert(err).Message(), tc.field)
+	}
+	_, err := s.client.GetVolumeReport(as(t.Context(), "staff:agent-1", "agent"), &analyticsv1.GetVolumeReportRequest{
+		StartTime: timestamppb.New(now), EndTime: timestamppb.New(now.Add(time.Hour))})
+	require.Equal(t, codes.PermissionDenied, status.Code(err))
+}

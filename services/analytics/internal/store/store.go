@@ -1,0 +1,328 @@
+// Package store is the analytics service's Postgres persistence: the ticket projection, the hourly rollups
+// and the report queries over them. Ingestion runs inside the batch consumer's transaction (Tx): one
+// batch's tickets are locked in id order, saved, and its rollup deltas applied in key order, so two
+// replicas ingesting at once queue behind each other instead of deadlocking.
+package store
+
+import (
+	"cmp"
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"kefu.dev/pkg/auth/apikeys"
+	"kefu.dev/pkg/auth/audit"
+	"kefu.dev/pkg/auth/ratelimit"
+	"kefu.dev/pkg/events"
+	"kefu.dev/pkg/idempotency"
+	"kefu.dev/pkg/outbox"
+	"kefu.dev/pkg/pgxutil"
+	"kefu.dev/services/analytics/internal/domain/facts"
+)
+
+// Schema is the service's Postgres schema; the pool's search_path, so SQL here is unqualified.
+const Schema = "analytics"
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations returns every migration set the service applies, in order: the shared idempotency keys,
+// outbox, API keys, audit log, rate-limit buckets and event inbox, then the service's tables.
+func Migrations() []pgxutil.MigrationSet {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		panic("store: embedded migrations missing: " + err.Error()) // fixed at build time
+	}
+	return []pgxutil.MigrationSet{
+		idempotency.Migrations(),
+		outbox.Migrations(),
+		apikeys.Migrations(),
+		audit.Migrations(),
+		ratelimit.Migrations(),
+		events.Migrations(),
+		{Name: "analytics", FS: sub},
+	}
+}
+
+// Store reads the schema through a pool whose search_path is that schema.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// New returns a store on pool.
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// Tx is a transaction on the schema.
+type Tx struct{ tx pgx.Tx }
+
+// Wrap returns the store's view of a transaction the caller opened (the batch consumer's).
+func Wrap(tx pgx.Tx) *Tx { return &Tx{tx: tx} }
+
+// LockTickets locks and reads the projections of ids (sorted here), in id order; a ticket never seen is
+// absent from the map.
+func (t *Tx) LockTickets(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]facts.Ticket, error) {
+	ids = slices.Clone(ids)
+	slices.SortFunc(ids, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	rows, err := t.tx.Query(ctx, `SELECT id, state FROM tickets WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("lock tickets: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[uuid.UUID]facts.Ticket, len(ids))
+	for rows.Next() {
+		var id uuid.UUID
+		var state []byte
+		if err := rows.Scan(&id, &state); err != nil {
+			return nil, fmt.Errorf("scan ticket: %w", err)
+		}
+		var tk facts.Ticket
+		if err := json.Unmarshal(state, &tk); err != nil {
+			return nil, fmt.Errorf("decode ticket %s: %w", id, err)
+		}
+		out[id] = tk
+	}
+	return out, rows.Err()
+}
+
+// Ingest saves tickets, applies delta to the rollups and counts events ingested, in one round trip.
+func (t *Tx) Ingest(ctx context.Context, tickets []facts.Ticket, d *facts.Delta, events int, now time.Time) error {
+	b := &pgx.Batch{}
+	if len(tickets) > 0 {
+		ids := make([]uuid.UUID, len(tickets))
+		states := make([][]byte, len(tickets))
+		for i, tk := range tickets {
+			s, err := json.Marshal(tk)
+			if err != nil {
+				return fmt.Errorf("encode ticket %s: %w", tk.ID, err)
+			}
+			ids[i], states[i] = tk.ID, s
+		}
+		b.Queue(`INSERT INTO tickets (id, state, updated_at) SELECT id, state, $3 FROM unnest($1::uuid[], $2::jsonb[]) AS u(id, state)
+			ORDER BY id ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`, ids, states, now)
+	}
+	queueTicketRollup(b, d.Tickets)
+	queueHist(b, d.Hist)
+	queueSLA(b, d.SLA)
+	queueAgents(b, d.Agents)
+	b.Queue(`UPDATE ingest_stats SET events = events + $1, last_at = $2 WHERE id = 1`, events, now)
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("ingest %d events: %w", events, err)
+	}
+	return nil
+}
+
+// dimCols are the rollup key's classification columns.
+const dimCols = `channel, group_id, type, subcategory, urgency, level`
+
+// dimArrays collects keys' dims into column arrays.
+type dimArrays struct {
+	hour                                             []time.Time
+	channel, group, typ, subcategory, urgency, level []string
+}
+
+func (a *dimArrays) add(d facts.Dims) {
+	a.hour = append(a.hour, d.Hour)
+	a.channel = append(a.channel, d.Channel)
+	a.group = append(a.group, d.Group)
+	a.typ = append(a.typ, d.Type)
+	a.subcategory = append(a.subcategory, d.Subcategory)
+	a.urgency = append(a.urgency, d.Urgency)
+	a.level = append(a.level, d.Level)
+}
+
+func (a *dimArrays) args() []any {
+	return []any{a.hour, a.channel, a.group, a.typ, a.subcategory, a.urgency, a.level}
+}
+
+// compareDims orders keys so concurrent writers update rollup rows in the same order.
+func compareDims(x, y facts.Dims) int {
+	return cmp.Or(x.Hour.Compare(y.Hour), cmp.Compare(x.Channel, y.Channel), cmp.Compare(x.Group, y.Group),
+		cmp.Compare(x.Type, y.Type), cmp.Compare(x.Subcategory, y.Subcategory), cmp.Compare(x.Urgency, y.Urgency),
+		cmp.Compare(x.Level, y.Level))
+}
+
+const dimUnnest = `unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]`
+
+func queueTicketRollup(b *pgx.Batch, m map[facts.Dims]facts.Counts) {
+	keys := sortedKeys(m, compareDims)
+	if len(keys) == 0 {
+		return
+	}
+	var a dimArrays
+	cols := make([][]int64, 12)
+	for _, k := range keys {
+		a.add(k)
+		c := m[k]
+		for i, v := range []int64{c.Tickets, c.FirstResponses, c.FirstResponseMS, c.Resolutions, c.ResolutionMS, c.Satisfied,
+			c.Neutral, c.Unsatisfied, c.Transfers, c.Escalations, c.Reopens, c.AcceptWaitMS} {
+			cols[i] = append(cols[i], v)
+		}
+	}
+	args := a.args()
+	for _, c := range cols {
+		args = append(args, c)
+	}
+	b.Queue(`INSERT INTO ticket_rollup (hour, `+dimCols+`, tickets, first_responses, first_response_ms, resolutions,
+			resolution_ms, satisfied, neutral, unsatisfied, transfers, escalations, reopens, accept_wait_ms)
+		SELECT * FROM `+dimUnnest+`, $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
+			$13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[])
+		ON CONFLICT ON CONSTRAINT ticket_rollup_pkey DO UPDATE SET
+			tickets = ticket_rollup.tickets + excluded.tickets,
+			first_responses = ticket_rollup.first_responses + excluded.first_responses,
+			first_response_ms = ticket_rollup.first_response_ms + excluded.first_response_ms,
+			resolutions = ticket_rollup.resolutions + excluded.resolutions,
+			resolution_ms = ticket_rollup.resolution_ms + excluded.resolution_ms,
+			satisfied = ticket_rollup.satisfied + excluded.satisfied,
+			neutral = ticket_rollup.neutral + excluded.neutral,
+			unsatisfied = ticket_rollup.unsatisfied + excluded.unsatisfied,
+			transfers = ticket_rollup.transfers + excluded.transfers,
+			escalations = ticket_rollup.escalations + excluded.escalations,
+			reopens = ticket_rollup.reopens + excluded.reopens,
+			accept_wait_ms = ticket_rollup.accept_wait_ms + excluded.accept_wait_ms`, args...)
+}
+
+func queueHist(b *pgx.Batch, m map[facts.HistKey]int64) {
+	keys := sortedKeys(m, func(x, y facts.HistKey) int {
+		return cmp.Or(compareDims(x.Dims, y.Dims), cmp.Compare(x.Metric, y.Metric), cmp.Compare(x.Bucket, y.Bucket))
+	})
+	if len(keys) == 0 {
+		return
+	}
+	var a dimArrays
+	var metric []string
+	var bucket []int32
+	var n []int64
+	for _, k := range keys {
+		a.add(k.Dims)
+		metric, bucket, n = append(metric, k.Metric), append(bucket, int32(k.Bucket)), append(n, m[k])
+	}
+	b.Queue(`INSERT INTO duration_hist (hour, `+dimCols+`, metric, bucket, n)
+		SELECT * FROM `+dimUnnest+`, $8::text[], $9::int[], $10::bigint[])
+		ON CONFLICT ON CONSTRAINT duration_hist_pkey DO UPDATE SET n = duration_hist.n + excluded.n`,
+		append(a.args(), metric, bucket, n)...)
+}
+
+func queueSLA(b *pgx.Batch, m map[facts.SLAKey]facts.SLACounts) {
+	keys := sortedKeys(m, func(x, y facts.SLAKey) int {
+		return cmp.Or(compareDims(x.Dims, y.Dims), cmp.Compare(x.Target, y.Target))
+	})
+	if len(keys) == 0 {
+		return
+	}
+	var a dimArrays
+	var target []string
+	var tickets, breached, recovered, warnedBreached []int64
+	for _, k := range keys {
+		a.add(k.Dims)
+		c := m[k]
+		target = append(target, k.Target)
+		tickets, breached = append(tickets, c.Tickets), append(breached, c.Breached)
+		recovered, warnedBreached = append(recovered, c.WarnedRecovered), append(warnedBreached, c.WarnedBreached)
+	}
+	b.Queue(`INSERT INTO sla_rollup (hour, `+dimCols+`, target, tickets, breached, warned_recovered, warned_breached)
+		SELECT * FROM `+dimUnnest+`, $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[])
+		ON CONFLICT ON CONSTRAINT sla_rollup_pkey DO UPDATE SET tickets = sla_rollup.tickets + excluded.tickets,
+			breached = sla_rollup.breached + excluded.breached,
+			warned_recovered = sla_rollup.warned_recovered + excluded.warned_recovered,
+			warned_breached = sla_rollup.warned_breached + excluded.warned_breached`,
+		append(a.args(), target, tickets, breached, recovered, warnedBreached)...)
+}
+
+func queueAgents(b *pgx.Batch, m map[facts.AgentKey]facts.AgentCounts) {
+	keys := sortedKeys(m, func(x, y facts.AgentKey) int {
+		return cmp.Or(compareDims(x.Dims, y.Dims), cmp.Compare(x.Agent, y.Agent))
+	})
+	if len(keys) == 0 {
+		return
+	}
+	var a dimArrays
+	var agent []string
+	var assigned, resolved, open, handled, handleMS []int64
+	for _, k := range keys {
+		a.add(k.Dims)
+		c := m[k]
+		agent = append(agent, k.Agent)
+		assigned, resolved, open = append(assigned, c.Assigned), append(resolved, c.Resolved), append(open, c.Open)
+		handled, handleMS = append(handled, c.Handled), append(handleMS, c.HandleMS)
+	}
+	b.Queue(`INSERT INTO agent_rollup (hour, `+dimCols+`, agent, assigned, resolved, open, handled, handle_ms)
+		SELECT * FROM `+dimUnnest+`, $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[])
+		ON CONFLICT ON CONSTRAINT agent_rollup_pkey DO UPDATE SET assigned = agent_rollup.assigned + excluded.assigned,
+			resolved = agent_rollup.resolved + excluded.resolved, open = agent_rollup.open + excluded.open,
+			handled = agent_rollup.handled + excluded.handled, handle_ms = agent_rollup.handle_ms + excluded.handle_ms`,
+		append(a.args(), agent, assigned, resolved, open, handled, handleMS)...)
+}
+
+// sortedKeys returns m's keys whose values are not zero, sorted by cmpKey.
+func sortedKeys[K comparable, V comparable](m map[K]V, cmpKey func(a, b K) int) []K {
+	var zero V
+	keys := make([]K, 0, len(m))
+	for k, v := range m {
+		if v != zero {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, cmpKey)
+	return keys
+}
+
+// Stats is what ingestion has done.
+type Stats struct {
+	Events  int64
+	LastAt  time.Time
+	Tickets int64
+}
+
+// Stats reads the ingestion counters.
+func (s *Store) Stats(ctx context.Context) (Stats, error) {
+	var st Stats
+	var last *time.Time
+	err := s.pool.QueryRow(ctx, `SELECT events, last_at, (SELECT count(*) FROM tickets) FROM ingest_stats WHERE id = 1`).
+		Scan(&st.Events, &last, &st.Tickets)
+	if err != nil {
+		return st, fmt.Errorf("read ingestion stats: %w", err)
+	}
+	if last != nil {
+		st.LastAt = *last
+	}
+	return st, nil
+}
+
+// Reset empties the projection and the rollups and forgets which events consumer took (the rebuild's
+// first step; the caller then replays the stream). It runs as the schema's owner.
+func Reset(ctx context.Context, ownerURL, consumer string) error {
+	conn, err := pgx.Connect(ctx, ownerURL)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(ctx)
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		for _, q := range []string{
+			`SET LOCAL search_path = ` + pgx.Identifier{Schema}.Sanitize(),
+			`TRUNCATE tickets, ticket_rollup, duration_hist, sla_rollup, agent_rollup`,
+			`UPDATE ingest_stats SET events = 0, last_at = NULL`,
+		} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
+		for _, q := range []string{`DELETE FROM inbox WHERE consumer = $1`, `DELETE FROM dead_letters WHERE consumer = $1`} {
+			if _, err := tx.Exec(ctx, q, consumer); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reset the projections: %w", err)
+	}
+	return nil
+}
