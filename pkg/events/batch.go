@@ -62,21 +62,7 @@ func ConsumeBatches(ctx context.Context, js jetstream.JetStream, pool *pgxpool.P
 	single := func(ctx context.Context, tx pgx.Tx, d Delivery) error { return h(ctx, tx, []Delivery{d}) }
 	bc := &batchConsumer{cfg: c, h: h,
 		one: &consumer{cfg: c.ConsumerConfig, pool: pool, h: single, tracer: c.TracerProvider.Tracer(tracerName)}}
-	for attempt := 0; ; {
-		received, err := bc.run(ctx, js)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if received {
-			attempt = 0
-		}
-		attempt++
-		d := retryDelay(attempt)
-		c.Logger.WarnContext(ctx, "batch consumer interrupted; restarting", "err", err, "attempt", attempt, "retry_in", d)
-		if !sleepCtx(ctx, d) {
-			return nil
-		}
-	}
+	return keepRunning(ctx, c.Logger, func(ctx context.Context) (bool, error) { return bc.run(ctx, js) })
 }
 
 type batchConsumer struct {
@@ -88,15 +74,7 @@ type batchConsumer struct {
 
 func (bc *batchConsumer) run(ctx context.Context, js jetstream.JetStream) (received bool, err error) {
 	c := bc.cfg
-	cons, err := js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
-		Durable:        c.Durable,
-		FilterSubjects: c.FilterSubjects,
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-		AckWait:        c.AckWait,
-		MaxDeliver:     -1, // parking after MaxDeliver is done here, as in Consume
-		MaxAckPending:  c.MaxAckPending,
-	})
+	cons, err := js.CreateOrUpdateConsumer(ctx, StreamName, c.jetStreamConfig())
 	if err != nil {
 		return false, fmt.Errorf("create consumer %s: %w", c.Durable, err)
 	}

@@ -152,8 +152,14 @@ func Consume(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, c 
 		return err
 	}
 	cs := &consumer{cfg: c, pool: pool, h: h, tracer: c.TracerProvider.Tracer(tracerName)}
+	return keepRunning(ctx, c.Logger, func(ctx context.Context) (bool, error) { return cs.run(ctx, js) })
+}
+
+// keepRunning runs run again after each interruption, with a backoff that resets once messages flowed,
+// until ctx is done (then it returns nil).
+func keepRunning(ctx context.Context, log *slog.Logger, run func(ctx context.Context) (received bool, err error)) error {
 	for attempt := 0; ; {
-		received, err := cs.run(ctx, js)
+		received, err := run(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -162,10 +168,26 @@ func Consume(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, c 
 		}
 		attempt++
 		d := retryDelay(attempt)
-		c.Logger.WarnContext(ctx, "event consumer interrupted; restarting", "err", err, "attempt", attempt, "retry_in", d)
+		log.WarnContext(ctx, "event consumer interrupted; restarting", "err", err, "attempt", attempt, "retry_in", d)
 		if !sleepCtx(ctx, d) {
 			return nil
 		}
+	}
+}
+
+// jetStreamConfig is the durable consumer's server-side configuration: explicit acks, from the start of
+// the stream. MaxDeliver is unlimited on the server: parking after MaxDeliver is done here, so a message
+// whose handler crashed on its last attempt is still delivered once more and parked, not silently
+// abandoned.
+func (c ConsumerConfig) jetStreamConfig() jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:        c.Durable,
+		FilterSubjects: c.FilterSubjects,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		AckWait:        c.AckWait,
+		MaxDeliver:     -1,
+		MaxAckPending:  c.MaxAckPending,
 	}
 }
 
@@ -180,17 +202,7 @@ type consumer struct {
 // reports whether any message arrived, so the caller can reset its restart backoff.
 func (cs *consumer) run(ctx context.Context, js jetstream.JetStream) (received bool, err error) {
 	c := cs.cfg
-	cons, err := js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
-		Durable:        c.Durable,
-		FilterSubjects: c.FilterSubjects,
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-		AckWait:        c.AckWait,
-		// Unlimited on the server: parking after MaxDeliver is done here, so a message whose handler
-		// crashed on its last attempt is still delivered once more and parked, not silently abandoned.
-		MaxDeliver:    -1,
-		MaxAckPending: c.MaxAckPending,
-	})
+	cons, err := js.CreateOrUpdateConsumer(ctx, StreamName, c.jetStreamConfig())
 	if err != nil {
 		return false, fmt.Errorf("create consumer %s: %w", c.Durable, err)
 	}
