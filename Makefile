@@ -37,7 +37,7 @@ $(BIN)/.stamp-%:
 protodeps:
 	@rm -rf $(DEPS) && mkdir -p $(DEPS)/google/api $(DEPS)/buf/validate $(DEPS)/protoc-gen-openapiv2/options
 	@d=$$(GOWORK=off GOFLAGS=-mod=mod go mod download -json $(GOOGLEAPIS_MODULE) | sed -n 's/.*"Dir": "\(.*\)",/\1/p'); \
-	  cp $$d/third_party/googleapis/google/api/{annotations,http}.proto $(DEPS)/google/api/
+	  cp $$d/third_party/googleapis/google/api/{annotations,http,httpbody}.proto $(DEPS)/google/api/
 	@d=$$(GOWORK=off GOFLAGS=-mod=mod go mod download -json $(PROTOVALIDATE_MODULE) | sed -n 's/.*"Dir": "\(.*\)",/\1/p'); \
 	  cp $$d/proto/protovalidate/buf/validate/validate.proto $(DEPS)/buf/validate/
 	@d=$$(GOWORK=off GOFLAGS=-mod=mod go mod download -json $(GATEWAY_MODULE) | sed -n 's/.*"Dir": "\(.*\)",/\1/p'); \

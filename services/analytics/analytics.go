@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"time"
 
@@ -60,6 +61,16 @@ type Config struct {
 	Reflection bool
 	// ShutdownTimeout bounds the graceful stop of the gRPC server (--shutdown-timeout).
 	ShutdownTimeout time.Duration
+	// SurgeInterval is how often volume surges are evaluated (--surge-interval).
+	SurgeInterval time.Duration
+	// SurgeFactor and SurgeMinTickets: a channel's or subcategory's hour is over its threshold when its
+	// tickets exceed both SurgeFactor times its baseline and SurgeMinTickets (--surge-factor,
+	// --surge-min-tickets).
+	SurgeFactor     float64
+	SurgeMinTickets int
+	// SurgeBaselineWeeks is how many previous weeks the baseline (the same hour of the week) averages
+	// (--surge-baseline-weeks).
+	SurgeBaselineWeeks int
 	// Clock tells the app the time; nil is the real clock. Tests set a fake one.
 	Clock clock.Clock
 }
@@ -70,6 +81,7 @@ func DefaultConfig() Config {
 		GRPCAddr: "127.0.0.1:7005", Migrate: true, DBMaxConns: 8, BatchSize: events.DefaultBatchSize,
 		SweepInterval: time.Minute, OutboxReplayWindow: outbox.DefaultReplayWindow, StreamMaxAge: events.DefaultMaxAge,
 		StreamDuplicates: events.DefaultDuplicates, Auth: auth.DefaultConfig(), ShutdownTimeout: 10 * time.Second,
+		SurgeInterval: time.Minute, SurgeFactor: 3, SurgeMinTickets: 20, SurgeBaselineWeeks: 4,
 	}
 }
 
@@ -98,6 +110,18 @@ func (c Config) Validate() error {
 		if d.v <= 0 {
 			bad(d.flag, "must be positive")
 		}
+	}
+	if c.SurgeInterval <= 0 {
+		bad("surge-interval", "must be positive")
+	}
+	if !(c.SurgeFactor > 1) || math.IsInf(c.SurgeFactor, 0) {
+		bad("surge-factor", "must be a number greater than 1")
+	}
+	if c.SurgeMinTickets < 1 {
+		bad("surge-min-tickets", "must be at least 1")
+	}
+	if c.SurgeBaselineWeeks < 1 || c.SurgeBaselineWeeks > 52 {
+		bad("surge-baseline-weeks", "must be between 1 and 52")
 	}
 	// The relay keeps two connections and the ingesting transaction one.
 	if c.DBMaxConns < 4 {
@@ -148,7 +172,7 @@ func Rebuild(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := js.DeleteConsumer(ctx, events.StreamName, consume.Consumer); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return fmt.Errorf("delete consumer %s: %w", consume.Consumer, err)
 	}
-	return store.Reset(ctx, owner, consume.Consumer)
+	return store.Reset(ctx, owner, consume.Consumer, false)
 }
 
 // Run listens on cfg.GRPCAddr and serves until ctx ends (see Serve).
@@ -164,8 +188,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 }
 
 // Serve runs the service on lis until ctx ends: the gRPC API, the batch consumer of every event, the
-// outbox relay and the sweeper. It returns nil after a shutdown caused by ctx, or the error that stopped it.
-// It closes lis.
+// volume-surge detector, the outbox relay and the sweeper. It returns nil after a shutdown caused by ctx,
+// or the error that stopped it. It closes lis.
 func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) error {
 	defer lis.Close()
 	if err := cfg.Validate(); err != nil {
@@ -178,11 +202,18 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 		return err
 	}
 	defer p.Close(ctx)
-	a := app.New(store.New(p.Pool), p.Clock, p.JS, consume.Consumer, log)
+	st := store.New(p.Pool)
+	if err := upgradeProjections(ctx, cfg, st, p.JS, log); err != nil {
+		return err
+	}
+	a := app.New(st, p.Clock, p.JS, consume.Consumer, log)
 	grpcapi.New(a).Register(p.Server)
 	evs := consume.NewEvents(a, log)
+	surges := a.Surges(app.SurgeConfig{Factor: cfg.SurgeFactor, MinTickets: int64(cfg.SurgeMinTickets),
+		BaselineWeeks: cfg.SurgeBaselineWeeks}, p.Relay)
 	err = p.Serve(ctx, lis,
 		func(ctx context.Context) error { return evs.Run(ctx, p.JS, p.Pool, cfg.BatchSize) },
+		func(ctx context.Context) error { return surges.Run(ctx, cfg.SurgeInterval) },
 		func(ctx context.Context) error {
 			return idempotency.Sweep(ctx, p.Pool, p.Clock.Now, cfg.SweepInterval, idempotency.DefaultTTL, log)
 		},

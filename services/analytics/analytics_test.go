@@ -6,11 +6,13 @@ import (
 	"math/rand/v2"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -163,9 +165,12 @@ func day() []event {
 	normal, urgent := intakev1.Urgency_URGENCY_NORMAL, intakev1.Urgency_URGENCY_URGENT
 	l1, l2 := intakev1.ComplaintLevel_COMPLAINT_LEVEL_L1, intakev1.ComplaintLevel_COMPLAINT_LEVEL_L2
 	chat, email, phone := intakev1.Channel_CHANNEL_WEB_CHAT, intakev1.Channel_CHANNEL_EMAIL, intakev1.Channel_CHANNEL_PHONE
-	created := func(id string, ch intakev1.Channel, c *eventsv1.TicketClassification, h, m int) event {
+	created := func(id string, ch intakev1.Channel, c *eventsv1.TicketClassification, h, m int, topics ...string) event {
 		return event{subject: "kefu.ticket.created", ticket: id, seq: 1, at: at(h, m), body: &eventsv1.TicketCreated{Channel: ch,
-			Classification: c, ReceivedTime: timestamppb.New(at(h, m)), ToStatus: intakev1.TicketStatus_TICKET_STATUS_NEW}}
+			Classification: c, ReceivedTime: timestamppb.New(at(h, m)), ToStatus: intakev1.TicketStatus_TICKET_STATUS_NEW, Topics: topics}}
+	}
+	met := func(target eventsv1.SlaTarget, elapsed time.Duration, breached bool) *eventsv1.SlaMet {
+		return &eventsv1.SlaMet{Target: target, Elapsed: durationpb.New(elapsed), Breached: breached}
 	}
 	assigned := func(id string, seq int64, g, a string, h, m int) event {
 		return event{subject: "kefu.ticket.assigned", ticket: id, seq: seq, at: at(h, m), body: &eventsv1.TicketAssigned{
@@ -193,40 +198,41 @@ func day() []event {
 		return a
 	}
 	evs := []event{
-		// T1: chat complaint (logistics, urgent, L2) at 09:10; a1 at 09:12; answered 09:20 after a warning;
-		// resolved 11:10; satisfied.
-		created(t1, chat, class(complaint, "logistics", urgent, l2), 9, 10),
+		// T1: chat complaint (logistics, urgent, L2) at 09:10 about a late delivery; a1 (g1) at 09:12;
+		// answered 09:20 after a warning (10 business minutes); resolved 11:10 (2 business hours); satisfied.
+		created(t1, chat, class(complaint, "logistics", urgent, l2), 9, 10, "delivery_delay"),
 		sla("applied", t1, 1, 9, 10, applied(fr, res)),
 		assigned(t1, 2, g1, a1, 9, 12),
 		sla("warning", t1, 2, 9, 15, &eventsv1.SlaWarning{Target: fr, Threshold: 1}),
 		replied(t1, 3, 9, 20),
-		sla("met", t1, 3, 9, 20, &eventsv1.SlaMet{Target: fr}),
+		sla("met", t1, 3, 9, 20, met(fr, 10*time.Minute, false)),
 		resolved(t1, 4, 11, 10),
-		sla("met", t1, 4, 11, 10, &eventsv1.SlaMet{Target: res}),
+		sla("met", t1, 4, 11, 10, met(res, 2*time.Hour, false)),
 		rated(t1, 5, intakev1.Satisfaction_SATISFACTION_SATISFIED, 11, 30),
-		// T2: chat complaint (logistics, normal, L2) at 09:40; a1; warned, breached, answered 10:40; still
-		// open.
-		created(t2, chat, class(complaint, "logistics", normal, l2), 9, 40),
+		// T2: chat complaint (logistics, normal, L2) at 09:40 about a late delivery and a rude courier; a1
+		// (g1); warned, breached, answered 10:40 (an hour); still open.
+		created(t2, chat, class(complaint, "logistics", normal, l2), 9, 40, "delivery_delay", "staff_attitude"),
 		sla("applied", t2, 1, 9, 40, applied(fr, res)),
 		assigned(t2, 2, g1, a1, 9, 41),
 		sla("warning", t2, 2, 9, 43, &eventsv1.SlaWarning{Target: fr, Threshold: 1}),
 		sla("breached", t2, 3, 9, 45, &eventsv1.SlaBreached{Target: fr}),
 		replied(t2, 3, 10, 40),
-		sla("met", t2, 4, 10, 40, &eventsv1.SlaMet{Target: fr, Breached: true}),
-		// T3: email inquiry (order status) at 14:05; a2 at 14:10; answered 14:35; transferred (5 min
-		// wait) and escalated; resolved 18:05; unsatisfied.
-		created(t3, email, class(inquiry, "order_status", normal, 0), 14, 5),
+		sla("met", t2, 4, 10, 40, met(fr, time.Hour, true)),
+		// T3: email inquiry (order status) at 14:05, nobody answering; a2 (g2) at 14:10; answered 14:35;
+		// transferred to g1 (5 min wait, a1 takes it at 15:05) and escalated; resolved 18:05; unsatisfied.
+		created(t3, email, class(inquiry, "order_status", normal, 0), 14, 5, "no_response"),
 		assigned(t3, 2, g2, a2, 14, 10),
 		replied(t3, 3, 14, 35),
 		{subject: "kefu.routing.transfer_requested", ticket: t3, seq: 1, at: at(15, 0), body: &eventsv1.RoutingTransferRequested{}},
 		{subject: "kefu.routing.transfer_accepted", ticket: t3, seq: 2, at: at(15, 5), body: &eventsv1.RoutingTransferAccepted{Wait: durationpb.New(5 * time.Minute)}},
-		{subject: "kefu.ticket.escalated", ticket: t3, seq: 4, at: at(15, 10), body: &eventsv1.TicketEscalated{EscalationLevel: 1}},
-		resolved(t3, 5, 18, 5),
-		rated(t3, 6, intakev1.Satisfaction_SATISFACTION_UNSATISFIED, 18, 30),
+		assigned(t3, 4, g1, a1, 15, 5),
+		{subject: "kefu.ticket.escalated", ticket: t3, seq: 5, at: at(15, 10), body: &eventsv1.TicketEscalated{EscalationLevel: 1}},
+		resolved(t3, 6, 18, 5),
+		rated(t3, 7, intakev1.Satisfaction_SATISFACTION_UNSATISFIED, 18, 30),
 		// T4: a phone call at 20:00, answered on the call; nobody assigned.
 		created(t4, phone, class(inquiry, "order_status", normal, 0), 20, 0),
 		sla("applied", t4, 1, 20, 0, applied(fr)),
-		sla("met", t4, 2, 20, 0, &eventsv1.SlaMet{Target: fr}),
+		sla("met", t4, 2, 20, 0, met(fr, 0, false)),
 		// T5: chat request (return/exchange) at 10:00, raised to L1 urgent; a2 at 10:01; answered 10:05;
 		// resolved 10:35, rated neutral, reopened, resolved again 12:00 (the first resolution counts).
 		created(t5, chat, class(intakev1.TicketType_TICKET_TYPE_REQUEST, "return_exchange", normal, 0), 10, 0),
@@ -281,6 +287,9 @@ type reports struct {
 	sla                     *analyticsv1.GetSlaReportResponse
 	satisfaction            *analyticsv1.GetSatisfactionReportResponse
 	workload                *analyticsv1.GetWorkloadReportResponse
+	topIssues               *analyticsv1.GetTopIssuesReportResponse
+	collaboration           *analyticsv1.GetCollaborationReportResponse
+	summary                 *analyticsv1.GetSummaryResponse
 }
 
 func (s *stack) reports(t *testing.T) reports {
@@ -302,6 +311,14 @@ func (s *stack) reports(t *testing.T) reports {
 	r.satisfaction, err = s.client.GetSatisfactionReport(ctx, &analyticsv1.GetSatisfactionReportRequest{StartTime: from, EndTime: to, Granularity: day})
 	require.NoError(t, err)
 	r.workload, err = s.client.GetWorkloadReport(ctx, &analyticsv1.GetWorkloadReportRequest{StartTime: from, EndTime: to, Granularity: day})
+	require.NoError(t, err)
+	r.topIssues, err = s.client.GetTopIssuesReport(ctx, &analyticsv1.GetTopIssuesReportRequest{StartTime: from, EndTime: to})
+	require.NoError(t, err)
+	r.collaboration, err = s.client.GetCollaborationReport(ctx, &analyticsv1.GetCollaborationReportRequest{StartTime: from, EndTime: to,
+		Granularity: day})
+	require.NoError(t, err)
+	r.summary, err = s.client.GetSummary(ctx, &analyticsv1.GetSummaryRequest{Period: analyticsv1.SummaryPeriod_SUMMARY_PERIOD_WEEK,
+		PeriodTime: timestamppb.New(at(12, 0))})
 	require.NoError(t, err)
 	return r
 }
@@ -357,10 +374,62 @@ func TestAScriptedDayGivesTheExpectedNumbers(t *testing.T) {
 	for _, row := range r.workload.GetRows() {
 		work[row.GetRow().GetKey()] = load{row.GetAssigned(), row.GetResolved(), row.GetOpen(), row.GetAverageHandlingTime().AsDuration()}
 	}
+	// T3 moved to a1, who now holds it; handling runs from its first assignment (to a2).
 	require.Equal(t, map[string]load{
-		a1: {2, 1, 1, time.Hour + 58*time.Minute},
-		a2: {2, 2, 0, (3*time.Hour + 55*time.Minute + 34*time.Minute) / 2},
+		a1: {3, 2, 1, (time.Hour + 58*time.Minute + 3*time.Hour + 55*time.Minute) / 2},
+		a2: {1, 1, 0, 34 * time.Minute},
 	}, work)
+
+	// Business time: what the SLA clocks counted (10 min, 1 h and 0 for first responses; 2 h for T1's
+	// resolution); tickets without those targets are not counted.
+	frb, rb := r.timeliness.GetRows()[0].GetFirstResponseBusiness(), r.timeliness.GetRows()[0].GetResolutionBusiness()
+	require.EqualValues(t, 3, frb.GetCount())
+	require.Equal(t, (10*time.Minute+time.Hour)/3, frb.GetMean().AsDuration())
+	require.EqualValues(t, 1, rb.GetCount())
+	require.Equal(t, 2*time.Hour, rb.GetMean().AsDuration())
+
+	requireTopIssues(t, r.topIssues)
+
+	// Collaboration: T3's transfer (accepted after 5 minutes) and escalation, T5's reopen; the time in each
+	// group of the resolved tickets (T2's stay in g1 still runs).
+	require.Len(t, r.collaboration.GetRows(), 1)
+	c := r.collaboration.GetRows()[0]
+	require.Equal(t, []int64{5, 1, 1, 1, 1, 1, 1}, []int64{c.GetTickets(), c.GetTransfers(), c.GetTransferredTickets(),
+		c.GetTransfersAccepted(), c.GetEscalations(), c.GetEscalatedTickets(), c.GetReopens()})
+	require.Equal(t, 5*time.Minute, c.GetAverageAcceptanceWait().AsDuration())
+	type stay struct {
+		stays      int64
+		avg, total time.Duration
+	}
+	stays := map[string]stay{}
+	for _, g := range r.collaboration.GetGroupTimes() {
+		stays[g.GetRow().GetKey()] = stay{g.GetStays(), g.GetAverageTime().AsDuration(), g.GetTotalTime().AsDuration()}
+	}
+	require.Equal(t, map[string]stay{
+		g1: {2, (time.Hour + 58*time.Minute + 3*time.Hour) / 2, time.Hour + 58*time.Minute + 3*time.Hour}, // T1, T3 after its transfer
+		g2: {2, (55*time.Minute + 34*time.Minute) / 2, 55*time.Minute + 34*time.Minute},                   // T3 before it, T5
+	}, stays)
+
+	// The week's summary: Monday 23 November to Monday 30 November in Shanghai, the week before empty.
+	sum := r.summary
+	require.True(t, at(0, 0).Equal(sum.GetCurrent().GetStartTime().AsTime()))
+	require.True(t, at(0, 0).AddDate(0, 0, 7).Equal(sum.GetCurrent().GetEndTime().AsTime()))
+	require.True(t, at(0, 0).AddDate(0, 0, -7).Equal(sum.GetPrevious().GetStartTime().AsTime()))
+	require.Equal(t, []int64{5, 3, 1, 1, 1, 1, 1, 1, 1}, []int64{sum.GetCurrent().GetTickets(), sum.GetCurrent().GetSlaTickets(),
+		sum.GetCurrent().GetBreachedTickets(), sum.GetCurrent().GetSatisfied(), sum.GetCurrent().GetNeutral(),
+		sum.GetCurrent().GetUnsatisfied(), sum.GetCurrent().GetTransfers(), sum.GetCurrent().GetEscalations(), sum.GetCurrent().GetReopens()})
+	require.InDelta(t, 1.0/3, sum.GetCurrent().GetBreachRate(), 1e-9)
+	require.True(t, proto.Equal(frt, sum.GetCurrent().GetFirstResponse()), "the summary's timeliness is the report's")
+	require.Zero(t, sum.GetPrevious().GetTickets())
+	require.Len(t, sum.GetVolumeByChannel(), 3)
+	require.True(t, proto.Equal(r.topIssues, sum.GetTopIssues()))
+	groups := map[string]int64{}
+	for _, w := range sum.GetWorkloadByGroup() {
+		groups[w.GetRow().GetKey()] = w.GetAssigned()
+	}
+	require.Equal(t, map[string]int64{g1: 3, g2: 1}, groups)
+
+	requireExports(t, s)
 
 	// Every event delivered again (the consumer reset to the start of the stream): the inbox takes none.
 	require.NoError(t, s.js.DeleteConsumer(t.Context(), events.StreamName, "analytics-events"))
@@ -378,12 +447,27 @@ func TestAScriptedDayGivesTheExpectedNumbers(t *testing.T) {
 	s.serve(t)
 	s.awaitIngested(t, int64(len(evs))+1)
 	requireSameReports(t, r, s.reports(t))
+
+	// Projections of an older version (an upgrade): the service rebuilds them from the stream by itself.
+	s.stop()
+	conn, err := pgx.Connect(t.Context(), s.cfg.MigrateDatabaseURL)
+	require.NoError(t, err)
+	_, err = conn.Exec(t.Context(), `UPDATE analytics.ingest_stats SET projection_version = 1, events = events + 1000`)
+	require.NoError(t, err)
+	s.serve(t)
+	s.awaitIngested(t, int64(len(evs))+1)
+	requireSameReports(t, r, s.reports(t))
+	var version int
+	require.NoError(t, conn.QueryRow(t.Context(), `SELECT projection_version FROM analytics.ingest_stats`).Scan(&version))
+	require.Equal(t, 2, version)
+	require.NoError(t, conn.Close(t.Context()))
 }
 
 func requireSameReports(t *testing.T, want, got reports) {
 	t.Helper()
 	for _, pair := range [][2]proto.Message{{want.volume, got.volume}, {want.volumeByChannel, got.volumeByChannel},
-		{want.timeliness, got.timeliness}, {want.sla, got.sla}, {want.satisfaction, got.satisfaction}, {want.workload, got.workload}} {
+		{want.timeliness, got.timeliness}, {want.sla, got.sla}, {want.satisfaction, got.satisfaction}, {want.workload, got.workload},
+		{want.topIssues, got.topIssues}, {want.collaboration, got.collaboration}, {want.summary, got.summary}} {
 		require.True(t, proto.Equal(pair[0], pair[1]), "want %v\ngot  %v", pair[0], pair[1])
 	}
 }
@@ -411,4 +495,76 @@ func TestReportRequestsAreValidated(t *testing.T) {
 	_, err := s.client.GetVolumeReport(as(t.Context(), "staff:agent-1", "agent"), &analyticsv1.GetVolumeReportRequest{
 		StartTime: timestamppb.New(now), EndTime: timestamppb.New(now.Add(time.Hour))})
 	require.Equal(t, codes.PermissionDenied, status.Code(err))
+}
+
+// requireTopIssues checks the day's rankings: subcategories by tickets (ties by code) and by breaches, and
+// the complaint topics with their labels.
+func requireTopIssues(t *testing.T, top *analyticsv1.GetTopIssuesReportResponse) {
+	t.Helper()
+	require.EqualValues(t, 5, top.GetTickets())
+	type issue struct {
+		typ               intakev1.TicketType
+		sub               string
+		tickets, breached int64
+	}
+	issues := func(cs []*analyticsv1.IssueCount) []issue {
+		var out []issue
+		for _, c := range cs {
+			out = append(out, issue{c.GetType(), c.GetSubcategory(), c.GetTickets(), c.GetBreached()})
+		}
+		return out
+	}
+	complaint, inquiry := intakev1.TicketType_TICKET_TYPE_COMPLAINT, intakev1.TicketType_TICKET_TYPE_INQUIRY
+	require.Equal(t, []issue{{complaint, "logistics", 2, 1}, {inquiry, "order_status", 2, 0},
+		{intakev1.TicketType_TICKET_TYPE_REQUEST, "return_exchange", 1, 0}}, issues(top.GetByVolume()))
+	require.Equal(t, []issue{{complaint, "logistics", 2, 1}}, issues(top.GetByBreaches()))
+	require.InDelta(t, 0.5, top.GetByBreaches()[0].GetBreachRate(), 1e-9)
+	var topics []string
+	for _, c := range top.GetTopics() {
+		topics = append(topics, fmt.Sprintf("%s:%d", c.GetTopic(), c.GetTickets()))
+		require.NotEmpty(t, c.GetLabelZh(), c.GetTopic())
+		require.NotEmpty(t, c.GetLabelEn(), c.GetTopic())
+	}
+	require.Equal(t, []string{"delivery_delay:2", "no_response:1", "staff_attitude:1"}, topics)
+	require.InDelta(t, 0.4, top.GetTopics()[0].GetShare(), 1e-9)
+}
+
+// requireExports checks the CSV exports: a byte-order mark, a header and the report's figures.
+func requireExports(t *testing.T, s *stack) {
+	t.Helper()
+	ctx := as(t.Context(), supervisorP, "supervisor")
+	from, to := timestamppb.New(at(0, 0)), timestamppb.New(at(0, 0).AddDate(0, 0, 1))
+	body, err := s.client.ExportReport(ctx, &analyticsv1.ExportReportRequest{Report: "volume", StartTime: from, EndTime: to,
+		GroupBy: analyticsv1.Dimension_DIMENSION_CHANNEL})
+	require.NoError(t, err)
+	require.Equal(t, "text/csv; charset=utf-8", body.GetContentType())
+	require.Equal(t, "\ufeffperiod_start,key,tickets\n2026-11-23T00:00:00+08:00,email,1\n"+
+		"2026-11-23T00:00:00+08:00,phone,1\n2026-11-23T00:00:00+08:00,web_chat,3\n", string(body.GetData()))
+
+	body, err = s.client.ExportReport(ctx, &analyticsv1.ExportReportRequest{Report: "top_issues", StartTime: from, EndTime: to, Limit: 1})
+	require.NoError(t, err)
+	lines := strings.Split(string(body.GetData()), "\n")
+	require.Len(t, lines, 5, "a header, one line of each ranking and the final newline")
+	require.Equal(t, []string{"\ufeffranking,rank,type,code,label_zh,label_en,tickets,breached,rate",
+		"by_volume,1,complaint,logistics,,,2,1,0.5000", "by_breaches,1,complaint,logistics,,,2,1,0.5000"}, lines[:3])
+	require.Regexp(t, `^topics,1,,delivery_delay,[^,]+,[^,]+,2,,0\.4000$`, lines[3])
+
+	body, err = s.client.ExportReport(ctx, &analyticsv1.ExportReportRequest{Report: "summary",
+		Period: analyticsv1.SummaryPeriod_SUMMARY_PERIOD_WEEK, PeriodTime: timestamppb.New(at(12, 0))})
+	require.NoError(t, err)
+	require.Contains(t, string(body.GetData()), "figures,,tickets,5,0\n")
+	require.Contains(t, string(body.GetData()), "figures,,breach_rate,0.3333,0.0000\n")
+
+	for _, tc := range []struct {
+		req   *analyticsv1.ExportReportRequest
+		field string
+	}{
+		{&analyticsv1.ExportReportRequest{Report: "volume", EndTime: to}, "start_time"},
+		{&analyticsv1.ExportReportRequest{Report: "summary"}, "period"},
+		{&analyticsv1.ExportReportRequest{Report: "everything", StartTime: from, EndTime: to}, "report"},
+	} {
+		_, err := s.client.ExportReport(ctx, tc.req)
+		require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
+		require.Contains(t, status.Convert(err).Message(), tc.field)
+	}
 }

@@ -111,7 +111,7 @@ func readmeScript(t *testing.T, base, kefuDev string) string {
 
 // TestReadmeWalkthroughWorksAsPrinted runs the README's curl examples (routing set-up, SLA policies and
 // calendars, submit, queue, automatic assignment, the ticket's SLA, reply, resolve, rate, close, archive,
-// customers, keys) against the real dev stack,
+// reports and exports, customers, keys) against the real dev stack,
 // so the quick start cannot rot.
 func TestReadmeWalkthroughWorksAsPrinted(t *testing.T) {
 	t.Parallel()
@@ -143,7 +143,11 @@ func TestReadmeWalkthroughWorksAsPrinted(t *testing.T) {
 		"\n2026-10-09T10:00:00+08:00\n", `{"code":"vip_first_response","warnings":[50,80]}`,
 		`[{"target":"SLA_TARGET_FIRST_RESPONSE","state":"SLA_STATE_RUNNING","calendar":"china_default"},{"target":"SLA_TARGET_RESOLUTION","state":"SLA_STATE_RUNNING","calendar":"china_default"}]`,
 		`[{"mine":true,"target":"SLA_TARGET_FIRST_RESPONSE"},{"mine":true,"target":"SLA_TARGET_RESOLUTION"}]`,
-		`{"target":"SLA_TARGET_FIRST_RESPONSE","state":"SLA_STATE_MET"}`} {
+		`{"target":"SLA_TARGET_FIRST_RESPONSE","state":"SLA_STATE_MET"}`,
+		`[{"channel":"web_chat","tickets":"1"}]`, `{"firstResponses":"1","businessFirstResponses":"1","resolutions":"1"}`,
+		`[{"target":"SLA_TARGET_FIRST_RESPONSE","tickets":"1","breached":"0"},{"target":"SLA_TARGET_RESOLUTION","tickets":"1","breached":"0"}]`,
+		`["物流延迟 1","服务态度差 1"]`, `[{"logistics":true,"stays":"1"}]`, `{"tickets":"1","slaTickets":"1","satisfied":"1"}`,
+		"key,tickets\nweb_chat,1\n", `{"tickets":"1"}`} {
 		require.Contains(t, string(out), want, "the walkthrough's output:\n%s", out)
 	}
 	require.True(t, strings.HasSuffix(strings.TrimSpace(string(out)), "UNAUTHENTICATED"), "a revoked key must stop working:\n%s", out)

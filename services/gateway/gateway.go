@@ -328,8 +328,10 @@ func NewHandler(ctx context.Context, cfg Config, logger *slog.Logger) (http.Hand
 // newServeMux builds the grpc-gateway mux with kefu's marshaler, error handlers and header policy.
 func newServeMux() *runtime.ServeMux {
 	return runtime.NewServeMux(
-		// Every content type decodes and encodes with the strict protojson marshaler (see newMarshaler).
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, newMarshaler()),
+		// Every content type decodes and encodes with the strict protojson marshaler (see newMarshaler),
+		// except a response that is a google.api.HttpBody (a CSV export): its bytes go out as they are,
+		// with its own content type.
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: newMarshaler()}),
 		runtime.WithErrorHandler(handleError),
 		runtime.WithRoutingErrorHandler(handleRoutingError),
 		// No HTTP header becomes gRPC metadata: Grpc-Metadata-* would let a client set internal metadata

@@ -311,3 +311,21 @@ func TestIntakeStartsWhileNATSIsDown(t *testing.T) {
 	testkit.Eventually(t, func() bool { return s.ticket(t, resp.GetTicket().GetTicketId()).GetCustomerId() == survivor }, wait,
 		"the customer events consumer runs once the stream exists")
 }
+
+// TestCreatedEventNamesComplaintTopics: the created event carries the complaint topics found in the
+// customer's words (ids from the fixed lexicon), never the words, so analytics can rank them.
+func TestCreatedEventNamesComplaintTopics(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	js := s.jetStream(t)
+	words := "快递三天了还没到，打电话给快递员，态度很差。我叫王小明，电话13800138000"
+	s.submit(t, words)
+	got := s.events(t, js, 1)
+	require.Len(t, got, 1)
+	created := &eventsv1.TicketCreated{}
+	require.NoError(t, proto.Unmarshal(got[0].data, created))
+	require.Equal(t, []string{"delivery_delay", "staff_attitude"}, created.GetTopics())
+	for _, secret := range []string{"王小明", "13800138000", "快递三天了还没到"} {
+		require.False(t, bytes.Contains(got[0].data, []byte(secret)), "the event carries %q", secret)
+	}
+}

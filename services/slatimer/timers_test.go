@@ -45,6 +45,8 @@ func TestDefaultsApplyPerUrgencyLevelAndChannel(t *testing.T) {
 	s.awaitEvent(t, phone, "met", &met, nil)
 	require.Equal(t, firstResponse, met.GetTarget())
 	require.False(t, met.GetBreached())
+	require.NotNil(t, met.GetElapsed(), "a met event says how long the clock ran")
+	require.Zero(t, met.GetElapsed().AsDuration(), "met at once")
 	v := s.ticketSLA(t, phone)
 	fr := target(t, v, firstResponse)
 	require.Equal(t, slav1.SlaState_SLA_STATE_MET, fr.GetState())
@@ -398,6 +400,9 @@ func TestTransferAcceptanceClock(t *testing.T) {
 	s.awaitEvent(t, id, "met", &met, func() bool { return met.GetTarget() == transfer })
 	require.EqualValues(t, 1, met.GetCycle())
 	require.False(t, met.GetBreached())
+	// Postgres keeps the clock's start to the microsecond; the event's time has nanoseconds.
+	require.InDelta(t, met.GetMetTime().AsTime().Sub(applied.GetMeta().GetOccurredAt().AsTime()), met.GetElapsed().AsDuration(),
+		float64(time.Microsecond), "the acceptance clock counts around the clock from its cycle's start")
 	// A replayed request (an old sequence) changes nothing.
 	replay := s.publishRouting(t, "transfer_requested", id, 2, &eventsv1.RoutingTransferRequested{TransferId: uuid.NewString(),
 		ToGroupId: to, AcceptDeadline: timestamppb.New(time.Now().Add(time.Second))})

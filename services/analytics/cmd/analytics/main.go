@@ -35,6 +35,10 @@ func main() {
 		auth.BindFlags(fs, &cfg.Auth)
 		fs.BoolVar(&cfg.Reflection, "reflection", cfg.Reflection, "serve gRPC reflection without credentials (dev only)")
 		fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "graceful stop deadline of the gRPC server")
+		fs.DurationVar(&cfg.SurgeInterval, "surge-interval", cfg.SurgeInterval, "how often volume surges are evaluated")
+		fs.Float64Var(&cfg.SurgeFactor, "surge-factor", cfg.SurgeFactor, "an hour is a surge above this many times its baseline (and the minimum)")
+		fs.IntVar(&cfg.SurgeMinTickets, "surge-min-tickets", cfg.SurgeMinTickets, "an hour is a surge only above this many tickets")
+		fs.IntVar(&cfg.SurgeBaselineWeeks, "surge-baseline-weeks", cfg.SurgeBaselineWeeks, "previous weeks the baseline (same hour of the week) averages")
 		return func(ctx context.Context, log *slog.Logger) error {
 			switch args := fs.Args(); {
 			case len(args) == 0:

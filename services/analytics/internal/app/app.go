@@ -16,6 +16,7 @@ import (
 	"kefu.dev/pkg/apierr"
 	"kefu.dev/pkg/clock"
 	"kefu.dev/pkg/events"
+	"kefu.dev/pkg/topics"
 	"kefu.dev/services/analytics/internal/domain/facts"
 	"kefu.dev/services/analytics/internal/store"
 )
@@ -27,11 +28,13 @@ type App struct {
 	js      jetstream.JetStream
 	durable string
 	log     *slog.Logger
+	// lexicon labels the complaint topics events carry.
+	lexicon *topics.Lexicon
 }
 
 // New returns the app; js and durable name the consumer whose lag GetIngestionStatus reports.
 func New(st *store.Store, clk clock.Clock, js jetstream.JetStream, durable string, log *slog.Logger) *App {
-	return &App{store: st, clock: clk, js: js, durable: durable, log: log}
+	return &App{store: st, clock: clk, js: js, durable: durable, log: log, lexicon: topics.Default()}
 }
 
 // TicketEvent is one event about a ticket, as the projection reads it.
@@ -57,7 +60,7 @@ func (a *App) Ingest(ctx context.Context, tx *store.Tx, evs []TicketEvent, deliv
 	for _, e := range evs {
 		t, ok := after[e.TicketID]
 		if !ok {
-			t = cloneTicket(before[e.TicketID])
+			t = before[e.TicketID].Clone()
 			t.ID = e.TicketID
 		}
 		t.Apply(e.Event)
@@ -70,18 +73,6 @@ func (a *App) Ingest(ctx context.Context, tx *store.Tx, evs []TicketEvent, deliv
 		changed = append(changed, after[id])
 	}
 	return tx.Ingest(ctx, changed, d, delivered, a.clock.Now())
-}
-
-// cloneTicket copies t so folding into the copy leaves t (the state before) as it was.
-func cloneTicket(t facts.Ticket) facts.Ticket {
-	if t.SLA != nil {
-		m := make(map[string]facts.SLAFlags, len(t.SLA))
-		for k, v := range t.SLA {
-			m[k] = v
-		}
-		t.SLA = m
-	}
-	return t
 }
 
 // Status is how far ingestion is.

@@ -49,10 +49,11 @@ type DurationStats struct {
 	P50, P90, P99 time.Duration
 }
 
-// TimelinessRow is a line of the timeliness report.
+// TimelinessRow is a line of the timeliness report: wall-clock and business-time durations.
 type TimelinessRow struct {
 	RowKey
-	FirstResponse, Resolution DurationStats
+	FirstResponse, Resolution                 DurationStats
+	FirstResponseBusiness, ResolutionBusiness DurationStats
 }
 
 // Timeliness gives first-response and resolution times per period and key: exact counts and means from
@@ -62,7 +63,8 @@ func (a *App) Timeliness(ctx context.Context, q ReportQuery) ([]TimelinessRow, e
 	if err != nil {
 		return nil, err
 	}
-	sums, err := a.store.Aggregate(ctx, "ticket_rollup", sq, nil, "first_responses", "first_response_ms", "resolutions", "resolution_ms")
+	sums, err := a.store.Aggregate(ctx, "ticket_rollup", sq, nil, "first_responses", "first_response_ms", "resolutions",
+		"resolution_ms", "first_responses_business", "first_response_business_ms", "resolutions_business", "resolution_business_ms")
 	if err != nil {
 		return nil, err
 	}
@@ -96,12 +98,14 @@ func (a *App) Timeliness(ctx context.Context, q ReportQuery) ([]TimelinessRow, e
 	}
 	var out []TimelinessRow
 	for _, r := range sums {
-		if r.Sums[0] == 0 && r.Sums[2] == 0 {
+		if r.Sums[0] == 0 && r.Sums[2] == 0 && r.Sums[4] == 0 && r.Sums[6] == 0 {
 			continue
 		}
 		k := RowKey{r.Period, r.Key}
 		out = append(out, TimelinessRow{RowKey: k, FirstResponse: stats(k, facts.MetricFirstResponse, r.Sums[0], r.Sums[1]),
-			Resolution: stats(k, facts.MetricResolution, r.Sums[2], r.Sums[3])})
+			Resolution:            stats(k, facts.MetricResolution, r.Sums[2], r.Sums[3]),
+			FirstResponseBusiness: stats(k, facts.MetricFirstResponseBusiness, r.Sums[4], r.Sums[5]),
+			ResolutionBusiness:    stats(k, facts.MetricResolutionBusiness, r.Sums[6], r.Sums[7])})
 	}
 	return out, nil
 }

@@ -148,6 +148,7 @@ func Decode(d events.Delivery) (app.TicketEvent, bool, error) {
 		if m.GetReceivedTime() != nil {
 			e.ReceivedAt = m.GetReceivedTime().AsTime()
 		}
+		e.Topics = m.GetTopics()
 	case *eventsv1.TicketUpdated:
 		classify(&e, m.GetCurrent())
 	case *eventsv1.TicketAssigned:
@@ -178,6 +179,7 @@ func Decode(d events.Delivery) (app.TicketEvent, bool, error) {
 		e.Targets = []string{target(m.GetTarget())}
 	case *eventsv1.SlaMet:
 		e.Targets = []string{target(m.GetTarget())}
+		e.Cycle, e.Elapsed = int(m.GetCycle()), m.GetElapsed().AsDuration()
 	case *eventsv1.RoutingTransferAccepted:
 		e.Wait = m.GetWait().AsDuration()
 	}

@@ -49,14 +49,17 @@ func query(r reportRequest) (app.ReportQuery, error) {
 	if !r.GetEndTime().IsValid() {
 		return q, apierr.InvalidField("end_time", "is not a valid time")
 	}
-	f := r.GetFilter()
 	q.Query = store.Query{Start: r.GetStartTime().AsTime(), End: r.GetEndTime().AsTime(),
-		Granularity: protocode.Code(r.GetGranularity(), "GRANULARITY_"), Zone: r.GetTimeZone(),
-		Filter: store.Filter{Channels: protocode.Codes(f.GetChannels(), "CHANNEL_"), Groups: f.GetGroupIds(),
-			Types: protocode.Codes(f.GetTypes(), "TICKET_TYPE_"), Subcategories: f.GetSubcategories(),
-			Urgencies: protocode.Codes(f.GetUrgencies(), "URGENCY_"), Levels: protocode.Codes(f.GetLevels(), "COMPLAINT_LEVEL_")}}
+		Granularity: protocode.Code(r.GetGranularity(), "GRANULARITY_"), Zone: r.GetTimeZone(), Filter: filter(r.GetFilter())}
 	q.Dimension = protocode.Code(r.GetGroupBy(), "DIMENSION_")
 	return q, nil
+}
+
+// filter reads a report filter.
+func filter(f *analyticsv1.ReportFilter) store.Filter {
+	return store.Filter{Channels: protocode.Codes(f.GetChannels(), "CHANNEL_"), Groups: f.GetGroupIds(),
+		Types: protocode.Codes(f.GetTypes(), "TICKET_TYPE_"), Subcategories: f.GetSubcategories(),
+		Urgencies: protocode.Codes(f.GetUrgencies(), "URGENCY_"), Levels: protocode.Codes(f.GetLevels(), "COMPLAINT_LEVEL_")}
 }
 
 func rowKey(k app.RowKey) *analyticsv1.RowKey {
@@ -80,11 +83,44 @@ func (s *Server) GetVolumeReport(ctx context.Context, req *analyticsv1.GetVolume
 	if err != nil {
 		return nil, err
 	}
-	resp := &analyticsv1.GetVolumeReportResponse{Total: total}
-	for _, r := range rows {
-		resp.Rows = append(resp.Rows, &analyticsv1.VolumeRow{Row: rowKey(r.RowKey), Tickets: r.Tickets})
+	return &analyticsv1.GetVolumeReportResponse{Total: total, Rows: convert(rows, volumeRow)}, nil
+}
+
+// convert maps f over rows.
+func convert[T, P any](rows []T, f func(T) P) []P {
+	out := make([]P, len(rows))
+	for i, r := range rows {
+		out[i] = f(r)
 	}
-	return resp, nil
+	return out
+}
+
+func volumeRow(r app.VolumeRow) *analyticsv1.VolumeRow {
+	return &analyticsv1.VolumeRow{Row: rowKey(r.RowKey), Tickets: r.Tickets}
+}
+
+func timelinessRow(r app.TimelinessRow) *analyticsv1.TimelinessRow {
+	return &analyticsv1.TimelinessRow{Row: rowKey(r.RowKey), FirstResponse: durationStats(r.FirstResponse),
+		Resolution: durationStats(r.Resolution), FirstResponseBusiness: durationStats(r.FirstResponseBusiness),
+		ResolutionBusiness: durationStats(r.ResolutionBusiness)}
+}
+
+func slaRow(r app.SLARow) *analyticsv1.SlaRow {
+	return &analyticsv1.SlaRow{Row: rowKey(r.RowKey), Target: protocode.Enum[eventsv1.SlaTarget]("SLA_TARGET_", r.Target),
+		Tickets: r.Tickets, Breached: r.Breached, BreachRate: share(r.Breached, r.Tickets),
+		WarnedRecovered: r.WarnedRecovered, WarnedBreached: r.WarnedBreached}
+}
+
+func satisfactionRow(r app.SatisfactionRow) *analyticsv1.SatisfactionRow {
+	rated := r.Satisfied + r.Neutral + r.Unsatisfied
+	return &analyticsv1.SatisfactionRow{Row: rowKey(r.RowKey), Satisfied: r.Satisfied, Neutral: r.Neutral,
+		Unsatisfied: r.Unsatisfied, SatisfiedShare: share(r.Satisfied, rated), NeutralShare: share(r.Neutral, rated),
+		UnsatisfiedShare: share(r.Unsatisfied, rated)}
+}
+
+func workloadRow(r app.WorkloadRow) *analyticsv1.WorkloadRow {
+	return &analyticsv1.WorkloadRow{Row: rowKey(r.RowKey), Assigned: r.Assigned, Resolved: r.Resolved, Open: r.Open,
+		AverageHandlingTime: durationpb.New(r.AverageHandling)}
 }
 
 func durationStats(d app.DurationStats) *analyticsv1.DurationStats {
@@ -102,12 +138,7 @@ func (s *Server) GetTimelinessReport(ctx context.Context, req *analyticsv1.GetTi
 	if err != nil {
 		return nil, err
 	}
-	resp := &analyticsv1.GetTimelinessReportResponse{}
-	for _, r := range rows {
-		resp.Rows = append(resp.Rows, &analyticsv1.TimelinessRow{Row: rowKey(r.RowKey),
-			FirstResponse: durationStats(r.FirstResponse), Resolution: durationStats(r.Resolution)})
-	}
-	return resp, nil
+	return &analyticsv1.GetTimelinessReportResponse{Rows: convert(rows, timelinessRow)}, nil
 }
 
 // GetSlaReport implements AnalyticsService.GetSlaReport.
@@ -120,14 +151,7 @@ func (s *Server) GetSlaReport(ctx context.Context, req *analyticsv1.GetSlaReport
 	if err != nil {
 		return nil, err
 	}
-	resp := &analyticsv1.GetSlaReportResponse{}
-	for _, r := range rows {
-		resp.Rows = append(resp.Rows, &analyticsv1.SlaRow{Row: rowKey(r.RowKey),
-			Target:  protocode.Enum[eventsv1.SlaTarget]("SLA_TARGET_", r.Target),
-			Tickets: r.Tickets, Breached: r.Breached, BreachRate: share(r.Breached, r.Tickets),
-			WarnedRecovered: r.WarnedRecovered, WarnedBreached: r.WarnedBreached})
-	}
-	return resp, nil
+	return &analyticsv1.GetSlaReportResponse{Rows: convert(rows, slaRow)}, nil
 }
 
 // GetSatisfactionReport implements AnalyticsService.GetSatisfactionReport.
@@ -140,14 +164,7 @@ func (s *Server) GetSatisfactionReport(ctx context.Context, req *analyticsv1.Get
 	if err != nil {
 		return nil, err
 	}
-	resp := &analyticsv1.GetSatisfactionReportResponse{}
-	for _, r := range rows {
-		rated := r.Satisfied + r.Neutral + r.Unsatisfied
-		resp.Rows = append(resp.Rows, &analyticsv1.SatisfactionRow{Row: rowKey(r.RowKey), Satisfied: r.Satisfied,
-			Neutral: r.Neutral, Unsatisfied: r.Unsatisfied, SatisfiedShare: share(r.Satisfied, rated),
-			NeutralShare: share(r.Neutral, rated), UnsatisfiedShare: share(r.Unsatisfied, rated)})
-	}
-	return resp, nil
+	return &analyticsv1.GetSatisfactionReportResponse{Rows: convert(rows, satisfactionRow)}, nil
 }
 
 // GetWorkloadReport implements AnalyticsService.GetWorkloadReport.
@@ -160,12 +177,7 @@ func (s *Server) GetWorkloadReport(ctx context.Context, req *analyticsv1.GetWork
 	if err != nil {
 		return nil, err
 	}
-	resp := &analyticsv1.GetWorkloadReportResponse{}
-	for _, r := range rows {
-		resp.Rows = append(resp.Rows, &analyticsv1.WorkloadRow{Row: rowKey(r.RowKey), Assigned: r.Assigned,
-			Resolved: r.Resolved, Open: r.Open, AverageHandlingTime: durationpb.New(r.AverageHandling)})
-	}
-	return resp, nil
+	return &analyticsv1.GetWorkloadReportResponse{Rows: convert(rows, workloadRow)}, nil
 }
 
 // GetIngestionStatus implements AnalyticsService.GetIngestionStatus.

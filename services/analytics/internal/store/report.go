@@ -16,8 +16,8 @@ type Filter struct {
 }
 
 // Query is what a report reads: tickets received in [Start, End) (at hour resolution: the rollups' unit),
-// cut into periods of Granularity ("hour", "day", "week", "month") in Zone, filtered, and broken down by
-// the column GroupBy ("" for none).
+// cut into periods of Granularity ("hour", "day", "week", "month" in Zone, or All: one period, starting
+// at Start), filtered, and broken down by the column GroupBy ("" for none).
 type Query struct {
 	Start, End  time.Time
 	Granularity string
@@ -25,6 +25,9 @@ type Query struct {
 	Filter      Filter
 	GroupBy     string
 }
+
+// All is the granularity of one period spanning the whole range.
+const All = "all"
 
 // Columns a report may break down by, per rollup table (agent only in agent_rollup).
 var groupable = []string{"channel", "group_id", "type", "subcategory", "urgency", "level", "agent"}
@@ -44,8 +47,13 @@ func (s *Store) Aggregate(ctx context.Context, table string, q Query, extra []st
 	if q.GroupBy != "" && !slices.Contains(groupable, q.GroupBy) {
 		return nil, fmt.Errorf("cannot break down by %q", q.GroupBy)
 	}
-	args := []any{q.Start.UTC().Truncate(time.Hour), q.End, q.Granularity, q.Zone}
+	args := []any{q.Start.UTC().Truncate(time.Hour), q.End}
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	period := "$1::timestamptz"
+	if q.Granularity != All {
+		g, z := arg(q.Granularity), arg(q.Zone)
+		period = "(date_trunc(" + g + ", hour AT TIME ZONE " + z + ") AT TIME ZONE " + z + ")"
+	}
 	where := []string{"hour >= $1", "hour < $2"}
 	for _, f := range []struct {
 		col  string
@@ -62,7 +70,7 @@ func (s *Store) Aggregate(ctx context.Context, table string, q Query, extra []st
 	if q.GroupBy != "" {
 		key = q.GroupBy
 	}
-	sel := []string{"(date_trunc($3, hour AT TIME ZONE $4) AT TIME ZONE $4) AS period", key + " AS key"}
+	sel := []string{period + " AS period", key + " AS key"}
 	group := []string{"1", "2"}
 	for i, e := range extra {
 		sel = append(sel, e+"::text")

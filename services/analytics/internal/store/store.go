@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -112,6 +113,8 @@ func (t *Tx) Ingest(ctx context.Context, tickets []facts.Ticket, d *facts.Delta,
 	queueHist(b, d.Hist)
 	queueSLA(b, d.SLA)
 	queueAgents(b, d.Agents)
+	queueTopics(b, d.Topics)
+	queueStays(b, d.Stays)
 	b.Queue(`UPDATE ingest_stats SET events = events + $1, last_at = $2 WHERE id = 1`, events, now)
 	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("ingest %d events: %w", events, err)
@@ -157,36 +160,61 @@ func queueTicketRollup(b *pgx.Batch, m map[facts.Dims]facts.Counts) {
 		return
 	}
 	var a dimArrays
-	cols := make([][]int64, 12)
+	cols := make([][]int64, len(facts.CountColumns))
 	for _, k := range keys {
 		a.add(k)
-		c := m[k]
-		for i, v := range []int64{c.Tickets, c.FirstResponses, c.FirstResponseMS, c.Resolutions, c.ResolutionMS, c.Satisfied,
-			c.Neutral, c.Unsatisfied, c.Transfers, c.Escalations, c.Reopens, c.AcceptWaitMS} {
+		for i, v := range m[k].Values() {
 			cols[i] = append(cols[i], v)
 		}
 	}
 	args := a.args()
-	for _, c := range cols {
+	types, sets := make([]string, len(cols)), make([]string, len(cols))
+	for i, c := range cols {
 		args = append(args, c)
+		name := facts.CountColumns[i]
+		types[i] = fmt.Sprintf("$%d::bigint[]", 8+i)
+		sets[i] = name + " = ticket_rollup." + name + " + excluded." + name
 	}
-	b.Queue(`INSERT INTO ticket_rollup (hour, `+dimCols+`, tickets, first_responses, first_response_ms, resolutions,
-			resolution_ms, satisfied, neutral, unsatisfied, transfers, escalations, reopens, accept_wait_ms)
-		SELECT * FROM `+dimUnnest+`, $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
-			$13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[])
-		ON CONFLICT ON CONSTRAINT ticket_rollup_pkey DO UPDATE SET
-			tickets = ticket_rollup.tickets + excluded.tickets,
-			first_responses = ticket_rollup.first_responses + excluded.first_responses,
-			first_response_ms = ticket_rollup.first_response_ms + excluded.first_response_ms,
-			resolutions = ticket_rollup.resolutions + excluded.resolutions,
-			resolution_ms = ticket_rollup.resolution_ms + excluded.resolution_ms,
-			satisfied = ticket_rollup.satisfied + excluded.satisfied,
-			neutral = ticket_rollup.neutral + excluded.neutral,
-			unsatisfied = ticket_rollup.unsatisfied + excluded.unsatisfied,
-			transfers = ticket_rollup.transfers + excluded.transfers,
-			escalations = ticket_rollup.escalations + excluded.escalations,
-			reopens = ticket_rollup.reopens + excluded.reopens,
-			accept_wait_ms = ticket_rollup.accept_wait_ms + excluded.accept_wait_ms`, args...)
+	b.Queue(`INSERT INTO ticket_rollup (hour, `+dimCols+`, `+strings.Join(facts.CountColumns, ", ")+`)
+		SELECT * FROM `+dimUnnest+`, `+strings.Join(types, ", ")+`)
+		ON CONFLICT ON CONSTRAINT ticket_rollup_pkey DO UPDATE SET `+strings.Join(sets, ", "), args...)
+}
+
+func queueTopics(b *pgx.Batch, m map[facts.TopicKey]int64) {
+	keys := sortedKeys(m, func(x, y facts.TopicKey) int {
+		return cmp.Or(compareDims(x.Dims, y.Dims), cmp.Compare(x.Topic, y.Topic))
+	})
+	if len(keys) == 0 {
+		return
+	}
+	var a dimArrays
+	var topic []string
+	var n []int64
+	for _, k := range keys {
+		a.add(k.Dims)
+		topic, n = append(topic, k.Topic), append(n, m[k])
+	}
+	b.Queue(`INSERT INTO topic_rollup (hour, `+dimCols+`, topic, tickets)
+		SELECT * FROM `+dimUnnest+`, $8::text[], $9::bigint[])
+		ON CONFLICT ON CONSTRAINT topic_rollup_pkey DO UPDATE SET tickets = topic_rollup.tickets + excluded.tickets`,
+		append(a.args(), topic, n)...)
+}
+
+func queueStays(b *pgx.Batch, m map[facts.Dims]facts.StayCounts) {
+	keys := sortedKeys(m, compareDims)
+	if len(keys) == 0 {
+		return
+	}
+	var a dimArrays
+	var stays, ms []int64
+	for _, k := range keys {
+		a.add(k)
+		stays, ms = append(stays, m[k].Stays), append(ms, m[k].MS)
+	}
+	b.Queue(`INSERT INTO group_time_rollup (hour, `+dimCols+`, stays, stay_ms)
+		SELECT * FROM `+dimUnnest+`, $8::bigint[], $9::bigint[])
+		ON CONFLICT ON CONSTRAINT group_time_rollup_pkey DO UPDATE SET stays = group_time_rollup.stays + excluded.stays,
+			stay_ms = group_time_rollup.stay_ms + excluded.stay_ms`, append(a.args(), stays, ms)...)
 }
 
 func queueHist(b *pgx.Batch, m map[facts.HistKey]int64) {
@@ -296,19 +324,39 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	return st, nil
 }
 
+// ProjectionVersion reads the version of the projections the tables hold (facts.ProjectionVersion).
+func (s *Store) ProjectionVersion(ctx context.Context) (int, error) {
+	var v int
+	if err := s.pool.QueryRow(ctx, `SELECT projection_version FROM ingest_stats WHERE id = 1`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read the projection version: %w", err)
+	}
+	return v, nil
+}
+
 // Reset empties the projection and the rollups and forgets which events consumer took (the rebuild's
-// first step; the caller then replays the stream). It runs as the schema's owner.
-func Reset(ctx context.Context, ownerURL, consumer string) error {
+// first step; the caller then replays the stream). It runs as the schema's owner. With onlyIfOlder it does
+// so only while the tables hold projections older than facts.ProjectionVersion, checked under a row lock, so
+// of several replicas upgrading at once only the first resets.
+func Reset(ctx context.Context, ownerURL, consumer string, onlyIfOlder bool) error {
 	conn, err := pgx.Connect(ctx, ownerURL)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close(ctx)
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL search_path = `+pgx.Identifier{Schema}.Sanitize()); err != nil {
+			return err
+		}
+		var v int
+		if err := tx.QueryRow(ctx, `SELECT projection_version FROM ingest_stats WHERE id = 1 FOR UPDATE`).Scan(&v); err != nil {
+			return err
+		}
+		if onlyIfOlder && v >= facts.ProjectionVersion {
+			return nil
+		}
 		for _, q := range []string{
-			`SET LOCAL search_path = ` + pgx.Identifier{Schema}.Sanitize(),
-			`TRUNCATE tickets, ticket_rollup, duration_hist, sla_rollup, agent_rollup`,
-			`UPDATE ingest_stats SET events = 0, last_at = NULL`,
+			`TRUNCATE tickets, ticket_rollup, duration_hist, sla_rollup, agent_rollup, topic_rollup, group_time_rollup`,
+			fmt.Sprintf(`UPDATE ingest_stats SET events = 0, last_at = NULL, projection_version = %d`, facts.ProjectionVersion),
 		} {
 			if _, err := tx.Exec(ctx, q); err != nil {
 				return err

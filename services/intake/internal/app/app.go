@@ -16,6 +16,7 @@ import (
 	"kefu.dev/pkg/apierr"
 	"kefu.dev/pkg/auth"
 	"kefu.dev/pkg/clock"
+	"kefu.dev/pkg/topics"
 	"kefu.dev/services/intake/internal/domain/ticket"
 	"kefu.dev/services/intake/internal/store"
 )
@@ -66,6 +67,8 @@ type App struct {
 	cfg       Config
 	log       *slog.Logger
 	policy    *policyCache
+	// lexicon finds the complaint topics kefu.ticket.created carries (ids only, never the words).
+	lexicon *topics.Lexicon
 }
 
 // New returns the app. notify, agents and customers may be nil (no relay to wake; every agent active; no
@@ -90,7 +93,8 @@ func New(st *store.Store, clk clock.Clock, notify Notifier, agents AgentDirector
 	if cfg.IdempotencyTTL < 24*time.Hour {
 		cfg.IdempotencyTTL = 24 * time.Hour
 	}
-	a := &App{store: st, clock: clk, notify: notify, agents: agents, customers: customers, cfg: cfg, log: log}
+	a := &App{store: st, clock: clk, notify: notify, agents: agents, customers: customers, cfg: cfg, log: log,
+		lexicon: topics.Default()}
 	a.policy = newPolicyCache(st, clk, cfg.PolicyTTL)
 	return a
 }

@@ -106,6 +106,7 @@ func (a *App) message(t *ticket.Ticket, ev ticket.Event, entryID uuid.UUID, cc c
 			CustomerId: uuidString(t.CustomerID), ReceivedTime: timestamppb.New(t.ReceivedAt),
 			ToStatus: protoconv.Status(ticket.StatusNew), HasContact: t.Contact != nil, CustomerTier: t.CustomerTier,
 			IdentityVerified: t.Verification != nil && t.Verification.Verified,
+			Topics:           a.lexicon.Match(t.Subject + "\n" + t.Description),
 		}
 	case ticket.EventUpdated:
 		body = &eventsv1.TicketUpdated{Previous: cc.before.proto(), Current: classificationOf(t).proto(), ChangedFields: ev.Changed}

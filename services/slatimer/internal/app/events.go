@@ -113,7 +113,11 @@ func (a *App) messages(ctx context.Context, row *store.TicketRow, changes []sla.
 			body = &eventsv1.SlaBreached{Meta: meta, TicketId: ticket, Target: TargetProto(first.Target), DueTime: ts(due),
 				PolicyId: idString(first.PolicyID), Late: ch.Late, Action: BreachProto(first.Breach), Cycle: int32(first.Cycle)}
 		case sla.ChangeMet:
-			body = &eventsv1.SlaMet{Meta: meta, TicketId: ticket, Target: TargetProto(first.Target), DueTime: ts(due),
+			elapsed, err := first.Elapsed(env)
+			if err != nil {
+				return nil, err
+			}
+			body = &eventsv1.SlaMet{Elapsed: durationpb.New(elapsed), Meta: meta, TicketId: ticket, Target: TargetProto(first.Target), DueTime: ts(due),
 				MetTime: ts(first.MetAt), Breached: first.State == sla.StateBreached, Cycle: int32(first.Cycle),
 				PolicyId: idString(first.PolicyID)}
 		default:

@@ -9,6 +9,7 @@ package analyticsv1
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -149,6 +150,58 @@ func (x Dimension) Number() protoreflect.EnumNumber {
 // Deprecated: Use Dimension.Descriptor instead.
 func (Dimension) EnumDescriptor() ([]byte, []int) {
 	return file_kefu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{1}
+}
+
+// SummaryPeriod is the period a summary covers.
+type SummaryPeriod int32
+
+const (
+	SummaryPeriod_SUMMARY_PERIOD_UNSPECIFIED SummaryPeriod = 0
+	// An ISO week, Monday to Monday.
+	SummaryPeriod_SUMMARY_PERIOD_WEEK SummaryPeriod = 1
+	// A calendar month.
+	SummaryPeriod_SUMMARY_PERIOD_MONTH SummaryPeriod = 2
+)
+
+// Enum value maps for SummaryPeriod.
+var (
+	SummaryPeriod_name = map[int32]string{
+		0: "SUMMARY_PERIOD_UNSPECIFIED",
+		1: "SUMMARY_PERIOD_WEEK",
+		2: "SUMMARY_PERIOD_MONTH",
+	}
+	SummaryPeriod_value = map[string]int32{
+		"SUMMARY_PERIOD_UNSPECIFIED": 0,
+		"SUMMARY_PERIOD_WEEK":        1,
+		"SUMMARY_PERIOD_MONTH":       2,
+	}
+)
+
+func (x SummaryPeriod) Enum() *SummaryPeriod {
+	p := new(SummaryPeriod)
+	*p = x
+	return p
+}
+
+func (x SummaryPeriod) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SummaryPeriod) Descriptor() protoreflect.EnumDescriptor {
+	return file_kefu_analytics_v1_analytics_service_proto_enumTypes[2].Descriptor()
+}
+
+func (SummaryPeriod) Type() protoreflect.EnumType {
+	return &file_kefu_analytics_v1_analytics_service_proto_enumTypes[2]
+}
+
+func (x SummaryPeriod) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SummaryPeriod.Descriptor instead.
+func (SummaryPeriod) EnumDescriptor() ([]byte, []int) {
+	return file_kefu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{2}
 }
 
 // ReportFilter keeps tickets matching every non-empty list.
@@ -954,9 +1007,14 @@ type TimelinessRow struct {
 	// Received → first agent reply (wall clock).
 	FirstResponse *DurationStats `protobuf:"bytes,2,opt,name=first_response,json=firstResponse,proto3" json:"first_response,omitempty"`
 	// Received → first resolution (wall clock).
-	Resolution    *DurationStats `protobuf:"bytes,3,opt,name=resolution,proto3" json:"resolution,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Resolution *DurationStats `protobuf:"bytes,3,opt,name=resolution,proto3" json:"resolution,omitempty"`
+	// First response in business time: what the first-response SLA clock counted (its calendar, less the
+	// time paused waiting on the customer). Tickets without that SLA target are not counted.
+	FirstResponseBusiness *DurationStats `protobuf:"bytes,4,opt,name=first_response_business,json=firstResponseBusiness,proto3" json:"first_response_business,omitempty"`
+	// Resolution in business time: what the resolution SLA clock counted in its first cycle.
+	ResolutionBusiness *DurationStats `protobuf:"bytes,5,opt,name=resolution_business,json=resolutionBusiness,proto3" json:"resolution_business,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *TimelinessRow) Reset() {
@@ -1006,6 +1064,20 @@ func (x *TimelinessRow) GetFirstResponse() *DurationStats {
 func (x *TimelinessRow) GetResolution() *DurationStats {
 	if x != nil {
 		return x.Resolution
+	}
+	return nil
+}
+
+func (x *TimelinessRow) GetFirstResponseBusiness() *DurationStats {
+	if x != nil {
+		return x.FirstResponseBusiness
+	}
+	return nil
+}
+
+func (x *TimelinessRow) GetResolutionBusiness() *DurationStats {
+	if x != nil {
+		return x.ResolutionBusiness
 	}
 	return nil
 }
@@ -1595,11 +1667,1386 @@ func (x *GetIngestionStatusResponse) GetLastIngestTime() *timestamppb.Timestamp 
 	return nil
 }
 
+// GetTopIssuesReportRequest is the input of GetTopIssuesReport.
+type GetTopIssuesReportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Start of the range (inclusive). Required.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// End of the range (exclusive), after start_time, at most 400 days later. Required.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Which tickets count.
+	Filter *ReportFilter `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
+	// How many of each ranking; default 10.
+	Limit         int32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTopIssuesReportRequest) Reset() {
+	*x = GetTopIssuesReportRequest{}
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTopIssuesReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTopIssuesReportRequest) ProtoMessage() {}
+
+func (x *GetTopIssuesReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTopIssuesReportRequest.ProtoReflect.Descriptor instead.
+func (*GetTopIssuesReportRequest) Descriptor() ([]byte, []int) {
+	return file_kefu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *GetTopIssuesReportRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *GetTopIssuesReportRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *GetTopIssuesReportRequest) GetFilter() *ReportFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+func (x *GetTopIssuesReportRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// IssueCount is a subcategory's place in a ranking.
+type IssueCount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The ticket type the subcategory belongs to.
+	Type v1.TicketType `protobuf:"varint,1,opt,name=type,proto3,enum=kefu.intake.v1.TicketType" json:"type,omitempty"`
+	// The subcategory's code.
+	Subcategory string `protobuf:"bytes,2,opt,name=subcategory,proto3" json:"subcategory,omitempty"`
+	// Tickets received.
+	Tickets int64 `protobuf:"varint,3,opt,name=tickets,proto3" json:"tickets,omitempty"`
+	// Of those, tickets that breached at least one SLA target.
+	Breached int64 `protobuf:"varint,4,opt,name=breached,proto3" json:"breached,omitempty"`
+	// breached / tickets.
+	BreachRate    float64 `protobuf:"fixed64,5,opt,name=breach_rate,json=breachRate,proto3" json:"breach_rate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueCount) Reset() {
+	*x = IssueCount{}
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueCount) ProtoMessage() {}
+
+func (x *IssueCount) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueCount.ProtoReflect.Descriptor instead.
+func (*IssueCount) Descriptor() ([]byte, []int) {
+	return file_kefu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *IssueCount) GetType() v1.TicketType {
+	if x != nil {
+		return x.Type
+	}
+	return v1.TicketType(0)
+}
+
+func (x *IssueCount) GetSubcategory() string {
+	if x != nil {
+		return x.Subcategory
+	}
+	return ""
+}
+
+func (x *IssueCount) GetTickets() int64 {
+	if x != nil {
+		return x.Tickets
+	}
+	return 0
+}
+
+func (x *IssueCount) GetBreached() int64 {
+	if x != nil {
+		return x.Breached
+	}
+	return 0
+}
+
+func (x *IssueCount) GetBreachRate() float64 {
+	if x != nil {
+		return x.BreachRate
+	}
+	return 0
+}
+
+// TopicCount is a complaint topic's place in the ranking.
+type TopicCount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The topic's id ("delivery_delay").
+	Topic string `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	// Its Chinese label ("物流延迟").
+	LabelZh string `protobuf:"bytes,2,opt,name=label_zh,json=labelZh,proto3" json:"label_zh,omitempty"`
+	// Its English label.
+	LabelEn string `protobuf:"bytes,3,opt,name=label_en,json=labelEn,proto3" json:"label_en,omitempty"`
+	// Tickets whose words at submit name the topic.
+	Tickets int64 `protobuf:"varint,4,opt,name=tickets,proto3" json:"tickets,omitempty"`
+	// tickets / all tickets in the range.
+	Share         float64 `protobuf:"fixed64,5,opt,name=share,proto3" json:"share,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TopicCount) Reset() {
+	*x = TopicCount{}
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopicCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopicCount) ProtoMessage() {}
+
+func (x *TopicCount) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopicCount.ProtoReflect.Descriptor instead.
+func (*TopicCount) Descriptor() ([]byte, []int) {
+	return file_kefu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *TopicCount) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *TopicCount) GetLabelZh() string {
+	if x != nil {
+		return x.LabelZh
+	}
+	return ""
+}
+
+func (x *TopicCount) GetLabelEn() string {
+	if x != nil {
+		return x.LabelEn
+	}
+	return ""
+}
+
+func (x *TopicCount) GetTickets() int64 {
+	if x != nil {
+		return x.Tickets
+	}
+	return 0
+}
+
+func (x *TopicCount) GetShare() float64 {
+	if x != nil {
+		return x.Share
+	}
+	return 0
+}
+
+// GetTopIssuesReportResponse is the output of GetTopIssuesReport.
+type GetTopIssuesReportResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tickets in the range.
+	Tickets int64 `protobuf:"varint,1,opt,name=tickets,proto3" json:"tickets,omitempty"`
+	// Subcategories by tickets received, most first (ties by code).
+	ByVolume []*IssueCount `protobuf:"bytes,2,rep,name=by_volume,json=byVolume,proto3" json:"by_volume,omitempty"`
+	// Subcategories by tickets that breached, most first; those without a breach are left out.
+	ByBreaches []*IssueCount `protobuf:"bytes,3,rep,name=by_breaches,json=byBreaches,proto3" json:"by_breaches,omitempty"`
+	// Complaint topics by tickets, most first.
+	Topics        []*TopicCount `protobuf:"bytes,4,rep,name=topics,proto3" json:"topics,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTopIssuesReportResponse) Reset() {
+	*x = GetTopIssuesReportResponse{}
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTopIssuesReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTopIssuesReportResponse) ProtoMessage() {}
+
+func (x *GetTopIssuesReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTopIssuesReportResponse.ProtoReflect.Descriptor instead.
+func (*GetTopIssuesReportResponse) Descriptor() ([]byte, []int) {
+	return file_kefu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetTopIssuesReportResponse) GetTickets() int64 {
+	if x != nil {
+		return x.Tickets
+	}
+	return 0
+}
+
+func (x *GetTopIssuesReportResponse) GetByVolume() []*IssueCount {
+	if x != nil {
+		return x.ByVolume
+	}
+	return nil
+}
+
+func (x *GetTopIssuesReportResponse) GetByBreaches() []*IssueCount {
+	if x != nil {
+		return x.ByBreaches
+	}
+	return nil
+}
+
+func (x *GetTopIssuesReportResponse) GetTopics() []*TopicCount {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
+}
+
+// GetCollaborationReportRequest is the input of GetCollaborationReport.
+type GetCollaborationReportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Start of the range (inclusive). Required.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// End of the range (exclusive), after start_time, at most 400 days later. Required.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Period length; default DAY.
+	Granularity Granularity `protobuf:"varint,3,opt,name=granularity,proto3,enum=kefu.analytics.v1.Granularity" json:"granularity,omitempty"`
+	// IANA time zone periods are cut in; default Asia/Shanghai.
+	TimeZone string `protobuf:"bytes,4,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Which tickets count. For group_times, groups filters the groups stayed in.
+	Filter *ReportFilter `protobuf:"bytes,5,opt,name=filter,proto3" json:"filter,omitempty"`
+	// The breakdown of rows (not of group_times, which are always per group); none by default.
+	GroupBy       Dimension `protobuf:"varint,6,opt,name=group_by,json=groupBy,proto3,enum=kefu.analytics.v1.Dimension" json:"group_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCollaborationReportRequest) Reset() {
+	*x = GetCollaborationReportRequest{}
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCollaborationReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCollaborationReportRequest) ProtoMessage() {}
+
+func (x *GetCollaborationReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCollaborationReportRequest.ProtoReflect.Descriptor instead.
+func (*GetCollaborationReportRequest) Descriptor() ([]byte, []int) {
+	return file_kefu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *GetCollaborationReportRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *GetCollaborationReportRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *GetCollaborationReportRequest) GetGranularity() Granularity {
+	if x != nil {
+		return x.Granularity
+	}
+	return Granularity_GRANULARITY_UNSPECIFIED
+}
+
+func (x *GetCollaborationReportRequest) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *GetCollaborationReportRequest) GetFilter() *ReportFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+func (x *GetCollaborationReportRequest) GetGroupBy() Dimension {
+	if x != nil {
+		return x.GroupBy
+	}
+	return Dimension_DIMENSION_UNSPECIFIED
+}
+
+// CollaborationRow is one line of the collaboration report.
+type CollaborationRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Period and key (the ticket's current group with group_by GROUP).
+	Row *RowKey `protobuf:"bytes,1,opt,name=row,proto3" json:"row,omitempty"`
+	// Tickets received.
+	Tickets int64 `protobuf:"varint,2,opt,name=tickets,proto3" json:"tickets,omitempty"`
+	// Transfers requested.
+	Transfers int64 `protobuf:"varint,3,opt,name=transfers,proto3" json:"transfers,omitempty"`
+	// Tickets transferred at least once.
+	TransferredTickets int64 `protobuf:"varint,4,opt,name=transferred_tickets,json=transferredTickets,proto3" json:"transferred_tickets,omitempty"`
+	// Transfers accepted.
+	TransfersAccepted int64 `protobuf:"varint,5,opt,name=transfers_accepted,json=transfersAccepted,proto3" json:"transfers_accepted,omitempty"`
+	// Mean time an accepted transfer waited for acceptance.
+	AverageAcceptanceWait *durationpb.Duration `protobuf:"bytes,6,opt,name=average_acceptance_wait,json=averageAcceptanceWait,proto3" json:"average_acceptance_wait,omitempty"`
+	// Escalations.
+	Escalations int64 `protobuf:"varint,7,opt,name=escalations,proto3" json:"escalations,omitempty"`
+	// Tickets escalated at least once.
+	EscalatedTickets int64 `protobuf:"varint,8,opt,name=escalated_tickets,json=escalatedTickets,proto3" json:"escalated_tickets,omitempty"`
+	// Reopens.
+	Reopens       int64 `protobuf:"varint,9,opt,name=reopens,proto3" json:"reopens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CollaborationRow) Reset() {
+	*x = CollaborationRow{}
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CollaborationRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CollaborationRow) ProtoMessage() {}
+
+func (x *CollaborationRow) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CollaborationRow.ProtoReflect.Descriptor instead.
+func (*CollaborationRow) Descriptor() ([]byte, []int) {
+	return file_kefu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *CollaborationRow) GetRow() *RowKey {
+	if x != nil {
+		return x.Row
+	}
+	return nil
+}
+
+func (x *CollaborationRow) GetTickets() int64 {
+	if x != nil {
+		return x.Tickets
+	}
+	return 0
+}
+
+func (x *CollaborationRow) GetTransfers() int64 {
+	if x != nil {
+		return x.Transfers
+	}
+	return 0
+}
+
+func (x *CollaborationRow) GetTransferredTickets() int64 {
+	if x != nil {
+		return x.TransferredTickets
+	}
+	return 0
+}
+
+func (x *CollaborationRow) GetTransfersAccepted() int64 {
+	if x != nil {
+		return x.TransfersAccepted
+	}
+	return 0
+}
+
+func (x *CollaborationRow) GetAverageAcceptanceWait() *durationpb.Duration {
+	if x != nil {
+		return x.AverageAcceptanceWait
+	}
+	return nil
+}
+
+func (x *CollaborationRow) GetEscalations() int64 {
+	if x != nil {
+		return x.Escalations
+	}
+	return 0
+}
+
+func (x *CollaborationRow) GetEscalatedTickets() int64 {
+	if x != nil {
+		return x.EscalatedTickets
+	}
+	return 0
+}
+
+func (x *CollaborationRow) GetReopens() int64 {
+	if x != nil {
+		return x.Reopens
+	}
+	return 0
+}
+
+// GroupTimeRow is the time tickets spent in one group.
+type GroupTimeRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Period (of the tickets' reception) and the group's id.
+	Row *RowKey `protobuf:"bytes,1,opt,name=row,proto3" json:"row,omitempty"`
+	// Stays: a ticket's stay in a group runs from its assignment to the group until it moves to another
+	// group or is first resolved. Stays still running are not counted.
+	Stays int64 `protobuf:"varint,2,opt,name=stays,proto3" json:"stays,omitempty"`
+	// Mean length of a stay.
+	AverageTime *durationpb.Duration `protobuf:"bytes,3,opt,name=average_time,json=averageTime,proto3" json:"average_time,omitempty"`
+	// All stays together.
+	TotalTime     *durationpb.Duration `protobuf:"bytes,4,opt,name=total_time,json=totalTime,proto3" json:"total_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupTimeRow) Reset() {
+	*x = GroupTimeRow{}
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupTimeRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupTimeRow) ProtoMessage() {}
+
+func (x *GroupTimeRow) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupTimeRow.ProtoReflect.Descriptor instead.
+func (*GroupTimeRow) Descriptor() ([]byte, []int) {
+	return file_kefu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *GroupTimeRow) GetRow() *RowKey {
+	if x != nil {
+		return x.Row
+	}
+	return nil
+}
+
+func (x *GroupTimeRow) GetStays() int64 {
+	if x != nil {
+		return x.Stays
+	}
+	return 0
+}
+
+func (x *GroupTimeRow) GetAverageTime() *durationpb.Duration {
+	if x != nil {
+		return x.AverageTime
+	}
+	return nil
+}
+
+func (x *GroupTimeRow) GetTotalTime() *durationpb.Duration {
+	if x != nil {
+		return x.TotalTime
+	}
+	return nil
+}
+
+// GetCollaborationReportResponse is the output of GetCollaborationReport.
+type GetCollaborationReportResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Lines by period, then key.
+	Rows []*CollaborationRow `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	// Time in each group, by period, then group.
+	GroupTimes    []*GroupTimeRow `protobuf:"bytes,2,rep,name=group_times,json=groupTimes,proto3" json:"group_times,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCollaborationReportResponse) Reset() {
+	*x = GetCollaborationReportResponse{}
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCollaborationReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCollaborationReportResponse) ProtoMessage() {}
+
+func (x *GetCollaborationReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCollaborationReportResponse.ProtoReflect.Descriptor instead.
+func (*GetCollaborationReportResponse) Descriptor() ([]byte, []int) {
+	return file_kefu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *GetCollaborationReportResponse) GetRows() []*CollaborationRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *GetCollaborationReportResponse) GetGroupTimes() []*GroupTimeRow {
+	if x != nil {
+		return x.GroupTimes
+	}
+	return nil
+}
+
+// GetSummaryRequest is the input of GetSummary.
+type GetSummaryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Week or month. Required.
+	Period SummaryPeriod `protobuf:"varint,1,opt,name=period,proto3,enum=kefu.analytics.v1.SummaryPeriod" json:"period,omitempty"`
+	// Any instant in the period wanted; default: the last complete period before now.
+	PeriodTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=period_time,json=periodTime,proto3" json:"period_time,omitempty"`
+	// IANA time zone the period is cut in; default Asia/Shanghai.
+	TimeZone string `protobuf:"bytes,3,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Which tickets count.
+	Filter        *ReportFilter `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSummaryRequest) Reset() {
+	*x = GetSummaryRequest{}
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSummaryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSummaryRequest) ProtoMessage() {}
+
+func (x *GetSummaryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSummaryRequest.ProtoReflect.Descriptor instead.
+func (*GetSummaryRequest) Descriptor() ([]byte, []int) {
+	return file_kefu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *GetSummaryRequest) GetPeriod() SummaryPeriod {
+	if x != nil {
+		return x.Period
+	}
+	return SummaryPeriod_SUMMARY_PERIOD_UNSPECIFIED
+}
+
+func (x *GetSummaryRequest) GetPeriodTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PeriodTime
+	}
+	return nil
+}
+
+func (x *GetSummaryRequest) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *GetSummaryRequest) GetFilter() *ReportFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+// PeriodFigures are one period's headline figures.
+type PeriodFigures struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Start of the period.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// End of the period (exclusive).
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Tickets received.
+	Tickets int64 `protobuf:"varint,3,opt,name=tickets,proto3" json:"tickets,omitempty"`
+	// First-response time (wall clock).
+	FirstResponse *DurationStats `protobuf:"bytes,4,opt,name=first_response,json=firstResponse,proto3" json:"first_response,omitempty"`
+	// Resolution time (wall clock).
+	Resolution *DurationStats `protobuf:"bytes,5,opt,name=resolution,proto3" json:"resolution,omitempty"`
+	// First-response time (business time).
+	FirstResponseBusiness *DurationStats `protobuf:"bytes,6,opt,name=first_response_business,json=firstResponseBusiness,proto3" json:"first_response_business,omitempty"`
+	// Resolution time (business time).
+	ResolutionBusiness *DurationStats `protobuf:"bytes,7,opt,name=resolution_business,json=resolutionBusiness,proto3" json:"resolution_business,omitempty"`
+	// Tickets with at least one SLA target.
+	SlaTickets int64 `protobuf:"varint,8,opt,name=sla_tickets,json=slaTickets,proto3" json:"sla_tickets,omitempty"`
+	// Tickets that breached at least one SLA target.
+	BreachedTickets int64 `protobuf:"varint,9,opt,name=breached_tickets,json=breachedTickets,proto3" json:"breached_tickets,omitempty"`
+	// breached_tickets / sla_tickets.
+	BreachRate float64 `protobuf:"fixed64,10,opt,name=breach_rate,json=breachRate,proto3" json:"breach_rate,omitempty"`
+	// Ratings.
+	Satisfied int64 `protobuf:"varint,11,opt,name=satisfied,proto3" json:"satisfied,omitempty"`
+	// Ratings.
+	Neutral int64 `protobuf:"varint,12,opt,name=neutral,proto3" json:"neutral,omitempty"`
+	// Ratings.
+	Unsatisfied int64 `protobuf:"varint,13,opt,name=unsatisfied,proto3" json:"unsatisfied,omitempty"`
+	// satisfied / rated.
+	SatisfiedShare float64 `protobuf:"fixed64,14,opt,name=satisfied_share,json=satisfiedShare,proto3" json:"satisfied_share,omitempty"`
+	// Transfers requested.
+	Transfers int64 `protobuf:"varint,15,opt,name=transfers,proto3" json:"transfers,omitempty"`
+	// Escalations.
+	Escalations int64 `protobuf:"varint,16,opt,name=escalations,proto3" json:"escalations,omitempty"`
+	// Reopens.
+	Reopens       int64 `protobuf:"varint,17,opt,name=reopens,proto3" json:"reopens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PeriodFigures) Reset() {
+	*x = PeriodFigures{}
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PeriodFigures) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PeriodFigures) ProtoMessage() {}
+
+func (x *PeriodFigures) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PeriodFigures.ProtoReflect.Descriptor instead.
+func (*PeriodFigures) Descriptor() ([]byte, []int) {
+	return file_kefu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *PeriodFigures) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *PeriodFigures) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *PeriodFigures) GetTickets() int64 {
+	if x != nil {
+		return x.Tickets
+	}
+	return 0
+}
+
+func (x *PeriodFigures) GetFirstResponse() *DurationStats {
+	if x != nil {
+		return x.FirstResponse
+	}
+	return nil
+}
+
+func (x *PeriodFigures) GetResolution() *DurationStats {
+	if x != nil {
+		return x.Resolution
+	}
+	return nil
+}
+
+func (x *PeriodFigures) GetFirstResponseBusiness() *DurationStats {
+	if x != nil {
+		return x.FirstResponseBusiness
+	}
+	return nil
+}
+
+func (x *PeriodFigures) GetResolutionBusiness() *DurationStats {
+	if x != nil {
+		return x.ResolutionBusiness
+	}
+	return nil
+}
+
+func (x *PeriodFigures) GetSlaTickets() int64 {
+	if x != nil {
+		return x.SlaTickets
+	}
+	return 0
+}
+
+func (x *PeriodFigures) GetBreachedTickets() int64 {
+	if x != nil {
+		return x.BreachedTickets
+	}
+	return 0
+}
+
+func (x *PeriodFigures) GetBreachRate() float64 {
+	if x != nil {
+		return x.BreachRate
+	}
+	return 0
+}
+
+func (x *PeriodFigures) GetSatisfied() int64 {
+	if x != nil {
+		return x.Satisfied
+	}
+	return 0
+}
+
+func (x *PeriodFigures) GetNeutral() int64 {
+	if x != nil {
+		return x.Neutral
+	}
+	return 0
+}
+
+func (x *PeriodFigures) GetUnsatisfied() int64 {
+	if x != nil {
+		return x.Unsatisfied
+	}
+	return 0
+}
+
+func (x *PeriodFigures) GetSatisfiedShare() float64 {
+	if x != nil {
+		return x.SatisfiedShare
+	}
+	return 0
+}
+
+func (x *PeriodFigures) GetTransfers() int64 {
+	if x != nil {
+		return x.Transfers
+	}
+	return 0
+}
+
+func (x *PeriodFigures) GetEscalations() int64 {
+	if x != nil {
+		return x.Escalations
+	}
+	return 0
+}
+
+func (x *PeriodFigures) GetReopens() int64 {
+	if x != nil {
+		return x.Reopens
+	}
+	return 0
+}
+
+// GetSummaryResponse is the output of GetSummary.
+type GetSummaryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Week or month.
+	Period SummaryPeriod `protobuf:"varint,1,opt,name=period,proto3,enum=kefu.analytics.v1.SummaryPeriod" json:"period,omitempty"`
+	// The period's figures.
+	Current *PeriodFigures `protobuf:"bytes,2,opt,name=current,proto3" json:"current,omitempty"`
+	// The period before, for comparison.
+	Previous *PeriodFigures `protobuf:"bytes,3,opt,name=previous,proto3" json:"previous,omitempty"`
+	// (current.tickets − previous.tickets) / previous.tickets; 0 when previous had none.
+	VolumeChange float64 `protobuf:"fixed64,4,opt,name=volume_change,json=volumeChange,proto3" json:"volume_change,omitempty"`
+	// The period's tickets by channel.
+	VolumeByChannel []*VolumeRow `protobuf:"bytes,5,rep,name=volume_by_channel,json=volumeByChannel,proto3" json:"volume_by_channel,omitempty"`
+	// The period's SLA per target (row keys empty).
+	SlaByTarget []*SlaRow `protobuf:"bytes,6,rep,name=sla_by_target,json=slaByTarget,proto3" json:"sla_by_target,omitempty"`
+	// The period's top issues (ten of each).
+	TopIssues *GetTopIssuesReportResponse `protobuf:"bytes,7,opt,name=top_issues,json=topIssues,proto3" json:"top_issues,omitempty"`
+	// The period's workload per group.
+	WorkloadByGroup []*WorkloadRow `protobuf:"bytes,8,rep,name=workload_by_group,json=workloadByGroup,proto3" json:"workload_by_group,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *GetSummaryResponse) Reset() {
+	*x = GetSummaryResponse{}
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSummaryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSummaryResponse) ProtoMessage() {}
+
+func (x *GetSummaryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSummaryResponse.ProtoReflect.Descriptor instead.
+func (*GetSummaryResponse) Descriptor() ([]byte, []int) {
+	return file_kefu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *GetSummaryResponse) GetPeriod() SummaryPeriod {
+	if x != nil {
+		return x.Period
+	}
+	return SummaryPeriod_SUMMARY_PERIOD_UNSPECIFIED
+}
+
+func (x *GetSummaryResponse) GetCurrent() *PeriodFigures {
+	if x != nil {
+		return x.Current
+	}
+	return nil
+}
+
+func (x *GetSummaryResponse) GetPrevious() *PeriodFigures {
+	if x != nil {
+		return x.Previous
+	}
+	return nil
+}
+
+func (x *GetSummaryResponse) GetVolumeChange() float64 {
+	if x != nil {
+		return x.VolumeChange
+	}
+	return 0
+}
+
+func (x *GetSummaryResponse) GetVolumeByChannel() []*VolumeRow {
+	if x != nil {
+		return x.VolumeByChannel
+	}
+	return nil
+}
+
+func (x *GetSummaryResponse) GetSlaByTarget() []*SlaRow {
+	if x != nil {
+		return x.SlaByTarget
+	}
+	return nil
+}
+
+func (x *GetSummaryResponse) GetTopIssues() *GetTopIssuesReportResponse {
+	if x != nil {
+		return x.TopIssues
+	}
+	return nil
+}
+
+func (x *GetSummaryResponse) GetWorkloadByGroup() []*WorkloadRow {
+	if x != nil {
+		return x.WorkloadByGroup
+	}
+	return nil
+}
+
+// ExportReportRequest is the input of ExportReport: the report's name and the fields of its request.
+type ExportReportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Which report: volume, timeliness, sla, satisfaction, workload, top_issues, collaboration or summary.
+	Report string `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"`
+	// Start of the range (inclusive); required except for summary.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// End of the range (exclusive); required except for summary.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Period length; default DAY.
+	Granularity Granularity `protobuf:"varint,4,opt,name=granularity,proto3,enum=kefu.analytics.v1.Granularity" json:"granularity,omitempty"`
+	// IANA time zone; default Asia/Shanghai.
+	TimeZone string `protobuf:"bytes,5,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Which tickets count.
+	Filter *ReportFilter `protobuf:"bytes,6,opt,name=filter,proto3" json:"filter,omitempty"`
+	// The breakdown; none by default.
+	GroupBy Dimension `protobuf:"varint,7,opt,name=group_by,json=groupBy,proto3,enum=kefu.analytics.v1.Dimension" json:"group_by,omitempty"`
+	// top_issues: how many of each ranking; default 10.
+	Limit int32 `protobuf:"varint,8,opt,name=limit,proto3" json:"limit,omitempty"`
+	// summary: week or month.
+	Period SummaryPeriod `protobuf:"varint,9,opt,name=period,proto3,enum=kefu.analytics.v1.SummaryPeriod" json:"period,omitempty"`
+	// summary: any instant in the period; default the last complete one.
+	PeriodTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=period_time,json=periodTime,proto3" json:"period_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportReportRequest) Reset() {
+	*x = ExportReportRequest{}
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportReportRequest) ProtoMessage() {}
+
+func (x *ExportReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportReportRequest.ProtoReflect.Descriptor instead.
+func (*ExportReportRequest) Descriptor() ([]byte, []int) {
+	return file_kefu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ExportReportRequest) GetReport() string {
+	if x != nil {
+		return x.Report
+	}
+	return ""
+}
+
+func (x *ExportReportRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ExportReportRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *ExportReportRequest) GetGranularity() Granularity {
+	if x != nil {
+		return x.Granularity
+	}
+	return Granularity_GRANULARITY_UNSPECIFIED
+}
+
+func (x *ExportReportRequest) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *ExportReportRequest) GetFilter() *ReportFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+func (x *ExportReportRequest) GetGroupBy() Dimension {
+	if x != nil {
+		return x.GroupBy
+	}
+	return Dimension_DIMENSION_UNSPECIFIED
+}
+
+func (x *ExportReportRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ExportReportRequest) GetPeriod() SummaryPeriod {
+	if x != nil {
+		return x.Period
+	}
+	return SummaryPeriod_SUMMARY_PERIOD_UNSPECIFIED
+}
+
+func (x *ExportReportRequest) GetPeriodTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PeriodTime
+	}
+	return nil
+}
+
+// VolumeSurgeInfo is a volume surge, active or cleared.
+type VolumeSurgeInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The surge id (the aggregate of its events).
+	SurgeId string `protobuf:"bytes,1,opt,name=surge_id,json=surgeId,proto3" json:"surge_id,omitempty"`
+	// What was counted.
+	Dimension v11.SurgeDimension `protobuf:"varint,2,opt,name=dimension,proto3,enum=kefu.events.v1.SurgeDimension" json:"dimension,omitempty"`
+	// The channel's or subcategory's code.
+	Value string `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	// The start of the hour it began in.
+	Since *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=since,proto3" json:"since,omitempty"`
+	// The end of its last hour over the threshold; unset while active.
+	Until *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=until,proto3" json:"until,omitempty"`
+	// True until it clears.
+	Active bool `protobuf:"varint,6,opt,name=active,proto3" json:"active,omitempty"`
+	// Tickets in the hour when it was detected.
+	Tickets int64 `protobuf:"varint,7,opt,name=tickets,proto3" json:"tickets,omitempty"`
+	// The most tickets received in one hour during the surge.
+	PeakTickets int64 `protobuf:"varint,8,opt,name=peak_tickets,json=peakTickets,proto3" json:"peak_tickets,omitempty"`
+	// The baseline when detected.
+	Baseline float64 `protobuf:"fixed64,9,opt,name=baseline,proto3" json:"baseline,omitempty"`
+	// The factor configured when detected.
+	Factor        float64 `protobuf:"fixed64,10,opt,name=factor,proto3" json:"factor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VolumeSurgeInfo) Reset() {
+	*x = VolumeSurgeInfo{}
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VolumeSurgeInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VolumeSurgeInfo) ProtoMessage() {}
+
+func (x *VolumeSurgeInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VolumeSurgeInfo.ProtoReflect.Descriptor instead.
+func (*VolumeSurgeInfo) Descriptor() ([]byte, []int) {
+	return file_kefu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *VolumeSurgeInfo) GetSurgeId() string {
+	if x != nil {
+		return x.SurgeId
+	}
+	return ""
+}
+
+func (x *VolumeSurgeInfo) GetDimension() v11.SurgeDimension {
+	if x != nil {
+		return x.Dimension
+	}
+	return v11.SurgeDimension(0)
+}
+
+func (x *VolumeSurgeInfo) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *VolumeSurgeInfo) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *VolumeSurgeInfo) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+func (x *VolumeSurgeInfo) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+func (x *VolumeSurgeInfo) GetTickets() int64 {
+	if x != nil {
+		return x.Tickets
+	}
+	return 0
+}
+
+func (x *VolumeSurgeInfo) GetPeakTickets() int64 {
+	if x != nil {
+		return x.PeakTickets
+	}
+	return 0
+}
+
+func (x *VolumeSurgeInfo) GetBaseline() float64 {
+	if x != nil {
+		return x.Baseline
+	}
+	return 0
+}
+
+func (x *VolumeSurgeInfo) GetFactor() float64 {
+	if x != nil {
+		return x.Factor
+	}
+	return 0
+}
+
+// ListVolumeSurgesRequest is the input of ListVolumeSurges.
+type ListVolumeSurgesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only the active surges.
+	ActiveOnly bool `protobuf:"varint,1,opt,name=active_only,json=activeOnly,proto3" json:"active_only,omitempty"`
+	// At most this many; default 50.
+	Limit         int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListVolumeSurgesRequest) Reset() {
+	*x = ListVolumeSurgesRequest{}
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListVolumeSurgesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListVolumeSurgesRequest) ProtoMessage() {}
+
+func (x *ListVolumeSurgesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListVolumeSurgesRequest.ProtoReflect.Descriptor instead.
+func (*ListVolumeSurgesRequest) Descriptor() ([]byte, []int) {
+	return file_kefu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListVolumeSurgesRequest) GetActiveOnly() bool {
+	if x != nil {
+		return x.ActiveOnly
+	}
+	return false
+}
+
+func (x *ListVolumeSurgesRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// ListVolumeSurgesResponse is the output of ListVolumeSurges.
+type ListVolumeSurgesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Active first, then by start, newest first.
+	Surges        []*VolumeSurgeInfo `protobuf:"bytes,1,rep,name=surges,proto3" json:"surges,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListVolumeSurgesResponse) Reset() {
+	*x = ListVolumeSurgesResponse{}
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListVolumeSurgesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListVolumeSurgesResponse) ProtoMessage() {}
+
+func (x *ListVolumeSurgesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_analytics_v1_analytics_service_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListVolumeSurgesResponse.ProtoReflect.Descriptor instead.
+func (*ListVolumeSurgesResponse) Descriptor() ([]byte, []int) {
+	return file_kefu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ListVolumeSurgesResponse) GetSurges() []*VolumeSurgeInfo {
+	if x != nil {
+		return x.Surges
+	}
+	return nil
+}
+
 var File_kefu_analytics_v1_analytics_service_proto protoreflect.FileDescriptor
 
 const file_kefu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\n" +
-	")kefu/analytics/v1/analytics_service.proto\x12\x11kefu.analytics.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18kefu/events/v1/sla.proto\x1a\x1bkefu/intake/v1/ticket.proto\"\x96\x03\n" +
+	")kefu/analytics/v1/analytics_service.proto\x12\x11kefu.analytics.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ekefu/events/v1/analytics.proto\x1a\x18kefu/events/v1/sla.proto\x1a\x1bkefu/intake/v1/ticket.proto\"\x96\x03\n" +
 	"\fReportFilter\x12F\n" +
 	"\bchannels\x18\x01 \x03(\x0e2\x17.kefu.intake.v1.ChannelB\x11\xbaH\x0e\x92\x01\v\x10\x10\"\a\x82\x01\x04\x10\x01 \x00R\bchannels\x12,\n" +
 	"\tgroup_ids\x18\x02 \x03(\tB\x0f\xbaH\f\x92\x01\t\x102\"\x05r\x03\xb0\x01\x01R\bgroupIds\x12C\n" +
@@ -1662,13 +3109,15 @@ const file_kefu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\x04mean\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x04mean\x12+\n" +
 	"\x03p50\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x03p50\x12+\n" +
 	"\x03p90\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x03p90\x12+\n" +
-	"\x03p99\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x03p99\"\xc7\x01\n" +
+	"\x03p99\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x03p99\"\xf4\x02\n" +
 	"\rTimelinessRow\x12+\n" +
 	"\x03row\x18\x01 \x01(\v2\x19.kefu.analytics.v1.RowKeyR\x03row\x12G\n" +
 	"\x0efirst_response\x18\x02 \x01(\v2 .kefu.analytics.v1.DurationStatsR\rfirstResponse\x12@\n" +
 	"\n" +
 	"resolution\x18\x03 \x01(\v2 .kefu.analytics.v1.DurationStatsR\n" +
-	"resolution\"S\n" +
+	"resolution\x12X\n" +
+	"\x17first_response_business\x18\x04 \x01(\v2 .kefu.analytics.v1.DurationStatsR\x15firstResponseBusiness\x12Q\n" +
+	"\x13resolution_business\x18\x05 \x01(\v2 .kefu.analytics.v1.DurationStatsR\x12resolutionBusiness\"S\n" +
 	"\x1bGetTimelinessReportResponse\x124\n" +
 	"\x04rows\x18\x01 \x03(\v2 .kefu.analytics.v1.TimelinessRowR\x04rows\"\x93\x02\n" +
 	"\x06SlaRow\x12+\n" +
@@ -1706,7 +3155,138 @@ const file_kefu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\x16oldest_unprocessed_age\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x14oldestUnprocessedAge\x12'\n" +
 	"\x0fevents_ingested\x18\x03 \x01(\x03R\x0eeventsIngested\x12\x18\n" +
 	"\atickets\x18\x04 \x01(\x03R\atickets\x12D\n" +
-	"\x10last_ingest_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0elastIngestTime*\x82\x01\n" +
+	"\x10last_ingest_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0elastIngestTime\"\xf7\x01\n" +
+	"\x19GetTopIssuesReportRequest\x12A\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tstartTime\x12=\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\aendTime\x127\n" +
+	"\x06filter\x18\x03 \x01(\v2\x1f.kefu.analytics.v1.ReportFilterR\x06filter\x12\x1f\n" +
+	"\x05limit\x18\x04 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\x05limit\"\xb5\x01\n" +
+	"\n" +
+	"IssueCount\x12.\n" +
+	"\x04type\x18\x01 \x01(\x0e2\x1a.kefu.intake.v1.TicketTypeR\x04type\x12 \n" +
+	"\vsubcategory\x18\x02 \x01(\tR\vsubcategory\x12\x18\n" +
+	"\atickets\x18\x03 \x01(\x03R\atickets\x12\x1a\n" +
+	"\bbreached\x18\x04 \x01(\x03R\bbreached\x12\x1f\n" +
+	"\vbreach_rate\x18\x05 \x01(\x01R\n" +
+	"breachRate\"\x88\x01\n" +
+	"\n" +
+	"TopicCount\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x19\n" +
+	"\blabel_zh\x18\x02 \x01(\tR\alabelZh\x12\x19\n" +
+	"\blabel_en\x18\x03 \x01(\tR\alabelEn\x12\x18\n" +
+	"\atickets\x18\x04 \x01(\x03R\atickets\x12\x14\n" +
+	"\x05share\x18\x05 \x01(\x01R\x05share\"\xe9\x01\n" +
+	"\x1aGetTopIssuesReportResponse\x12\x18\n" +
+	"\atickets\x18\x01 \x01(\x03R\atickets\x12:\n" +
+	"\tby_volume\x18\x02 \x03(\v2\x1d.kefu.analytics.v1.IssueCountR\bbyVolume\x12>\n" +
+	"\vby_breaches\x18\x03 \x03(\v2\x1d.kefu.analytics.v1.IssueCountR\n" +
+	"byBreaches\x125\n" +
+	"\x06topics\x18\x04 \x03(\v2\x1d.kefu.analytics.v1.TopicCountR\x06topics\"\x8f\x03\n" +
+	"\x1dGetCollaborationReportRequest\x12A\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tstartTime\x12=\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\aendTime\x12J\n" +
+	"\vgranularity\x18\x03 \x01(\x0e2\x1e.kefu.analytics.v1.GranularityB\b\xbaH\x05\x82\x01\x02\x10\x01R\vgranularity\x12$\n" +
+	"\ttime_zone\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\btimeZone\x127\n" +
+	"\x06filter\x18\x05 \x01(\v2\x1f.kefu.analytics.v1.ReportFilterR\x06filter\x12A\n" +
+	"\bgroup_by\x18\x06 \x01(\x0e2\x1c.kefu.analytics.v1.DimensionB\b\xbaH\x05\x82\x01\x02\x10\x01R\agroupBy\"\x93\x03\n" +
+	"\x10CollaborationRow\x12+\n" +
+	"\x03row\x18\x01 \x01(\v2\x19.kefu.analytics.v1.RowKeyR\x03row\x12\x18\n" +
+	"\atickets\x18\x02 \x01(\x03R\atickets\x12\x1c\n" +
+	"\ttransfers\x18\x03 \x01(\x03R\ttransfers\x12/\n" +
+	"\x13transferred_tickets\x18\x04 \x01(\x03R\x12transferredTickets\x12-\n" +
+	"\x12transfers_accepted\x18\x05 \x01(\x03R\x11transfersAccepted\x12Q\n" +
+	"\x17average_acceptance_wait\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x15averageAcceptanceWait\x12 \n" +
+	"\vescalations\x18\a \x01(\x03R\vescalations\x12+\n" +
+	"\x11escalated_tickets\x18\b \x01(\x03R\x10escalatedTickets\x12\x18\n" +
+	"\areopens\x18\t \x01(\x03R\areopens\"\xc9\x01\n" +
+	"\fGroupTimeRow\x12+\n" +
+	"\x03row\x18\x01 \x01(\v2\x19.kefu.analytics.v1.RowKeyR\x03row\x12\x14\n" +
+	"\x05stays\x18\x02 \x01(\x03R\x05stays\x12<\n" +
+	"\faverage_time\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\vaverageTime\x128\n" +
+	"\n" +
+	"total_time\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\ttotalTime\"\x9b\x01\n" +
+	"\x1eGetCollaborationReportResponse\x127\n" +
+	"\x04rows\x18\x01 \x03(\v2#.kefu.analytics.v1.CollaborationRowR\x04rows\x12@\n" +
+	"\vgroup_times\x18\x02 \x03(\v2\x1f.kefu.analytics.v1.GroupTimeRowR\n" +
+	"groupTimes\"\xf5\x01\n" +
+	"\x11GetSummaryRequest\x12D\n" +
+	"\x06period\x18\x01 \x01(\x0e2 .kefu.analytics.v1.SummaryPeriodB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06period\x12;\n" +
+	"\vperiod_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"periodTime\x12$\n" +
+	"\ttime_zone\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18@R\btimeZone\x127\n" +
+	"\x06filter\x18\x04 \x01(\v2\x1f.kefu.analytics.v1.ReportFilterR\x06filter\"\x9d\x06\n" +
+	"\rPeriodFigures\x129\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x18\n" +
+	"\atickets\x18\x03 \x01(\x03R\atickets\x12G\n" +
+	"\x0efirst_response\x18\x04 \x01(\v2 .kefu.analytics.v1.DurationStatsR\rfirstResponse\x12@\n" +
+	"\n" +
+	"resolution\x18\x05 \x01(\v2 .kefu.analytics.v1.DurationStatsR\n" +
+	"resolution\x12X\n" +
+	"\x17first_response_business\x18\x06 \x01(\v2 .kefu.analytics.v1.DurationStatsR\x15firstResponseBusiness\x12Q\n" +
+	"\x13resolution_business\x18\a \x01(\v2 .kefu.analytics.v1.DurationStatsR\x12resolutionBusiness\x12\x1f\n" +
+	"\vsla_tickets\x18\b \x01(\x03R\n" +
+	"slaTickets\x12)\n" +
+	"\x10breached_tickets\x18\t \x01(\x03R\x0fbreachedTickets\x12\x1f\n" +
+	"\vbreach_rate\x18\n" +
+	" \x01(\x01R\n" +
+	"breachRate\x12\x1c\n" +
+	"\tsatisfied\x18\v \x01(\x03R\tsatisfied\x12\x18\n" +
+	"\aneutral\x18\f \x01(\x03R\aneutral\x12 \n" +
+	"\vunsatisfied\x18\r \x01(\x03R\vunsatisfied\x12'\n" +
+	"\x0fsatisfied_share\x18\x0e \x01(\x01R\x0esatisfiedShare\x12\x1c\n" +
+	"\ttransfers\x18\x0f \x01(\x03R\ttransfers\x12 \n" +
+	"\vescalations\x18\x10 \x01(\x03R\vescalations\x12\x18\n" +
+	"\areopens\x18\x11 \x01(\x03R\areopens\"\x90\x04\n" +
+	"\x12GetSummaryResponse\x128\n" +
+	"\x06period\x18\x01 \x01(\x0e2 .kefu.analytics.v1.SummaryPeriodR\x06period\x12:\n" +
+	"\acurrent\x18\x02 \x01(\v2 .kefu.analytics.v1.PeriodFiguresR\acurrent\x12<\n" +
+	"\bprevious\x18\x03 \x01(\v2 .kefu.analytics.v1.PeriodFiguresR\bprevious\x12#\n" +
+	"\rvolume_change\x18\x04 \x01(\x01R\fvolumeChange\x12H\n" +
+	"\x11volume_by_channel\x18\x05 \x03(\v2\x1c.kefu.analytics.v1.VolumeRowR\x0fvolumeByChannel\x12=\n" +
+	"\rsla_by_target\x18\x06 \x03(\v2\x19.kefu.analytics.v1.SlaRowR\vslaByTarget\x12L\n" +
+	"\n" +
+	"top_issues\x18\a \x01(\v2-.kefu.analytics.v1.GetTopIssuesReportResponseR\ttopIssues\x12J\n" +
+	"\x11workload_by_group\x18\b \x03(\v2\x1e.kefu.analytics.v1.WorkloadRowR\x0fworkloadByGroup\"\x8b\x05\n" +
+	"\x13ExportReportRequest\x12r\n" +
+	"\x06report\x18\x01 \x01(\tBZ\xbaHWrUR\x06volumeR\n" +
+	"timelinessR\x03slaR\fsatisfactionR\bworkloadR\n" +
+	"top_issuesR\rcollaborationR\asummaryR\x06report\x129\n" +
+	"\n" +
+	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12J\n" +
+	"\vgranularity\x18\x04 \x01(\x0e2\x1e.kefu.analytics.v1.GranularityB\b\xbaH\x05\x82\x01\x02\x10\x01R\vgranularity\x12$\n" +
+	"\ttime_zone\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\btimeZone\x127\n" +
+	"\x06filter\x18\x06 \x01(\v2\x1f.kefu.analytics.v1.ReportFilterR\x06filter\x12A\n" +
+	"\bgroup_by\x18\a \x01(\x0e2\x1c.kefu.analytics.v1.DimensionB\b\xbaH\x05\x82\x01\x02\x10\x01R\agroupBy\x12\x1f\n" +
+	"\x05limit\x18\b \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\x05limit\x12B\n" +
+	"\x06period\x18\t \x01(\x0e2 .kefu.analytics.v1.SummaryPeriodB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06period\x12;\n" +
+	"\vperiod_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"periodTime\"\xed\x02\n" +
+	"\x0fVolumeSurgeInfo\x12\x19\n" +
+	"\bsurge_id\x18\x01 \x01(\tR\asurgeId\x12<\n" +
+	"\tdimension\x18\x02 \x01(\x0e2\x1e.kefu.events.v1.SurgeDimensionR\tdimension\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\tR\x05value\x120\n" +
+	"\x05since\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
+	"\x05until\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x12\x16\n" +
+	"\x06active\x18\x06 \x01(\bR\x06active\x12\x18\n" +
+	"\atickets\x18\a \x01(\x03R\atickets\x12!\n" +
+	"\fpeak_tickets\x18\b \x01(\x03R\vpeakTickets\x12\x1a\n" +
+	"\bbaseline\x18\t \x01(\x01R\bbaseline\x12\x16\n" +
+	"\x06factor\x18\n" +
+	" \x01(\x01R\x06factor\"\\\n" +
+	"\x17ListVolumeSurgesRequest\x12\x1f\n" +
+	"\vactive_only\x18\x01 \x01(\bR\n" +
+	"activeOnly\x12 \n" +
+	"\x05limit\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\x05limit\"V\n" +
+	"\x18ListVolumeSurgesResponse\x12:\n" +
+	"\x06surges\x18\x01 \x03(\v2\".kefu.analytics.v1.VolumeSurgeInfoR\x06surges*\x82\x01\n" +
 	"\vGranularity\x12\x1b\n" +
 	"\x17GRANULARITY_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10GRANULARITY_HOUR\x10\x01\x12\x13\n" +
@@ -1721,13 +3301,23 @@ const file_kefu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\x15DIMENSION_SUBCATEGORY\x10\x04\x12\x15\n" +
 	"\x11DIMENSION_URGENCY\x10\x05\x12\x13\n" +
 	"\x0fDIMENSION_LEVEL\x10\x06\x12\x13\n" +
-	"\x0fDIMENSION_AGENT\x10\a2\xea\x06\n" +
+	"\x0fDIMENSION_AGENT\x10\a*b\n" +
+	"\rSummaryPeriod\x12\x1e\n" +
+	"\x1aSUMMARY_PERIOD_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13SUMMARY_PERIOD_WEEK\x10\x01\x12\x18\n" +
+	"\x14SUMMARY_PERIOD_MONTH\x10\x022\x97\f\n" +
 	"\x10AnalyticsService\x12\x84\x01\n" +
 	"\x0fGetVolumeReport\x12).kefu.analytics.v1.GetVolumeReportRequest\x1a*.kefu.analytics.v1.GetVolumeReportResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/reports/volume\x12\x94\x01\n" +
 	"\x13GetTimelinessReport\x12-.kefu.analytics.v1.GetTimelinessReportRequest\x1a..kefu.analytics.v1.GetTimelinessReportResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/reports/timeliness\x12x\n" +
 	"\fGetSlaReport\x12&.kefu.analytics.v1.GetSlaReportRequest\x1a'.kefu.analytics.v1.GetSlaReportResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/reports/sla\x12\x9c\x01\n" +
 	"\x15GetSatisfactionReport\x12/.kefu.analytics.v1.GetSatisfactionReportRequest\x1a0.kefu.analytics.v1.GetSatisfactionReportResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/reports/satisfaction\x12\x8c\x01\n" +
-	"\x11GetWorkloadReport\x12+.kefu.analytics.v1.GetWorkloadReportRequest\x1a,.kefu.analytics.v1.GetWorkloadReportResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/reports/workload\x12\x8f\x01\n" +
+	"\x11GetWorkloadReport\x12+.kefu.analytics.v1.GetWorkloadReportRequest\x1a,.kefu.analytics.v1.GetWorkloadReportResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/reports/workload\x12\x90\x01\n" +
+	"\x12GetTopIssuesReport\x12,.kefu.analytics.v1.GetTopIssuesReportRequest\x1a-.kefu.analytics.v1.GetTopIssuesReportResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/reports/topIssues\x12\xa0\x01\n" +
+	"\x16GetCollaborationReport\x120.kefu.analytics.v1.GetCollaborationReportRequest\x1a1.kefu.analytics.v1.GetCollaborationReportResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/reports/collaboration\x12v\n" +
+	"\n" +
+	"GetSummary\x12$.kefu.analytics.v1.GetSummaryRequest\x1a%.kefu.analytics.v1.GetSummaryResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/reports/summary\x12q\n" +
+	"\fExportReport\x12&.kefu.analytics.v1.ExportReportRequest\x1a\x14.google.api.HttpBody\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/reports/{report}:export\x12\x89\x01\n" +
+	"\x10ListVolumeSurges\x12*.kefu.analytics.v1.ListVolumeSurgesRequest\x1a+.kefu.analytics.v1.ListVolumeSurgesResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/analytics/surges\x12\x8f\x01\n" +
 	"\x12GetIngestionStatus\x12,.kefu.analytics.v1.GetIngestionStatusRequest\x1a-.kefu.analytics.v1.GetIngestionStatusResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/analytics/statusB0Z.kefu.dev/pkg/api/kefu/analytics/v1;analyticsv1b\x06proto3"
 
 var (
@@ -1742,107 +3332,183 @@ func file_kefu_analytics_v1_analytics_service_proto_rawDescGZIP() []byte {
 	return file_kefu_analytics_v1_analytics_service_proto_rawDescData
 }
 
-var file_kefu_analytics_v1_analytics_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_kefu_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_kefu_analytics_v1_analytics_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_kefu_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_kefu_analytics_v1_analytics_service_proto_goTypes = []any{
-	(Granularity)(0),                      // 0: kefu.analytics.v1.Granularity
-	(Dimension)(0),                        // 1: kefu.analytics.v1.Dimension
-	(*ReportFilter)(nil),                  // 2: kefu.analytics.v1.ReportFilter
-	(*GetVolumeReportRequest)(nil),        // 3: kefu.analytics.v1.GetVolumeReportRequest
-	(*GetTimelinessReportRequest)(nil),    // 4: kefu.analytics.v1.GetTimelinessReportRequest
-	(*GetSlaReportRequest)(nil),           // 5: kefu.analytics.v1.GetSlaReportRequest
-	(*GetSatisfactionReportRequest)(nil),  // 6: kefu.analytics.v1.GetSatisfactionReportRequest
-	(*GetWorkloadReportRequest)(nil),      // 7: kefu.analytics.v1.GetWorkloadReportRequest
-	(*RowKey)(nil),                        // 8: kefu.analytics.v1.RowKey
-	(*VolumeRow)(nil),                     // 9: kefu.analytics.v1.VolumeRow
-	(*GetVolumeReportResponse)(nil),       // 10: kefu.analytics.v1.GetVolumeReportResponse
-	(*DurationStats)(nil),                 // 11: kefu.analytics.v1.DurationStats
-	(*TimelinessRow)(nil),                 // 12: kefu.analytics.v1.TimelinessRow
-	(*GetTimelinessReportResponse)(nil),   // 13: kefu.analytics.v1.GetTimelinessReportResponse
-	(*SlaRow)(nil),                        // 14: kefu.analytics.v1.SlaRow
-	(*GetSlaReportResponse)(nil),          // 15: kefu.analytics.v1.GetSlaReportResponse
-	(*SatisfactionRow)(nil),               // 16: kefu.analytics.v1.SatisfactionRow
-	(*GetSatisfactionReportResponse)(nil), // 17: kefu.analytics.v1.GetSatisfactionReportResponse
-	(*WorkloadRow)(nil),                   // 18: kefu.analytics.v1.WorkloadRow
-	(*GetWorkloadReportResponse)(nil),     // 19: kefu.analytics.v1.GetWorkloadReportResponse
-	(*GetIngestionStatusRequest)(nil),     // 20: kefu.analytics.v1.GetIngestionStatusRequest
-	(*GetIngestionStatusResponse)(nil),    // 21: kefu.analytics.v1.GetIngestionStatusResponse
-	(v1.Channel)(0),                       // 22: kefu.intake.v1.Channel
-	(v1.TicketType)(0),                    // 23: kefu.intake.v1.TicketType
-	(v1.Urgency)(0),                       // 24: kefu.intake.v1.Urgency
-	(v1.ComplaintLevel)(0),                // 25: kefu.intake.v1.ComplaintLevel
-	(*timestamppb.Timestamp)(nil),         // 26: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),           // 27: google.protobuf.Duration
-	(v11.SlaTarget)(0),                    // 28: kefu.events.v1.SlaTarget
+	(Granularity)(0),                       // 0: kefu.analytics.v1.Granularity
+	(Dimension)(0),                         // 1: kefu.analytics.v1.Dimension
+	(SummaryPeriod)(0),                     // 2: kefu.analytics.v1.SummaryPeriod
+	(*ReportFilter)(nil),                   // 3: kefu.analytics.v1.ReportFilter
+	(*GetVolumeReportRequest)(nil),         // 4: kefu.analytics.v1.GetVolumeReportRequest
+	(*GetTimelinessReportRequest)(nil),     // 5: kefu.analytics.v1.GetTimelinessReportRequest
+	(*GetSlaReportRequest)(nil),            // 6: kefu.analytics.v1.GetSlaReportRequest
+	(*GetSatisfactionReportRequest)(nil),   // 7: kefu.analytics.v1.GetSatisfactionReportRequest
+	(*GetWorkloadReportRequest)(nil),       // 8: kefu.analytics.v1.GetWorkloadReportRequest
+	(*RowKey)(nil),                         // 9: kefu.analytics.v1.RowKey
+	(*VolumeRow)(nil),                      // 10: kefu.analytics.v1.VolumeRow
+	(*GetVolumeReportResponse)(nil),        // 11: kefu.analytics.v1.GetVolumeReportResponse
+	(*DurationStats)(nil),                  // 12: kefu.analytics.v1.DurationStats
+	(*TimelinessRow)(nil),                  // 13: kefu.analytics.v1.TimelinessRow
+	(*GetTimelinessReportResponse)(nil),    // 14: kefu.analytics.v1.GetTimelinessReportResponse
+	(*SlaRow)(nil),                         // 15: kefu.analytics.v1.SlaRow
+	(*GetSlaReportResponse)(nil),           // 16: kefu.analytics.v1.GetSlaReportResponse
+	(*SatisfactionRow)(nil),                // 17: kefu.analytics.v1.SatisfactionRow
+	(*GetSatisfactionReportResponse)(nil),  // 18: kefu.analytics.v1.GetSatisfactionReportResponse
+	(*WorkloadRow)(nil),                    // 19: kefu.analytics.v1.WorkloadRow
+	(*GetWorkloadReportResponse)(nil),      // 20: kefu.analytics.v1.GetWorkloadReportResponse
+	(*GetIngestionStatusRequest)(nil),      // 21: kefu.analytics.v1.GetIngestionStatusRequest
+	(*GetIngestionStatusResponse)(nil),     // 22: kefu.analytics.v1.GetIngestionStatusResponse
+	(*GetTopIssuesReportRequest)(nil),      // 23: kefu.analytics.v1.GetTopIssuesReportRequest
+	(*IssueCount)(nil),                     // 24: kefu.analytics.v1.IssueCount
+	(*TopicCount)(nil),                     // 25: kefu.analytics.v1.TopicCount
+	(*GetTopIssuesReportResponse)(nil),     // 26: kefu.analytics.v1.GetTopIssuesReportResponse
+	(*GetCollaborationReportRequest)(nil),  // 27: kefu.analytics.v1.GetCollaborationReportRequest
+	(*CollaborationRow)(nil),               // 28: kefu.analytics.v1.CollaborationRow
+	(*GroupTimeRow)(nil),                   // 29: kefu.analytics.v1.GroupTimeRow
+	(*GetCollaborationReportResponse)(nil), // 30: kefu.analytics.v1.GetCollaborationReportResponse
+	(*GetSummaryRequest)(nil),              // 31: kefu.analytics.v1.GetSummaryRequest
+	(*PeriodFigures)(nil),                  // 32: kefu.analytics.v1.PeriodFigures
+	(*GetSummaryResponse)(nil),             // 33: kefu.analytics.v1.GetSummaryResponse
+	(*ExportReportRequest)(nil),            // 34: kefu.analytics.v1.ExportReportRequest
+	(*VolumeSurgeInfo)(nil),                // 35: kefu.analytics.v1.VolumeSurgeInfo
+	(*ListVolumeSurgesRequest)(nil),        // 36: kefu.analytics.v1.ListVolumeSurgesRequest
+	(*ListVolumeSurgesResponse)(nil),       // 37: kefu.analytics.v1.ListVolumeSurgesResponse
+	(v1.Channel)(0),                        // 38: kefu.intake.v1.Channel
+	(v1.TicketType)(0),                     // 39: kefu.intake.v1.TicketType
+	(v1.Urgency)(0),                        // 40: kefu.intake.v1.Urgency
+	(v1.ComplaintLevel)(0),                 // 41: kefu.intake.v1.ComplaintLevel
+	(*timestamppb.Timestamp)(nil),          // 42: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),            // 43: google.protobuf.Duration
+	(v11.SlaTarget)(0),                     // 44: kefu.events.v1.SlaTarget
+	(v11.SurgeDimension)(0),                // 45: kefu.events.v1.SurgeDimension
+	(*httpbody.HttpBody)(nil),              // 46: google.api.HttpBody
 }
 var file_kefu_analytics_v1_analytics_service_proto_depIdxs = []int32{
-	22, // 0: kefu.analytics.v1.ReportFilter.channels:type_name -> kefu.intake.v1.Channel
-	23, // 1: kefu.analytics.v1.ReportFilter.types:type_name -> kefu.intake.v1.TicketType
-	24, // 2: kefu.analytics.v1.ReportFilter.urgencies:type_name -> kefu.intake.v1.Urgency
-	25, // 3: kefu.analytics.v1.ReportFilter.levels:type_name -> kefu.intake.v1.ComplaintLevel
-	26, // 4: kefu.analytics.v1.GetVolumeReportRequest.start_time:type_name -> google.protobuf.Timestamp
-	26, // 5: kefu.analytics.v1.GetVolumeReportRequest.end_time:type_name -> google.protobuf.Timestamp
-	0,  // 6: kefu.analytics.v1.GetVolumeReportRequest.granularity:type_name -> kefu.analytics.v1.Granularity
-	2,  // 7: kefu.analytics.v1.GetVolumeReportRequest.filter:type_name -> kefu.analytics.v1.ReportFilter
-	1,  // 8: kefu.analytics.v1.GetVolumeReportRequest.group_by:type_name -> kefu.analytics.v1.Dimension
-	26, // 9: kefu.analytics.v1.GetTimelinessReportRequest.start_time:type_name -> google.protobuf.Timestamp
-	26, // 10: kefu.analytics.v1.GetTimelinessReportRequest.end_time:type_name -> google.protobuf.Timestamp
-	0,  // 11: kefu.analytics.v1.GetTimelinessReportRequest.granularity:type_name -> kefu.analytics.v1.Granularity
-	2,  // 12: kefu.analytics.v1.GetTimelinessReportRequest.filter:type_name -> kefu.analytics.v1.ReportFilter
-	1,  // 13: kefu.analytics.v1.GetTimelinessReportRequest.group_by:type_name -> kefu.analytics.v1.Dimension
-	26, // 14: kefu.analytics.v1.GetSlaReportRequest.start_time:type_name -> google.protobuf.Timestamp
-	26, // 15: kefu.analytics.v1.GetSlaReportRequest.end_time:type_name -> google.protobuf.Timestamp
-	0,  // 16: kefu.analytics.v1.GetSlaReportRequest.granularity:type_name -> kefu.analytics.v1.Granularity
-	2,  // 17: kefu.analytics.v1.GetSlaReportRequest.filter:type_name -> kefu.analytics.v1.ReportFilter
-	1,  // 18: kefu.analytics.v1.GetSlaReportRequest.group_by:type_name -> kefu.analytics.v1.Dimension
-	26, // 19: kefu.analytics.v1.GetSatisfactionReportRequest.start_time:type_name -> google.protobuf.Timestamp
-	26, // 20: kefu.analytics.v1.GetSatisfactionReportRequest.end_time:type_name -> google.protobuf.Timestamp
-	0,  // 21: kefu.analytics.v1.GetSatisfactionReportRequest.granularity:type_name -> kefu.analytics.v1.Granularity
-	2,  // 22: kefu.analytics.v1.GetSatisfactionReportRequest.filter:type_name -> kefu.analytics.v1.ReportFilter
-	1,  // 23: kefu.analytics.v1.GetSatisfactionReportRequest.group_by:type_name -> kefu.analytics.v1.Dimension
-	26, // 24: kefu.analytics.v1.GetWorkloadReportRequest.start_time:type_name -> google.protobuf.Timestamp
-	26, // 25: kefu.analytics.v1.GetWorkloadReportRequest.end_time:type_name -> google.protobuf.Timestamp
-	0,  // 26: kefu.analytics.v1.GetWorkloadReportRequest.granularity:type_name -> kefu.analytics.v1.Granularity
-	2,  // 27: kefu.analytics.v1.GetWorkloadReportRequest.filter:type_name -> kefu.analytics.v1.ReportFilter
-	1,  // 28: kefu.analytics.v1.GetWorkloadReportRequest.group_by:type_name -> kefu.analytics.v1.Dimension
-	26, // 29: kefu.analytics.v1.RowKey.period_start:type_name -> google.protobuf.Timestamp
-	8,  // 30: kefu.analytics.v1.VolumeRow.row:type_name -> kefu.analytics.v1.RowKey
-	9,  // 31: kefu.analytics.v1.GetVolumeReportResponse.rows:type_name -> kefu.analytics.v1.VolumeRow
-	27, // 32: kefu.analytics.v1.DurationStats.mean:type_name -> google.protobuf.Duration
-	27, // 33: kefu.analytics.v1.DurationStats.p50:type_name -> google.protobuf.Duration
-	27, // 34: kefu.analytics.v1.DurationStats.p90:type_name -> google.protobuf.Duration
-	27, // 35: kefu.analytics.v1.DurationStats.p99:type_name -> google.protobuf.Duration
-	8,  // 36: kefu.analytics.v1.TimelinessRow.row:type_name -> kefu.analytics.v1.RowKey
-	11, // 37: kefu.analytics.v1.TimelinessRow.first_response:type_name -> kefu.analytics.v1.DurationStats
-	11, // 38: kefu.analytics.v1.TimelinessRow.resolution:type_name -> kefu.analytics.v1.DurationStats
-	12, // 39: kefu.analytics.v1.GetTimelinessReportResponse.rows:type_name -> kefu.analytics.v1.TimelinessRow
-	8,  // 40: kefu.analytics.v1.SlaRow.row:type_name -> kefu.analytics.v1.RowKey
-	28, // 41: kefu.analytics.v1.SlaRow.target:type_name -> kefu.events.v1.SlaTarget
-	14, // 42: kefu.analytics.v1.GetSlaReportResponse.rows:type_name -> kefu.analytics.v1.SlaRow
-	8,  // 43: kefu.analytics.v1.SatisfactionRow.row:type_name -> kefu.analytics.v1.RowKey
-	16, // 44: kefu.analytics.v1.GetSatisfactionReportResponse.rows:type_name -> kefu.analytics.v1.SatisfactionRow
-	8,  // 45: kefu.analytics.v1.WorkloadRow.row:type_name -> kefu.analytics.v1.RowKey
-	27, // 46: kefu.analytics.v1.WorkloadRow.average_handling_time:type_name -> google.protobuf.Duration
-	18, // 47: kefu.analytics.v1.GetWorkloadReportResponse.rows:type_name -> kefu.analytics.v1.WorkloadRow
-	27, // 48: kefu.analytics.v1.GetIngestionStatusResponse.oldest_unprocessed_age:type_name -> google.protobuf.Duration
-	26, // 49: kefu.analytics.v1.GetIngestionStatusResponse.last_ingest_time:type_name -> google.protobuf.Timestamp
-	3,  // 50: kefu.analytics.v1.AnalyticsService.GetVolumeReport:input_type -> kefu.analytics.v1.GetVolumeReportRequest
-	4,  // 51: kefu.analytics.v1.AnalyticsService.GetTimelinessReport:input_type -> kefu.analytics.v1.GetTimelinessReportRequest
-	5,  // 52: kefu.analytics.v1.AnalyticsService.GetSlaReport:input_type -> kefu.analytics.v1.GetSlaReportRequest
-	6,  // 53: kefu.analytics.v1.AnalyticsService.GetSatisfactionReport:input_type -> kefu.analytics.v1.GetSatisfactionReportRequest
-	7,  // 54: kefu.analytics.v1.AnalyticsService.GetWorkloadReport:input_type -> kefu.analytics.v1.GetWorkloadReportRequest
-	20, // 55: kefu.analytics.v1.AnalyticsService.GetIngestionStatus:input_type -> kefu.analytics.v1.GetIngestionStatusRequest
-	10, // 56: kefu.analytics.v1.AnalyticsService.GetVolumeReport:output_type -> kefu.analytics.v1.GetVolumeReportResponse
-	13, // 57: kefu.analytics.v1.AnalyticsService.GetTimelinessReport:output_type -> kefu.analytics.v1.GetTimelinessReportResponse
-	15, // 58: kefu.analytics.v1.AnalyticsService.GetSlaReport:output_type -> kefu.analytics.v1.GetSlaReportResponse
-	17, // 59: kefu.analytics.v1.AnalyticsService.GetSatisfactionReport:output_type -> kefu.analytics.v1.GetSatisfactionReportResponse
-	19, // 60: kefu.analytics.v1.AnalyticsService.GetWorkloadReport:output_type -> kefu.analytics.v1.GetWorkloadReportResponse
-	21, // 61: kefu.analytics.v1.AnalyticsService.GetIngestionStatus:output_type -> kefu.analytics.v1.GetIngestionStatusResponse
-	56, // [56:62] is the sub-list for method output_type
-	50, // [50:56] is the sub-list for method input_type
-	50, // [50:50] is the sub-list for extension type_name
-	50, // [50:50] is the sub-list for extension extendee
-	0,  // [0:50] is the sub-list for field type_name
+	38,  // 0: kefu.analytics.v1.ReportFilter.channels:type_name -> kefu.intake.v1.Channel
+	39,  // 1: kefu.analytics.v1.ReportFilter.types:type_name -> kefu.intake.v1.TicketType
+	40,  // 2: kefu.analytics.v1.ReportFilter.urgencies:type_name -> kefu.intake.v1.Urgency
+	41,  // 3: kefu.analytics.v1.ReportFilter.levels:type_name -> kefu.intake.v1.ComplaintLevel
+	42,  // 4: kefu.analytics.v1.GetVolumeReportRequest.start_time:type_name -> google.protobuf.Timestamp
+	42,  // 5: kefu.analytics.v1.GetVolumeReportRequest.end_time:type_name -> google.protobuf.Timestamp
+	0,   // 6: kefu.analytics.v1.GetVolumeReportRequest.granularity:type_name -> kefu.analytics.v1.Granularity
+	3,   // 7: kefu.analytics.v1.GetVolumeReportRequest.filter:type_name -> kefu.analytics.v1.ReportFilter
+	1,   // 8: kefu.analytics.v1.GetVolumeReportRequest.group_by:type_name -> kefu.analytics.v1.Dimension
+	42,  // 9: kefu.analytics.v1.GetTimelinessReportRequest.start_time:type_name -> google.protobuf.Timestamp
+	42,  // 10: kefu.analytics.v1.GetTimelinessReportRequest.end_time:type_name -> google.protobuf.Timestamp
+	0,   // 11: kefu.analytics.v1.GetTimelinessReportRequest.granularity:type_name -> kefu.analytics.v1.Granularity
+	3,   // 12: kefu.analytics.v1.GetTimelinessReportRequest.filter:type_name -> kefu.analytics.v1.ReportFilter
+	1,   // 13: kefu.analytics.v1.GetTimelinessReportRequest.group_by:type_name -> kefu.analytics.v1.Dimension
+	42,  // 14: kefu.analytics.v1.GetSlaReportRequest.start_time:type_name -> google.protobuf.Timestamp
+	42,  // 15: kefu.analytics.v1.GetSlaReportRequest.end_time:type_name -> google.protobuf.Timestamp
+	0,   // 16: kefu.analytics.v1.GetSlaReportRequest.granularity:type_name -> kefu.analytics.v1.Granularity
+	3,   // 17: kefu.analytics.v1.GetSlaReportRequest.filter:type_name -> kefu.analytics.v1.ReportFilter
+	1,   // 18: kefu.analytics.v1.GetSlaReportRequest.group_by:type_name -> kefu.analytics.v1.Dimension
+	42,  // 19: kefu.analytics.v1.GetSatisfactionReportRequest.start_time:type_name -> google.protobuf.Timestamp
+	42,  // 20: kefu.analytics.v1.GetSatisfactionReportRequest.end_time:type_name -> google.protobuf.Timestamp
+	0,   // 21: kefu.analytics.v1.GetSatisfactionReportRequest.granularity:type_name -> kefu.analytics.v1.Granularity
+	3,   // 22: kefu.analytics.v1.GetSatisfactionReportRequest.filter:type_name -> kefu.analytics.v1.ReportFilter
+	1,   // 23: kefu.analytics.v1.GetSatisfactionReportRequest.group_by:type_name -> kefu.analytics.v1.Dimension
+	42,  // 24: kefu.analytics.v1.GetWorkloadReportRequest.start_time:type_name -> google.protobuf.Timestamp
+	42,  // 25: kefu.analytics.v1.GetWorkloadReportRequest.end_time:type_name -> google.protobuf.Timestamp
+	0,   // 26: kefu.analytics.v1.GetWorkloadReportRequest.granularity:type_name -> kefu.analytics.v1.Granularity
+	3,   // 27: kefu.analytics.v1.GetWorkloadReportRequest.filter:type_name -> kefu.analytics.v1.ReportFilter
+	1,   // 28: kefu.analytics.v1.GetWorkloadReportRequest.group_by:type_name -> kefu.analytics.v1.Dimension
+	42,  // 29: kefu.analytics.v1.RowKey.period_start:type_name -> google.protobuf.Timestamp
+	9,   // 30: kefu.analytics.v1.VolumeRow.row:type_name -> kefu.analytics.v1.RowKey
+	10,  // 31: kefu.analytics.v1.GetVolumeReportResponse.rows:type_name -> kefu.analytics.v1.VolumeRow
+	43,  // 32: kefu.analytics.v1.DurationStats.mean:type_name -> google.protobuf.Duration
+	43,  // 33: kefu.analytics.v1.DurationStats.p50:type_name -> google.protobuf.Duration
+	43,  // 34: kefu.analytics.v1.DurationStats.p90:type_name -> google.protobuf.Duration
+	43,  // 35: kefu.analytics.v1.DurationStats.p99:type_name -> google.protobuf.Duration
+	9,   // 36: kefu.analytics.v1.TimelinessRow.row:type_name -> kefu.analytics.v1.RowKey
+	12,  // 37: kefu.analytics.v1.TimelinessRow.first_response:type_name -> kefu.analytics.v1.DurationStats
+	12,  // 38: kefu.analytics.v1.TimelinessRow.resolution:type_name -> kefu.analytics.v1.DurationStats
+	12,  // 39: kefu.analytics.v1.TimelinessRow.first_response_business:type_name -> kefu.analytics.v1.DurationStats
+	12,  // 40: kefu.analytics.v1.TimelinessRow.resolution_business:type_name -> kefu.analytics.v1.DurationStats
+	13,  // 41: kefu.analytics.v1.GetTimelinessReportResponse.rows:type_name -> kefu.analytics.v1.TimelinessRow
+	9,   // 42: kefu.analytics.v1.SlaRow.row:type_name -> kefu.analytics.v1.RowKey
+	44,  // 43: kefu.analytics.v1.SlaRow.target:type_name -> kefu.events.v1.SlaTarget
+	15,  // 44: kefu.analytics.v1.GetSlaReportResponse.rows:type_name -> kefu.analytics.v1.SlaRow
+	9,   // 45: kefu.analytics.v1.SatisfactionRow.row:type_name -> kefu.analytics.v1.RowKey
+	17,  // 46: kefu.analytics.v1.GetSatisfactionReportResponse.rows:type_name -> kefu.analytics.v1.SatisfactionRow
+	9,   // 47: kefu.analytics.v1.WorkloadRow.row:type_name -> kefu.analytics.v1.RowKey
+	43,  // 48: kefu.analytics.v1.WorkloadRow.average_handling_time:type_name -> google.protobuf.Duration
+	19,  // 49: kefu.analytics.v1.GetWorkloadReportResponse.rows:type_name -> kefu.analytics.v1.WorkloadRow
+	43,  // 50: kefu.analytics.v1.GetIngestionStatusResponse.oldest_unprocessed_age:type_name -> google.protobuf.Duration
+	42,  // 51: kefu.analytics.v1.GetIngestionStatusResponse.last_ingest_time:type_name -> google.protobuf.Timestamp
+	42,  // 52: kefu.analytics.v1.GetTopIssuesReportRequest.start_time:type_name -> google.protobuf.Timestamp
+	42,  // 53: kefu.analytics.v1.GetTopIssuesReportRequest.end_time:type_name -> google.protobuf.Timestamp
+	3,   // 54: kefu.analytics.v1.GetTopIssuesReportRequest.filter:type_name -> kefu.analytics.v1.ReportFilter
+	39,  // 55: kefu.analytics.v1.IssueCount.type:type_name -> kefu.intake.v1.TicketType
+	24,  // 56: kefu.analytics.v1.GetTopIssuesReportResponse.by_volume:type_name -> kefu.analytics.v1.IssueCount
+	24,  // 57: kefu.analytics.v1.GetTopIssuesReportResponse.by_breaches:type_name -> kefu.analytics.v1.IssueCount
+	25,  // 58: kefu.analytics.v1.GetTopIssuesReportResponse.topics:type_name -> kefu.analytics.v1.TopicCount
+	42,  // 59: kefu.analytics.v1.GetCollaborationReportRequest.start_time:type_name -> google.protobuf.Timestamp
+	42,  // 60: kefu.analytics.v1.GetCollaborationReportRequest.end_time:type_name -> google.protobuf.Timestamp
+	0,   // 61: kefu.analytics.v1.GetCollaborationReportRequest.granularity:type_name -> kefu.analytics.v1.Granularity
+	3,   // 62: kefu.analytics.v1.GetCollaborationReportRequest.filter:type_name -> kefu.analytics.v1.ReportFilter
+	1,   // 63: kefu.analytics.v1.GetCollaborationReportRequest.group_by:type_name -> kefu.analytics.v1.Dimension
+	9,   // 64: kefu.analytics.v1.CollaborationRow.row:type_name -> kefu.analytics.v1.RowKey
+	43,  // 65: kefu.analytics.v1.CollaborationRow.average_acceptance_wait:type_name -> google.protobuf.Duration
+	9,   // 66: kefu.analytics.v1.GroupTimeRow.row:type_name -> kefu.analytics.v1.RowKey
+	43,  // 67: kefu.analytics.v1.GroupTimeRow.average_time:type_name -> google.protobuf.Duration
+	43,  // 68: kefu.analytics.v1.GroupTimeRow.total_time:type_name -> google.protobuf.Duration
+	28,  // 69: kefu.analytics.v1.GetCollaborationReportResponse.rows:type_name -> kefu.analytics.v1.CollaborationRow
+	29,  // 70: kefu.analytics.v1.GetCollaborationReportResponse.group_times:type_name -> kefu.analytics.v1.GroupTimeRow
+	2,   // 71: kefu.analytics.v1.GetSummaryRequest.period:type_name -> kefu.analytics.v1.SummaryPeriod
+	42,  // 72: kefu.analytics.v1.GetSummaryRequest.period_time:type_name -> google.protobuf.Timestamp
+	3,   // 73: kefu.analytics.v1.GetSummaryRequest.filter:type_name -> kefu.analytics.v1.ReportFilter
+	42,  // 74: kefu.analytics.v1.PeriodFigures.start_time:type_name -> google.protobuf.Timestamp
+	42,  // 75: kefu.analytics.v1.PeriodFigures.end_time:type_name -> google.protobuf.Timestamp
+	12,  // 76: kefu.analytics.v1.PeriodFigures.first_response:type_name -> kefu.analytics.v1.DurationStats
+	12,  // 77: kefu.analytics.v1.PeriodFigures.resolution:type_name -> kefu.analytics.v1.DurationStats
+	12,  // 78: kefu.analytics.v1.PeriodFigures.first_response_business:type_name -> kefu.analytics.v1.DurationStats
+	12,  // 79: kefu.analytics.v1.PeriodFigures.resolution_business:type_name -> kefu.analytics.v1.DurationStats
+	2,   // 80: kefu.analytics.v1.GetSummaryResponse.period:type_name -> kefu.analytics.v1.SummaryPeriod
+	32,  // 81: kefu.analytics.v1.GetSummaryResponse.current:type_name -> kefu.analytics.v1.PeriodFigures
+	32,  // 82: kefu.analytics.v1.GetSummaryResponse.previous:type_name -> kefu.analytics.v1.PeriodFigures
+	10,  // 83: kefu.analytics.v1.GetSummaryResponse.volume_by_channel:type_name -> kefu.analytics.v1.VolumeRow
+	15,  // 84: kefu.analytics.v1.GetSummaryResponse.sla_by_target:type_name -> kefu.analytics.v1.SlaRow
+	26,  // 85: kefu.analytics.v1.GetSummaryResponse.top_issues:type_name -> kefu.analytics.v1.GetTopIssuesReportResponse
+	19,  // 86: kefu.analytics.v1.GetSummaryResponse.workload_by_group:type_name -> kefu.analytics.v1.WorkloadRow
+	42,  // 87: kefu.analytics.v1.ExportReportRequest.start_time:type_name -> google.protobuf.Timestamp
+	42,  // 88: kefu.analytics.v1.ExportReportRequest.end_time:type_name -> google.protobuf.Timestamp
+	0,   // 89: kefu.analytics.v1.ExportReportRequest.granularity:type_name -> kefu.analytics.v1.Granularity
+	3,   // 90: kefu.analytics.v1.ExportReportRequest.filter:type_name -> kefu.analytics.v1.ReportFilter
+	1,   // 91: kefu.analytics.v1.ExportReportRequest.group_by:type_name -> kefu.analytics.v1.Dimension
+	2,   // 92: kefu.analytics.v1.ExportReportRequest.period:type_name -> kefu.analytics.v1.SummaryPeriod
+	42,  // 93: kefu.analytics.v1.ExportReportRequest.period_time:type_name -> google.protobuf.Timestamp
+	45,  // 94: kefu.analytics.v1.VolumeSurgeInfo.dimension:type_name -> kefu.events.v1.SurgeDimension
+	42,  // 95: kefu.analytics.v1.VolumeSurgeInfo.since:type_name -> google.protobuf.Timestamp
+	42,  // 96: kefu.analytics.v1.VolumeSurgeInfo.until:type_name -> google.protobuf.Timestamp
+	35,  // 97: kefu.analytics.v1.ListVolumeSurgesResponse.surges:type_name -> kefu.analytics.v1.VolumeSurgeInfo
+	4,   // 98: kefu.analytics.v1.AnalyticsService.GetVolumeReport:input_type -> kefu.analytics.v1.GetVolumeReportRequest
+	5,   // 99: kefu.analytics.v1.AnalyticsService.GetTimelinessReport:input_type -> kefu.analytics.v1.GetTimelinessReportRequest
+	6,   // 100: kefu.analytics.v1.AnalyticsService.GetSlaReport:input_type -> kefu.analytics.v1.GetSlaReportRequest
+	7,   // 101: kefu.analytics.v1.AnalyticsService.GetSatisfactionReport:input_type -> kefu.analytics.v1.GetSatisfactionReportRequest
+	8,   // 102: kefu.analytics.v1.AnalyticsService.GetWorkloadReport:input_type -> kefu.analytics.v1.GetWorkloadReportRequest
+	23,  // 103: kefu.analytics.v1.AnalyticsService.GetTopIssuesReport:input_type -> kefu.analytics.v1.GetTopIssuesReportRequest
+	27,  // 104: kefu.analytics.v1.AnalyticsService.GetCollaborationReport:input_type -> kefu.analytics.v1.GetCollaborationReportRequest
+	31,  // 105: kefu.analytics.v1.AnalyticsService.GetSummary:input_type -> kefu.analytics.v1.GetSummaryRequest
+	34,  // 106: kefu.analytics.v1.AnalyticsService.ExportReport:input_type -> kefu.analytics.v1.ExportReportRequest
+	36,  // 107: kefu.analytics.v1.AnalyticsService.ListVolumeSurges:input_type -> kefu.analytics.v1.ListVolumeSurgesRequest
+	21,  // 108: kefu.analytics.v1.AnalyticsService.GetIngestionStatus:input_type -> kefu.analytics.v1.GetIngestionStatusRequest
+	11,  // 109: kefu.analytics.v1.AnalyticsService.GetVolumeReport:output_type -> kefu.analytics.v1.GetVolumeReportResponse
+	14,  // 110: kefu.analytics.v1.AnalyticsService.GetTimelinessReport:output_type -> kefu.analytics.v1.GetTimelinessReportResponse
+	16,  // 111: kefu.analytics.v1.AnalyticsService.GetSlaReport:output_type -> kefu.analytics.v1.GetSlaReportResponse
+	18,  // 112: kefu.analytics.v1.AnalyticsService.GetSatisfactionReport:output_type -> kefu.analytics.v1.GetSatisfactionReportResponse
+	20,  // 113: kefu.analytics.v1.AnalyticsService.GetWorkloadReport:output_type -> kefu.analytics.v1.GetWorkloadReportResponse
+	26,  // 114: kefu.analytics.v1.AnalyticsService.GetTopIssuesReport:output_type -> kefu.analytics.v1.GetTopIssuesReportResponse
+	30,  // 115: kefu.analytics.v1.AnalyticsService.GetCollaborationReport:output_type -> kefu.analytics.v1.GetCollaborationReportResponse
+	33,  // 116: kefu.analytics.v1.AnalyticsService.GetSummary:output_type -> kefu.analytics.v1.GetSummaryResponse
+	46,  // 117: kefu.analytics.v1.AnalyticsService.ExportReport:output_type -> google.api.HttpBody
+	37,  // 118: kefu.analytics.v1.AnalyticsService.ListVolumeSurges:output_type -> kefu.analytics.v1.ListVolumeSurgesResponse
+	22,  // 119: kefu.analytics.v1.AnalyticsService.GetIngestionStatus:output_type -> kefu.analytics.v1.GetIngestionStatusResponse
+	109, // [109:120] is the sub-list for method output_type
+	98,  // [98:109] is the sub-list for method input_type
+	98,  // [98:98] is the sub-list for extension type_name
+	98,  // [98:98] is the sub-list for extension extendee
+	0,   // [0:98] is the sub-list for field type_name
 }
 
 func init() { file_kefu_analytics_v1_analytics_service_proto_init() }
@@ -1855,8 +3521,8 @@ func file_kefu_analytics_v1_analytics_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kefu_analytics_v1_analytics_service_proto_rawDesc), len(file_kefu_analytics_v1_analytics_service_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   20,
+			NumEnums:      3,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

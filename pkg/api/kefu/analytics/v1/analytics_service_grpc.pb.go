@@ -8,6 +8,7 @@ package analyticsv1
 
 import (
 	context "context"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -19,12 +20,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AnalyticsService_GetVolumeReport_FullMethodName       = "/kefu.analytics.v1.AnalyticsService/GetVolumeReport"
-	AnalyticsService_GetTimelinessReport_FullMethodName   = "/kefu.analytics.v1.AnalyticsService/GetTimelinessReport"
-	AnalyticsService_GetSlaReport_FullMethodName          = "/kefu.analytics.v1.AnalyticsService/GetSlaReport"
-	AnalyticsService_GetSatisfactionReport_FullMethodName = "/kefu.analytics.v1.AnalyticsService/GetSatisfactionReport"
-	AnalyticsService_GetWorkloadReport_FullMethodName     = "/kefu.analytics.v1.AnalyticsService/GetWorkloadReport"
-	AnalyticsService_GetIngestionStatus_FullMethodName    = "/kefu.analytics.v1.AnalyticsService/GetIngestionStatus"
+	AnalyticsService_GetVolumeReport_FullMethodName        = "/kefu.analytics.v1.AnalyticsService/GetVolumeReport"
+	AnalyticsService_GetTimelinessReport_FullMethodName    = "/kefu.analytics.v1.AnalyticsService/GetTimelinessReport"
+	AnalyticsService_GetSlaReport_FullMethodName           = "/kefu.analytics.v1.AnalyticsService/GetSlaReport"
+	AnalyticsService_GetSatisfactionReport_FullMethodName  = "/kefu.analytics.v1.AnalyticsService/GetSatisfactionReport"
+	AnalyticsService_GetWorkloadReport_FullMethodName      = "/kefu.analytics.v1.AnalyticsService/GetWorkloadReport"
+	AnalyticsService_GetTopIssuesReport_FullMethodName     = "/kefu.analytics.v1.AnalyticsService/GetTopIssuesReport"
+	AnalyticsService_GetCollaborationReport_FullMethodName = "/kefu.analytics.v1.AnalyticsService/GetCollaborationReport"
+	AnalyticsService_GetSummary_FullMethodName             = "/kefu.analytics.v1.AnalyticsService/GetSummary"
+	AnalyticsService_ExportReport_FullMethodName           = "/kefu.analytics.v1.AnalyticsService/ExportReport"
+	AnalyticsService_ListVolumeSurges_FullMethodName       = "/kefu.analytics.v1.AnalyticsService/ListVolumeSurges"
+	AnalyticsService_GetIngestionStatus_FullMethodName     = "/kefu.analytics.v1.AnalyticsService/GetIngestionStatus"
 )
 
 // AnalyticsServiceClient is the client API for AnalyticsService service.
@@ -53,6 +59,24 @@ type AnalyticsServiceClient interface {
 	// GetWorkloadReport gives per agent (or group, with group_by GROUP) the tickets assigned, resolved and
 	// still open, and the average handling time (first assignment to first resolution).
 	GetWorkloadReport(ctx context.Context, in *GetWorkloadReportRequest, opts ...grpc.CallOption) (*GetWorkloadReportResponse, error)
+	// GetTopIssuesReport ranks, over the whole range, the subcategories by tickets received and by tickets
+	// that breached an SLA target, and the complaint topics found in the customers' words at submit (such as
+	// delivery_delay for 物流延迟 / 快递没到 / "my package hasn't arrived").
+	GetTopIssuesReport(ctx context.Context, in *GetTopIssuesReportRequest, opts ...grpc.CallOption) (*GetTopIssuesReportResponse, error)
+	// GetCollaborationReport gives per period the transfers, their acceptance wait, escalations and reopens,
+	// and the time tickets spent in each group.
+	GetCollaborationReport(ctx context.Context, in *GetCollaborationReportRequest, opts ...grpc.CallOption) (*GetCollaborationReportResponse, error)
+	// GetSummary gives a week's or a month's figures in one call, next to the period before: volume,
+	// timeliness, SLA, satisfaction, collaboration, top issues and workload per group.
+	GetSummary(ctx context.Context, in *GetSummaryRequest, opts ...grpc.CallOption) (*GetSummaryResponse, error)
+	// ExportReport renders any report (or a summary) as CSV: content type text/csv, UTF-8 with a byte-order
+	// mark so spreadsheet programs read Chinese correctly, one header line, durations in seconds.
+	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+	ExportReport(ctx context.Context, in *ExportReportRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// ListVolumeSurges lists volume surges (kefu.analytics.volume_surge), the active ones first, then the
+	// most recent.
+	ListVolumeSurges(ctx context.Context, in *ListVolumeSurgesRequest, opts ...grpc.CallOption) (*ListVolumeSurgesResponse, error)
 	// GetIngestionStatus shows how far ingestion is behind the stream.
 	GetIngestionStatus(ctx context.Context, in *GetIngestionStatusRequest, opts ...grpc.CallOption) (*GetIngestionStatusResponse, error)
 }
@@ -115,6 +139,56 @@ func (c *analyticsServiceClient) GetWorkloadReport(ctx context.Context, in *GetW
 	return out, nil
 }
 
+func (c *analyticsServiceClient) GetTopIssuesReport(ctx context.Context, in *GetTopIssuesReportRequest, opts ...grpc.CallOption) (*GetTopIssuesReportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTopIssuesReportResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_GetTopIssuesReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyticsServiceClient) GetCollaborationReport(ctx context.Context, in *GetCollaborationReportRequest, opts ...grpc.CallOption) (*GetCollaborationReportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCollaborationReportResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_GetCollaborationReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyticsServiceClient) GetSummary(ctx context.Context, in *GetSummaryRequest, opts ...grpc.CallOption) (*GetSummaryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSummaryResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_GetSummary_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyticsServiceClient) ExportReport(ctx context.Context, in *ExportReportRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, AnalyticsService_ExportReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyticsServiceClient) ListVolumeSurges(ctx context.Context, in *ListVolumeSurgesRequest, opts ...grpc.CallOption) (*ListVolumeSurgesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListVolumeSurgesResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_ListVolumeSurges_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *analyticsServiceClient) GetIngestionStatus(ctx context.Context, in *GetIngestionStatusRequest, opts ...grpc.CallOption) (*GetIngestionStatusResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetIngestionStatusResponse)
@@ -151,6 +225,24 @@ type AnalyticsServiceServer interface {
 	// GetWorkloadReport gives per agent (or group, with group_by GROUP) the tickets assigned, resolved and
 	// still open, and the average handling time (first assignment to first resolution).
 	GetWorkloadReport(context.Context, *GetWorkloadReportRequest) (*GetWorkloadReportResponse, error)
+	// GetTopIssuesReport ranks, over the whole range, the subcategories by tickets received and by tickets
+	// that breached an SLA target, and the complaint topics found in the customers' words at submit (such as
+	// delivery_delay for 物流延迟 / 快递没到 / "my package hasn't arrived").
+	GetTopIssuesReport(context.Context, *GetTopIssuesReportRequest) (*GetTopIssuesReportResponse, error)
+	// GetCollaborationReport gives per period the transfers, their acceptance wait, escalations and reopens,
+	// and the time tickets spent in each group.
+	GetCollaborationReport(context.Context, *GetCollaborationReportRequest) (*GetCollaborationReportResponse, error)
+	// GetSummary gives a week's or a month's figures in one call, next to the period before: volume,
+	// timeliness, SLA, satisfaction, collaboration, top issues and workload per group.
+	GetSummary(context.Context, *GetSummaryRequest) (*GetSummaryResponse, error)
+	// ExportReport renders any report (or a summary) as CSV: content type text/csv, UTF-8 with a byte-order
+	// mark so spreadsheet programs read Chinese correctly, one header line, durations in seconds.
+	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+	ExportReport(context.Context, *ExportReportRequest) (*httpbody.HttpBody, error)
+	// ListVolumeSurges lists volume surges (kefu.analytics.volume_surge), the active ones first, then the
+	// most recent.
+	ListVolumeSurges(context.Context, *ListVolumeSurgesRequest) (*ListVolumeSurgesResponse, error)
 	// GetIngestionStatus shows how far ingestion is behind the stream.
 	GetIngestionStatus(context.Context, *GetIngestionStatusRequest) (*GetIngestionStatusResponse, error)
 	mustEmbedUnimplementedAnalyticsServiceServer()
@@ -177,6 +269,21 @@ func (UnimplementedAnalyticsServiceServer) GetSatisfactionReport(context.Context
 }
 func (UnimplementedAnalyticsServiceServer) GetWorkloadReport(context.Context, *GetWorkloadReportRequest) (*GetWorkloadReportResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetWorkloadReport not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) GetTopIssuesReport(context.Context, *GetTopIssuesReportRequest) (*GetTopIssuesReportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTopIssuesReport not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) GetCollaborationReport(context.Context, *GetCollaborationReportRequest) (*GetCollaborationReportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCollaborationReport not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) GetSummary(context.Context, *GetSummaryRequest) (*GetSummaryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSummary not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) ExportReport(context.Context, *ExportReportRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportReport not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) ListVolumeSurges(context.Context, *ListVolumeSurgesRequest) (*ListVolumeSurgesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListVolumeSurges not implemented")
 }
 func (UnimplementedAnalyticsServiceServer) GetIngestionStatus(context.Context, *GetIngestionStatusRequest) (*GetIngestionStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetIngestionStatus not implemented")
@@ -292,6 +399,96 @@ func _AnalyticsService_GetWorkloadReport_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AnalyticsService_GetTopIssuesReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTopIssuesReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).GetTopIssuesReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_GetTopIssuesReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).GetTopIssuesReport(ctx, req.(*GetTopIssuesReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyticsService_GetCollaborationReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCollaborationReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).GetCollaborationReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_GetCollaborationReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).GetCollaborationReport(ctx, req.(*GetCollaborationReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyticsService_GetSummary_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSummaryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).GetSummary(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_GetSummary_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).GetSummary(ctx, req.(*GetSummaryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyticsService_ExportReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).ExportReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_ExportReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).ExportReport(ctx, req.(*ExportReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyticsService_ListVolumeSurges_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListVolumeSurgesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).ListVolumeSurges(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_ListVolumeSurges_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).ListVolumeSurges(ctx, req.(*ListVolumeSurgesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AnalyticsService_GetIngestionStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetIngestionStatusRequest)
 	if err := dec(in); err != nil {
@@ -336,6 +533,26 @@ var AnalyticsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetWorkloadReport",
 			Handler:    _AnalyticsService_GetWorkloadReport_Handler,
+		},
+		{
+			MethodName: "GetTopIssuesReport",
+			Handler:    _AnalyticsService_GetTopIssuesReport_Handler,
+		},
+		{
+			MethodName: "GetCollaborationReport",
+			Handler:    _AnalyticsService_GetCollaborationReport_Handler,
+		},
+		{
+			MethodName: "GetSummary",
+			Handler:    _AnalyticsService_GetSummary_Handler,
+		},
+		{
+			MethodName: "ExportReport",
+			Handler:    _AnalyticsService_ExportReport_Handler,
+		},
+		{
+			MethodName: "ListVolumeSurges",
+			Handler:    _AnalyticsService_ListVolumeSurges_Handler,
 		},
 		{
 			MethodName: "GetIngestionStatus",

@@ -557,7 +557,11 @@ type SlaMet struct {
 	// The clock's cycle.
 	Cycle int32 `protobuf:"varint,7,opt,name=cycle,proto3" json:"cycle,omitempty"`
 	// The policy that set the target.
-	PolicyId      string `protobuf:"bytes,8,opt,name=policy_id,json=policyId,proto3" json:"policy_id,omitempty"`
+	PolicyId string `protobuf:"bytes,8,opt,name=policy_id,json=policyId,proto3" json:"policy_id,omitempty"`
+	// Business time the clock ran from its start to met_time, in the target's calendar, less the time it
+	// was paused waiting on the customer: the time the SLA counted. Analytics reports it as the business
+	// first-response and resolution times.
+	Elapsed       *durationpb.Duration `protobuf:"bytes,9,opt,name=elapsed,proto3" json:"elapsed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -646,6 +650,13 @@ func (x *SlaMet) GetPolicyId() string {
 		return x.PolicyId
 	}
 	return ""
+}
+
+func (x *SlaMet) GetElapsed() *durationpb.Duration {
+	if x != nil {
+		return x.Elapsed
+	}
+	return nil
 }
 
 // SlaPaused is published on kefu.sla.paused when the ticket starts waiting on the customer: its running
@@ -819,7 +830,7 @@ const file_kefu_events_v1_sla_proto_rawDesc = "" +
 	"\tthreshold\x18\x06 \x01(\x05R\tthreshold\x127\n" +
 	"\tremaining\x18\a \x01(\v2\x19.google.protobuf.DurationR\tremaining\x12\x12\n" +
 	"\x04late\x18\b \x01(\bR\x04late\x12\x14\n" +
-	"\x05cycle\x18\t \x01(\x05R\x05cycle\"\xc4\x02\n" +
+	"\x05cycle\x18\t \x01(\x05R\x05cycle\"\xf9\x02\n" +
 	"\x06SlaMet\x12-\n" +
 	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12\x1b\n" +
 	"\tticket_id\x18\x02 \x01(\tR\bticketId\x121\n" +
@@ -828,7 +839,8 @@ const file_kefu_events_v1_sla_proto_rawDesc = "" +
 	"\bmet_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\ametTime\x12\x1a\n" +
 	"\bbreached\x18\x06 \x01(\bR\bbreached\x12\x14\n" +
 	"\x05cycle\x18\a \x01(\x05R\x05cycle\x12\x1b\n" +
-	"\tpolicy_id\x18\b \x01(\tR\bpolicyId\"\x8c\x01\n" +
+	"\tpolicy_id\x18\b \x01(\tR\bpolicyId\x123\n" +
+	"\aelapsed\x18\t \x01(\v2\x19.google.protobuf.DurationR\aelapsed\"\x8c\x01\n" +
 	"\tSlaPaused\x12-\n" +
 	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12\x1b\n" +
 	"\tticket_id\x18\x02 \x01(\tR\bticketId\x123\n" +
@@ -895,15 +907,16 @@ var file_kefu_events_v1_sla_proto_depIdxs = []int32{
 	0,  // 14: kefu.events.v1.SlaMet.target:type_name -> kefu.events.v1.SlaTarget
 	10, // 15: kefu.events.v1.SlaMet.due_time:type_name -> google.protobuf.Timestamp
 	10, // 16: kefu.events.v1.SlaMet.met_time:type_name -> google.protobuf.Timestamp
-	9,  // 17: kefu.events.v1.SlaPaused.meta:type_name -> kefu.events.v1.EventMeta
-	0,  // 18: kefu.events.v1.SlaPaused.targets:type_name -> kefu.events.v1.SlaTarget
-	9,  // 19: kefu.events.v1.SlaResumed.meta:type_name -> kefu.events.v1.EventMeta
-	3,  // 20: kefu.events.v1.SlaResumed.deadlines:type_name -> kefu.events.v1.SlaDeadline
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	11, // 17: kefu.events.v1.SlaMet.elapsed:type_name -> google.protobuf.Duration
+	9,  // 18: kefu.events.v1.SlaPaused.meta:type_name -> kefu.events.v1.EventMeta
+	0,  // 19: kefu.events.v1.SlaPaused.targets:type_name -> kefu.events.v1.SlaTarget
+	9,  // 20: kefu.events.v1.SlaResumed.meta:type_name -> kefu.events.v1.EventMeta
+	3,  // 21: kefu.events.v1.SlaResumed.deadlines:type_name -> kefu.events.v1.SlaDeadline
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_kefu_events_v1_sla_proto_init() }

@@ -147,8 +147,12 @@ type TicketCreated struct {
 	CustomerTier string `protobuf:"bytes,9,opt,name=customer_tier,json=customerTier,proto3" json:"customer_tier,omitempty"`
 	// True when the submission's identity facts were verified against the customer.
 	IdentityVerified bool `protobuf:"varint,10,opt,name=identity_verified,json=identityVerified,proto3" json:"identity_verified,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Complaint topics found in the customer's words at submit (ids from the fixed lexicon of
+	// kefu.dev/pkg/topics, such as "delivery_delay"), sorted, at most five. Ids only: the words themselves
+	// never leave intake. Analytics counts them for its top-issues report.
+	Topics        []string `protobuf:"bytes,11,rep,name=topics,proto3" json:"topics,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TicketCreated) Reset() {
@@ -249,6 +253,13 @@ func (x *TicketCreated) GetIdentityVerified() bool {
 		return x.IdentityVerified
 	}
 	return false
+}
+
+func (x *TicketCreated) GetTopics() []string {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
 }
 
 // TicketUpdated is published on kefu.ticket.updated when classification, urgency or level changes.
@@ -1158,7 +1169,7 @@ const file_kefu_events_v1_ticket_proto_rawDesc = "" +
 	"\x05level\x18\x04 \x01(\x0e2\x1e.kefu.intake.v1.ComplaintLevelR\x05level\x124\n" +
 	"\bpriority\x18\x05 \x01(\x0e2\x18.kefu.intake.v1.PriorityR\bpriority\x12<\n" +
 	"\x06source\x18\x06 \x01(\x0e2$.kefu.intake.v1.ClassificationSourceR\x06source\x12\x17\n" +
-	"\arule_id\x18\a \x01(\tR\x06ruleId\"\xe7\x03\n" +
+	"\arule_id\x18\a \x01(\tR\x06ruleId\"\xff\x03\n" +
 	"\rTicketCreated\x12-\n" +
 	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\x121\n" +
@@ -1172,7 +1183,8 @@ const file_kefu_events_v1_ticket_proto_rawDesc = "" +
 	"hasContact\x12#\n" +
 	"\rcustomer_tier\x18\t \x01(\tR\fcustomerTier\x12+\n" +
 	"\x11identity_verified\x18\n" +
-	" \x01(\bR\x10identityVerified\"\xe7\x01\n" +
+	" \x01(\bR\x10identityVerified\x12\x16\n" +
+	"\x06topics\x18\v \x03(\tR\x06topics\"\xe7\x01\n" +
 	"\rTicketUpdated\x12-\n" +
 	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12@\n" +
 	"\bprevious\x18\x02 \x01(\v2$.kefu.events.v1.TicketClassificationR\bprevious\x12>\n" +

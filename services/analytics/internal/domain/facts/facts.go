@@ -6,7 +6,10 @@
 package facts
 
 import (
+	"cmp"
+	"maps"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,6 +27,17 @@ const (
 	StatusResolved = "resolved"
 	StatusClosed   = "closed"
 	StatusArchived = "archived"
+)
+
+// ProjectionVersion is the version of what a ticket's projection holds and contributes. A release that
+// changes either raises it, and the service rebuilds the projections from the stream when it starts on
+// projections of an older version (the rollups would otherwise mix two definitions).
+const ProjectionVersion = 2
+
+// SLA targets whose first-cycle business time the timeliness report gives (the SLA service's codes).
+const (
+	TargetFirstResponse = "first_response"
+	TargetResolution    = "resolution"
 )
 
 // SLAFlags is what happened to one SLA target of a ticket, in any cycle.
@@ -59,10 +73,74 @@ type Ticket struct {
 	RatingSeq int64
 
 	Transfers, Escalations, Reopens int64
-	// AcceptWait is the total time transfers of the ticket waited for acceptance.
-	AcceptWait time.Duration
+	// TransfersAccepted and AcceptWait: the transfers accepted and the total time they waited for it.
+	TransfersAccepted int64
+	AcceptWait        time.Duration
 
 	SLA map[string]SLAFlags
+	// FirstResponseBusiness and ResolutionBusiness are the business time the SLA service counted on the
+	// first cycle of those targets (SlaMet.elapsed): its calendar, less the time paused.
+	FirstResponseBusiness, ResolutionBusiness Measured
+
+	// Topics are the complaint topics found in the customer's words at submit.
+	Topics []string
+	// Assignments are the ticket's assignments (to a group, with or without an agent), in sequence order.
+	Assignments []Assignment
+}
+
+// Measured is a duration that may not be known.
+type Measured struct {
+	Set bool
+	D   time.Duration
+}
+
+// Assignment is one assignment event's group.
+type Assignment struct {
+	Seq   int64
+	At    time.Time
+	Group string
+}
+
+// Stay is a span a ticket spent in one group.
+type Stay struct {
+	Group    string
+	From, To time.Time
+}
+
+// Stays returns the ticket's completed stays in groups: from an assignment to a group until the ticket
+// moved to another group or was first resolved, whichever came first. Assignments after the first
+// resolution and a stay still running are left out: a rollup row cannot hold a time that keeps growing.
+func (t Ticket) Stays() []Stay {
+	as := t.Assignments
+	var out []Stay
+	for i := 0; i < len(as); {
+		cur := as[i]
+		j := i + 1
+		for j < len(as) && as[j].Group == cur.Group {
+			j++ // another agent in the same group: the stay goes on
+		}
+		var end time.Time
+		if j < len(as) {
+			end = as[j].At
+		}
+		if !t.ResolvedAt.IsZero() && (end.IsZero() || t.ResolvedAt.Before(end)) {
+			end = t.ResolvedAt
+		}
+		if cur.Group != "" && !end.IsZero() && !end.Before(cur.At) && (t.ResolvedAt.IsZero() || !cur.At.After(t.ResolvedAt)) {
+			out = append(out, Stay{Group: cur.Group, From: cur.At, To: end})
+		}
+		i = j
+	}
+	return out
+}
+
+// Clone returns a copy of t that shares no map or slice with it, so folding events into the copy leaves
+// t (the state before) as it was.
+func (t Ticket) Clone() Ticket {
+	t.SLA = maps.Clone(t.SLA)
+	t.Topics = slices.Clone(t.Topics)
+	t.Assignments = slices.Clone(t.Assignments)
+	return t
 }
 
 // Event is what the projection reads from one event about a ticket.
@@ -84,6 +162,11 @@ type Event struct {
 	Targets []string
 	// TransferAccepted: how long it waited.
 	Wait time.Duration
+	// SLAMet: the clock's cycle and the business time it counted.
+	Cycle   int
+	Elapsed time.Duration
+	// Created: the complaint topics.
+	Topics []string
 }
 
 // Kind is the kind of an event.
@@ -126,7 +209,7 @@ func (t *Ticket) Apply(e Event) {
 	}
 	switch e.Kind {
 	case KindCreated:
-		t.Created, t.ReceivedAt, t.Channel = true, e.ReceivedAt, e.Channel
+		t.Created, t.ReceivedAt, t.Channel, t.Topics = true, e.ReceivedAt, e.Channel, slices.Clone(e.Topics)
 		if t.ReceivedAt.IsZero() {
 			t.ReceivedAt = e.At
 		}
@@ -140,6 +223,9 @@ func (t *Ticket) Apply(e Event) {
 		if e.AssigneeID != "" {
 			t.FirstAssignedAt = earliest(t.FirstAssignedAt, e.At)
 		}
+		// Kept in sequence order whatever the arrival order, so the projection is the same either way.
+		i, _ := slices.BinarySearchFunc(t.Assignments, e.Seq, func(a Assignment, seq int64) int { return cmp.Compare(a.Seq, seq) })
+		t.Assignments = slices.Insert(slices.Clip(t.Assignments), i, Assignment{Seq: e.Seq, At: e.At, Group: e.GroupID})
 	case KindReplied:
 		t.FirstResponseAt = earliest(t.FirstResponseAt, e.At)
 	case KindResolved:
@@ -169,10 +255,19 @@ func (t *Ticket) Apply(e Event) {
 				f.Met = true
 			}
 			t.SLA[target] = f
+			if e.Kind == KindSLAMet && e.Cycle == 0 {
+				switch target {
+				case TargetFirstResponse:
+					t.FirstResponseBusiness = Measured{true, e.Elapsed}
+				case TargetResolution:
+					t.ResolutionBusiness = Measured{true, e.Elapsed}
+				}
+			}
 		}
 	case KindTransferRequested:
 		t.Transfers++
 	case KindTransferAccepted:
+		t.TransfersAccepted++
 		t.AcceptWait += e.Wait
 	}
 }
@@ -199,7 +294,26 @@ type Counts struct {
 	Tickets, FirstResponses, FirstResponseMS, Resolutions, ResolutionMS int64
 	Satisfied, Neutral, Unsatisfied                                     int64
 	Transfers, Escalations, Reopens, AcceptWaitMS                       int64
+	// Tickets with the flag: transferred, escalated, with an SLA target, having breached one.
+	Transferred, Escalated, SLATickets, Breached int64
+	TransfersAccepted                            int64
+	// Business-time first responses and resolutions: how many and their milliseconds.
+	FirstResponsesBusiness, FirstResponseBusinessMS, ResolutionsBusiness, ResolutionBusinessMS int64
 }
+
+// Values lists c's measures in the order of CountColumns.
+func (c Counts) Values() []int64 {
+	return []int64{c.Tickets, c.FirstResponses, c.FirstResponseMS, c.Resolutions, c.ResolutionMS, c.Satisfied,
+		c.Neutral, c.Unsatisfied, c.Transfers, c.Escalations, c.Reopens, c.AcceptWaitMS, c.Transferred, c.Escalated,
+		c.SLATickets, c.Breached, c.TransfersAccepted, c.FirstResponsesBusiness, c.FirstResponseBusinessMS,
+		c.ResolutionsBusiness, c.ResolutionBusinessMS}
+}
+
+// CountColumns are ticket_rollup's measure columns, in the order of Counts.Values.
+var CountColumns = []string{"tickets", "first_responses", "first_response_ms", "resolutions", "resolution_ms",
+	"satisfied", "neutral", "unsatisfied", "transfers", "escalations", "reopens", "accept_wait_ms", "transferred",
+	"escalated", "sla_tickets", "breached", "transfers_accepted", "first_responses_business",
+	"first_response_business_ms", "resolutions_business", "resolution_business_ms"}
 
 func (c *Counts) add(o Counts, sign int64) {
 	c.Tickets += sign * o.Tickets
@@ -214,6 +328,15 @@ func (c *Counts) add(o Counts, sign int64) {
 	c.Escalations += sign * o.Escalations
 	c.Reopens += sign * o.Reopens
 	c.AcceptWaitMS += sign * o.AcceptWaitMS
+	c.Transferred += sign * o.Transferred
+	c.Escalated += sign * o.Escalated
+	c.SLATickets += sign * o.SLATickets
+	c.Breached += sign * o.Breached
+	c.TransfersAccepted += sign * o.TransfersAccepted
+	c.FirstResponsesBusiness += sign * o.FirstResponsesBusiness
+	c.FirstResponseBusinessMS += sign * o.FirstResponseBusinessMS
+	c.ResolutionsBusiness += sign * o.ResolutionsBusiness
+	c.ResolutionBusinessMS += sign * o.ResolutionBusinessMS
 }
 
 // Zero reports whether every measure is zero.
@@ -221,8 +344,10 @@ func (c Counts) Zero() bool { return c == Counts{} }
 
 // Duration metrics with histograms.
 const (
-	MetricFirstResponse = "first_response"
-	MetricResolution    = "resolution"
+	MetricFirstResponse         = "first_response"
+	MetricResolution            = "resolution"
+	MetricFirstResponseBusiness = "first_response_business"
+	MetricResolutionBusiness    = "resolution_business"
 )
 
 // HistKey is a histogram cell: a metric's bucket under a rollup key.
@@ -254,18 +379,32 @@ type AgentCounts struct {
 	Assigned, Resolved, Open, Handled, HandleMS int64
 }
 
+// TopicKey is a topic rollup row's key: the ticket's rollup key and one of its topics.
+type TopicKey struct {
+	Dims
+	Topic string
+}
+
+// StayCounts are the group-time rollup's measures; its key is the ticket's rollup key with Group the
+// group stayed in.
+type StayCounts struct {
+	Stays, MS int64
+}
+
 // Delta is a change to every rollup.
 type Delta struct {
 	Tickets map[Dims]Counts
 	Hist    map[HistKey]int64
 	SLA     map[SLAKey]SLACounts
 	Agents  map[AgentKey]AgentCounts
+	Topics  map[TopicKey]int64
+	Stays   map[Dims]StayCounts
 }
 
 // NewDelta returns an empty delta.
 func NewDelta() *Delta {
 	return &Delta{Tickets: map[Dims]Counts{}, Hist: map[HistKey]int64{}, SLA: map[SLAKey]SLACounts{},
-		Agents: map[AgentKey]AgentCounts{}}
+		Agents: map[AgentKey]AgentCounts{}, Topics: map[TopicKey]int64{}, Stays: map[Dims]StayCounts{}}
 }
 
 // Change adds what a ticket's change from before to after does to the rollups.
@@ -282,7 +421,35 @@ func (d *Delta) add(t Ticket, sign int64) {
 	dims := Dims{Hour: t.ReceivedAt.UTC().Truncate(time.Hour), Channel: t.Channel, Group: t.GroupID, Type: t.Type,
 		Subcategory: t.Subcategory, Urgency: t.Urgency, Level: t.Level}
 	c := Counts{Tickets: 1, Transfers: t.Transfers, Escalations: t.Escalations, Reopens: t.Reopens,
-		AcceptWaitMS: t.AcceptWait.Milliseconds()}
+		AcceptWaitMS: t.AcceptWait.Milliseconds(), TransfersAccepted: t.TransfersAccepted,
+		Transferred: flag(t.Transfers > 0), Escalated: flag(t.Escalations > 0)}
+	if b := t.FirstResponseBusiness; b.Set {
+		c.FirstResponsesBusiness, c.FirstResponseBusinessMS = 1, max(b.D, 0).Milliseconds()
+		d.Hist[HistKey{dims, MetricFirstResponseBusiness, Bucket(b.D)}] += sign
+	}
+	if b := t.ResolutionBusiness; b.Set {
+		c.ResolutionsBusiness, c.ResolutionBusinessMS = 1, max(b.D, 0).Milliseconds()
+		d.Hist[HistKey{dims, MetricResolutionBusiness, Bucket(b.D)}] += sign
+	}
+	for _, f := range t.SLA {
+		if f.Applied {
+			c.SLATickets = 1
+			if f.Breached {
+				c.Breached = 1
+			}
+		}
+	}
+	for _, topic := range t.Topics {
+		d.Topics[TopicKey{dims, topic}] += sign
+	}
+	for _, st := range t.Stays() {
+		k := dims
+		k.Group = st.Group
+		sc := d.Stays[k]
+		sc.Stays += sign
+		sc.MS += sign * st.To.Sub(st.From).Milliseconds()
+		d.Stays[k] = sc
+	}
 	if !t.FirstResponseAt.IsZero() {
 		frt := max(t.FirstResponseAt.Sub(t.ReceivedAt), 0)
 		c.FirstResponses, c.FirstResponseMS = 1, frt.Milliseconds()
@@ -337,6 +504,13 @@ func (d *Delta) add(t Ticket, sign int64) {
 		}
 		d.Agents[k] = a
 	}
+}
+
+func flag(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Histogram buckets are log-scale, 5% wide: bucket b holds durations from Lower(b) up to Lower(b+1).

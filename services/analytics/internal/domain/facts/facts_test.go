@@ -15,13 +15,14 @@ func script() []Event {
 	m := func(d time.Duration) time.Time { return t0.Add(d) }
 	return []Event{
 		{Kind: KindCreated, Seq: 1, At: m(0), ReceivedAt: m(-time.Minute), Channel: "web_chat", Type: "complaint",
-			Subcategory: "logistics_delay", Urgency: "normal", Level: "l2", ToStatus: "new"},
+			Subcategory: "logistics_delay", Urgency: "normal", Level: "l2", ToStatus: "new",
+			Topics: []string{"delivery_delay"}},
 		{Kind: KindSLAApplied, Seq: 1, At: m(time.Second), Targets: []string{"first_response", "resolution"}},
 		{Kind: KindUpdated, Seq: 2, At: m(2 * time.Minute), Type: "complaint", Subcategory: "logistics_delay", Urgency: "urgent", Level: "l2"},
 		{Kind: KindAssigned, Seq: 3, At: m(3 * time.Minute), GroupID: "g1", AssigneeID: "a1", ToStatus: "assigned"},
 		{Kind: KindSLAWarning, Seq: 2, At: m(10 * time.Minute), Targets: []string{"first_response"}},
 		{Kind: KindReplied, Seq: 4, At: m(14 * time.Minute), ToStatus: "in_progress"},
-		{Kind: KindSLAMet, Seq: 3, At: m(14 * time.Minute), Targets: []string{"first_response"}},
+		{Kind: KindSLAMet, Seq: 3, At: m(14 * time.Minute), Targets: []string{"first_response"}, Elapsed: 12 * time.Minute},
 		{Kind: KindTransferRequested, Seq: 1, At: m(20 * time.Minute)},
 		{Kind: KindTransferAccepted, Seq: 2, At: m(25 * time.Minute), Wait: 5 * time.Minute},
 		{Kind: KindAssigned, Seq: 5, At: m(25 * time.Minute), GroupID: "g2", AssigneeID: "a2", ToStatus: "in_progress"},
@@ -83,6 +84,16 @@ func nonzero(d *Delta) *Delta {
 			out.Agents[k] = v
 		}
 	}
+	for k, v := range d.Topics {
+		if v != 0 {
+			out.Topics[k] = v
+		}
+	}
+	for k, v := range d.Stays {
+		if v != (StayCounts{}) {
+			out.Stays[k] = v
+		}
+	}
 	return out
 }
 
@@ -102,7 +113,15 @@ func TestTicketFoldsItsLife(t *testing.T) {
 	dims := Dims{Hour: hour, Channel: "web_chat", Group: "g2", Type: "complaint", Subcategory: "logistics_delay", Urgency: "urgent", Level: "l2"}
 	require.Equal(t, map[Dims]Counts{dims: {Tickets: 1, FirstResponses: 1, FirstResponseMS: (15 * time.Minute).Milliseconds(),
 		Resolutions: 1, ResolutionMS: (31*time.Hour + time.Minute).Milliseconds(), Satisfied: 1, Transfers: 1, Escalations: 1,
-		Reopens: 1, AcceptWaitMS: (5 * time.Minute).Milliseconds()}}, d.Tickets, "one ticket, counted once, where it stands now")
+		Reopens: 1, AcceptWaitMS: (5 * time.Minute).Milliseconds(), Transferred: 1, Escalated: 1, SLATickets: 1, Breached: 1,
+		TransfersAccepted: 1, FirstResponsesBusiness: 1, FirstResponseBusinessMS: (12 * time.Minute).Milliseconds()}},
+		d.Tickets, "one ticket, counted once, where it stands now")
+	require.Equal(t, map[TopicKey]int64{{dims, "delivery_delay"}: 1}, d.Topics)
+	// Its stays: g1 from 3 min to the move at 25 min, then g2 until the first resolution.
+	g1, g2 := dims, dims
+	g1.Group = "g1"
+	require.Equal(t, map[Dims]StayCounts{g1: {1, (22 * time.Minute).Milliseconds()}, g2: {1, (31*time.Hour - 25*time.Minute).Milliseconds()}},
+		d.Stays)
 	require.Equal(t, map[SLAKey]SLACounts{
 		{dims, "first_response"}: {Tickets: 1, WarnedRecovered: 1},
 		{dims, "resolution"}:     {Tickets: 1, Breached: 1},
@@ -110,8 +129,9 @@ func TestTicketFoldsItsLife(t *testing.T) {
 	require.Equal(t, map[AgentKey]AgentCounts{{Dims: dims, Agent: "a2"}: {Assigned: 1, Resolved: 1, Handled: 1,
 		HandleMS: (31*time.Hour - 3*time.Minute).Milliseconds()}}, d.Agents)
 	require.Equal(t, map[HistKey]int64{
-		{dims, MetricFirstResponse, Bucket(15 * time.Minute)}:        1,
-		{dims, MetricResolution, Bucket(31*time.Hour + time.Minute)}: 1,
+		{dims, MetricFirstResponse, Bucket(15 * time.Minute)}:         1,
+		{dims, MetricFirstResponseBusiness, Bucket(12 * time.Minute)}: 1,
+		{dims, MetricResolution, Bucket(31*time.Hour + time.Minute)}:  1,
 	}, d.Hist)
 }
 
@@ -149,4 +169,37 @@ func TestBucketsAndPercentiles(t *testing.T) {
 		require.InEpsilon(t, tc.want.Seconds(), got.Seconds(), 0.025, "p%.0f", tc.p*100)
 	}
 	require.Zero(t, Percentile(map[int]int64{}, 0.5))
+}
+
+func TestStays(t *testing.T) {
+	t.Parallel()
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	as := func(seq int64, m int, g string) Assignment { return Assignment{Seq: seq, At: at(m), Group: g} }
+	for _, tc := range []struct {
+		name     string
+		assigned []Assignment
+		resolved int // minutes; 0 for still open
+		want     []Stay
+	}{
+		{"one group until resolution", []Assignment{as(2, 1, "g1")}, 30, []Stay{{"g1", at(1), at(30)}}},
+		{"a stay still running is not counted", []Assignment{as(2, 1, "g1")}, 0, nil},
+		{"another agent in the same group continues the stay", []Assignment{as(2, 1, "g1"), as(3, 5, "g1")}, 30,
+			[]Stay{{"g1", at(1), at(30)}}},
+		{"a move ends a stay; the last runs to resolution", []Assignment{as(2, 1, "g1"), as(4, 10, "g2")}, 30,
+			[]Stay{{"g1", at(1), at(10)}, {"g2", at(10), at(30)}}},
+		{"a move with the ticket open counts the stays before it", []Assignment{as(2, 1, "g1"), as(4, 10, "g2")}, 0,
+			[]Stay{{"g1", at(1), at(10)}}},
+		{"assignments after the first resolution are not counted", []Assignment{as(2, 1, "g1"), as(6, 40, "g2")}, 30,
+			[]Stay{{"g1", at(1), at(30)}}},
+		{"an assignment without a group is no stay", []Assignment{as(2, 1, "")}, 30, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tk := Ticket{Assignments: tc.assigned}
+			if tc.resolved > 0 {
+				tk.ResolvedAt = at(tc.resolved)
+			}
+			require.Equal(t, tc.want, tk.Stays())
+		})
+	}
 }

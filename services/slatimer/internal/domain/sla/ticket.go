@@ -313,6 +313,19 @@ func (t *Ticket) FireDue(target Target, now time.Time, lateAfter time.Duration, 
 	return out, nil
 }
 
+// Elapsed returns the business time the clock ran from its start until it was met, less its pauses: what
+// the SLA counted (zero for a clock not met).
+func (c Clock) Elapsed(env Env) (time.Duration, error) {
+	if c.MetAt.IsZero() {
+		return 0, nil
+	}
+	cal, err := env.calendarOf(c.Calendar)
+	if err != nil {
+		return 0, err
+	}
+	return c.Spent(cal, c.MetAt), nil
+}
+
 // Schedule returns the clock's due time and next timer instant under env (zero when there is none).
 func (c Clock) Schedule(env Env) (due, next time.Time, err error) {
 	cal, err := env.calendarOf(c.Calendar)
