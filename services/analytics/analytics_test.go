@@ -268,13 +268,19 @@ func (s *stack) publishDay(t *testing.T) []event {
 // awaitIngested waits until n events are ingested and nothing is behind.
 func (s *stack) awaitIngested(t *testing.T, n int64) {
 	t.Helper()
+	s.awaitStatus(t, "events ingested", n, (*analyticsv1.GetIngestionStatusResponse).GetEventsIngested)
+}
+
+// awaitStatus waits until the ingestion status's figure (what) is want and nothing is behind.
+func (s *stack) awaitStatus(t *testing.T, what string, want int64, figure func(*analyticsv1.GetIngestionStatusResponse) int64) {
+	t.Helper()
 	testkit.EventuallyNoError(t, func() error {
 		st, err := s.client.GetIngestionStatus(as(t.Context(), supervisorP, "supervisor"), &analyticsv1.GetIngestionStatusRequest{})
 		if err != nil {
 			return err
 		}
-		if st.GetEventsIngested() != n || st.GetEventsBehind() != 0 {
-			return fmt.Errorf("ingested %d of %d, %d behind", st.GetEventsIngested(), n, st.GetEventsBehind())
+		if figure(st) != want || st.GetEventsBehind() != 0 {
+			return fmt.Errorf("%s %d of %d, %d behind", what, figure(st), want, st.GetEventsBehind())
 		}
 		return nil
 	}, wait)

@@ -69,16 +69,7 @@ func (s *stack) created(t *testing.T, n int, ch intakev1.Channel, sub string, at
 // awaitTickets waits until n tickets are projected and nothing is behind.
 func (s *stack) awaitTickets(t *testing.T, n int64) {
 	t.Helper()
-	testkit.EventuallyNoError(t, func() error {
-		st, err := s.client.GetIngestionStatus(as(t.Context(), supervisorP, "supervisor"), &analyticsv1.GetIngestionStatusRequest{})
-		if err != nil {
-			return err
-		}
-		if st.GetTickets() != n || st.GetEventsBehind() != 0 {
-			return fmt.Errorf("%d of %d tickets, %d events behind", st.GetTickets(), n, st.GetEventsBehind())
-		}
-		return nil
-	}, wait)
+	s.awaitStatus(t, "tickets", n, (*analyticsv1.GetIngestionStatusResponse).GetTickets)
 }
 
 func (s *stack) surges(t *testing.T, activeOnly bool) []*analyticsv1.VolumeSurgeInfo {
