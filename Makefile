@@ -18,7 +18,7 @@ GATEWAY_MODULE := github.com/grpc-ecosystem/grpc-gateway/v2@$(GRPC_GATEWAY_VERSI
 
 PKGS := kefu.dev/...
 
-.PHONY: all tools protodeps generate check-generated lint vet test test-go bench bench-sla run build clean
+.PHONY: all tools protodeps generate check-generated lint vet test test-go bench bench-sla bench-analytics run build clean
 
 all: build
 
@@ -86,11 +86,18 @@ test-go:
 bench:
 	go run ./services/devstack/cmd/kefu-pgrun --dir $(CURDIR)/.kefu/pgbench -- go run ./services/devstack/cmd/kefu-bench $(BENCH_ARGS)
 	$(MAKE) bench-sla
+	$(MAKE) bench-analytics
 
 # SLA timers (issue #7, ~1 min): 1,000,000 open timers created, start-up and memory on them, then 5,000 a
 # second coming due for 20 s (lateness p50/p99), then tickets created through the event consumer.
 bench-sla:
 	go run ./services/devstack/cmd/kefu-pgrun --dir $(CURDIR)/.kefu/pgbench -- go run ./services/slatimer/cmd/kefu-slabench $(SLA_BENCH_ARGS)
+
+# Analytics (issue #8): 10,000,000 events of ~90 days of tickets published to JetStream, then the ingestion
+# rate of the backlog and the p50/p99 of every report over it (ANALYTICS_BENCH_ARGS="--events 200000" for a
+# quick run; "--batch-size 1000,2000,5000" compares batch sizes; "--cpuprofile /tmp/ingest.out" profiles).
+bench-analytics:
+	go run ./services/devstack/cmd/kefu-pgrun --dir $(CURDIR)/.kefu/pgbench -- go run ./services/analytics/cmd/kefu-analyticsbench $(ANALYTICS_BENCH_ARGS)
 
 run:
 	go run ./services/devstack/cmd/kefu-dev $(RUN_ARGS)

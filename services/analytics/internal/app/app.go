@@ -72,6 +72,7 @@ func (a *App) Ingest(ctx context.Context, tx *store.Tx, evs []TicketEvent, deliv
 		d.Change(before[id], after[id])
 		changed = append(changed, after[id])
 	}
+	d.Expand(a.store.Zone())
 	return tx.Ingest(ctx, changed, d, delivered, a.clock.Now())
 }
 
@@ -124,15 +125,12 @@ type ReportQuery struct {
 // MaxRange bounds a report's range.
 const MaxRange = 400 * 24 * time.Hour
 
-// DefaultZone cuts periods when a request names none.
-const DefaultZone = "Asia/Shanghai"
-
 // dimensionColumns maps a breakdown to its rollup column.
 var dimensionColumns = map[string]string{"": "", "channel": "channel", "group": "group_id", "type": "type",
 	"subcategory": "subcategory", "urgency": "urgency", "level": "level", "agent": "agent"}
 
-// prepare validates q and fills its defaults.
-func prepare(q ReportQuery, agentAllowed bool) (store.Query, error) {
+// prepare validates q and fills its defaults (periods in the business zone).
+func (a *App) prepare(q ReportQuery, agentAllowed bool) (store.Query, error) {
 	out := q.Query
 	switch {
 	case out.Start.IsZero():
@@ -148,7 +146,7 @@ func prepare(q ReportQuery, agentAllowed bool) (store.Query, error) {
 		out.Granularity = "day"
 	}
 	if out.Zone == "" {
-		out.Zone = DefaultZone
+		out.Zone = a.Zone()
 	}
 	if _, err := time.LoadLocation(out.Zone); err != nil {
 		return out, apierr.InvalidField("time_zone", fmt.Sprintf("unknown time zone %q", out.Zone))
@@ -160,3 +158,6 @@ func prepare(q ReportQuery, agentAllowed bool) (store.Query, error) {
 	out.GroupBy = col
 	return out, nil
 }
+
+// Zone names the business zone: where periods are cut when a request names no zone.
+func (a *App) Zone() string { return a.store.Zone().String() }

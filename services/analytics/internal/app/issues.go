@@ -43,7 +43,7 @@ func (a *App) TopIssues(ctx context.Context, q ReportQuery, limit int) (TopIssue
 		limit = DefaultTopLimit
 	}
 	q.Dimension = ""
-	sq, err := prepare(q, false)
+	sq, err := a.prepare(q, false)
 	if err != nil {
 		return TopIssues{}, err
 	}
@@ -117,7 +117,7 @@ type GroupTimeRow struct {
 // Collaboration gives per period and key the transfers, their acceptance wait, escalations and reopens,
 // and per period and group the time tickets spent there (completed stays, see facts.Ticket.Stays).
 func (a *App) Collaboration(ctx context.Context, q ReportQuery) ([]CollaborationRow, []GroupTimeRow, error) {
-	sq, err := prepare(q, false)
+	sq, err := a.prepare(q, false)
 	if err != nil {
 		return nil, nil, err
 	}

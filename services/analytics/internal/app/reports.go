@@ -2,10 +2,10 @@ package app
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"kefu.dev/services/analytics/internal/domain/facts"
+	"kefu.dev/services/analytics/internal/store"
 )
 
 // RowKey is where a report line stands.
@@ -22,7 +22,7 @@ type VolumeRow struct {
 
 // Volume counts tickets received per period and key.
 func (a *App) Volume(ctx context.Context, q ReportQuery) ([]VolumeRow, int64, error) {
-	sq, err := prepare(q, false)
+	sq, err := a.prepare(q, false)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -59,7 +59,7 @@ type TimelinessRow struct {
 // Timeliness gives first-response and resolution times per period and key: exact counts and means from
 // the rollups' sums, percentiles from their histograms.
 func (a *App) Timeliness(ctx context.Context, q ReportQuery) ([]TimelinessRow, error) {
-	sq, err := prepare(q, false)
+	sq, err := a.prepare(q, false)
 	if err != nil {
 		return nil, err
 	}
@@ -68,31 +68,15 @@ func (a *App) Timeliness(ctx context.Context, q ReportQuery) ([]TimelinessRow, e
 	if err != nil {
 		return nil, err
 	}
-	hist, err := a.store.Aggregate(ctx, "duration_hist", sq, []string{"metric", "bucket"}, "n")
+	hist, err := a.store.Histograms(ctx, sq)
 	if err != nil {
 		return nil, err
-	}
-	type cell struct {
-		RowKey
-		metric string
-	}
-	buckets := map[cell]map[int]int64{}
-	for _, h := range hist {
-		b, err := strconv.Atoi(h.Extra[1])
-		if err != nil {
-			return nil, err
-		}
-		c := cell{RowKey{h.Period, h.Key}, h.Extra[0]}
-		if buckets[c] == nil {
-			buckets[c] = map[int]int64{}
-		}
-		buckets[c][b] += h.Sums[0]
 	}
 	stats := func(k RowKey, metric string, n, ms int64) DurationStats {
 		if n <= 0 {
 			return DurationStats{}
 		}
-		h := buckets[cell{k, metric}]
+		h := hist[store.HistKey{Period: k.Period, Key: k.Key, Metric: metric}]
 		return DurationStats{Count: n, Mean: time.Duration(ms/n) * time.Millisecond, P50: facts.Percentile(h, 0.5),
 			P90: facts.Percentile(h, 0.9), P99: facts.Percentile(h, 0.99)}
 	}
@@ -119,7 +103,7 @@ type SLARow struct {
 
 // SLA gives per period, key and target the tickets with the target and how they fared.
 func (a *App) SLA(ctx context.Context, q ReportQuery) ([]SLARow, error) {
-	sq, err := prepare(q, false)
+	sq, err := a.prepare(q, false)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +130,7 @@ type SatisfactionRow struct {
 
 // Satisfaction counts ratings per period and key.
 func (a *App) Satisfaction(ctx context.Context, q ReportQuery) ([]SatisfactionRow, error) {
-	sq, err := prepare(q, false)
+	sq, err := a.prepare(q, false)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +161,7 @@ func (a *App) Workload(ctx context.Context, q ReportQuery) ([]WorkloadRow, error
 	if q.Dimension == "" {
 		q.Dimension = "agent"
 	}
-	sq, err := prepare(q, true)
+	sq, err := a.prepare(q, true)
 	if err != nil {
 		return nil, err
 	}

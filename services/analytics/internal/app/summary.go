@@ -67,7 +67,7 @@ func PeriodBounds(period string, at, now time.Time, loc *time.Location) (start, 
 // before, with the period's volume by channel, SLA by target, top issues and workload by group.
 func (a *App) Summary(ctx context.Context, period string, at time.Time, zone string, filter store.Filter) (Summary, error) {
 	if zone == "" {
-		zone = DefaultZone
+		zone = a.Zone()
 	}
 	loc, err := time.LoadLocation(zone)
 	if err != nil {
@@ -106,7 +106,7 @@ func (a *App) Summary(ctx context.Context, period string, at time.Time, zone str
 // figures sums one period (q has granularity All).
 func (a *App) figures(ctx context.Context, q ReportQuery) (Figures, error) {
 	f := Figures{Start: q.Start, End: q.End}
-	sq, err := prepare(q, false)
+	sq, err := a.prepare(q, false)
 	if err != nil {
 		return f, err
 	}

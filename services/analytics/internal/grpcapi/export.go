@@ -68,7 +68,7 @@ func statsHeader(prefix string) []string {
 func (s *Server) ExportReport(ctx context.Context, req *analyticsv1.ExportReportRequest) (*httpbody.HttpBody, error) {
 	zoneName := req.GetTimeZone()
 	if zoneName == "" {
-		zoneName = app.DefaultZone
+		zoneName = s.app.Zone()
 	}
 	zone, err := time.LoadLocation(zoneName)
 	if err != nil {

@@ -56,10 +56,15 @@ func Migrations() []pgxutil.MigrationSet {
 // Store reads the schema through a pool whose search_path is that schema.
 type Store struct {
 	pool *pgxpool.Pool
+	// zone is the business zone the day grains' days are cut in (facts.Grain).
+	zone *time.Location
 }
 
-// New returns a store on pool.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+// New returns a store on pool whose day grains are cut in zone.
+func New(pool *pgxpool.Pool, zone *time.Location) *Store { return &Store{pool: pool, zone: zone} }
+
+// Zone returns the business zone.
+func (s *Store) Zone() *time.Location { return s.zone }
 
 // Tx is a transaction on the schema.
 type Tx struct{ tx pgx.Tx }
@@ -93,8 +98,13 @@ func (t *Tx) LockTickets(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]fa
 	return out, rows.Err()
 }
 
-// Ingest saves tickets, applies delta to the rollups and counts events ingested, in one round trip.
+// Ingest saves tickets, applies delta to the rollups and counts events ingested, in two round trips (the
+// histograms are read and locked first).
 func (t *Tx) Ingest(ctx context.Context, tickets []facts.Ticket, d *facts.Delta, events int, now time.Time) error {
+	histKeys, histPacked, err := t.mergeHist(ctx, d.Hist)
+	if err != nil {
+		return err
+	}
 	b := &pgx.Batch{}
 	if len(tickets) > 0 {
 		ids := make([]uuid.UUID, len(tickets))
@@ -110,7 +120,7 @@ func (t *Tx) Ingest(ctx context.Context, tickets []facts.Ticket, d *facts.Delta,
 			ORDER BY id ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`, ids, states, now)
 	}
 	queueTicketRollup(b, d.Tickets)
-	queueHist(b, d.Hist)
+	queueHist(b, histKeys, histPacked)
 	queueSLA(b, d.SLA)
 	queueAgents(b, d.Agents)
 	queueTopics(b, d.Topics)
@@ -125,13 +135,18 @@ func (t *Tx) Ingest(ctx context.Context, tickets []facts.Ticket, d *facts.Delta,
 // dimCols are the rollup key's classification columns.
 const dimCols = `channel, group_id, type, subcategory, urgency, level`
 
+// keyCols are a rollup row's key columns before the table's own.
+const keyCols = `grain, hour, ` + dimCols
+
 // dimArrays collects keys' dims into column arrays.
 type dimArrays struct {
+	grain                                            []int16
 	hour                                             []time.Time
 	channel, group, typ, subcategory, urgency, level []string
 }
 
 func (a *dimArrays) add(d facts.Dims) {
+	a.grain = append(a.grain, int16(d.Grain))
 	a.hour = append(a.hour, d.Hour)
 	a.channel = append(a.channel, d.Channel)
 	a.group = append(a.group, d.Group)
@@ -142,17 +157,17 @@ func (a *dimArrays) add(d facts.Dims) {
 }
 
 func (a *dimArrays) args() []any {
-	return []any{a.hour, a.channel, a.group, a.typ, a.subcategory, a.urgency, a.level}
+	return []any{a.grain, a.hour, a.channel, a.group, a.typ, a.subcategory, a.urgency, a.level}
 }
 
 // compareDims orders keys so concurrent writers update rollup rows in the same order.
 func compareDims(x, y facts.Dims) int {
-	return cmp.Or(x.Hour.Compare(y.Hour), cmp.Compare(x.Channel, y.Channel), cmp.Compare(x.Group, y.Group),
+	return cmp.Or(cmp.Compare(x.Grain, y.Grain), x.Hour.Compare(y.Hour), cmp.Compare(x.Channel, y.Channel), cmp.Compare(x.Group, y.Group),
 		cmp.Compare(x.Type, y.Type), cmp.Compare(x.Subcategory, y.Subcategory), cmp.Compare(x.Urgency, y.Urgency),
 		cmp.Compare(x.Level, y.Level))
 }
 
-const dimUnnest = `unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]`
+const dimUnnest = `unnest($1::smallint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]`
 
 func queueTicketRollup(b *pgx.Batch, m map[facts.Dims]facts.Counts) {
 	keys := sortedKeys(m, compareDims)
@@ -172,10 +187,10 @@ func queueTicketRollup(b *pgx.Batch, m map[facts.Dims]facts.Counts) {
 	for i, c := range cols {
 		args = append(args, c)
 		name := facts.CountColumns[i]
-		types[i] = fmt.Sprintf("$%d::bigint[]", 8+i)
+		types[i] = fmt.Sprintf("$%d::bigint[]", 9+i)
 		sets[i] = name + " = ticket_rollup." + name + " + excluded." + name
 	}
-	b.Queue(`INSERT INTO ticket_rollup (hour, `+dimCols+`, `+strings.Join(facts.CountColumns, ", ")+`)
+	b.Queue(`INSERT INTO ticket_rollup (`+keyCols+`, `+strings.Join(facts.CountColumns, ", ")+`)
 		SELECT * FROM `+dimUnnest+`, `+strings.Join(types, ", ")+`)
 		ON CONFLICT ON CONSTRAINT ticket_rollup_pkey DO UPDATE SET `+strings.Join(sets, ", "), args...)
 }
@@ -194,8 +209,8 @@ func queueTopics(b *pgx.Batch, m map[facts.TopicKey]int64) {
 		a.add(k.Dims)
 		topic, n = append(topic, k.Topic), append(n, m[k])
 	}
-	b.Queue(`INSERT INTO topic_rollup (hour, `+dimCols+`, topic, tickets)
-		SELECT * FROM `+dimUnnest+`, $8::text[], $9::bigint[])
+	b.Queue(`INSERT INTO topic_rollup (`+keyCols+`, topic, tickets)
+		SELECT * FROM `+dimUnnest+`, $9::text[], $10::bigint[])
 		ON CONFLICT ON CONSTRAINT topic_rollup_pkey DO UPDATE SET tickets = topic_rollup.tickets + excluded.tickets`,
 		append(a.args(), topic, n)...)
 }
@@ -211,31 +226,106 @@ func queueStays(b *pgx.Batch, m map[facts.Dims]facts.StayCounts) {
 		a.add(k)
 		stays, ms = append(stays, m[k].Stays), append(ms, m[k].MS)
 	}
-	b.Queue(`INSERT INTO group_time_rollup (hour, `+dimCols+`, stays, stay_ms)
-		SELECT * FROM `+dimUnnest+`, $8::bigint[], $9::bigint[])
+	b.Queue(`INSERT INTO group_time_rollup (`+keyCols+`, stays, stay_ms)
+		SELECT * FROM `+dimUnnest+`, $9::bigint[], $10::bigint[])
 		ON CONFLICT ON CONSTRAINT group_time_rollup_pkey DO UPDATE SET stays = group_time_rollup.stays + excluded.stays,
 			stay_ms = group_time_rollup.stay_ms + excluded.stay_ms`, append(a.args(), stays, ms)...)
 }
 
-func queueHist(b *pgx.Batch, m map[facts.HistKey]int64) {
-	keys := sortedKeys(m, func(x, y facts.HistKey) int {
-		return cmp.Or(compareDims(x.Dims, y.Dims), cmp.Compare(x.Metric, y.Metric), cmp.Compare(x.Bucket, y.Bucket))
-	})
+// histKey is a duration_hist row's key.
+type histKey struct {
+	facts.Dims
+	metric string
+}
+
+// histKeyCols names histKey's columns for the unnest of dimArrays and metrics.
+const histKeyCols = `grain, hour, channel, group_id, type, subcategory, urgency, level, metric`
+
+// mergeHist adds the histogram changes in m to the stored histograms: it creates the rows missing, locks
+// every row concerned in key order (two replicas queue instead of deadlocking), and returns the keys and
+// their new packed histograms for queueHist. A histogram is packed in one row, so it is read, added to and
+// written back rather than summed by an upsert.
+func (t *Tx) mergeHist(ctx context.Context, m map[facts.HistKey]int64) ([]histKey, [][]byte, error) {
+	changes := map[histKey]facts.Histogram{}
+	for k, n := range m {
+		if n == 0 {
+			continue
+		}
+		hk := histKey{k.Dims, k.Metric}
+		if changes[hk] == nil {
+			changes[hk] = facts.Histogram{}
+		}
+		changes[hk][k.Bucket] += n
+	}
+	keys := make([]histKey, 0, len(changes))
+	for k := range changes {
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil, nil, nil
+	}
+	slices.SortFunc(keys, func(x, y histKey) int { return cmp.Or(compareDims(x.Dims, y.Dims), cmp.Compare(x.metric, y.metric)) })
+	var a dimArrays
+	metrics := make([]string, len(keys))
+	for i, k := range keys {
+		a.add(k.Dims)
+		metrics[i] = k.metric
+	}
+	args := append(a.args(), metrics)
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO duration_hist (`+histKeyCols+`, counts) SELECT u.*, '\x'::bytea FROM `+dimUnnest+`, $9::text[]) AS u
+		ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9 ON CONFLICT ON CONSTRAINT duration_hist_pkey DO NOTHING`, args...)
+	b.Queue(`SELECT u.i, h.counts FROM duration_hist h JOIN `+dimUnnest+`, $9::text[]) WITH ORDINALITY AS u(`+histKeyCols+`, i)
+		USING (`+histKeyCols+`) ORDER BY u.i FOR UPDATE OF h`, args...)
+	br := t.tx.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, nil, fmt.Errorf("create histograms: %w", err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, nil, fmt.Errorf("lock histograms: %w", err)
+	}
+	packed := make([][]byte, len(keys))
+	seen := 0
+	for rows.Next() {
+		var i int
+		var stored []byte
+		if err := rows.Scan(&i, &stored); err != nil {
+			return nil, nil, fmt.Errorf("lock histograms: %w", err)
+		}
+		h := facts.Histogram{}
+		if err := h.Decode(stored); err != nil {
+			return nil, nil, fmt.Errorf("histogram %v: %w", keys[i-1], err)
+		}
+		h.Add(changes[keys[i-1]])
+		packed[i-1] = h.Encode()
+		seen++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("lock histograms: %w", err)
+	}
+	if seen != len(keys) {
+		return nil, nil, fmt.Errorf("lock histograms: %d of %d rows found", seen, len(keys))
+	}
+	return keys, packed, nil
+}
+
+// queueHist writes the histograms mergeHist computed.
+func queueHist(b *pgx.Batch, keys []histKey, packed [][]byte) {
 	if len(keys) == 0 {
 		return
 	}
 	var a dimArrays
-	var metric []string
-	var bucket []int32
-	var n []int64
-	for _, k := range keys {
+	metrics := make([]string, len(keys))
+	for i, k := range keys {
 		a.add(k.Dims)
-		metric, bucket, n = append(metric, k.Metric), append(bucket, int32(k.Bucket)), append(n, m[k])
+		metrics[i] = k.metric
 	}
-	b.Queue(`INSERT INTO duration_hist (hour, `+dimCols+`, metric, bucket, n)
-		SELECT * FROM `+dimUnnest+`, $8::text[], $9::int[], $10::bigint[])
-		ON CONFLICT ON CONSTRAINT duration_hist_pkey DO UPDATE SET n = duration_hist.n + excluded.n`,
-		append(a.args(), metric, bucket, n)...)
+	b.Queue(`UPDATE duration_hist h SET counts = u.counts FROM `+dimUnnest+`, $9::text[], $10::bytea[]) AS u(`+histKeyCols+`, counts)
+		WHERE (h.grain, h.hour, h.channel, h.group_id, h.type, h.subcategory, h.urgency, h.level, h.metric) =
+			(u.grain, u.hour, u.channel, u.group_id, u.type, u.subcategory, u.urgency, u.level, u.metric)`,
+		append(a.args(), metrics, packed)...)
 }
 
 func queueSLA(b *pgx.Batch, m map[facts.SLAKey]facts.SLACounts) {
@@ -255,8 +345,8 @@ func queueSLA(b *pgx.Batch, m map[facts.SLAKey]facts.SLACounts) {
 		tickets, breached = append(tickets, c.Tickets), append(breached, c.Breached)
 		recovered, warnedBreached = append(recovered, c.WarnedRecovered), append(warnedBreached, c.WarnedBreached)
 	}
-	b.Queue(`INSERT INTO sla_rollup (hour, `+dimCols+`, target, tickets, breached, warned_recovered, warned_breached)
-		SELECT * FROM `+dimUnnest+`, $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[])
+	b.Queue(`INSERT INTO sla_rollup (`+keyCols+`, target, tickets, breached, warned_recovered, warned_breached)
+		SELECT * FROM `+dimUnnest+`, $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[])
 		ON CONFLICT ON CONSTRAINT sla_rollup_pkey DO UPDATE SET tickets = sla_rollup.tickets + excluded.tickets,
 			breached = sla_rollup.breached + excluded.breached,
 			warned_recovered = sla_rollup.warned_recovered + excluded.warned_recovered,
@@ -281,8 +371,8 @@ func queueAgents(b *pgx.Batch, m map[facts.AgentKey]facts.AgentCounts) {
 		assigned, resolved, open = append(assigned, c.Assigned), append(resolved, c.Resolved), append(open, c.Open)
 		handled, handleMS = append(handled, c.Handled), append(handleMS, c.HandleMS)
 	}
-	b.Queue(`INSERT INTO agent_rollup (hour, `+dimCols+`, agent, assigned, resolved, open, handled, handle_ms)
-		SELECT * FROM `+dimUnnest+`, $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[])
+	b.Queue(`INSERT INTO agent_rollup (`+keyCols+`, agent, assigned, resolved, open, handled, handle_ms)
+		SELECT * FROM `+dimUnnest+`, $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[])
 		ON CONFLICT ON CONSTRAINT agent_rollup_pkey DO UPDATE SET assigned = agent_rollup.assigned + excluded.assigned,
 			resolved = agent_rollup.resolved + excluded.resolved, open = agent_rollup.open + excluded.open,
 			handled = agent_rollup.handled + excluded.handled, handle_ms = agent_rollup.handle_ms + excluded.handle_ms`,
@@ -324,20 +414,23 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	return st, nil
 }
 
-// ProjectionVersion reads the version of the projections the tables hold (facts.ProjectionVersion).
-func (s *Store) ProjectionVersion(ctx context.Context) (int, error) {
+// Current reports whether the tables hold projections of this release's version (facts.ProjectionVersion)
+// whose day rollups were cut in the store's business zone.
+func (s *Store) Current(ctx context.Context) (bool, error) {
 	var v int
-	if err := s.pool.QueryRow(ctx, `SELECT projection_version FROM ingest_stats WHERE id = 1`).Scan(&v); err != nil {
-		return 0, fmt.Errorf("read the projection version: %w", err)
+	var zone string
+	if err := s.pool.QueryRow(ctx, `SELECT projection_version, business_zone FROM ingest_stats WHERE id = 1`).Scan(&v, &zone); err != nil {
+		return false, fmt.Errorf("read the projection version: %w", err)
 	}
-	return v, nil
+	return v >= facts.ProjectionVersion && zone == s.zone.String(), nil
 }
 
 // Reset empties the projection and the rollups and forgets which events consumer took (the rebuild's
-// first step; the caller then replays the stream). It runs as the schema's owner. With onlyIfOlder it does
-// so only while the tables hold projections older than facts.ProjectionVersion, checked under a row lock, so
-// of several replicas upgrading at once only the first resets.
-func Reset(ctx context.Context, ownerURL, consumer string, onlyIfOlder bool) error {
+// first step; the caller then replays the stream), and records that the projections to come are of this
+// release's version, cut in zone. It runs as the schema's owner. With onlyIfStale it does so only while
+// the tables hold projections of an older version or another zone, checked under a row lock, so of
+// several replicas upgrading at once only the first resets.
+func Reset(ctx context.Context, ownerURL, consumer, zone string, onlyIfStale bool) error {
 	conn, err := pgx.Connect(ctx, ownerURL)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
@@ -348,11 +441,15 @@ func Reset(ctx context.Context, ownerURL, consumer string, onlyIfOlder bool) err
 			return err
 		}
 		var v int
-		if err := tx.QueryRow(ctx, `SELECT projection_version FROM ingest_stats WHERE id = 1 FOR UPDATE`).Scan(&v); err != nil {
+		var was string
+		if err := tx.QueryRow(ctx, `SELECT projection_version, business_zone FROM ingest_stats WHERE id = 1 FOR UPDATE`).Scan(&v, &was); err != nil {
 			return err
 		}
-		if onlyIfOlder && v >= facts.ProjectionVersion {
+		if onlyIfStale && v >= facts.ProjectionVersion && was == zone {
 			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE ingest_stats SET business_zone = $1`, zone); err != nil {
+			return err
 		}
 		for _, q := range []string{
 			`TRUNCATE tickets, ticket_rollup, duration_hist, sla_rollup, agent_rollup, topic_rollup, group_time_rollup`,

@@ -93,7 +93,7 @@ func (t *SurgeTx) Counts(ctx context.Context, dim surge.Dimension, hours []time.
 		return out, nil
 	}
 	rows, err := t.tx.Query(ctx, `SELECT hour, `+col+`, sum(tickets)::bigint FROM ticket_rollup
-		WHERE hour = ANY($1::timestamptz[]) AND `+col+` <> '' GROUP BY 1, 2`, hours)
+		WHERE grain = 0 AND hour = ANY($1::timestamptz[]) AND `+col+` <> '' GROUP BY 1, 2`, hours)
 	if err != nil {
 		return nil, fmt.Errorf("count tickets by %s: %w", dim, err)
 	}

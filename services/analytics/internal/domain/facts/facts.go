@@ -8,7 +8,6 @@ package facts
 import (
 	"cmp"
 	"maps"
-	"math"
 	"slices"
 	"time"
 
@@ -32,7 +31,7 @@ const (
 // ProjectionVersion is the version of what a ticket's projection holds and contributes. A release that
 // changes either raises it, and the service rebuilds the projections from the stream when it starts on
 // projections of an older version (the rollups would otherwise mix two definitions).
-const ProjectionVersion = 2
+const ProjectionVersion = 3
 
 // SLA targets whose first-cycle business time the timeliness report gives (the SLA service's codes).
 const (
@@ -283,10 +282,154 @@ func (t Ticket) Open() bool {
 	return t.Status != StatusResolved && t.Status != StatusClosed && t.Status != StatusArchived
 }
 
-// Dims is a rollup row's key: the hour the ticket was received (UTC) and its classification.
+// Dims is a rollup row's key: its grain, the hour (or, in a day grain, the business day) the ticket was
+// received and the classification the grain keeps (the others empty).
 type Dims struct {
+	Grain                                             Grain
 	Hour                                              time.Time
 	Channel, Group, Type, Subcategory, Urgency, Level string
+}
+
+// Grain is how finely a rollup row is keyed. Every change is counted at GrainHour: the UTC hour and every
+// dimension, from which any filter, breakdown and time zone can be answered. It is counted again at the
+// coarse grains, which keep at most one dimension (a Slot): by UTC hour (HourOf) and by business day in the
+// business zone (DayOf). A report whose filter and breakdown use at most one dimension reads a coarse grain
+// — whole business days at the day grain, the rest at the hour grain — so its cost follows the number of
+// periods and values, not of tickets.
+type Grain int16
+
+// GrainHour keys rows by UTC hour and every dimension.
+const GrainHour Grain = 0
+
+// dayBase separates the day grains from the hour grains in the stored code: HourOf(s) = s, DayOf(s) =
+// dayBase + s.
+const dayBase = 10
+
+// Slot is the one dimension a coarse grain keeps.
+type Slot int16
+
+// Slots.
+const (
+	SlotNone Slot = iota + 1
+	SlotChannel
+	SlotGroup
+	SlotType
+	SlotSubcategory // with its type
+	SlotUrgency
+	SlotLevel
+)
+
+// AllSlots lists every slot.
+func AllSlots() []Slot {
+	return []Slot{SlotNone, SlotChannel, SlotGroup, SlotType, SlotSubcategory, SlotUrgency, SlotLevel}
+}
+
+// HourOf is the coarse grain keeping s by UTC hour.
+func HourOf(s Slot) Grain { return Grain(s) }
+
+// DayOf is the coarse grain keeping s by business day.
+func DayOf(s Slot) Grain { return Grain(dayBase + s) }
+
+// Family is one kind of rollup; each keeps its own coarse grains.
+type Family int
+
+// Families.
+const (
+	FamilyTickets Family = iota
+	FamilyHist
+	FamilySLA
+	FamilyAgents
+	FamilyTopics
+	FamilyStays
+)
+
+// DaySlots lists the slots f keeps day grains of, and HourSlots those it keeps hour grains of. Each
+// costs rows written per batch (a backlog's batch spans hours, and a slot has a row per value), so a
+// family keeps what its reports read: every dimension by day; by hour, only the narrow dimensions (not
+// group, ten or more, nor subcategory, tens), for hourly charts of the whole or of one channel, type,
+// urgency or level. Workload is per agent, so its rows multiply by agents: days only, and not by
+// subcategory. Topics and time in groups keep the dimensions their reports filter and break down by.
+func (f Family) DaySlots() []Slot {
+	switch f {
+	case FamilyAgents:
+		return []Slot{SlotNone, SlotChannel, SlotGroup, SlotType, SlotUrgency, SlotLevel}
+	case FamilyTopics:
+		return []Slot{SlotNone, SlotChannel, SlotType, SlotSubcategory}
+	case FamilyStays:
+		return []Slot{SlotGroup}
+	}
+	return AllSlots()
+}
+
+// HourSlots: see DaySlots.
+func (f Family) HourSlots() []Slot {
+	switch f {
+	case FamilyTickets, FamilyHist, FamilySLA:
+		return []Slot{SlotNone, SlotChannel, SlotType, SlotUrgency, SlotLevel}
+	}
+	return nil
+}
+
+// Keeps reports whether f keeps grain g.
+func (f Family) Keeps(g Grain) bool {
+	if g > dayBase {
+		return slices.Contains(f.DaySlots(), Slot(g-dayBase))
+	}
+	return g == GrainHour || slices.Contains(f.HourSlots(), Slot(g))
+}
+
+// project returns d's key at coarse grain g: its hour or the business day holding it, and the dimension
+// g's slot keeps.
+func (d Dims) project(g Grain, zone *time.Location) Dims {
+	out := Dims{Grain: g, Hour: d.Hour}
+	slot := Slot(g)
+	if g > dayBase {
+		slot = Slot(g - dayBase)
+		y, m, day := d.Hour.In(zone).Date()
+		out.Hour = time.Date(y, m, day, 0, 0, 0, 0, zone).UTC()
+	}
+	switch slot {
+	case SlotChannel:
+		out.Channel = d.Channel
+	case SlotGroup:
+		out.Group = d.Group
+	case SlotType:
+		out.Type = d.Type
+	case SlotSubcategory:
+		out.Type, out.Subcategory = d.Type, d.Subcategory
+	case SlotUrgency:
+		out.Urgency = d.Urgency
+	case SlotLevel:
+		out.Level = d.Level
+	}
+	return out
+}
+
+// SlotFor returns the slot whose coarse grains keep every dimension in cols (rollup column names:
+// "channel", "group_id", "type", "subcategory", "urgency", "level"), and false when none does.
+func SlotFor(cols []string) (Slot, bool) {
+	has := map[string]bool{}
+	for _, c := range cols {
+		has[c] = true
+	}
+	one := func(c string) bool { return len(has) == 1 && has[c] }
+	switch {
+	case len(has) == 0:
+		return SlotNone, true
+	case one("channel"):
+		return SlotChannel, true
+	case one("group_id"):
+		return SlotGroup, true
+	case one("type"):
+		return SlotType, true
+	case one("subcategory"), len(has) == 2 && has["type"] && has["subcategory"]:
+		return SlotSubcategory, true
+	case one("urgency"):
+		return SlotUrgency, true
+	case one("level"):
+		return SlotLevel, true
+	}
+	return 0, false
 }
 
 // Counts are the additive measures of the ticket rollup.
@@ -407,6 +550,58 @@ func NewDelta() *Delta {
 		Agents: map[AgentKey]AgentCounts{}, Topics: map[TopicKey]int64{}, Stays: map[Dims]StayCounts{}}
 }
 
+// Expand adds to d, for each of its hourly cells, the same change at every coarse grain its family keeps
+// (hours, and business days in zone). The ingester calls it once per batch, after every Change, so each
+// hourly cell is projected once however many tickets changed it. Calling it twice on one delta counts the
+// coarse grains twice.
+func (d *Delta) Expand(zone *time.Location) {
+	expand(d.Tickets, FamilyTickets, zone, func(k Dims) Dims { return k }, func(_ Dims, g Dims) Dims { return g },
+		func(a, b Counts) Counts {
+			a.add(b, 1)
+			return a
+		})
+	expand(d.Hist, FamilyHist, zone, func(k HistKey) Dims { return k.Dims }, func(k HistKey, g Dims) HistKey { k.Dims = g; return k },
+		func(a, b int64) int64 { return a + b })
+	expand(d.SLA, FamilySLA, zone, func(k SLAKey) Dims { return k.Dims }, func(k SLAKey, g Dims) SLAKey { k.Dims = g; return k },
+		func(a, b SLACounts) SLACounts {
+			return SLACounts{a.Tickets + b.Tickets, a.Breached + b.Breached, a.WarnedRecovered + b.WarnedRecovered,
+				a.WarnedBreached + b.WarnedBreached}
+		})
+	expand(d.Agents, FamilyAgents, zone, func(k AgentKey) Dims { return k.Dims }, func(k AgentKey, g Dims) AgentKey { k.Dims = g; return k },
+		func(a, b AgentCounts) AgentCounts {
+			return AgentCounts{a.Assigned + b.Assigned, a.Resolved + b.Resolved, a.Open + b.Open, a.Handled + b.Handled,
+				a.HandleMS + b.HandleMS}
+		})
+	expand(d.Topics, FamilyTopics, zone, func(k TopicKey) Dims { return k.Dims }, func(k TopicKey, g Dims) TopicKey { k.Dims = g; return k },
+		func(a, b int64) int64 { return a + b })
+	expand(d.Stays, FamilyStays, zone, func(k Dims) Dims { return k }, func(_ Dims, g Dims) Dims { return g },
+		func(a, b StayCounts) StayCounts { return StayCounts{a.Stays + b.Stays, a.MS + b.MS} })
+}
+
+// expand adds every hourly cell of m again under its projection to each coarse grain f keeps.
+func expand[K comparable, V any](m map[K]V, f Family, zone *time.Location, dims func(K) Dims, with func(K, Dims) K, sum func(a, b V) V) {
+	var grains []Grain
+	for _, s := range f.HourSlots() {
+		grains = append(grains, HourOf(s))
+	}
+	for _, s := range f.DaySlots() {
+		grains = append(grains, DayOf(s))
+	}
+	var hourly []K
+	for k := range m {
+		if dims(k).Grain == GrainHour {
+			hourly = append(hourly, k)
+		}
+	}
+	for _, k := range hourly {
+		v := m[k]
+		for _, g := range grains {
+			pk := with(k, dims(k).project(g, zone))
+			m[pk] = sum(m[pk], v)
+		}
+	}
+}
+
 // Change adds what a ticket's change from before to after does to the rollups.
 func (d *Delta) Change(before, after Ticket) {
 	d.add(before, -1)
@@ -511,49 +706,4 @@ func flag(b bool) int64 {
 		return 1
 	}
 	return 0
-}
-
-// Histogram buckets are log-scale, 5% wide: bucket b holds durations from Lower(b) up to Lower(b+1).
-// Bucket 0 holds everything under a second.
-const growth = 1.05
-
-// Bucket returns the histogram bucket of d.
-func Bucket(d time.Duration) int {
-	s := d.Seconds()
-	if s < 1 {
-		return 0
-	}
-	return 1 + int(math.Floor(math.Log(s)/math.Log(growth)))
-}
-
-// Lower returns the smallest duration of bucket b.
-func Lower(b int) time.Duration {
-	if b <= 0 {
-		return 0
-	}
-	return time.Duration(math.Pow(growth, float64(b-1)) * float64(time.Second))
-}
-
-// Percentile returns the p-th percentile (0 < p ≤ 1) of the durations counted in counts (bucket → count),
-// by nearest rank, as the middle of the bucket holding it: within 2.5% of the true value above a second.
-func Percentile(counts map[int]int64, p float64) time.Duration {
-	var total int64
-	maxB := 0
-	for b, n := range counts {
-		total += n
-		maxB = max(maxB, b)
-	}
-	if total <= 0 {
-		return 0
-	}
-	rank := int64(math.Ceil(p * float64(total)))
-	var seen int64
-	for b := 0; b <= maxB; b++ {
-		seen += counts[b]
-		if seen >= rank {
-			lo, hi := Lower(b), Lower(b+1)
-			return lo + (hi-lo)/2
-		}
-	}
-	return Lower(maxB)
 }

@@ -203,3 +203,84 @@ func TestStays(t *testing.T) {
 		})
 	}
 }
+
+func TestExpandAddsEveryCoarseGrain(t *testing.T) {
+	t.Parallel()
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	require.NoError(t, err)
+	// Received 23 November 17:30 UTC: 24 November 01:30 in Shanghai, so its business day is the 24th.
+	tk := Ticket{Created: true, ReceivedAt: time.Date(2026, 11, 23, 17, 30, 0, 0, time.UTC), Channel: "web_chat", GroupID: "g1",
+		Type: "complaint", Subcategory: "logistics", Urgency: "urgent", Level: "l2", Topics: []string{"delivery_delay"}}
+	d := NewDelta()
+	d.Change(Ticket{}, tk)
+	d.Expand(shanghai)
+	hour, day := time.Date(2026, 11, 23, 17, 0, 0, 0, time.UTC), time.Date(2026, 11, 24, 0, 0, 0, 0, shanghai).UTC()
+	want := map[Dims]Counts{{Grain: GrainHour, Hour: hour, Channel: "web_chat", Group: "g1", Type: "complaint",
+		Subcategory: "logistics", Urgency: "urgent", Level: "l2"}: {Tickets: 1}}
+	keep := map[Slot]Dims{SlotNone: {}, SlotChannel: {Channel: "web_chat"}, SlotGroup: {Group: "g1"}, SlotType: {Type: "complaint"},
+		SlotSubcategory: {Type: "complaint", Subcategory: "logistics"}, SlotUrgency: {Urgency: "urgent"}, SlotLevel: {Level: "l2"}}
+	for _, s := range []Slot{SlotNone, SlotChannel, SlotType, SlotUrgency, SlotLevel} { // not the wide group and subcategory
+		k := keep[s]
+		k.Grain, k.Hour = HourOf(s), hour
+		want[k] = Counts{Tickets: 1}
+	}
+	for s, k := range keep {
+		k.Grain, k.Hour = DayOf(s), day
+		want[k] = Counts{Tickets: 1}
+	}
+	require.Equal(t, want, d.Tickets)
+	require.Len(t, d.Topics, 1+len(FamilyTopics.HourSlots())+len(FamilyTopics.DaySlots()), "every family is expanded, to its own grains")
+	require.Empty(t, d.Stays, "a ticket without a completed stay")
+
+	// Two tickets of one batch on the same business day and channel, in different hours, share the day cell.
+	other := tk
+	other.ReceivedAt, other.Subcategory = tk.ReceivedAt.Add(3*time.Hour), "order_status"
+	d = NewDelta()
+	d.Change(Ticket{}, tk)
+	d.Change(Ticket{}, other)
+	d.Expand(shanghai)
+	require.Equal(t, Counts{Tickets: 2}, d.Tickets[Dims{Grain: DayOf(SlotChannel), Hour: day, Channel: "web_chat"}])
+	require.Equal(t, Counts{Tickets: 1}, d.Tickets[Dims{Grain: HourOf(SlotChannel), Hour: hour, Channel: "web_chat"}])
+	require.Equal(t, Counts{Tickets: 1}, d.Tickets[Dims{Grain: DayOf(SlotSubcategory), Hour: day, Type: "complaint", Subcategory: "order_status"}])
+	require.True(t, FamilyTickets.Keeps(GrainHour) && FamilyTickets.Keeps(HourOf(SlotChannel)) && !FamilyTickets.Keeps(HourOf(SlotGroup)))
+	require.True(t, FamilyStays.Keeps(DayOf(SlotGroup)) && !FamilyStays.Keeps(DayOf(SlotNone)))
+}
+
+func TestSlotFor(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		cols []string
+		want Slot
+		ok   bool
+	}{
+		{nil, SlotNone, true},
+		{[]string{"channel"}, SlotChannel, true},
+		{[]string{"channel", "channel"}, SlotChannel, true},
+		{[]string{"group_id"}, SlotGroup, true},
+		{[]string{"type", "subcategory"}, SlotSubcategory, true},
+		{[]string{"subcategory"}, SlotSubcategory, true},
+		{[]string{"urgency"}, SlotUrgency, true},
+		{[]string{"level"}, SlotLevel, true},
+		{[]string{"channel", "subcategory"}, 0, false},
+		{[]string{"urgency", "level"}, 0, false},
+	} {
+		s, ok := SlotFor(tc.cols)
+		require.Equal(t, tc.want, s, "%v", tc.cols)
+		require.Equal(t, tc.ok, ok, "%v", tc.cols)
+	}
+}
+
+func TestHistogramEncoding(t *testing.T) {
+	t.Parallel()
+	for _, h := range []Histogram{{}, {0: 1}, {3: 2, 250: -1, 7: 1_000_000}, {Bucket(400 * 24 * time.Hour): 5}} {
+		got := Histogram{}
+		require.NoError(t, got.Decode(h.Encode()))
+		require.Equal(t, h, got)
+	}
+	sum := Histogram{3: 2, 9: 1}
+	require.NoError(t, sum.Decode(Histogram{3: -2, 10: 4}.Encode()))
+	require.Equal(t, Histogram{9: 1, 10: 4}, sum, "decoding adds; a bucket that reaches zero goes")
+	require.Empty(t, Histogram{5: 0}.Encode(), "zero counts are not stored")
+	require.ErrorIs(t, Histogram{}.Decode([]byte{0x80}), ErrBadHistogram)
+	require.ErrorIs(t, Histogram{}.Decode([]byte{0x01}), ErrBadHistogram, "a bucket without its count")
+}
