@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,14 +19,21 @@ import (
 // order; an error rolls the whole batch back.
 type BatchHandler func(ctx context.Context, tx pgx.Tx, ds []Delivery) error
 
-// BatchConfig configures ConsumeBatches: a ConsumerConfig (Workers is ignored: one loop keeps stream
-// order) and the batch's bounds.
+// BatchConfig configures ConsumeBatches: a ConsumerConfig (Workers is ignored: batches are fetched in
+// stream order by one loop) and the batch's bounds.
 type BatchConfig struct {
 	ConsumerConfig
 	// BatchSize is the most messages one transaction takes (default 1000).
 	BatchSize int
 	// MaxWait is how long a fetch waits to fill a batch before taking what arrived (default 50 ms).
 	MaxWait time.Duration
+	// Concurrency is how many batches' transactions run at once (default 1: one after another, in stream
+	// order). Above 1, batch n+1 is applied while batch n writes and commits, so the handler's work in Go
+	// overlaps the database's; the handler must then (1) take every row lock it needs in one global order
+	// (table by table, each table's rows sorted), so that overlapping batches queue instead of deadlocking,
+	// and (2) give the same result whichever of two overlapping batches commits first (an aggregate's events
+	// can then be applied out of stream order, as a redelivery can anyway).
+	Concurrency int
 }
 
 // Batch defaults.
@@ -41,9 +49,10 @@ const (
 //
 // When a batch's transaction fails, each of its messages is applied alone, exactly as Consume would
 // (retried with backoff, parked in dead_letters after MaxDeliver or at once for ErrPermanent), so one
-// poison event costs its batch a slower pass, never the others' effects. Batches are applied in stream
-// order by one loop while the next is fetched (so up to two are unacknowledged: MaxAckPending is at least
-// twice BatchSize); only a message that failed alone comes back out of order.
+// poison event costs its batch a slower pass, never the others' effects. Batches are fetched in stream
+// order by one loop, the next while Concurrency batches are applied (so up to Concurrency+1 are
+// unacknowledged: MaxAckPending is at least that many times BatchSize); with Concurrency 1 only a message
+// that failed alone comes back out of order.
 func ConsumeBatches(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, c BatchConfig, h BatchHandler) error {
 	c.Workers = 1
 	cc, err := c.withDefaults()
@@ -57,9 +66,14 @@ func ConsumeBatches(ctx context.Context, js jetstream.JetStream, pool *pgxpool.P
 	if c.MaxWait <= 0 {
 		c.MaxWait = DefaultBatchMaxWait
 	}
-	// One batch is applied while the next is fetched, so two may be unacknowledged at once.
-	if c.MaxAckPending < 2*c.BatchSize {
-		c.MaxAckPending = 2 * c.BatchSize
+	if c.Concurrency < 0 {
+		return fmt.Errorf("consumer %s: negative concurrency", c.Durable)
+	}
+	c.Concurrency = max(c.Concurrency, 1)
+	// Concurrency batches are applied while the next is fetched, so that many and one more may be
+	// unacknowledged at once.
+	if c.MaxAckPending < (c.Concurrency+1)*c.BatchSize {
+		c.MaxAckPending = (c.Concurrency + 1) * c.BatchSize
 	}
 	single := func(ctx context.Context, tx pgx.Tx, d Delivery) error { return h(ctx, tx, []Delivery{d}) }
 	bc := &batchConsumer{cfg: c, h: h,
@@ -105,6 +119,11 @@ func (bc *batchConsumer) run(ctx context.Context, js jetstream.JetStream) (recei
 			}
 		}
 	}()
+	// At most Concurrency batches are applied at once, each in its own goroutine and transaction; all have
+	// settled (committed and acked, or handed back) when run returns.
+	slots := make(chan struct{}, c.Concurrency)
+	var applying sync.WaitGroup
+	defer applying.Wait()
 	for f := range batches {
 		if ctx.Err() != nil {
 			return received, nil
@@ -116,7 +135,11 @@ func (bc *batchConsumer) run(ctx context.Context, js jetstream.JetStream) (recei
 			continue
 		}
 		received = true
-		bc.handle(ctx, f.msgs)
+		slots <- struct{}{}
+		applying.Go(func() {
+			defer func() { <-slots }()
+			bc.handle(ctx, f.msgs)
+		})
 	}
 	return received, nil
 }
@@ -181,8 +204,9 @@ func (bc *batchConsumer) apply(ctx context.Context, ds []Delivery) error {
 		ids[i] = d.EventID
 	}
 	return pgxutil.InTx(ctx, bc.one.pool, func(ctx context.Context, tx pgx.Tx) error {
+		// In id order, so concurrent batches holding one event twice (a redelivery) queue, not deadlock.
 		rows, err := tx.Query(ctx, `INSERT INTO inbox (consumer, event_id)
-			SELECT $1, id FROM unnest($2::uuid[]) AS id
+			SELECT $1, id FROM unnest($2::uuid[]) AS id ORDER BY id
 			ON CONFLICT ON CONSTRAINT inbox_pkey DO NOTHING RETURNING event_id::text`, bc.cfg.Durable, ids)
 		if err != nil {
 			return fmt.Errorf("record %d events in inbox: %w", len(ids), err)

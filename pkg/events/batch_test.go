@@ -3,6 +3,9 @@ package events_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -81,6 +84,51 @@ func TestConsumeBatchesAppliesEachEventOnceInOrder(t *testing.T) {
 	}, waitLong, "the event published after the reset is applied")
 	require.Equal(t, int64(301), scalar[int64](t, e.pool, `SELECT sum(n) FROM effects`))
 	require.Equal(t, int64(301), sizes.Load(), "a redelivered batch runs the handler on nothing")
+}
+
+// TestConsumeBatchesAppliesSeveralAtOnce: with Concurrency 3, batches are applied in overlapping
+// transactions (never more than three), and still each event once. The handler locks its rows in key
+// order, as ConsumeBatches asks of a concurrent handler.
+func TestConsumeBatchesAppliesSeveralAtOnce(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	for i := range 300 {
+		e.publish(t, uuid.NewString(), fmt.Sprintf("agg-%d", i%7), int64(i/7+1), nil)
+	}
+	var inFlight, most atomic.Int64
+	overlapped := make(chan struct{})
+	var once sync.Once
+	h := func(ctx context.Context, tx pgx.Tx, ds []events.Delivery) error {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		if n > 1 {
+			once.Do(func() { close(overlapped) })
+		}
+		// Each batch waits (a bounded while) for another to be in flight with it.
+		select {
+		case <-overlapped:
+		case <-time.After(5 * time.Second):
+		}
+		ds = slices.Clone(ds)
+		slices.SortStableFunc(ds, func(a, b events.Delivery) int { return strings.Compare(a.AggregateID, b.AggregateID) })
+		for _, d := range ds {
+			if err := countEffect(ctx, tx, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	stop := e.consumeBatches(t, events.BatchConfig{ConsumerConfig: events.ConsumerConfig{Durable: "test-concurrent",
+		FilterSubjects: []string{"kefu.thing.>"}}, BatchSize: 20, Concurrency: 3}, h)
+	testkit.Eventually(t, func() bool {
+		return scalar[int64](t, e.pool, `SELECT coalesce(sum(n), 0) FROM effects`) == 300
+	}, waitLong, "300 events applied")
+	stop()
+	require.Equal(t, int64(300), scalar[int64](t, e.pool, `SELECT count(*) FROM applied`), "each event applied once")
+	require.GreaterOrEqual(t, most.Load(), int64(2), "batches were applied at once")
+	require.LessOrEqual(t, most.Load(), int64(3), "never more than Concurrency at once")
 }
 
 // TestConsumeBatchesIsolatesAPoisonEvent: a batch holding an event that always fails is applied one event at

@@ -48,6 +48,9 @@ type Config struct {
 	NATSURL string
 	// BatchSize is how many events one ingesting transaction takes at most (--batch-size).
 	BatchSize int
+	// IngestConcurrency is how many batches are ingested at once (--ingest-concurrency): with 2, one batch's
+	// projection is computed while the previous one is written and committed (events.BatchConfig).
+	IngestConcurrency int
 	// SweepInterval is how often old idempotency keys are purged (--sweep-interval).
 	SweepInterval time.Duration
 	// OutboxReplayWindow is how long published events stay in the outbox (--outbox-replay-window).
@@ -83,7 +86,7 @@ func DefaultConfig() Config {
 	return Config{
 		// Batches of 5,000 ingest a backlog about 18% faster than 1,000 (docs/benchmarks.md); live traffic
 		// makes small batches anyway: a fetch takes what arrived within 50 ms.
-		GRPCAddr: "127.0.0.1:7005", Migrate: true, DBMaxConns: 8, BatchSize: 5000,
+		GRPCAddr: "127.0.0.1:7005", Migrate: true, DBMaxConns: 8, BatchSize: 5000, IngestConcurrency: 2,
 		SweepInterval: time.Minute, OutboxReplayWindow: outbox.DefaultReplayWindow, StreamMaxAge: events.DefaultMaxAge,
 		StreamDuplicates: events.DefaultDuplicates, Auth: auth.DefaultConfig(), ShutdownTimeout: 10 * time.Second,
 		BusinessZone: "Asia/Shanghai", SurgeInterval: time.Minute, SurgeFactor: 3, SurgeMinTickets: 20, SurgeBaselineWeeks: 4,
@@ -104,6 +107,9 @@ func (c Config) Validate() error {
 	}
 	if c.BatchSize < 1 || c.BatchSize > 10000 {
 		bad("batch-size", "must be between 1 and 10000")
+	}
+	if c.IngestConcurrency < 1 || c.IngestConcurrency > 4 {
+		bad("ingest-concurrency", "must be between 1 and 4")
 	}
 	for _, d := range []struct {
 		flag string
@@ -216,6 +222,9 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 	}
 	st := store.New(p.Pool, zone)
 	if err := upgradeProjections(ctx, cfg, st, p.JS, log); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: a clean stop, the upgrade runs again at the next start
+		}
 		return err
 	}
 	a := app.New(st, p.Clock, p.JS, consume.Consumer, log)
@@ -224,7 +233,7 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 	surges := a.Surges(app.SurgeConfig{Factor: cfg.SurgeFactor, MinTickets: int64(cfg.SurgeMinTickets),
 		BaselineWeeks: cfg.SurgeBaselineWeeks}, p.Relay)
 	err = p.Serve(ctx, lis,
-		func(ctx context.Context) error { return evs.Run(ctx, p.JS, p.Pool, cfg.BatchSize) },
+		func(ctx context.Context) error { return evs.Run(ctx, p.JS, p.Pool, cfg.BatchSize, cfg.IngestConcurrency) },
 		func(ctx context.Context) error { return surges.Run(ctx, cfg.SurgeInterval) },
 		func(ctx context.Context) error {
 			return idempotency.Sweep(ctx, p.Pool, p.Clock.Now, cfg.SweepInterval, idempotency.DefaultTTL, log)

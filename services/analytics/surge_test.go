@@ -239,13 +239,16 @@ func TestSurgeFiresForASubcategory(t *testing.T) {
 	require.Equal(t, fired.GetSurgeId(), got[0].GetSurgeId())
 }
 
-// TestSurgeConfigIsValidated: each bad surge setting stops start-up naming its flag and variable.
-func TestSurgeConfigIsValidated(t *testing.T) {
+// TestConfigIsValidated: each bad ingestion or surge setting stops start-up naming its flag and variable.
+func TestConfigIsValidated(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		set  func(*analytics.Config)
 		flag string
 	}{
+		{func(c *analytics.Config) { c.BatchSize = 0 }, "batch-size (KEFU_BATCH_SIZE)"},
+		{func(c *analytics.Config) { c.IngestConcurrency = 0 }, "ingest-concurrency (KEFU_INGEST_CONCURRENCY)"},
+		{func(c *analytics.Config) { c.IngestConcurrency = 5 }, "ingest-concurrency (KEFU_INGEST_CONCURRENCY)"},
 		{func(c *analytics.Config) { c.SurgeInterval = 0 }, "surge-interval (KEFU_SURGE_INTERVAL)"},
 		{func(c *analytics.Config) { c.SurgeFactor = 1 }, "surge-factor (KEFU_SURGE_FACTOR)"},
 		{func(c *analytics.Config) { c.SurgeMinTickets = 0 }, "surge-min-tickets (KEFU_SURGE_MIN_TICKETS)"},

@@ -28,6 +28,7 @@ func main() {
 		fs.IntVar(&cfg.DBMaxConns, "db-max-conns", cfg.DBMaxConns, "maximum Postgres connections")
 		fs.StringVar(&cfg.NATSURL, "nats-url", cfg.NATSURL, "NATS URL (env NATS_URL)")
 		fs.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "events one ingesting transaction takes at most")
+		fs.IntVar(&cfg.IngestConcurrency, "ingest-concurrency", cfg.IngestConcurrency, "batches ingested at once (1 to 4)")
 		fs.StringVar(&cfg.BusinessZone, "business-zone", cfg.BusinessZone, "IANA time zone of the business: default report zone and the day rollups' days (changing it needs a rebuild)")
 		fs.DurationVar(&cfg.SweepInterval, "sweep-interval", cfg.SweepInterval, "how often to purge old idempotency keys")
 		fs.DurationVar(&cfg.OutboxReplayWindow, "outbox-replay-window", cfg.OutboxReplayWindow, "how long published events stay in the outbox")

@@ -71,6 +71,7 @@ type options struct {
 	days        int
 	seed        uint64
 	batchSizes  []int
+	concurrency int
 	reportCalls int
 	callers     int
 	inflight    int
@@ -112,6 +113,7 @@ func run() error {
 		}
 		return nil
 	})
+	fs.IntVar(&o.concurrency, "ingest-concurrency", analytics.DefaultConfig().IngestConcurrency, "batches ingested at once (the service's --ingest-concurrency)")
 	fs.IntVar(&o.reportCalls, "report-calls", 200, "measured calls of each report (after one warm-up call of each query)")
 	fs.IntVar(&o.callers, "callers", 4, "concurrent callers of each report")
 	fs.IntVar(&o.inflight, "publish-inflight", 4096, "asynchronous publishes awaiting JetStream's ack at most")
@@ -194,6 +196,7 @@ func bench(ctx context.Context, o options, log *slog.Logger) ([]string, error) {
 		return nil, err
 	}
 	cfg := analytics.DefaultConfig()
+	cfg.IngestConcurrency = o.concurrency
 	cfg.DatabaseURL, cfg.MigrateDatabaseURL = roles.RuntimeURL, roles.OwnerURL
 	pepper := make([]byte, auth.MinPepperBytes)
 	_, _ = rand.Read(pepper)
@@ -301,8 +304,8 @@ func bench(ctx context.Context, o options, log *slog.Logger) ([]string, error) {
 		for _, r := range res.slices {
 			slices = append(slices, fmt.Sprintf("%.0f", r))
 		}
-		lines = append(lines, line(fmt.Sprintf("ingest a backlog of %s events (Serve called → GetIngestionStatus: all ingested, 0 behind), batch size %d",
-			thousands(o.events), bs), "1 consumer", rate, "events/s",
+		lines = append(lines, line(fmt.Sprintf("ingest a backlog of %s events (Serve called → GetIngestionStatus: all ingested, 0 behind), batch size %d, %d at once",
+			thousands(o.events), bs, o.concurrency), "1 consumer", rate, "events/s",
 			fmt.Sprintf("%.1f s; each tenth: %s events/s; CPU an event: service %.0f µs, Postgres %.0f µs, NATS %.0f µs, machine idle %.0f%%; WAL %.0f bytes an event; target ≥ 20,000",
 				res.took.Seconds(), strings.Join(slices, " "), perEvent(res.goCPU, o.events), perEvent(res.pgCPU, o.events),
 				perEvent(res.natsCPU, o.events), res.idle*100, float64(res.wal)/float64(o.events))))

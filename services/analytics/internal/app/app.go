@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -30,7 +33,15 @@ type App struct {
 	log     *slog.Logger
 	// lexicon labels the complaint topics events carry.
 	lexicon *topics.Lexicon
+	// inflight is what the batches being ingested will write (Ingest).
+	inflight inflight
+	// replans counts batches planned again because a ticket was not at the revision expected.
+	replans atomic.Int64
 }
+
+// Replans returns how many batches were planned again because a ticket was not at the revision expected
+// (Ingest).
+func (a *App) Replans() int64 { return a.replans.Load() }
 
 // New returns the app; js and durable name the consumer whose lag GetIngestionStatus reports.
 func New(st *store.Store, clk clock.Clock, js jetstream.JetStream, durable string, log *slog.Logger) *App {
@@ -45,6 +56,13 @@ type TicketEvent struct {
 
 // Ingest folds a batch's ticket events into the projection and the rollups inside tx; delivered counts
 // every event of the batch, ticket events or not.
+//
+// Batches may be ingested concurrently (events.BatchConfig.Concurrency), and the work is split so that
+// the next batch's planning overlaps this one's writing: a batch first plans without locks, on the states
+// it expects (what the batches in flight in this process will write, else what is stored), then locks its
+// tickets and checks their revisions. The plan stands if they are as expected; otherwise (a batch it
+// planned on failed, or another replica wrote first) it is made again from the stored states, now locked.
+// Either way every ticket's change is computed from its state as committed before it.
 func (a *App) Ingest(ctx context.Context, tx *store.Tx, evs []TicketEvent, delivered int) error {
 	ids := make([]uuid.UUID, 0, len(evs))
 	for _, e := range evs {
@@ -52,28 +70,155 @@ func (a *App) Ingest(ctx context.Context, tx *store.Tx, evs []TicketEvent, deliv
 	}
 	slices.SortFunc(ids, func(x, y uuid.UUID) int { return slices.Compare(x[:], y[:]) })
 	ids = slices.Compact(ids)
-	before, err := tx.LockTickets(ctx, ids)
+	now := a.clock.Now()
+
+	p, expected, token, err := a.planAndAnnounce(ctx, tx, ids, evs, delivered, now)
 	if err != nil {
 		return err
 	}
+	defer a.inflight.retract(token, ids)
+
+	revs, err := tx.LockTickets(ctx, ids, now)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if revs[id] != expected[id].Rev {
+			a.replans.Add(1)
+			a.log.DebugContext(ctx, "a ticket was not at the revision expected; batch planned again", "tickets", len(ids))
+			if p, err = a.replan(ctx, tx, ids, evs, delivered, now, token); err != nil {
+				return err
+			}
+			break
+		}
+	}
+	return tx.Write(ctx, p.write)
+}
+
+// planAndAnnounce plans a batch on the states its tickets are expected to have and announces the states
+// it will write, for the next batch to plan on.
+func (a *App) planAndAnnounce(ctx context.Context, tx *store.Tx, ids []uuid.UUID, evs []TicketEvent, delivered int,
+	now time.Time) (plan, map[uuid.UUID]store.Stored, uint64, error) {
+	a.inflight.mu.Lock()
+	defer a.inflight.mu.Unlock()
+	expected, err := a.inflight.expected(ctx, tx, ids)
+	if err != nil {
+		return plan{}, nil, 0, err
+	}
+	p, err := a.plan(ids, expected, evs, delivered, now)
+	if err != nil {
+		return plan{}, nil, 0, err
+	}
+	a.inflight.next++
+	a.inflight.announce(a.inflight.next, p.after)
+	return p, expected, a.inflight.next, nil
+}
+
+// replan plans a batch again on its tickets as stored (locked by now) and announces the new states in
+// place of the old. It holds the planning lock throughout, so a batch that would otherwise plan on the
+// withdrawn states waits for the new ones instead of having to plan again in its turn.
+func (a *App) replan(ctx context.Context, tx *store.Tx, ids []uuid.UUID, evs []TicketEvent, delivered int, now time.Time,
+	token uint64) (plan, error) {
+	a.inflight.mu.Lock()
+	defer a.inflight.mu.Unlock()
+	stored, err := tx.ReadTickets(ctx, ids)
+	if err != nil {
+		return plan{}, err
+	}
+	p, err := a.plan(ids, stored, evs, delivered, now)
+	if err != nil {
+		return plan{}, err
+	}
+	a.inflight.announce(token, p.after)
+	return p, nil
+}
+
+// plan is a batch's new ticket states and prepared writes.
+type plan struct {
+	after []store.Stored
+	write *store.Write
+}
+
+// plan folds evs into the states before (a ticket absent never seen) and prepares the writes.
+func (a *App) plan(ids []uuid.UUID, before map[uuid.UUID]store.Stored, evs []TicketEvent, delivered int, now time.Time) (plan, error) {
 	after := make(map[uuid.UUID]facts.Ticket, len(ids))
 	for _, e := range evs {
 		t, ok := after[e.TicketID]
 		if !ok {
-			t = before[e.TicketID].Clone()
+			t = before[e.TicketID].Ticket.Clone()
 			t.ID = e.TicketID
 		}
 		t.Apply(e.Event)
 		after[e.TicketID] = t
 	}
 	d := facts.NewDelta()
-	changed := make([]facts.Ticket, 0, len(after))
+	p := plan{after: make([]store.Stored, 0, len(ids))}
 	for _, id := range ids {
-		d.Change(before[id], after[id])
-		changed = append(changed, after[id])
+		d.Change(before[id].Ticket, after[id])
+		p.after = append(p.after, store.Stored{Ticket: after[id], Rev: store.NewRev()})
 	}
 	d.Expand(a.store.Zone())
-	return tx.Ingest(ctx, changed, d, delivered, a.clock.Now())
+	var err error
+	p.write, err = store.Prepare(p.after, d, delivered, now)
+	return p, err
+}
+
+// inflight is what the batches being ingested by this process will write: the next batch plans on it.
+type inflight struct {
+	// mu is held while a batch plans, so that the next one plans on what it announced.
+	mu      sync.Mutex
+	tickets map[uuid.UUID]announced
+	next    uint64
+}
+
+type announced struct {
+	store.Stored
+	// by is the announcing batch's token.
+	by uint64
+}
+
+// expected returns the states ids are expected to have when locked: as the batches in flight will write
+// them, else as stored now. The caller holds mu.
+func (f *inflight) expected(ctx context.Context, tx *store.Tx, ids []uuid.UUID) (map[uuid.UUID]store.Stored, error) {
+	out := make(map[uuid.UUID]store.Stored, len(ids))
+	var unknown []uuid.UUID
+	for _, id := range ids {
+		if an, ok := f.tickets[id]; ok {
+			out[id] = an.Stored
+		} else {
+			unknown = append(unknown, id)
+		}
+	}
+	stored, err := tx.ReadTickets(ctx, unknown)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(out, stored)
+	return out, nil
+}
+
+// announce records the states batch token will write, replacing what it announced before but not what
+// a later batch announced since. The caller holds mu.
+func (f *inflight) announce(token uint64, after []store.Stored) {
+	if f.tickets == nil {
+		f.tickets = map[uuid.UUID]announced{}
+	}
+	for _, st := range after {
+		if an, ok := f.tickets[st.ID]; !ok || an.by <= token {
+			f.tickets[st.ID] = announced{st, token}
+		}
+	}
+}
+
+// retract forgets the states batch token announced for ids that no later batch has announced anew.
+func (f *inflight) retract(token uint64, ids []uuid.UUID) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, id := range ids {
+		if f.tickets[id].by == token {
+			delete(f.tickets, id)
+		}
+	}
 }
 
 // Status is how far ingestion is.

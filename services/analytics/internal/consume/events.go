@@ -57,11 +57,14 @@ type Events struct {
 // NewEvents returns the consumer's handler.
 func NewEvents(a *app.App, log *slog.Logger) *Events { return &Events{app: a, log: log} }
 
-// Run consumes every event in batches of batchSize until ctx ends.
-func (c *Events) Run(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, batchSize int) error {
+// Run consumes every event in batches of batchSize, concurrency batches at once, until ctx ends. Handle
+// meets ConsumeBatches' terms for concurrency: the store locks tickets, histograms and rollup rows table
+// by table in key order, and the projection is the same whatever order a ticket's events arrive in.
+func (c *Events) Run(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, batchSize, concurrency int) error {
 	return events.ConsumeBatches(ctx, js, pool, events.BatchConfig{
 		ConsumerConfig: events.ConsumerConfig{Durable: Consumer, FilterSubjects: []string{events.StreamSubjects}, Logger: c.log},
 		BatchSize:      batchSize,
+		Concurrency:    concurrency,
 	}, c.Handle)
 }
 

@@ -1,16 +1,18 @@
 // Package store is the analytics service's Postgres persistence: the ticket projection, the hourly rollups
 // and the report queries over them. Ingestion runs inside the batch consumer's transaction (Tx): one
 // batch's tickets are locked in id order, saved, and its rollup deltas applied in key order, so two
-// replicas ingesting at once queue behind each other instead of deadlocking.
+// batches ingesting at once (the consumer's concurrency, or two replicas) queue behind each other
+// instead of deadlocking.
 package store
 
 import (
 	"cmp"
 	"context"
 	"embed"
-	"encoding/json"
 	"fmt"
 	"io/fs"
+	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -72,62 +74,123 @@ type Tx struct{ tx pgx.Tx }
 // Wrap returns the store's view of a transaction the caller opened (the batch consumer's).
 func Wrap(tx pgx.Tx) *Tx { return &Tx{tx: tx} }
 
-// LockTickets locks and reads the projections of ids (sorted here), in id order; a ticket never seen is
-// absent from the map.
-func (t *Tx) LockTickets(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]facts.Ticket, error) {
-	ids = slices.Clone(ids)
-	slices.SortFunc(ids, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
-	rows, err := t.tx.Query(ctx, `SELECT id, state FROM tickets WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+// Stored is a ticket's projection as stored, with its revision: a random number every write replaces (0
+// for a ticket never stored; NewRev). Random rather than counted, because two writers planning on one state
+// would count to the same number and each take the other's write for its own plan's base.
+type Stored struct {
+	facts.Ticket
+	Rev int64
+}
+
+// NewRev returns a new revision: random, never 0.
+func NewRev() int64 { return rand.Int64N(math.MaxInt64) + 1 }
+
+// ReadTickets reads the projections of ids without locking them; a ticket never stored is absent.
+func (t *Tx) ReadTickets(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Stored, error) {
+	out := make(map[uuid.UUID]Stored, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := t.tx.Query(ctx, `SELECT id, state, rev FROM tickets WHERE id = ANY($1)`, ids)
 	if err != nil {
-		return nil, fmt.Errorf("lock tickets: %w", err)
+		return nil, fmt.Errorf("read tickets: %w", err)
 	}
 	defer rows.Close()
-	out := make(map[uuid.UUID]facts.Ticket, len(ids))
 	for rows.Next() {
 		var id uuid.UUID
 		var state []byte
-		if err := rows.Scan(&id, &state); err != nil {
+		var st Stored
+		if err := rows.Scan(&id, &state, &st.Rev); err != nil {
 			return nil, fmt.Errorf("scan ticket: %w", err)
 		}
-		var tk facts.Ticket
-		if err := json.Unmarshal(state, &tk); err != nil {
+		if err := st.UnmarshalBinary(state); err != nil {
 			return nil, fmt.Errorf("decode ticket %s: %w", id, err)
 		}
-		out[id] = tk
+		out[id] = st
 	}
 	return out, rows.Err()
 }
 
-// Ingest saves tickets, applies delta to the rollups and counts events ingested, in two round trips (the
-// histograms are read and locked first).
-func (t *Tx) Ingest(ctx context.Context, tickets []facts.Ticket, d *facts.Delta, events int, now time.Time) error {
-	histKeys, histPacked, err := t.mergeHist(ctx, d.Hist)
-	if err != nil {
-		return err
+// LockTickets locks the projections of ids in id order and returns their revisions (0 for a ticket not
+// stored yet). A ticket not stored yet is first inserted empty, to be written whole by Write in the same
+// transaction, so that two transactions meeting a new ticket at once queue on its row: the second then
+// sees the first's revision instead of overwriting its state.
+func (t *Tx) LockTickets(ctx context.Context, ids []uuid.UUID, now time.Time) (map[uuid.UUID]int64, error) {
+	ids = slices.Clone(ids)
+	slices.SortFunc(ids, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO tickets (id, state, updated_at) SELECT id, '\x'::bytea, $2 FROM unnest($1::uuid[]) AS id ORDER BY id
+		ON CONFLICT (id) DO NOTHING`, ids, now)
+	b.Queue(`SELECT id, rev FROM tickets WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+	br := t.tx.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, fmt.Errorf("create tickets: %w", err)
 	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, fmt.Errorf("lock tickets: %w", err)
+	}
+	out := make(map[uuid.UUID]int64, len(ids))
+	var id uuid.UUID
+	var rev int64
+	_, err = pgx.ForEachRow(rows, []any{&id, &rev}, func() error {
+		out[id] = rev
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lock tickets: %w", err)
+	}
+	return out, nil
+}
+
+// Write is a batch's writes, prepared (encoded, sorted) before its transaction takes the locks they need.
+type Write struct {
+	batch *pgx.Batch
+	hist  histChanges
+}
+
+// Prepare encodes a batch's writes: the tickets' new states (each with a NewRev), delta's rollup
+// changes and the count of events ingested.
+func Prepare(tickets []Stored, d *facts.Delta, events int, now time.Time) (*Write, error) {
 	b := &pgx.Batch{}
 	if len(tickets) > 0 {
 		ids := make([]uuid.UUID, len(tickets))
 		states := make([][]byte, len(tickets))
+		revs := make([]int64, len(tickets))
 		for i, tk := range tickets {
-			s, err := json.Marshal(tk)
+			s, err := tk.MarshalBinary()
 			if err != nil {
-				return fmt.Errorf("encode ticket %s: %w", tk.ID, err)
+				return nil, fmt.Errorf("encode ticket %s: %w", tk.ID, err)
 			}
-			ids[i], states[i] = tk.ID, s
+			ids[i], states[i], revs[i] = tk.ID, s, tk.Rev
 		}
-		b.Queue(`INSERT INTO tickets (id, state, updated_at) SELECT id, state, $3 FROM unnest($1::uuid[], $2::jsonb[]) AS u(id, state)
-			ORDER BY id ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`, ids, states, now)
+		b.Queue(`INSERT INTO tickets (id, state, rev, updated_at) SELECT id, state, rev, $4 FROM unnest($1::uuid[], $2::bytea[], $3::bigint[]) AS u(id, state, rev)
+			ORDER BY id ON CONFLICT (id) DO UPDATE SET state = excluded.state, rev = excluded.rev, updated_at = excluded.updated_at`,
+			ids, states, revs, now)
 	}
 	queueTicketRollup(b, d.Tickets)
-	queueHist(b, histKeys, histPacked)
 	queueSLA(b, d.SLA)
 	queueAgents(b, d.Agents)
 	queueTopics(b, d.Topics)
 	queueStays(b, d.Stays)
 	b.Queue(`UPDATE ingest_stats SET events = events + $1, last_at = $2 WHERE id = 1`, events, now)
-	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("ingest %d events: %w", events, err)
+	return &Write{batch: b, hist: prepareHist(d.Hist)}, nil
+}
+
+// Write applies w, in two round trips; the caller holds the tickets' locks (LockTickets). The histogram
+// rows are locked just before the writes, so rows a concurrent batch also changes (the coarse grains)
+// stay locked only while they are written. Locks are taken in one order by every batch, so concurrent
+// batches queue instead of deadlocking: inbox, tickets, duration_hist (mergeHist), then the rollups in
+// Prepare's order and ingest_stats; each table's rows in key order.
+func (t *Tx) Write(ctx context.Context, w *Write) error {
+	packed, err := t.mergeHist(ctx, w.hist)
+	if err != nil {
+		return err
+	}
+	queueHist(w.batch, w.hist, packed)
+	if err := t.tx.SendBatch(ctx, w.batch).Close(); err != nil {
+		return fmt.Errorf("ingest: %w", err)
 	}
 	return nil
 }
@@ -241,11 +304,16 @@ type histKey struct {
 // histKeyCols names histKey's columns for the unnest of dimArrays and metrics.
 const histKeyCols = `grain, hour, channel, group_id, type, subcategory, urgency, level, metric`
 
-// mergeHist adds the histogram changes in m to the stored histograms: it creates the rows missing, locks
-// every row concerned in key order (two replicas queue instead of deadlocking), and returns the keys and
-// their new packed histograms for queueHist. A histogram is packed in one row, so it is read, added to and
-// written back rather than summed by an upsert.
-func (t *Tx) mergeHist(ctx context.Context, m map[facts.HistKey]int64) ([]histKey, [][]byte, error) {
+// histChanges are a batch's histogram changes, one per stored row, in key order.
+type histChanges struct {
+	keys    []histKey
+	changes []facts.Histogram
+	// args are keys as the column arrays of dimUnnest and the metric.
+	args []any
+}
+
+// prepareHist gathers the histogram changes in m by stored row.
+func prepareHist(m map[facts.HistKey]int64) histChanges {
 	changes := map[histKey]facts.Histogram{}
 	for k, n := range m {
 		if n == 0 {
@@ -257,75 +325,80 @@ func (t *Tx) mergeHist(ctx context.Context, m map[facts.HistKey]int64) ([]histKe
 		}
 		changes[hk][k.Bucket] += n
 	}
-	keys := make([]histKey, 0, len(changes))
+	var h histChanges
+	h.keys = make([]histKey, 0, len(changes))
 	for k := range changes {
-		keys = append(keys, k)
+		h.keys = append(h.keys, k)
 	}
-	if len(keys) == 0 {
-		return nil, nil, nil
-	}
-	slices.SortFunc(keys, func(x, y histKey) int { return cmp.Or(compareDims(x.Dims, y.Dims), cmp.Compare(x.metric, y.metric)) })
+	slices.SortFunc(h.keys, func(x, y histKey) int { return cmp.Or(compareDims(x.Dims, y.Dims), cmp.Compare(x.metric, y.metric)) })
 	var a dimArrays
-	metrics := make([]string, len(keys))
-	for i, k := range keys {
+	metrics := make([]string, len(h.keys))
+	h.changes = make([]facts.Histogram, len(h.keys))
+	for i, k := range h.keys {
 		a.add(k.Dims)
 		metrics[i] = k.metric
+		h.changes[i] = changes[k]
 	}
-	args := append(a.args(), metrics)
+	h.args = append(a.args(), metrics)
+	return h
+}
+
+// mergeHist adds the changes in h to the stored histograms: it creates the rows missing, locks every row
+// concerned in key order (two batches queue instead of deadlocking), and returns their new packed
+// histograms for queueHist. A histogram is packed in one row, so it is read, added to and written back
+// rather than summed by an upsert.
+func (t *Tx) mergeHist(ctx context.Context, h histChanges) ([][]byte, error) {
+	if len(h.keys) == 0 {
+		return nil, nil
+	}
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO duration_hist (`+histKeyCols+`, counts) SELECT u.*, '\x'::bytea FROM `+dimUnnest+`, $9::text[]) AS u
-		ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9 ON CONFLICT ON CONSTRAINT duration_hist_pkey DO NOTHING`, args...)
+		ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9 ON CONFLICT ON CONSTRAINT duration_hist_pkey DO NOTHING`, h.args...)
 	b.Queue(`SELECT u.i, h.counts FROM duration_hist h JOIN `+dimUnnest+`, $9::text[]) WITH ORDINALITY AS u(`+histKeyCols+`, i)
-		USING (`+histKeyCols+`) ORDER BY u.i FOR UPDATE OF h`, args...)
+		USING (`+histKeyCols+`) ORDER BY u.i FOR UPDATE OF h`, h.args...)
 	br := t.tx.SendBatch(ctx, b)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
-		return nil, nil, fmt.Errorf("create histograms: %w", err)
+		return nil, fmt.Errorf("create histograms: %w", err)
 	}
 	rows, err := br.Query()
 	if err != nil {
-		return nil, nil, fmt.Errorf("lock histograms: %w", err)
+		return nil, fmt.Errorf("lock histograms: %w", err)
 	}
-	packed := make([][]byte, len(keys))
+	packed := make([][]byte, len(h.keys))
 	seen := 0
 	for rows.Next() {
 		var i int
 		var stored []byte
 		if err := rows.Scan(&i, &stored); err != nil {
-			return nil, nil, fmt.Errorf("lock histograms: %w", err)
+			return nil, fmt.Errorf("lock histograms: %w", err)
 		}
-		h := facts.Histogram{}
-		if err := h.Decode(stored); err != nil {
-			return nil, nil, fmt.Errorf("histogram %v: %w", keys[i-1], err)
+		sum := facts.Histogram{}
+		if err := sum.Decode(stored); err != nil {
+			return nil, fmt.Errorf("histogram %v: %w", h.keys[i-1], err)
 		}
-		h.Add(changes[keys[i-1]])
-		packed[i-1] = h.Encode()
+		sum.Add(h.changes[i-1])
+		packed[i-1] = sum.Encode()
 		seen++
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("lock histograms: %w", err)
+		return nil, fmt.Errorf("lock histograms: %w", err)
 	}
-	if seen != len(keys) {
-		return nil, nil, fmt.Errorf("lock histograms: %d of %d rows found", seen, len(keys))
+	if seen != len(h.keys) {
+		return nil, fmt.Errorf("lock histograms: %d of %d rows found", seen, len(h.keys))
 	}
-	return keys, packed, nil
+	return packed, nil
 }
 
 // queueHist writes the histograms mergeHist computed.
-func queueHist(b *pgx.Batch, keys []histKey, packed [][]byte) {
-	if len(keys) == 0 {
+func queueHist(b *pgx.Batch, h histChanges, packed [][]byte) {
+	if len(h.keys) == 0 {
 		return
-	}
-	var a dimArrays
-	metrics := make([]string, len(keys))
-	for i, k := range keys {
-		a.add(k.Dims)
-		metrics[i] = k.metric
 	}
 	b.Queue(`UPDATE duration_hist h SET counts = u.counts FROM `+dimUnnest+`, $9::text[], $10::bytea[]) AS u(`+histKeyCols+`, counts)
 		WHERE (h.grain, h.hour, h.channel, h.group_id, h.type, h.subcategory, h.urgency, h.level, h.metric) =
 			(u.grain, u.hour, u.channel, u.group_id, u.type, u.subcategory, u.urgency, u.level, u.metric)`,
-		append(a.args(), metrics, packed)...)
+		append(h.args, packed)...)
 }
 
 func queueSLA(b *pgx.Batch, m map[facts.SLAKey]facts.SLACounts) {

@@ -31,7 +31,7 @@ const (
 // ProjectionVersion is the version of what a ticket's projection holds and contributes. A release that
 // changes either raises it, and the service rebuilds the projections from the stream when it starts on
 // projections of an older version (the rollups would otherwise mix two definitions).
-const ProjectionVersion = 3
+const ProjectionVersion = 4
 
 // SLA targets whose first-cycle business time the timeliness report gives (the SLA service's codes).
 const (
