@@ -15,8 +15,9 @@ import (
 	"kefu.dev/pkg/pgxutil"
 )
 
-// BatchHandler applies deliveries inside tx. They are the batch's events not yet in the inbox, in stream
-// order; an error rolls the whole batch back.
+// BatchHandler applies deliveries inside tx. They are the batch's events not yet in the inbox (and those of
+// self-deduplicated subjects, ConsumerConfig.SelfDeduplicated), in stream order; an error rolls the whole
+// batch back.
 type BatchHandler func(ctx context.Context, tx pgx.Tx, ds []Delivery) error
 
 // BatchConfig configures ConsumeBatches: a ConsumerConfig (Workers is ignored: batches are fetched in
@@ -197,35 +198,41 @@ func (bc *batchConsumer) handle(ctx context.Context, msgs []jetstream.Msg) {
 }
 
 // apply records the batch in the inbox and runs the handler on the events it had not seen, in one
-// transaction.
+// transaction. Events of self-deduplicated subjects skip the inbox and always reach the handler.
 func (bc *batchConsumer) apply(ctx context.Context, ds []Delivery) error {
-	ids := make([]string, len(ds))
-	for i, d := range ds {
-		ids[i] = d.EventID
+	ids := make([]string, 0, len(ds))
+	for _, d := range ds {
+		if bc.cfg.inboxed(d) {
+			ids = append(ids, d.EventID)
+		}
 	}
 	return pgxutil.InTx(ctx, bc.one.pool, func(ctx context.Context, tx pgx.Tx) error {
-		// In id order, so concurrent batches holding one event twice (a redelivery) queue, not deadlock.
-		rows, err := tx.Query(ctx, `INSERT INTO inbox (consumer, event_id)
-			SELECT $1, id FROM unnest($2::uuid[]) AS id ORDER BY id
-			ON CONFLICT ON CONSTRAINT inbox_pkey DO NOTHING RETURNING event_id::text`, bc.cfg.Durable, ids)
-		if err != nil {
-			return fmt.Errorf("record %d events in inbox: %w", len(ids), err)
+		fresh := map[string]bool{}
+		if len(ids) > 0 {
+			// In id order, so concurrent batches holding one event twice (a redelivery) queue, not deadlock.
+			rows, err := tx.Query(ctx, `INSERT INTO inbox (consumer, event_id)
+				SELECT $1, id FROM unnest($2::uuid[]) AS id ORDER BY id
+				ON CONFLICT ON CONSTRAINT inbox_pkey DO NOTHING RETURNING event_id::text`, bc.cfg.Durable, ids)
+			if err != nil {
+				return fmt.Errorf("record %d events in inbox: %w", len(ids), err)
+			}
+			inserted, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				return fmt.Errorf("record %d events in inbox: %w", len(ids), err)
+			}
+			for _, id := range inserted {
+				fresh[id] = true
+			}
 		}
-		fresh, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return fmt.Errorf("record %d events in inbox: %w", len(ids), err)
-		}
-		seen := make(map[string]bool, len(fresh))
-		for _, id := range fresh {
-			seen[id] = true
-		}
-		todo := make([]Delivery, 0, len(fresh))
+		todo := make([]Delivery, 0, len(ds))
+		seen := make(map[string]bool, len(ds))
 		for _, d := range ds {
 			// A batch may hold one event twice (a redelivery beside the original): apply it once.
-			if seen[d.EventID] {
-				todo = append(todo, d)
-				delete(seen, d.EventID)
+			if seen[d.EventID] || bc.cfg.inboxed(d) && !fresh[d.EventID] {
+				continue
 			}
+			seen[d.EventID] = true
+			todo = append(todo, d)
 		}
 		if len(todo) == 0 {
 			return nil

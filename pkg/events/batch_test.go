@@ -131,6 +131,29 @@ func TestConsumeBatchesAppliesSeveralAtOnce(t *testing.T) {
 	require.LessOrEqual(t, most.Load(), int64(3), "never more than Concurrency at once")
 }
 
+// TestConsumeBatchesLeavesSelfDeduplicatedEventsToTheHandler: events of a subject the handler
+// deduplicates itself get no inbox row, so a redelivery reaches the handler again.
+func TestConsumeBatchesLeavesSelfDeduplicatedEventsToTheHandler(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	const durable = "test-self"
+	for i := range 50 {
+		e.publish(t, uuid.NewString(), fmt.Sprintf("agg-%d", i%5), int64(i/5+1), nil)
+	}
+	var sizes, batches atomic.Int64
+	cfg := events.BatchConfig{ConsumerConfig: events.ConsumerConfig{Durable: durable, FilterSubjects: []string{"kefu.thing.>"},
+		SelfDeduplicated: func(subject string) bool { return subject == events.Subject("thing", "changed") }}, BatchSize: 20}
+	stop := e.consumeBatches(t, cfg, countBatch(&sizes, &batches))
+	testkit.Eventually(t, func() bool { return sizes.Load() == 50 }, waitLong, "50 events handled")
+	stop()
+	require.Zero(t, scalar[int64](t, e.pool, `SELECT count(*) FROM inbox WHERE consumer = $1`, durable))
+
+	require.NoError(t, e.js.DeleteConsumer(t.Context(), events.StreamName, durable))
+	e.consumeBatches(t, cfg, countBatch(&sizes, &batches))
+	testkit.Eventually(t, func() bool { return sizes.Load() == 100 }, waitLong, "every event handed to the handler again")
+	require.Zero(t, scalar[int64](t, e.pool, `SELECT count(*) FROM inbox WHERE consumer = $1`, durable))
+}
+
 // TestConsumeBatchesIsolatesAPoisonEvent: a batch holding an event that always fails is applied one event at
 // a time: the others take effect, and the poison event is parked in dead_letters.
 func TestConsumeBatchesIsolatesAPoisonEvent(t *testing.T) {

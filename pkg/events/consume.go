@@ -101,6 +101,16 @@ type ConsumerConfig struct {
 	Propagator propagation.TextMapPropagator
 	// TracerProvider starts the consumer spans; nil uses the global provider at call time.
 	TracerProvider trace.TracerProvider
+	// SelfDeduplicated, when set, reports the subjects whose events the handler applies at most once by
+	// itself (a projection that keeps each aggregate's applied sequences, so a redelivery or a republished
+	// copy finds its sequence there). Those events get no inbox row, which saves a write per event; every
+	// other event is deduplicated by the inbox as usual.
+	SelfDeduplicated func(subject string) bool
+}
+
+// inboxed reports whether d's effect is guarded by an inbox row.
+func (c ConsumerConfig) inboxed(d Delivery) bool {
+	return c.SelfDeduplicated == nil || !c.SelfDeduplicated(d.Subject)
 }
 
 func (c ConsumerConfig) withDefaults() (ConsumerConfig, error) {
@@ -314,6 +324,9 @@ func (cs *consumer) apply(ctx context.Context, d Delivery) error {
 		return errNoEventID
 	}
 	return pgxutil.InTx(ctx, cs.pool, func(ctx context.Context, tx pgx.Tx) error {
+		if !cs.cfg.inboxed(d) {
+			return cs.h(ctx, tx, d)
+		}
 		tag, err := tx.Exec(ctx,
 			`INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT ON CONSTRAINT inbox_pkey DO NOTHING`,
 			cs.cfg.Durable, d.EventID)

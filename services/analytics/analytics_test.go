@@ -442,12 +442,22 @@ func TestAScriptedDayGivesTheExpectedNumbers(t *testing.T) {
 
 	requireExports(t, s)
 
-	// Every event delivered again (the consumer reset to the start of the stream): the inbox takes none.
+	// Every event delivered again (the consumer reset to the start of the stream), and one published again
+	// under another id (as a relay would after JetStream's duplicate window): none is counted twice, the
+	// ticket events by their sequences, the others by the inbox.
 	require.NoError(t, s.js.DeleteConsumer(t.Context(), events.StreamName, "analytics-events"))
 	marker := event{id: uuid.NewString(), subject: "kefu.routing.group_changed", ticket: g2, seq: 1, at: at(8, 0),
 		body: &eventsv1.RoutingGroupChanged{GroupId: g2}}
+	var escalation event
+	for _, e := range evs {
+		if e.subject == "kefu.ticket.escalated" {
+			escalation = e
+		}
+	}
+	escalation.id = uuid.NewString()
 	s.stop()
 	s.serve(t)
+	s.publish(t, escalation)
 	s.publish(t, marker)
 	s.awaitIngested(t, int64(len(evs))+1)
 	requireSameReports(t, r, s.reports(t))
@@ -514,6 +524,8 @@ func TestReportRequestsAreValidated(t *testing.T) {
 	}{
 		{&analyticsv1.GetVolumeReportRequest{StartTime: timestamppb.New(now), EndTime: timestamppb.New(now.Add(-time.Hour))}, "end_time"},
 		{&analyticsv1.GetVolumeReportRequest{StartTime: timestamppb.New(now.AddDate(-2, 0, 0)), EndTime: timestamppb.New(now)}, "end_time"},
+		{&analyticsv1.GetVolumeReportRequest{StartTime: timestamppb.New(now.AddDate(0, 0, -7).Add(-time.Hour)), EndTime: timestamppb.New(now),
+			Granularity: analyticsv1.Granularity_GRANULARITY_HOUR}, "end_time"},
 		{&analyticsv1.GetVolumeReportRequest{StartTime: timestamppb.New(now), EndTime: timestamppb.New(now.Add(time.Hour)), TimeZone: "Mars/Olympus"}, "time_zone"},
 		{&analyticsv1.GetVolumeReportRequest{StartTime: timestamppb.New(now), EndTime: timestamppb.New(now.Add(time.Hour)), GroupBy: analyticsv1.Dimension_DIMENSION_AGENT}, "group_by"},
 	} {
@@ -629,5 +641,43 @@ func requireGrainsAgree(t *testing.T, s *stack, r reports) {
 	for _, row := range chat.GetRows() {
 		bySub[row.GetRow().GetKey()] = row.GetTickets()
 	}
-	require.Equal(t, map[string]int64{"logistics": 2, "return_exchange": 1}, bySub)
+	require.Equal(t, map[string]int64{"logistics": 2, "return_exchange": 1}, bySub, "a pair the day rollups keep")
+	byUrgency, err := s.client.GetVolumeReport(ctx, &analyticsv1.GetVolumeReportRequest{StartTime: from, EndTime: to, Granularity: day,
+		Filter:  &analyticsv1.ReportFilter{Channels: []intakev1.Channel{intakev1.Channel_CHANNEL_WEB_CHAT}},
+		GroupBy: analyticsv1.Dimension_DIMENSION_URGENCY})
+	require.NoError(t, err)
+	urg := map[string]int64{}
+	for _, row := range byUrgency.GetRows() {
+		urg[row.GetRow().GetKey()] = row.GetTickets()
+	}
+	require.Equal(t, map[string]int64{"urgent": 2, "normal": 1}, urg, "T5 raised to urgent; a pair only the hourly rows of every dimension answer")
+
+	// Workload by subcategory and time in groups under a filter, read from the day rollups in the business
+	// zone and from the hourly rows in UTC, agree; so do the top issues under a filter with the script.
+	sub := &analyticsv1.ReportFilter{Subcategories: []string{"logistics"}}
+	norm := &analyticsv1.ReportFilter{Urgencies: []intakev1.Urgency{intakev1.Urgency_URGENCY_NORMAL}}
+	for _, zone := range []string{"", "UTC"} {
+		w, err := s.client.GetWorkloadReport(ctx, &analyticsv1.GetWorkloadReportRequest{StartTime: from, EndTime: to, Granularity: day,
+			TimeZone: zone, Filter: sub})
+		require.NoError(t, err)
+		require.Len(t, w.GetRows(), 1, zone)
+		require.Equal(t, a1, w.GetRows()[0].GetRow().GetKey(), zone)
+		require.Equal(t, []int64{2, 1, 1}, []int64{w.GetRows()[0].GetAssigned(), w.GetRows()[0].GetResolved(), w.GetRows()[0].GetOpen()}, zone)
+		c, err := s.client.GetCollaborationReport(ctx, &analyticsv1.GetCollaborationReportRequest{StartTime: from, EndTime: to,
+			Granularity: day, TimeZone: zone, Filter: norm})
+		require.NoError(t, err)
+		stays := map[string][2]int64{}
+		for _, g := range c.GetGroupTimes() {
+			stays[g.GetRow().GetKey()] = [2]int64{g.GetStays(), int64(g.GetTotalTime().AsDuration() / time.Minute)}
+		}
+		// Normal now: T3 (g2 55 min, then g1 3 h) and T2 (still in g1); T5 was raised to urgent.
+		require.Equal(t, map[string][2]int64{g1: {1, 180}, g2: {1, 55}}, stays, zone)
+	}
+	top, err := s.client.GetTopIssuesReport(ctx, &analyticsv1.GetTopIssuesReportRequest{StartTime: from, EndTime: to,
+		Filter: &analyticsv1.ReportFilter{Channels: []intakev1.Channel{intakev1.Channel_CHANNEL_WEB_CHAT}}})
+	require.NoError(t, err)
+	require.Len(t, top.GetByVolume(), 2)
+	require.Equal(t, []any{"logistics", int64(2), int64(1)}, []any{top.GetByVolume()[0].GetSubcategory(), top.GetByVolume()[0].GetTickets(),
+		top.GetByVolume()[0].GetBreached()})
+	require.Equal(t, []any{"return_exchange", int64(1)}, []any{top.GetByVolume()[1].GetSubcategory(), top.GetByVolume()[1].GetTickets()})
 }

@@ -1428,7 +1428,7 @@ func queries(now time.Time) []query {
 		{"last 7 days by day", now.Add(-7 * day), now, analyticsv1.Granularity_GRANULARITY_DAY, 0, nil},
 		{"last 30 days by day and channel", now.Add(-30 * day), now, analyticsv1.Granularity_GRANULARITY_DAY, analyticsv1.Dimension_DIMENSION_CHANNEL, nil},
 		{"last 90 days by week", now.Add(-90 * day), now, analyticsv1.Granularity_GRANULARITY_WEEK, 0, nil},
-		{"30 days by hour, one channel", now.Add(-30 * day), now, analyticsv1.Granularity_GRANULARITY_HOUR, 0,
+		{"7 days by hour, one channel", now.Add(-7 * day), now, analyticsv1.Granularity_GRANULARITY_HOUR, 0,
 			&analyticsv1.ReportFilter{Channels: []intakev1.Channel{intakev1.Channel_CHANNEL_WEB_CHAT}}},
 		{"30 days by day, one subcategory", now.Add(-30 * day), now, analyticsv1.Granularity_GRANULARITY_DAY, 0,
 			&analyticsv1.ReportFilter{Subcategories: []string{"logistics"}}},
@@ -1437,7 +1437,7 @@ func queries(now time.Time) []query {
 	}
 }
 
-const mixText = "last 7 days by day; last 30 days by day × channel; last 90 days by ISO week; last 30 days by hour, web_chat only; " +
+const mixText = "last 7 days by day; last 30 days by day × channel; last 90 days by ISO week; last 7 days by hour, web_chat only; " +
 	"last 30 days by day, subcategory logistics; last 30 days by day, urgent"
 
 // reportSpec is one RPC under measure: call runs variant i and returns the rows it got.

@@ -54,8 +54,9 @@ type TicketEvent struct {
 	facts.Event
 }
 
-// Ingest folds a batch's ticket events into the projection and the rollups inside tx; delivered counts
-// every event of the batch, ticket events or not.
+// Ingest folds a batch's ticket events into the projection and the rollups inside tx, and counts as
+// ingested the events it applied (a ticket event applied before, by its sequence, is not) and others
+// more: the batch's events the projection does not read.
 //
 // Batches may be ingested concurrently (events.BatchConfig.Concurrency), and the work is split so that
 // the next batch's planning overlaps this one's writing: a batch first plans without locks, on the states
@@ -63,7 +64,7 @@ type TicketEvent struct {
 // tickets and checks their revisions. The plan stands if they are as expected; otherwise (a batch it
 // planned on failed, or another replica wrote first) it is made again from the stored states, now locked.
 // Either way every ticket's change is computed from its state as committed before it.
-func (a *App) Ingest(ctx context.Context, tx *store.Tx, evs []TicketEvent, delivered int) error {
+func (a *App) Ingest(ctx context.Context, tx *store.Tx, evs []TicketEvent, others int) error {
 	ids := make([]uuid.UUID, 0, len(evs))
 	for _, e := range evs {
 		ids = append(ids, e.TicketID)
@@ -72,7 +73,7 @@ func (a *App) Ingest(ctx context.Context, tx *store.Tx, evs []TicketEvent, deliv
 	ids = slices.Compact(ids)
 	now := a.clock.Now()
 
-	p, expected, token, err := a.planAndAnnounce(ctx, tx, ids, evs, delivered, now)
+	p, expected, token, err := a.planAndAnnounce(ctx, tx, ids, evs, others, now)
 	if err != nil {
 		return err
 	}
@@ -86,7 +87,7 @@ func (a *App) Ingest(ctx context.Context, tx *store.Tx, evs []TicketEvent, deliv
 		if revs[id] != expected[id].Rev {
 			a.replans.Add(1)
 			a.log.DebugContext(ctx, "a ticket was not at the revision expected; batch planned again", "tickets", len(ids))
-			if p, err = a.replan(ctx, tx, ids, evs, delivered, now, token); err != nil {
+			if p, err = a.replan(ctx, tx, ids, evs, others, now, token); err != nil {
 				return err
 			}
 			break
@@ -97,7 +98,7 @@ func (a *App) Ingest(ctx context.Context, tx *store.Tx, evs []TicketEvent, deliv
 
 // planAndAnnounce plans a batch on the states its tickets are expected to have and announces the states
 // it will write, for the next batch to plan on.
-func (a *App) planAndAnnounce(ctx context.Context, tx *store.Tx, ids []uuid.UUID, evs []TicketEvent, delivered int,
+func (a *App) planAndAnnounce(ctx context.Context, tx *store.Tx, ids []uuid.UUID, evs []TicketEvent, others int,
 	now time.Time) (plan, map[uuid.UUID]store.Stored, uint64, error) {
 	a.inflight.mu.Lock()
 	defer a.inflight.mu.Unlock()
@@ -105,7 +106,7 @@ func (a *App) planAndAnnounce(ctx context.Context, tx *store.Tx, ids []uuid.UUID
 	if err != nil {
 		return plan{}, nil, 0, err
 	}
-	p, err := a.plan(ids, expected, evs, delivered, now)
+	p, err := a.plan(ids, expected, evs, others, now)
 	if err != nil {
 		return plan{}, nil, 0, err
 	}
@@ -117,7 +118,7 @@ func (a *App) planAndAnnounce(ctx context.Context, tx *store.Tx, ids []uuid.UUID
 // replan plans a batch again on its tickets as stored (locked by now) and announces the new states in
 // place of the old. It holds the planning lock throughout, so a batch that would otherwise plan on the
 // withdrawn states waits for the new ones instead of having to plan again in its turn.
-func (a *App) replan(ctx context.Context, tx *store.Tx, ids []uuid.UUID, evs []TicketEvent, delivered int, now time.Time,
+func (a *App) replan(ctx context.Context, tx *store.Tx, ids []uuid.UUID, evs []TicketEvent, others int, now time.Time,
 	token uint64) (plan, error) {
 	a.inflight.mu.Lock()
 	defer a.inflight.mu.Unlock()
@@ -125,7 +126,7 @@ func (a *App) replan(ctx context.Context, tx *store.Tx, ids []uuid.UUID, evs []T
 	if err != nil {
 		return plan{}, err
 	}
-	p, err := a.plan(ids, stored, evs, delivered, now)
+	p, err := a.plan(ids, stored, evs, others, now)
 	if err != nil {
 		return plan{}, err
 	}
@@ -139,16 +140,20 @@ type plan struct {
 	write *store.Write
 }
 
-// plan folds evs into the states before (a ticket absent never seen) and prepares the writes.
-func (a *App) plan(ids []uuid.UUID, before map[uuid.UUID]store.Stored, evs []TicketEvent, delivered int, now time.Time) (plan, error) {
+// plan folds evs into the states before (a ticket absent never seen) and prepares the writes, which
+// count others and the events applied as ingested.
+func (a *App) plan(ids []uuid.UUID, before map[uuid.UUID]store.Stored, evs []TicketEvent, others int, now time.Time) (plan, error) {
 	after := make(map[uuid.UUID]facts.Ticket, len(ids))
+	ingested := others
 	for _, e := range evs {
 		t, ok := after[e.TicketID]
 		if !ok {
 			t = before[e.TicketID].Ticket.Clone()
 			t.ID = e.TicketID
 		}
-		t.Apply(e.Event)
+		if t.Apply(e.Event) {
+			ingested++
+		}
 		after[e.TicketID] = t
 	}
 	d := facts.NewDelta()
@@ -159,7 +164,7 @@ func (a *App) plan(ids []uuid.UUID, before map[uuid.UUID]store.Stored, evs []Tic
 	}
 	d.Expand(a.store.Zone())
 	var err error
-	p.write, err = store.Prepare(p.after, d, delivered, now)
+	p.write, err = store.Prepare(p.after, d, ingested, now)
 	return p, err
 }
 
@@ -267,8 +272,13 @@ type ReportQuery struct {
 	Dimension string
 }
 
-// MaxRange bounds a report's range.
-const MaxRange = 400 * 24 * time.Hour
+// MaxRange bounds a report's range, and MaxHourlyRange an hourly report's: 168 periods is as much as an
+// hourly chart shows, and an hourly report filtered by group or subcategory, or per agent, reads the
+// hourly rows of every dimension (facts.Family.DaySlots), whose count grows with the tickets.
+const (
+	MaxRange       = 400 * 24 * time.Hour
+	MaxHourlyRange = 7 * 24 * time.Hour
+)
 
 // dimensionColumns maps a breakdown to its rollup column.
 var dimensionColumns = map[string]string{"": "", "channel": "channel", "group": "group_id", "type": "type",
@@ -289,6 +299,9 @@ func (a *App) prepare(q ReportQuery, agentAllowed bool) (store.Query, error) {
 	}
 	if out.Granularity == "" {
 		out.Granularity = "day"
+	}
+	if out.Granularity == "hour" && out.End.Sub(out.Start) > MaxHourlyRange {
+		return out, apierr.InvalidField("end_time", "by hour, the range may span at most 7 days")
 	}
 	if out.Zone == "" {
 		out.Zone = a.Zone()

@@ -1,6 +1,7 @@
 // Package consume turns the event stream into the analytics projection: the durable consumer
 // analytics-events takes every event (kefu.>) in batches and folds each batch's ticket events into the
-// projection and rollups in the transaction that records the batch in the inbox.
+// projection and rollups in one transaction, each event once (by the ticket's applied sequences; the
+// events the projection does not read, by the inbox).
 package consume
 
 import (
@@ -62,13 +63,23 @@ func NewEvents(a *app.App, log *slog.Logger) *Events { return &Events{app: a, lo
 // by table in key order, and the projection is the same whatever order a ticket's events arrive in.
 func (c *Events) Run(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, batchSize, concurrency int) error {
 	return events.ConsumeBatches(ctx, js, pool, events.BatchConfig{
-		ConsumerConfig: events.ConsumerConfig{Durable: Consumer, FilterSubjects: []string{events.StreamSubjects}, Logger: c.log},
-		BatchSize:      batchSize,
-		Concurrency:    concurrency,
+		ConsumerConfig: events.ConsumerConfig{Durable: Consumer, FilterSubjects: []string{events.StreamSubjects}, Logger: c.log,
+			SelfDeduplicated: SelfDeduplicated},
+		BatchSize:   batchSize,
+		Concurrency: concurrency,
 	}, c.Handle)
 }
 
-// Handle decodes a batch and folds it in tx.
+// SelfDeduplicated reports the subjects the projection reads: it keeps each ticket's applied sequences
+// (facts.Ticket.Applied), so their events need no inbox row. Every other event is only counted, and the
+// inbox keeps it from being counted twice.
+func SelfDeduplicated(subject string) bool {
+	_, ok := kinds[subject]
+	return ok
+}
+
+// Handle decodes a batch and folds it in tx: the ticket events into the projection, each once, and the
+// others (new to the inbox) into the count of events ingested.
 func (c *Events) Handle(ctx context.Context, tx pgx.Tx, ds []events.Delivery) error {
 	evs := make([]app.TicketEvent, 0, len(ds))
 	for _, d := range ds {
@@ -80,7 +91,7 @@ func (c *Events) Handle(ctx context.Context, tx pgx.Tx, ds []events.Delivery) er
 			evs = append(evs, ev)
 		}
 	}
-	return c.app.Ingest(ctx, store.Wrap(tx), evs, len(ds))
+	return c.app.Ingest(ctx, store.Wrap(tx), evs, len(ds)-len(evs))
 }
 
 // Decode reads one delivery; ok is false for an event the projection does not read. An undecodable event

@@ -57,23 +57,22 @@ type span struct {
 	start, end time.Time
 }
 
-// spans splits q's range into what is read at which grain: whole business days at the day grain that keeps
-// every dimension of dims, when table keeps it and q's periods are days or longer in the business zone;
-// the hours before the first and after the last business midnight (and every range by hour or in another
-// zone) at the hour grain keeping dims if table keeps one, else at the hourly rows with every dimension.
+// spans splits q's range into what is read at which grain: whole business days at the day grain covering
+// every dimension of dims (facts.Family.Covering), when table keeps one and q's periods are days or longer
+// in the business zone; the hours before the first and after the last business midnight (and every range
+// by hour or in another zone) at the hour grain covering dims if table keeps one, else at the hourly rows
+// with every dimension.
 func (s *Store) spans(table string, q Query, dims []string) []span {
 	start, end := q.Start.UTC().Truncate(time.Hour), q.End
 	f := families[table]
-	slot, ok := facts.SlotFor(dims)
-	if !ok {
-		return []span{{facts.GrainHour, start, end}}
-	}
+	need := facts.SlotFor(dims)
 	hour := facts.GrainHour
-	if f.Keeps(facts.HourOf(slot)) {
+	if slot, ok := f.Covering(need, true); ok {
 		hour = facts.HourOf(slot)
 	}
 	hourly := []span{{hour, start, end}}
-	if !f.Keeps(facts.DayOf(slot)) || q.Granularity == "hour" || q.Zone != s.zone.String() {
+	day, ok := f.Covering(need, false)
+	if !ok || q.Granularity == "hour" || q.Zone != s.zone.String() {
 		return hourly
 	}
 	midnight := func(t time.Time) time.Time {
@@ -88,7 +87,7 @@ func (s *Store) spans(table string, q Query, dims []string) []span {
 	if !first.Before(last) {
 		return hourly
 	}
-	out := []span{{hour, start, first}, {facts.DayOf(slot), first, last}, {hour, last, end}}
+	out := []span{{hour, start, first}, {facts.DayOf(day), first, last}, {hour, last, end}}
 	return slices.DeleteFunc(out, func(sp span) bool { return !sp.start.Before(sp.end) })
 }
 

@@ -33,8 +33,9 @@ type Granularity int32
 
 const (
 	Granularity_GRANULARITY_UNSPECIFIED Granularity = 0
-	Granularity_GRANULARITY_HOUR        Granularity = 1
-	Granularity_GRANULARITY_DAY         Granularity = 2
+	// Hours; the range may then span at most 7 days (168 periods: a longer chart is read by day).
+	Granularity_GRANULARITY_HOUR Granularity = 1
+	Granularity_GRANULARITY_DAY  Granularity = 2
 	// ISO weeks, starting on Monday.
 	Granularity_GRANULARITY_WEEK  Granularity = 3
 	Granularity_GRANULARITY_MONTH Granularity = 4
@@ -300,7 +301,7 @@ type GetVolumeReportRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Start of the range (inclusive). Required.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	// End of the range (exclusive), after start_time, at most 400 days later. Required.
+	// End of the range (exclusive), after start_time, at most 400 days later (7 days by hour). Required.
 	EndTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// Period length; default DAY.
 	Granularity Granularity `protobuf:"varint,3,opt,name=granularity,proto3,enum=kefu.analytics.v1.Granularity" json:"granularity,omitempty"`
@@ -391,7 +392,7 @@ type GetTimelinessReportRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Start of the range (inclusive). Required.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	// End of the range (exclusive), after start_time, at most 400 days later. Required.
+	// End of the range (exclusive), after start_time, at most 400 days later (7 days by hour). Required.
 	EndTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// Period length; default DAY.
 	Granularity Granularity `protobuf:"varint,3,opt,name=granularity,proto3,enum=kefu.analytics.v1.Granularity" json:"granularity,omitempty"`
@@ -482,7 +483,7 @@ type GetSlaReportRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Start of the range (inclusive). Required.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	// End of the range (exclusive), after start_time, at most 400 days later. Required.
+	// End of the range (exclusive), after start_time, at most 400 days later (7 days by hour). Required.
 	EndTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// Period length; default DAY.
 	Granularity Granularity `protobuf:"varint,3,opt,name=granularity,proto3,enum=kefu.analytics.v1.Granularity" json:"granularity,omitempty"`
@@ -573,7 +574,7 @@ type GetSatisfactionReportRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Start of the range (inclusive). Required.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	// End of the range (exclusive), after start_time, at most 400 days later. Required.
+	// End of the range (exclusive), after start_time, at most 400 days later (7 days by hour). Required.
 	EndTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// Period length; default DAY.
 	Granularity Granularity `protobuf:"varint,3,opt,name=granularity,proto3,enum=kefu.analytics.v1.Granularity" json:"granularity,omitempty"`
@@ -664,7 +665,7 @@ type GetWorkloadReportRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Start of the range (inclusive). Required.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	// End of the range (exclusive), after start_time, at most 400 days later. Required.
+	// End of the range (exclusive), after start_time, at most 400 days later (7 days by hour). Required.
 	EndTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// Period length; default DAY.
 	Granularity Granularity `protobuf:"varint,3,opt,name=granularity,proto3,enum=kefu.analytics.v1.Granularity" json:"granularity,omitempty"`
@@ -1982,7 +1983,7 @@ type GetCollaborationReportRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Start of the range (inclusive). Required.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	// End of the range (exclusive), after start_time, at most 400 days later. Required.
+	// End of the range (exclusive), after start_time, at most 400 days later (7 days by hour). Required.
 	EndTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// Period length; default DAY.
 	Granularity Granularity `protobuf:"varint,3,opt,name=granularity,proto3,enum=kefu.analytics.v1.Granularity" json:"granularity,omitempty"`

@@ -60,6 +60,13 @@ func (t Ticket) MarshalBinary() ([]byte, error) {
 		b = appendTime(b, a.At)
 		b = appendString(b, a.Group)
 	}
+	for _, s := range t.Applied {
+		b = binary.AppendVarint(b, s.Floor)
+		b = binary.AppendUvarint(b, uint64(len(s.Above)))
+		for _, n := range s.Above {
+			b = binary.AppendVarint(b, n)
+		}
+	}
 	return b, nil
 }
 
@@ -117,6 +124,16 @@ func (t *Ticket) UnmarshalBinary(data []byte) error {
 			a.Seq = r.varint()
 			a.At = r.time()
 			a.Group = r.string()
+		}
+	}
+	for i := range t.Applied {
+		s := &t.Applied[i]
+		s.Floor = r.varint()
+		if n := r.count(); n > 0 {
+			s.Above = make([]int64, n)
+			for j := range s.Above {
+				s.Above[j] = r.varint()
+			}
 		}
 	}
 	switch {

@@ -22,6 +22,9 @@ func TestTicketBinaryRoundTrips(t *testing.T) {
 	full.Topics = []string{"delivery_delay", "refund"}
 	full.ResolutionBusiness = Measured{true, 0}
 	full.Assignments = append(full.Assignments, Assignment{Seq: 99, At: time.Unix(0, 1).UTC()})
+	full.Applied[SourceRouting].Add(7)
+	require.NotEmpty(t, full.Applied[SourceRouting].Above)
+	require.NotZero(t, full.Applied[SourceIntake].Floor)
 	states = append(states, full)
 	require.NotEmpty(t, full.SLA)
 	require.NotZero(t, full.AcceptWait)

@@ -8,6 +8,7 @@ package facts
 import (
 	"cmp"
 	"maps"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -46,7 +47,7 @@ type SLAFlags struct {
 
 // Ticket is the projection of one ticket. Fields set by one kind of event carry that event's sequence, so
 // an older event arriving late does not overwrite a newer one; times that mark a first (first response,
-// first resolution) keep the earliest; counters count events (the inbox applies each once).
+// first resolution) keep the earliest; counters count events (Applied lets each count once).
 type Ticket struct {
 	ID uuid.UUID
 	// Created is set by kefu.ticket.created: until then the ticket has no received time and contributes
@@ -85,6 +86,64 @@ type Ticket struct {
 	Topics []string
 	// Assignments are the ticket's assignments (to a group, with or without an agent), in sequence order.
 	Assignments []Assignment
+	// Applied are the sequences of the events applied, per publishing service (Source): an event whose
+	// sequence is here already is a redelivery or a republication, and changes nothing. This is what makes
+	// the projection count each event once without an inbox row per event.
+	Applied [sources]SeqSet
+}
+
+// Source is the service that numbered an event about a ticket: each keeps its own per-ticket sequence.
+type Source int
+
+// Sources.
+const (
+	SourceIntake Source = iota
+	SourceSLA
+	SourceRouting
+	sources
+)
+
+// Source returns the service that publishes events of kind k.
+func (k Kind) Source() Source {
+	switch k {
+	case KindSLAApplied, KindSLAWarning, KindSLABreached, KindSLAMet:
+		return SourceSLA
+	case KindTransferRequested, KindTransferAccepted:
+		return SourceRouting
+	}
+	return SourceIntake
+}
+
+// SeqSet is a set of positive sequence numbers: every number up to Floor, and Above (sorted, each above
+// Floor + 1). Events mostly arrive in order, so Above stays short: it holds the numbers beyond a gap (an
+// event not yet arrived, or one the projection does not read).
+type SeqSet struct {
+	Floor int64
+	Above []int64
+}
+
+// Has reports whether n is in s.
+func (s SeqSet) Has(n int64) bool {
+	if n <= s.Floor {
+		return true
+	}
+	_, found := slices.BinarySearch(s.Above, n)
+	return found
+}
+
+// Add puts n in s.
+func (s *SeqSet) Add(n int64) {
+	if s.Has(n) {
+		return
+	}
+	i, _ := slices.BinarySearch(s.Above, n)
+	s.Above = slices.Insert(slices.Clip(s.Above), i, n)
+	for len(s.Above) > 0 && s.Above[0] == s.Floor+1 {
+		s.Floor, s.Above = s.Floor+1, s.Above[1:]
+	}
+	if len(s.Above) == 0 {
+		s.Above = nil
+	}
 }
 
 // Measured is a duration that may not be known.
@@ -139,6 +198,9 @@ func (t Ticket) Clone() Ticket {
 	t.SLA = maps.Clone(t.SLA)
 	t.Topics = slices.Clone(t.Topics)
 	t.Assignments = slices.Clone(t.Assignments)
+	for i := range t.Applied {
+		t.Applied[i].Above = slices.Clone(t.Applied[i].Above)
+	}
 	return t
 }
 
@@ -201,8 +263,14 @@ func earliest(a, b time.Time) time.Time {
 	return a
 }
 
-// Apply folds one event into the ticket.
-func (t *Ticket) Apply(e Event) {
+// Apply folds one event into the ticket, and reports whether it did: an event applied before (its
+// source's sequence in Applied) changes nothing. e.Seq must be positive.
+func (t *Ticket) Apply(e Event) bool {
+	applied := &t.Applied[e.Kind.Source()]
+	if applied.Has(e.Seq) {
+		return false
+	}
+	applied.Add(e.Seq)
 	if e.ToStatus != "" && e.Seq > t.StatusSeq {
 		t.Status, t.StatusSeq = e.ToStatus, e.Seq
 	}
@@ -269,6 +337,7 @@ func (t *Ticket) Apply(e Event) {
 		t.TransfersAccepted++
 		t.AcceptWait += e.Wait
 	}
+	return true
 }
 
 func (t *Ticket) classify(e Event) {
@@ -292,40 +361,40 @@ type Dims struct {
 
 // Grain is how finely a rollup row is keyed. Every change is counted at GrainHour: the UTC hour and every
 // dimension, from which any filter, breakdown and time zone can be answered. It is counted again at the
-// coarse grains, which keep at most one dimension (a Slot): by UTC hour (HourOf) and by business day in the
-// business zone (DayOf). A report whose filter and breakdown use at most one dimension reads a coarse grain
-// — whole business days at the day grain, the rest at the hour grain — so its cost follows the number of
-// periods and values, not of tickets.
+// coarse grains, which keep one or two dimensions (a Slot): by UTC hour (HourOf) and by business day in
+// the business zone (DayOf). A report whose filter and breakdown use only the dimensions of a slot its
+// table keeps reads that coarse grain — whole business days at the day grain, the rest at the hour grain —
+// so its cost follows the number of periods and values, not of tickets.
 type Grain int16
 
 // GrainHour keys rows by UTC hour and every dimension.
 const GrainHour Grain = 0
 
-// dayBase separates the day grains from the hour grains in the stored code: HourOf(s) = s, DayOf(s) =
+// dayBase separates the day grains from the hour grains in the stored code: HourOf(s) = 1 + s, DayOf(s) =
 // dayBase + s.
-const dayBase = 10
+const dayBase = 100
 
-// Slot is the one dimension a coarse grain keeps.
+// Slot is the set of dimensions a coarse grain keeps, one bit each.
 type Slot int16
 
-// Slots.
+// Slots of one dimension; a pair is their union (SlotSubcategory | SlotChannel).
 const (
-	SlotNone Slot = iota + 1
-	SlotChannel
+	SlotNone    Slot = 0
+	SlotChannel Slot = 1 << (iota - 1)
 	SlotGroup
 	SlotType
-	SlotSubcategory // with its type
+	subcategoryBit
 	SlotUrgency
 	SlotLevel
+	// SlotSubcategory keeps the subcategory with its type (a subcategory belongs to one type).
+	SlotSubcategory = subcategoryBit | SlotType
 )
 
-// AllSlots lists every slot.
-func AllSlots() []Slot {
-	return []Slot{SlotNone, SlotChannel, SlotGroup, SlotType, SlotSubcategory, SlotUrgency, SlotLevel}
-}
+// singles are the slots of at most one dimension.
+var singles = []Slot{SlotNone, SlotChannel, SlotGroup, SlotType, SlotSubcategory, SlotUrgency, SlotLevel}
 
 // HourOf is the coarse grain keeping s by UTC hour.
-func HourOf(s Slot) Grain { return Grain(s) }
+func HourOf(s Slot) Grain { return Grain(1 + s) }
 
 // DayOf is the coarse grain keeping s by business day.
 func DayOf(s Slot) Grain { return Grain(dayBase + s) }
@@ -343,22 +412,29 @@ const (
 	FamilyStays
 )
 
-// DaySlots lists the slots f keeps day grains of, and HourSlots those it keeps hour grains of. Each
-// costs rows written per batch (a backlog's batch spans hours, and a slot has a row per value), so a
-// family keeps what its reports read: every dimension by day; by hour, only the narrow dimensions (not
-// group, ten or more, nor subcategory, tens), for hourly charts of the whole or of one channel, type,
-// urgency or level. Workload is per agent, so its rows multiply by agents: days only, and not by
-// subcategory. Topics and time in groups keep the dimensions their reports filter and break down by.
+// DaySlots lists the slots f keeps day grains of, and HourSlots those it keeps hour grains of. Each costs
+// rows written per batch (a slot has a row per value, or pair of values, in every day or hour a batch
+// touches), so a family keeps what its reports read:
+//   - every family: each dimension alone, by day;
+//   - tickets, for the top issues (subcategories ranked by tickets and breaches under one filter): the
+//     subcategory paired with each other dimension, by day;
+//   - time in groups (always per group): the group paired with each other dimension, by day;
+//   - tickets, histograms and SLA, by hour: the narrow dimensions alone (not group, ten or more, nor
+//     subcategory, tens), for hourly charts of the whole or of one channel, type, urgency or level.
+//
+// Workload is per agent, so its rows multiply by agents: days only. Anything else (two dimensions outside
+// these pairs, or an hourly report filtered by group or subcategory) reads the hourly rows of every
+// dimension (GrainHour).
 func (f Family) DaySlots() []Slot {
 	switch f {
-	case FamilyAgents:
-		return []Slot{SlotNone, SlotChannel, SlotGroup, SlotType, SlotUrgency, SlotLevel}
-	case FamilyTopics:
-		return []Slot{SlotNone, SlotChannel, SlotType, SlotSubcategory}
+	case FamilyTickets:
+		return append(slices.Clone(singles), SlotSubcategory|SlotChannel, SlotSubcategory|SlotGroup, SlotSubcategory|SlotUrgency,
+			SlotSubcategory|SlotLevel)
 	case FamilyStays:
-		return []Slot{SlotGroup}
+		return []Slot{SlotGroup, SlotGroup | SlotChannel, SlotGroup | SlotType, SlotGroup | SlotSubcategory, SlotGroup | SlotUrgency,
+			SlotGroup | SlotLevel}
 	}
-	return AllSlots()
+	return singles
 }
 
 // HourSlots: see DaySlots.
@@ -372,64 +448,85 @@ func (f Family) HourSlots() []Slot {
 
 // Keeps reports whether f keeps grain g.
 func (f Family) Keeps(g Grain) bool {
-	if g > dayBase {
+	switch {
+	case g == GrainHour:
+		return true
+	case g >= dayBase:
 		return slices.Contains(f.DaySlots(), Slot(g-dayBase))
 	}
-	return g == GrainHour || slices.Contains(f.HourSlots(), Slot(g))
+	return slices.Contains(f.HourSlots(), Slot(g-1))
 }
 
-// project returns d's key at coarse grain g: its hour or the business day holding it, and the dimension
+// Covering returns the slot of f's grains (by day, or by hour when hourly) that keeps every dimension of
+// need and the fewest others, and false when no slot does (GrainHour must be read).
+func (f Family) Covering(need Slot, hourly bool) (Slot, bool) {
+	slots := f.DaySlots()
+	if hourly {
+		slots = f.HourSlots()
+	}
+	best, found := Slot(0), false
+	for _, s := range slots {
+		if s&need == need && (!found || bits.OnesCount16(uint16(s)) < bits.OnesCount16(uint16(best))) {
+			best, found = s, true
+		}
+	}
+	return best, found
+}
+
+// project returns d's key at coarse grain g: its hour or the business day holding it, and the dimensions
 // g's slot keeps.
 func (d Dims) project(g Grain, zone *time.Location) Dims {
 	out := Dims{Grain: g, Hour: d.Hour}
-	slot := Slot(g)
-	if g > dayBase {
+	var slot Slot
+	if g >= dayBase {
 		slot = Slot(g - dayBase)
 		y, m, day := d.Hour.In(zone).Date()
 		out.Hour = time.Date(y, m, day, 0, 0, 0, 0, zone).UTC()
+	} else {
+		slot = Slot(g - 1)
 	}
-	switch slot {
-	case SlotChannel:
+	if slot&SlotChannel != 0 {
 		out.Channel = d.Channel
-	case SlotGroup:
+	}
+	if slot&SlotGroup != 0 {
 		out.Group = d.Group
-	case SlotType:
+	}
+	if slot&SlotType != 0 {
 		out.Type = d.Type
-	case SlotSubcategory:
-		out.Type, out.Subcategory = d.Type, d.Subcategory
-	case SlotUrgency:
+	}
+	if slot&subcategoryBit != 0 {
+		out.Subcategory = d.Subcategory
+	}
+	if slot&SlotUrgency != 0 {
 		out.Urgency = d.Urgency
-	case SlotLevel:
+	}
+	if slot&SlotLevel != 0 {
 		out.Level = d.Level
 	}
 	return out
 }
 
-// SlotFor returns the slot whose coarse grains keep every dimension in cols (rollup column names:
-// "channel", "group_id", "type", "subcategory", "urgency", "level"), and false when none does.
-func SlotFor(cols []string) (Slot, bool) {
-	has := map[string]bool{}
+// SlotFor returns the slot keeping exactly the dimensions in cols (rollup column names: "channel",
+// "group_id", "type", "subcategory", "urgency", "level"; a subcategory brings its type).
+func SlotFor(cols []string) Slot {
+	var s Slot
 	for _, c := range cols {
-		has[c] = true
+		switch c {
+		case "channel":
+			s |= SlotChannel
+		case "group_id":
+			s |= SlotGroup
+		case "type":
+			s |= SlotType
+		case "subcategory":
+			s |= SlotSubcategory
+		case "urgency":
+			s |= SlotUrgency
+		case "level":
+			s |= SlotLevel
+		}
 	}
-	one := func(c string) bool { return len(has) == 1 && has[c] }
-	switch {
-	case len(has) == 0:
-		return SlotNone, true
-	case one("channel"):
-		return SlotChannel, true
-	case one("group_id"):
-		return SlotGroup, true
-	case one("type"):
-		return SlotType, true
-	case one("subcategory"), len(has) == 2 && has["type"] && has["subcategory"]:
-		return SlotSubcategory, true
-	case one("urgency"):
-		return SlotUrgency, true
-	case one("level"):
-		return SlotLevel, true
-	}
-	return 0, false
+	return s
 }
 
 // Counts are the additive measures of the ticket rollup.

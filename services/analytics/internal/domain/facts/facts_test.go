@@ -2,6 +2,7 @@ package facts
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -218,7 +219,11 @@ func TestExpandAddsEveryCoarseGrain(t *testing.T) {
 	want := map[Dims]Counts{{Grain: GrainHour, Hour: hour, Channel: "web_chat", Group: "g1", Type: "complaint",
 		Subcategory: "logistics", Urgency: "urgent", Level: "l2"}: {Tickets: 1}}
 	keep := map[Slot]Dims{SlotNone: {}, SlotChannel: {Channel: "web_chat"}, SlotGroup: {Group: "g1"}, SlotType: {Type: "complaint"},
-		SlotSubcategory: {Type: "complaint", Subcategory: "logistics"}, SlotUrgency: {Urgency: "urgent"}, SlotLevel: {Level: "l2"}}
+		SlotSubcategory: {Type: "complaint", Subcategory: "logistics"}, SlotUrgency: {Urgency: "urgent"}, SlotLevel: {Level: "l2"},
+		SlotSubcategory | SlotChannel: {Channel: "web_chat", Type: "complaint", Subcategory: "logistics"},
+		SlotSubcategory | SlotGroup:   {Group: "g1", Type: "complaint", Subcategory: "logistics"},
+		SlotSubcategory | SlotUrgency: {Urgency: "urgent", Type: "complaint", Subcategory: "logistics"},
+		SlotSubcategory | SlotLevel:   {Level: "l2", Type: "complaint", Subcategory: "logistics"}}
 	for _, s := range []Slot{SlotNone, SlotChannel, SlotType, SlotUrgency, SlotLevel} { // not the wide group and subcategory
 		k := keep[s]
 		k.Grain, k.Hour = HourOf(s), hour
@@ -243,7 +248,14 @@ func TestExpandAddsEveryCoarseGrain(t *testing.T) {
 	require.Equal(t, Counts{Tickets: 1}, d.Tickets[Dims{Grain: HourOf(SlotChannel), Hour: hour, Channel: "web_chat"}])
 	require.Equal(t, Counts{Tickets: 1}, d.Tickets[Dims{Grain: DayOf(SlotSubcategory), Hour: day, Type: "complaint", Subcategory: "order_status"}])
 	require.True(t, FamilyTickets.Keeps(GrainHour) && FamilyTickets.Keeps(HourOf(SlotChannel)) && !FamilyTickets.Keeps(HourOf(SlotGroup)))
-	require.True(t, FamilyStays.Keeps(DayOf(SlotGroup)) && !FamilyStays.Keeps(DayOf(SlotNone)))
+	require.True(t, FamilyStays.Keeps(DayOf(SlotGroup)) && FamilyStays.Keeps(DayOf(SlotGroup|SlotUrgency)) && !FamilyStays.Keeps(DayOf(SlotNone)))
+	require.False(t, FamilyAgents.Keeps(DayOf(SlotSubcategory|SlotChannel)), "workload keeps single dimensions only")
+	for _, f := range []Family{FamilyTickets, FamilyHist, FamilySLA, FamilyAgents, FamilyTopics, FamilyStays} {
+		for _, s := range append(f.DaySlots(), f.HourSlots()...) {
+			require.True(t, HourOf(s) > GrainHour && HourOf(s) < DayOf(SlotNone) && DayOf(s) >= DayOf(SlotNone),
+				"slot %d: the hour and day codes stay apart and off the hourly rows'", s)
+		}
+	}
 }
 
 func TestSlotFor(t *testing.T) {
@@ -251,22 +263,50 @@ func TestSlotFor(t *testing.T) {
 	for _, tc := range []struct {
 		cols []string
 		want Slot
-		ok   bool
 	}{
-		{nil, SlotNone, true},
-		{[]string{"channel"}, SlotChannel, true},
-		{[]string{"channel", "channel"}, SlotChannel, true},
-		{[]string{"group_id"}, SlotGroup, true},
-		{[]string{"type", "subcategory"}, SlotSubcategory, true},
-		{[]string{"subcategory"}, SlotSubcategory, true},
-		{[]string{"urgency"}, SlotUrgency, true},
-		{[]string{"level"}, SlotLevel, true},
-		{[]string{"channel", "subcategory"}, 0, false},
-		{[]string{"urgency", "level"}, 0, false},
+		{nil, SlotNone},
+		{[]string{"channel"}, SlotChannel},
+		{[]string{"channel", "channel"}, SlotChannel},
+		{[]string{"group_id"}, SlotGroup},
+		{[]string{"type", "subcategory"}, SlotSubcategory},
+		{[]string{"subcategory"}, SlotSubcategory},
+		{[]string{"urgency"}, SlotUrgency},
+		{[]string{"level"}, SlotLevel},
+		{[]string{"channel", "subcategory"}, SlotSubcategory | SlotChannel},
+		{[]string{"urgency", "level"}, SlotUrgency | SlotLevel},
+		{[]string{"agent"}, SlotNone},
 	} {
-		s, ok := SlotFor(tc.cols)
-		require.Equal(t, tc.want, s, "%v", tc.cols)
-		require.Equal(t, tc.ok, ok, "%v", tc.cols)
+		require.Equal(t, tc.want, SlotFor(tc.cols), "%v", tc.cols)
+	}
+}
+
+// TestCovering: a report reads the grain keeping what it needs and the fewest other dimensions, or the
+// hourly rows when none does.
+func TestCovering(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		f      Family
+		need   Slot
+		hourly bool
+		want   Slot
+		ok     bool
+	}{
+		{FamilyTickets, SlotNone, false, SlotNone, true},
+		{FamilyTickets, SlotChannel, false, SlotChannel, true},
+		{FamilyTickets, SlotSubcategory | SlotUrgency, false, SlotSubcategory | SlotUrgency, true},
+		{FamilyTickets, SlotType | SlotUrgency, false, SlotSubcategory | SlotUrgency, true}, // a wider pair still beats every hourly row
+		{FamilyTickets, SlotChannel | SlotUrgency, false, 0, false},
+		{FamilyTickets, SlotGroup, true, 0, false},
+		{FamilyTickets, SlotUrgency, true, SlotUrgency, true},
+		{FamilyStays, SlotNone, false, SlotGroup, true},
+		{FamilyStays, SlotGroup | SlotSubcategory, false, SlotGroup | SlotSubcategory, true},
+		{FamilyStays, SlotChannel, true, 0, false},
+		{FamilyAgents, SlotSubcategory, false, SlotSubcategory, true},
+		{FamilyAgents, SlotChannel, true, 0, false},
+	} {
+		got, ok := tc.f.Covering(tc.need, tc.hourly)
+		require.Equal(t, tc.ok, ok, "%v %v hourly=%v", tc.f, tc.need, tc.hourly)
+		require.Equal(t, tc.want, got, "%v %v hourly=%v", tc.f, tc.need, tc.hourly)
 	}
 }
 
@@ -283,4 +323,47 @@ func TestHistogramEncoding(t *testing.T) {
 	require.Empty(t, Histogram{5: 0}.Encode(), "zero counts are not stored")
 	require.ErrorIs(t, Histogram{}.Decode([]byte{0x80}), ErrBadHistogram)
 	require.ErrorIs(t, Histogram{}.Decode([]byte{0x01}), ErrBadHistogram, "a bucket without its count")
+}
+
+// TestSeqSet: numbers added in any order are all found and no others; the set stays compact.
+func TestSeqSet(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		add   []int64
+		floor int64
+		above []int64
+	}{
+		{nil, 0, nil},
+		{[]int64{1, 2, 3}, 3, nil},
+		{[]int64{3, 1, 2}, 3, nil},
+		{[]int64{2, 4}, 0, []int64{2, 4}},
+		{[]int64{2, 4, 1}, 2, []int64{4}},
+		{[]int64{5, 5, 1, 1}, 1, []int64{5}},
+	} {
+		var s SeqSet
+		for _, n := range tc.add {
+			s.Add(n)
+		}
+		require.Equal(t, SeqSet{tc.floor, tc.above}, s, "%v", tc.add)
+		for n := int64(1); n <= 6; n++ {
+			require.Equal(t, slices.Contains(tc.add, n), s.Has(n), "%v has %d", tc.add, n)
+		}
+	}
+}
+
+// TestEventsApplyOnce: an event delivered again, or published again, changes nothing; the same number
+// from another service is another event.
+func TestEventsApplyOnce(t *testing.T) {
+	t.Parallel()
+	once, d := fold(script())
+	again := once.Clone()
+	for _, e := range script() {
+		require.False(t, again.Apply(e), "%v seq %d", e.Kind, e.Seq)
+	}
+	require.Equal(t, once, again)
+	twice, d2 := fold(append(script(), script()...))
+	require.Equal(t, once, twice)
+	require.Equal(t, nonzero(d), nonzero(d2), "the rollups count each event once")
+	require.True(t, again.Apply(Event{Kind: KindTransferRequested, Seq: 9, At: t0}), "routing's 9 is not intake's 9")
+	require.Equal(t, once.Transfers+1, again.Transfers)
 }
