@@ -473,15 +473,20 @@ func (f Family) Covering(need Slot, hourly bool) (Slot, bool) {
 	return best, found
 }
 
-// project returns d's key at coarse grain g: its hour or the business day holding it, and the dimensions
-// g's slot keeps.
-func (d Dims) project(g Grain, zone *time.Location) Dims {
+// businessDay returns the start (UTC) of the business day in zone holding hour.
+func businessDay(hour time.Time, zone *time.Location) time.Time {
+	y, m, day := hour.In(zone).Date()
+	return time.Date(y, m, day, 0, 0, 0, 0, zone).UTC()
+}
+
+// project returns d's key at coarse grain g: its hour or its business day (day, from businessDay), and
+// the dimensions g's slot keeps.
+func (d Dims) project(g Grain, day time.Time) Dims {
 	out := Dims{Grain: g, Hour: d.Hour}
 	var slot Slot
 	if g >= dayBase {
 		slot = Slot(g - dayBase)
-		y, m, day := d.Hour.In(zone).Date()
-		out.Hour = time.Date(y, m, day, 0, 0, 0, 0, zone).UTC()
+		out.Hour = day
 	} else {
 		slot = Slot(g - 1)
 	}
@@ -676,7 +681,8 @@ func (d *Delta) Expand(zone *time.Location) {
 }
 
 // expand adds every hourly cell of m again under its projection to each coarse grain f keeps.
-func expand[K comparable, V any](m map[K]V, f Family, zone *time.Location, dims func(K) Dims, with func(K, Dims) K, sum func(a, b V) V) {
+// A cell whose change cancelled out (a ticket counted again where it stood) is dropped, not projected.
+func expand[K, V comparable](m map[K]V, f Family, zone *time.Location, dims func(K) Dims, with func(K, Dims) K, sum func(a, b V) V) {
 	var grains []Grain
 	for _, s := range f.HourSlots() {
 		grains = append(grains, HourOf(s))
@@ -684,16 +690,22 @@ func expand[K comparable, V any](m map[K]V, f Family, zone *time.Location, dims 
 	for _, s := range f.DaySlots() {
 		grains = append(grains, DayOf(s))
 	}
+	var zero V
 	var hourly []K
-	for k := range m {
-		if dims(k).Grain == GrainHour {
+	for k, v := range m {
+		switch {
+		case dims(k).Grain != GrainHour:
+		case v == zero:
+			delete(m, k)
+		default:
 			hourly = append(hourly, k)
 		}
 	}
 	for _, k := range hourly {
-		v := m[k]
+		v, d := m[k], dims(k)
+		day := businessDay(d.Hour, zone)
 		for _, g := range grains {
-			pk := with(k, dims(k).project(g, zone))
+			pk := with(k, d.project(g, day))
 			m[pk] = sum(m[pk], v)
 		}
 	}
