@@ -233,7 +233,9 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 	surges := a.Surges(app.SurgeConfig{Factor: cfg.SurgeFactor, MinTickets: int64(cfg.SurgeMinTickets),
 		BaselineWeeks: cfg.SurgeBaselineWeeks}, p.Relay)
 	err = p.Serve(ctx, lis,
-		func(ctx context.Context) error { return evs.Run(ctx, p.JS, p.Pool, cfg.BatchSize, cfg.IngestConcurrency) },
+		func(ctx context.Context) error {
+			return evs.Run(ctx, p.JS, p.Pool, cfg.BatchSize, cfg.IngestConcurrency)
+		},
 		func(ctx context.Context) error { return surges.Run(ctx, cfg.SurgeInterval) },
 		func(ctx context.Context) error {
 			return idempotency.Sweep(ctx, p.Pool, p.Clock.Now, cfg.SweepInterval, idempotency.DefaultTTL, log)
