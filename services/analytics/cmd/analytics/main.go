@@ -19,6 +19,7 @@ import (
 )
 
 func main() {
+	analytics.TuneGC()
 	service.Main("analytics", func(fs *flag.FlagSet) func(context.Context, *slog.Logger) error {
 		cfg := analytics.DefaultConfig()
 		fs.StringVar(&cfg.GRPCAddr, "grpc-addr", cfg.GRPCAddr, "gRPC listen address")

@@ -97,6 +97,7 @@ func main() {
 }
 
 func run() error {
+	analytics.TuneGC() // the service runs in this process, as the analytics binary runs it
 	var o options
 	fs := flag.NewFlagSet("kefu-analyticsbench", flag.ContinueOnError)
 	fs.IntVar(&o.events, "events", 10_000_000, "events to publish and ingest")
@@ -306,9 +307,10 @@ func bench(ctx context.Context, o options, log *slog.Logger) ([]string, error) {
 		}
 		lines = append(lines, line(fmt.Sprintf("ingest a backlog of %s events (Serve called → GetIngestionStatus: all ingested, 0 behind), batch size %d, %d at once",
 			thousands(o.events), bs, o.concurrency), "1 consumer", rate, "events/s",
-			fmt.Sprintf("%.1f s; each tenth: %s events/s; CPU an event: service %.0f µs, Postgres %.0f µs, NATS %.0f µs, machine idle %.0f%%; WAL %.0f bytes an event; target ≥ 20,000",
+			fmt.Sprintf("%.1f s; each tenth: %s events/s; CPU an event: service %.0f µs, Postgres %.0f µs, NATS %.0f µs, machine idle %.0f%%; WAL %.0f bytes an event; service GC percent %s, this process's peak RSS %s; target ≥ 20,000",
 				res.took.Seconds(), strings.Join(slices, " "), perEvent(res.goCPU, o.events), perEvent(res.pgCPU, o.events),
-				perEvent(res.natsCPU, o.events), res.idle*100, float64(res.wal)/float64(o.events))))
+				perEvent(res.natsCPU, o.events), res.idle*100, float64(res.wal)/float64(o.events), gcSetting(),
+				procStatus(os.Getpid(), "VmHWM:"))))
 		progress("batch size %d: %s events in %.1f s = %.0f events/s; tenths %s; CPU an event: service %.0f µs, Postgres %.0f µs, NATS %.0f µs, idle %.0f%%; WAL %.0f MiB",
 			bs, thousands(o.events), res.took.Seconds(), rate, strings.Join(slices, " "), perEvent(res.goCPU, o.events),
 			perEvent(res.pgCPU, o.events), perEvent(res.natsCPU, o.events), res.idle*100, float64(res.wal)/(1<<20))
@@ -1703,13 +1705,24 @@ func procCPU(pid int, children bool) time.Duration {
 	return time.Duration(ticks) * 10 * time.Millisecond
 }
 
-func rss(pid int) string {
+func rss(pid int) string { return procStatus(pid, "VmRSS:") }
+
+// gcSetting is the GC percent this process runs with (analytics.TuneGC).
+func gcSetting() string {
+	if v, ok := os.LookupEnv("GOGC"); ok {
+		return v + " (GOGC)"
+	}
+	return strconv.Itoa(analytics.GCPercent)
+}
+
+// procStatus returns the value of one line of a process's /proc status ("VmHWM:" is its peak RSS).
+func procStatus(pid int, field string) string {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return "unknown"
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(l, field); ok {
 			return strings.TrimSpace(v)
 		}
 	}
