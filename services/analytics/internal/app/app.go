@@ -39,10 +39,6 @@ type App struct {
 	replans atomic.Int64
 }
 
-// Replans returns how many batches were planned again because a ticket was not at the revision expected
-// (Ingest).
-func (a *App) Replans() int64 { return a.replans.Load() }
-
 // New returns the app; js and durable name the consumer whose lag GetIngestionStatus reports.
 func New(st *store.Store, clk clock.Clock, js jetstream.JetStream, durable string, log *slog.Logger) *App {
 	return &App{store: st, clock: clk, js: js, durable: durable, log: log, lexicon: topics.Default()}
@@ -144,6 +140,7 @@ type plan struct {
 // count others and the events applied as ingested.
 func (a *App) plan(ids []uuid.UUID, before map[uuid.UUID]store.Stored, evs []TicketEvent, others int, now time.Time) (plan, error) {
 	after := make(map[uuid.UUID]facts.Ticket, len(ids))
+	changed := make(map[uuid.UUID]bool, len(ids))
 	ingested := others
 	for _, e := range evs {
 		t, ok := after[e.TicketID]
@@ -153,12 +150,16 @@ func (a *App) plan(ids []uuid.UUID, before map[uuid.UUID]store.Stored, evs []Tic
 		}
 		if t.Apply(e.Event) {
 			ingested++
+			changed[e.TicketID] = true
 		}
 		after[e.TicketID] = t
 	}
 	d := facts.NewDelta()
 	p := plan{after: make([]store.Stored, 0, len(ids))}
 	for _, id := range ids {
+		if !changed[id] {
+			continue // every event of it applied before (redeliveries): nothing to write
+		}
 		d.Change(before[id].Ticket, after[id])
 		p.after = append(p.after, store.Stored{Ticket: after[id], Rev: store.NewRev()})
 	}

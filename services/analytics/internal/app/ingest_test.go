@@ -56,7 +56,7 @@ func TestIngestPlansAgainWhenATicketIsNotAsExpected(t *testing.T) {
 	ingest(facts.Event{Kind: facts.KindCreated, Seq: 1, At: at, ReceivedAt: at, Channel: "web_chat", Type: "complaint",
 		Subcategory: "logistics_delay", Urgency: "normal", Level: "l1", ToStatus: "new"})
 	require.NotZero(t, stored().Rev)
-	require.Zero(t, a.Replans())
+	require.Zero(t, a.replans.Load())
 
 	// A batch in flight announces the ticket resolved, then fails.
 	failed := stored()
@@ -70,7 +70,7 @@ func TestIngestPlansAgainWhenATicketIsNotAsExpected(t *testing.T) {
 	a.inflight.mu.Unlock()
 
 	ingest(facts.Event{Kind: facts.KindAssigned, Seq: 3, At: at.Add(2 * time.Minute), GroupID: "g1", AssigneeID: "a1", ToStatus: "assigned"})
-	require.EqualValues(t, 1, a.Replans(), "planned on the failed batch's state, then again on the stored one")
+	require.EqualValues(t, 1, a.replans.Load(), "planned on the failed batch's state, then again on the stored one")
 	st := stored()
 	require.Equal(t, "assigned", st.Status)
 	require.EqualValues(t, 1, sum("tickets"))
@@ -79,8 +79,14 @@ func TestIngestPlansAgainWhenATicketIsNotAsExpected(t *testing.T) {
 
 	// Nothing announced: the batch plans on the stored state, which its locks confirm.
 	ingest(facts.Event{Kind: facts.KindResolved, Seq: 4, At: at.Add(time.Hour), ToStatus: "resolved"})
-	require.EqualValues(t, 1, a.Replans())
+	require.EqualValues(t, 1, a.replans.Load())
 	require.NotEqual(t, st.Rev, stored().Rev)
 	require.EqualValues(t, 1, sum("resolutions"))
 	require.EqualValues(t, 1, sum("tickets"))
+
+	// The same event again (a redelivery): nothing applied, the ticket not even rewritten.
+	rev := stored().Rev
+	ingest(facts.Event{Kind: facts.KindResolved, Seq: 4, At: at.Add(time.Hour), ToStatus: "resolved"})
+	require.Equal(t, rev, stored().Rev)
+	require.EqualValues(t, 1, sum("resolutions"))
 }
