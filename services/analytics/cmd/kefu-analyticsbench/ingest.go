@@ -187,18 +187,22 @@ type table struct {
 	name  string
 	rows  int64
 	bytes int64
+	// updates and hot are the table's row updates since the database was created, and how many of them
+	// were heap-only (rewritten in the row's page, no index entry added).
+	updates, hot int64
 }
 
-// tableStats lists the service's tables with their exact row counts and sizes (indexes included).
+// tableStats lists the service's tables with their exact row counts, sizes (indexes included) and updates.
 func tableStats(ctx context.Context, db *pgx.Conn) ([]table, error) {
-	rows, err := db.Query(ctx, `SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c
+	rows, err := db.Query(ctx, `SELECT c.relname, pg_total_relation_size(c.oid), coalesce(s.n_tup_upd, 0), coalesce(s.n_tup_hot_upd, 0)
+		FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
 		WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind = 'r' ORDER BY 2 DESC`)
 	if err != nil {
 		return nil, err
 	}
 	ts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (table, error) {
 		var t table
-		return t, r.Scan(&t.name, &t.bytes)
+		return t, r.Scan(&t.name, &t.bytes, &t.updates, &t.hot)
 	})
 	if err != nil {
 		return nil, err

@@ -92,7 +92,7 @@ func run() error {
 	fs.IntVar(&o.inflight, "publish-inflight", 4096, "asynchronous publishes awaiting JetStream's ack at most")
 	fs.BoolVar(&o.vacuum, "vacuum", true, "VACUUM (ANALYZE) the schema after ingestion, before the reports (what autovacuum does in steady state)")
 	fs.StringVar(&o.natsDir, "nats-dir", "", "parent folder of JetStream's file store (default the system temp folder); removed at the end")
-	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of this process during ingestion (with several batch sizes, one file each: <file>.<size>)")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of this process during ingestion (with several batch sizes, one file each: <file>.<size>), and the NATS server's to <file>.nats (the last batch size's)")
 	fs.StringVar(&o.out, "out", "", "append the results to this markdown file (e.g. docs/benchmarks.md)")
 	fs.StringVar(&o.logLevel, "log-level", "error", "log level of the service under test")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -210,7 +210,11 @@ func bench(ctx context.Context, o options, log *slog.Logger) ([]string, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(natsDir)
-	ns, err := startNATS(filepath.Join(natsDir, "js"))
+	natsProfile := ""
+	if o.cpuprofile != "" {
+		natsProfile = o.cpuprofile + ".nats"
+	}
+	ns, err := startNATS(filepath.Join(natsDir, "js"), natsProfile)
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +262,13 @@ func bench(ctx context.Context, o options, log *slog.Logger) ([]string, error) {
 		if profile != "" && len(o.batchSizes) > 1 {
 			profile = fmt.Sprintf("%s.%d", profile, bs)
 		}
+		if profile != "" {
+			ns.profile(true)
+		}
 		res, c, stopFn, err := ingest(ctx, cfg, log, token, db, stats, ns.cpu, o.events, profile, statements)
+		if profile != "" {
+			ns.profile(false)
+		}
 		if stopFn != nil {
 			stopService = stopFn
 		}
@@ -309,7 +319,11 @@ func bench(ctx context.Context, o options, log *slog.Logger) ([]string, error) {
 	}
 	var tnotes []string
 	for _, t := range tables {
-		tnotes = append(tnotes, fmt.Sprintf("%s %s rows %.0f MiB", t.name, thousands(int(t.rows)), float64(t.bytes)/(1<<20)))
+		note := fmt.Sprintf("%s %s rows %.0f MiB", t.name, thousands(int(t.rows)), float64(t.bytes)/(1<<20))
+		if t.updates > 0 {
+			note += fmt.Sprintf(" (%.0f%% of %s updates in place)", 100*float64(t.hot)/float64(t.updates), thousands(int(t.updates)))
+		}
+		tnotes = append(tnotes, note)
 	}
 	lines = append(lines, line(fmt.Sprintf("Postgres database size after ingesting %s events (pg_database_size)", thousands(o.events)), "-",
 		float64(dbSize)/(1<<20), "MiB", strings.Join(tnotes, "; ")))
