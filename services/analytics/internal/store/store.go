@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"kefu.dev/pkg/auth/apikeys"
@@ -184,11 +185,11 @@ func Prepare(tickets []Stored, d *facts.Delta, events int, now time.Time) (*Writ
 // batches queue instead of deadlocking: inbox, tickets, duration_hist (mergeHist), then the rollups in
 // Prepare's order and ingest_stats; each table's rows in key order.
 func (t *Tx) Write(ctx context.Context, w *Write) error {
-	packed, err := t.mergeHist(ctx, w.hist)
+	updates, err := t.mergeHist(ctx, w.hist)
 	if err != nil {
 		return err
 	}
-	queueHist(w.batch, w.hist, packed)
+	queueHist(w.batch, w.hist, updates)
 	if err := t.tx.SendBatch(ctx, w.batch).Close(); err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
@@ -331,74 +332,173 @@ func prepareHist(m map[facts.HistKey]int64) histChanges {
 		h.keys = append(h.keys, k)
 	}
 	slices.SortFunc(h.keys, func(x, y histKey) int { return cmp.Or(compareDims(x.Dims, y.Dims), cmp.Compare(x.metric, y.metric)) })
-	var a dimArrays
-	metrics := make([]string, len(h.keys))
 	h.changes = make([]facts.Histogram, len(h.keys))
 	for i, k := range h.keys {
-		a.add(k.Dims)
-		metrics[i] = k.metric
 		h.changes[i] = changes[k]
 	}
-	h.args = append(a.args(), metrics)
+	h.args = h.keyArgs(nil)
 	return h
 }
 
-// mergeHist adds the changes in h to the stored histograms: it creates the rows missing, locks every row
-// concerned in key order (two batches queue instead of deadlocking), and returns their new packed
-// histograms for queueHist. A histogram is packed in one row, so it is read, added to and written back
-// rather than summed by an upsert.
-func (t *Tx) mergeHist(ctx context.Context, h histChanges) ([][]byte, error) {
+// keyArgs returns the keys at idx (all of them for nil) as the column arrays of dimUnnest and the metric.
+func (h histChanges) keyArgs(idx []int) []any {
+	var a dimArrays
+	var metrics []string
+	add := func(k histKey) {
+		a.add(k.Dims)
+		metrics = append(metrics, k.metric)
+	}
+	if idx == nil {
+		for _, k := range h.keys {
+			add(k)
+		}
+	} else {
+		for _, i := range idx {
+			add(h.keys[i])
+		}
+	}
+	return slices.Clip(append(a.args(), metrics)) // clipped: each query appends its own arguments
+}
+
+// histUpdate is a stored histogram's new packed counts.
+type histUpdate struct {
+	i      int // in histChanges.keys
+	packed []byte
+}
+
+// mergeHist adds the changes in h to the stored histograms and returns the rows to rewrite, for
+// queueHist. A histogram is packed in one row, so it is read, added to and written back rather than
+// summed by an upsert; rows are locked in key order, so two batches queue instead of deadlocking.
+//
+// It locks and reads the rows that exist, then creates the missing ones with their changes as they are
+// (most are: every new hour has new rows), each written once. Should another transaction have created one
+// of them since (it had not committed when the rows were read), that creation is undone and the missing
+// rows go the long way: created empty, locked, read and added to.
+func (t *Tx) mergeHist(ctx context.Context, h histChanges) ([]histUpdate, error) {
 	if len(h.keys) == 0 {
 		return nil, nil
 	}
+	updates, found, err := t.lockHist(ctx, h, nil, h.args)
+	if err != nil {
+		return nil, err
+	}
+	missing := make([]int, 0, len(h.keys)-found)
+	have := make([]bool, len(h.keys))
+	for _, u := range updates {
+		have[u.i] = true
+	}
+	for i := range h.keys {
+		if !have[i] {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) == 0 {
+		return updates, nil
+	}
+	args := h.keyArgs(missing)
+	packed := make([][]byte, len(missing))
+	for j, i := range missing {
+		packed[j] = h.changes[i].Encode()
+	}
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO duration_hist (`+histKeyCols+`, counts) SELECT u.*, '\x'::bytea FROM `+dimUnnest+`, $9::text[]) AS u
-		ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9 ON CONFLICT ON CONSTRAINT duration_hist_pkey DO NOTHING`, h.args...)
+	b.Queue(`SAVEPOINT hist_create`)
+	b.Queue(`INSERT INTO duration_hist (`+histKeyCols+`, counts) SELECT * FROM `+dimUnnest+`, $9::text[], $10::bytea[])
+		ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9 ON CONFLICT ON CONSTRAINT duration_hist_pkey DO NOTHING`, append(args, packed)...)
+	br := t.tx.SendBatch(ctx, b)
+	_, err = br.Exec()
+	var created int64
+	if err == nil {
+		var tag pgconn.CommandTag
+		tag, err = br.Exec()
+		created = tag.RowsAffected()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create histograms: %w", err)
+	}
+	if created == int64(len(missing)) {
+		// Released, so that the batch's other writes are the transaction's own rather than a
+		// subtransaction's, which every later reader of those rows would have to look up.
+		if _, err := t.tx.Exec(ctx, `RELEASE SAVEPOINT hist_create`); err != nil {
+			return nil, fmt.Errorf("create histograms: %w", err)
+		}
+		return updates, nil
+	}
+	if _, err := t.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT hist_create`); err != nil {
+		return nil, fmt.Errorf("create histograms: %w", err)
+	}
+	more, _, err := t.lockHist(ctx, h, missing, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(more) != len(missing) {
+		return nil, fmt.Errorf("lock histograms: %d of %d rows found", len(more), len(missing))
+	}
+	return append(updates, more...), nil
+}
+
+// lockHist locks and reads the stored histograms of the keys at idx (all for nil; args are their column
+// arrays) in key order, and returns them with h's changes added. With idx it first creates the rows
+// missing, empty.
+func (t *Tx) lockHist(ctx context.Context, h histChanges, idx []int, args []any) ([]histUpdate, int, error) {
+	b := &pgx.Batch{}
+	if idx != nil {
+		b.Queue(`INSERT INTO duration_hist (`+histKeyCols+`, counts) SELECT u.*, '\x'::bytea FROM `+dimUnnest+`, $9::text[]) AS u
+			ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9 ON CONFLICT ON CONSTRAINT duration_hist_pkey DO NOTHING`, args...)
+	}
 	b.Queue(`SELECT u.i, h.counts FROM duration_hist h JOIN `+dimUnnest+`, $9::text[]) WITH ORDINALITY AS u(`+histKeyCols+`, i)
-		USING (`+histKeyCols+`) ORDER BY u.i FOR UPDATE OF h`, h.args...)
+		USING (`+histKeyCols+`) ORDER BY u.i FOR UPDATE OF h`, args...)
 	br := t.tx.SendBatch(ctx, b)
 	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return nil, fmt.Errorf("create histograms: %w", err)
+	if idx != nil {
+		if _, err := br.Exec(); err != nil {
+			return nil, 0, fmt.Errorf("create histograms: %w", err)
+		}
 	}
 	rows, err := br.Query()
 	if err != nil {
-		return nil, fmt.Errorf("lock histograms: %w", err)
+		return nil, 0, fmt.Errorf("lock histograms: %w", err)
 	}
-	packed := make([][]byte, len(h.keys))
-	seen := 0
+	var out []histUpdate
 	for rows.Next() {
-		var i int
+		var j int
 		var stored []byte
-		if err := rows.Scan(&i, &stored); err != nil {
-			return nil, fmt.Errorf("lock histograms: %w", err)
+		if err := rows.Scan(&j, &stored); err != nil {
+			return nil, 0, fmt.Errorf("lock histograms: %w", err)
+		}
+		i := j - 1
+		if idx != nil {
+			i = idx[j-1]
 		}
 		sum := facts.Histogram{}
 		if err := sum.Decode(stored); err != nil {
-			return nil, fmt.Errorf("histogram %v: %w", h.keys[i-1], err)
+			return nil, 0, fmt.Errorf("histogram %v: %w", h.keys[i], err)
 		}
-		sum.Add(h.changes[i-1])
-		packed[i-1] = sum.Encode()
-		seen++
+		sum.Add(h.changes[i])
+		out = append(out, histUpdate{i: i, packed: sum.Encode()})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("lock histograms: %w", err)
+		return nil, 0, fmt.Errorf("lock histograms: %w", err)
 	}
-	if seen != len(h.keys) {
-		return nil, fmt.Errorf("lock histograms: %d of %d rows found", seen, len(h.keys))
-	}
-	return packed, nil
+	return out, len(out), nil
 }
 
-// queueHist writes the histograms mergeHist computed.
-func queueHist(b *pgx.Batch, h histChanges, packed [][]byte) {
-	if len(h.keys) == 0 {
+// queueHist rewrites the histograms mergeHist added to.
+func queueHist(b *pgx.Batch, h histChanges, updates []histUpdate) {
+	if len(updates) == 0 {
 		return
+	}
+	idx := make([]int, len(updates))
+	packed := make([][]byte, len(updates))
+	for j, u := range updates {
+		idx[j], packed[j] = u.i, u.packed
 	}
 	b.Queue(`UPDATE duration_hist h SET counts = u.counts FROM `+dimUnnest+`, $9::text[], $10::bytea[]) AS u(`+histKeyCols+`, counts)
 		WHERE (h.grain, h.hour, h.channel, h.group_id, h.type, h.subcategory, h.urgency, h.level, h.metric) =
 			(u.grain, u.hour, u.channel, u.group_id, u.type, u.subcategory, u.urgency, u.level, u.metric)`,
-		append(h.args, packed)...)
+		append(h.keyArgs(idx), packed)...)
 }
 
 func queueSLA(b *pgx.Batch, m map[facts.SLAKey]facts.SLACounts) {
