@@ -154,8 +154,15 @@ func progress(format string, args ...any) {
 	fmt.Printf("%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 }
 
-func bench(ctx context.Context, o options, log *slog.Logger) ([]string, error) {
-	var lines []string
+func bench(ctx context.Context, o options, log *slog.Logger) (lines []string, err error) {
+	// The host's speed varies from hour to hour on shared machines: a fixed single-core workload before
+	// and after the run says how fast this one was, so figures of different runs can be compared.
+	before := cpuReference()
+	defer func() {
+		after := cpuReference()
+		lines = append(lines, line("machine reference: sort 4,194,304 random 64-bit integers on one core, before the run", "1", before,
+			"M integers/s", fmt.Sprintf("%.1f after it; the host's speed varies from run to run", after)))
+	}()
 	if err := pgxutil.RecreateDatabase(ctx, o.adminURL, benchDB); err != nil {
 		return nil, err
 	}

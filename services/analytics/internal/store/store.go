@@ -179,11 +179,12 @@ func Prepare(tickets []Stored, d *facts.Delta, events int, now time.Time) (*Writ
 	return &Write{batch: b, hist: prepareHist(d.Hist)}, nil
 }
 
-// Write applies w, in two round trips; the caller holds the tickets' locks (LockTickets). The histogram
-// rows are locked just before the writes, so rows a concurrent batch also changes (the coarse grains)
-// stay locked only while they are written. Locks are taken in one order by every batch, so concurrent
-// batches queue instead of deadlocking: inbox, tickets, duration_hist (mergeHist), then the rollups in
-// Prepare's order and ingest_stats; each table's rows in key order.
+// Write applies w, in four round trips when the batch has new histogram rows, else two; the caller holds
+// the tickets' locks (LockTickets). The histogram rows are locked just before the writes, so rows a
+// concurrent batch also changes (the coarse grains) stay locked only while they are written. Locks are
+// taken in one order by every batch, so concurrent batches queue instead of deadlocking: inbox, tickets,
+// duration_hist (mergeHist: the rows stored, then those created), then the rollups in Prepare's order
+// and ingest_stats; each table's rows in key order.
 func (t *Tx) Write(ctx context.Context, w *Write) error {
 	updates, err := t.mergeHist(ctx, w.hist)
 	if err != nil {
@@ -373,7 +374,9 @@ type histUpdate struct {
 // It locks and reads the rows that exist, then creates the missing ones with their changes as they are
 // (most are: every new hour has new rows), each written once. Should another transaction have created one
 // of them since (it had not committed when the rows were read), that creation is undone and the missing
-// rows go the long way: created empty, locked, read and added to.
+// rows go the long way: created empty, locked, read and added to. Two transactions cannot deadlock here
+// (the second creator waits for the first to commit before it goes the long way); three at once, one of
+// them going the long way, can, rarely: Postgres then aborts one, and the consumer runs it again.
 func (t *Tx) mergeHist(ctx context.Context, h histChanges) ([]histUpdate, error) {
 	if len(h.keys) == 0 {
 		return nil, nil
