@@ -381,11 +381,11 @@ func (t *Tx) mergeHist(ctx context.Context, h histChanges) ([]histUpdate, error)
 	if len(h.keys) == 0 {
 		return nil, nil
 	}
-	updates, found, err := t.lockHist(ctx, h, nil, h.args)
+	updates, err := t.lockHist(ctx, h, nil, h.args)
 	if err != nil {
 		return nil, err
 	}
-	missing := make([]int, 0, len(h.keys)-found)
+	missing := make([]int, 0, len(h.keys)-len(updates))
 	have := make([]bool, len(h.keys))
 	for _, u := range updates {
 		have[u.i] = true
@@ -432,7 +432,7 @@ func (t *Tx) mergeHist(ctx context.Context, h histChanges) ([]histUpdate, error)
 	if _, err := t.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT hist_create`); err != nil {
 		return nil, fmt.Errorf("create histograms: %w", err)
 	}
-	more, _, err := t.lockHist(ctx, h, missing, args)
+	more, err := t.lockHist(ctx, h, missing, args)
 	if err != nil {
 		return nil, err
 	}
@@ -445,7 +445,7 @@ func (t *Tx) mergeHist(ctx context.Context, h histChanges) ([]histUpdate, error)
 // lockHist locks and reads the stored histograms of the keys at idx (all for nil; args are their column
 // arrays) in key order, and returns them with h's changes added. With idx it first creates the rows
 // missing, empty.
-func (t *Tx) lockHist(ctx context.Context, h histChanges, idx []int, args []any) ([]histUpdate, int, error) {
+func (t *Tx) lockHist(ctx context.Context, h histChanges, idx []int, args []any) ([]histUpdate, error) {
 	b := &pgx.Batch{}
 	if idx != nil {
 		b.Queue(`INSERT INTO duration_hist (`+histKeyCols+`, counts) SELECT u.*, '\x'::bytea FROM `+dimUnnest+`, $9::text[]) AS u
@@ -457,19 +457,19 @@ func (t *Tx) lockHist(ctx context.Context, h histChanges, idx []int, args []any)
 	defer br.Close()
 	if idx != nil {
 		if _, err := br.Exec(); err != nil {
-			return nil, 0, fmt.Errorf("create histograms: %w", err)
+			return nil, fmt.Errorf("create histograms: %w", err)
 		}
 	}
 	rows, err := br.Query()
 	if err != nil {
-		return nil, 0, fmt.Errorf("lock histograms: %w", err)
+		return nil, fmt.Errorf("lock histograms: %w", err)
 	}
 	var out []histUpdate
 	for rows.Next() {
 		var j int
 		var stored []byte
 		if err := rows.Scan(&j, &stored); err != nil {
-			return nil, 0, fmt.Errorf("lock histograms: %w", err)
+			return nil, fmt.Errorf("lock histograms: %w", err)
 		}
 		i := j - 1
 		if idx != nil {
@@ -477,15 +477,15 @@ func (t *Tx) lockHist(ctx context.Context, h histChanges, idx []int, args []any)
 		}
 		sum := facts.Histogram{}
 		if err := sum.Decode(stored); err != nil {
-			return nil, 0, fmt.Errorf("histogram %v: %w", h.keys[i], err)
+			return nil, fmt.Errorf("histogram %v: %w", h.keys[i], err)
 		}
 		sum.Add(h.changes[i])
 		out = append(out, histUpdate{i: i, packed: sum.Encode()})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("lock histograms: %w", err)
+		return nil, fmt.Errorf("lock histograms: %w", err)
 	}
-	return out, len(out), nil
+	return out, nil
 }
 
 // queueHist rewrites the histograms mergeHist added to.
