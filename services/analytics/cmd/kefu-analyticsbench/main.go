@@ -30,6 +30,7 @@ import (
 
 	analyticsv1 "kefu.dev/pkg/api/kefu/analytics/v1"
 	"kefu.dev/pkg/auth"
+	"kefu.dev/pkg/benchkit"
 	"kefu.dev/pkg/logging"
 	"kefu.dev/pkg/pgxutil"
 	"kefu.dev/services/analytics"
@@ -119,7 +120,7 @@ func run() error {
 		return err
 	}
 	text := fmt.Sprintf("### %s (analytics, issue #8), %s\n\n| measure | callers | value | unit | note |\n|---|---:|---:|---|---|\n%s",
-		time.Now().UTC().Format("2006-01-02"), machine(), strings.Join(lines, "\n")+"\n")
+		time.Now().UTC().Format("2006-01-02"), benchkit.Machine(), strings.Join(lines, "\n")+"\n")
 	fmt.Print("\n" + text)
 	if o.out != "" {
 		f, err := os.OpenFile(o.out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
@@ -235,16 +236,16 @@ func bench(ctx context.Context, o options, log *slog.Logger) (lines []string, er
 	natsBytes := dirSize(natsDir)
 	lines = append(lines,
 		line(fmt.Sprintf("generate and publish %s events (%s tickets over %d days, %.1f events a ticket) to JetStream, async, ≤ %d in flight",
-			thousands(o.events), thousands(pub.tickets), o.days, float64(o.events)/float64(pub.tickets), o.inflight),
+			benchkit.Thousands(o.events), benchkit.Thousands(pub.tickets), o.days, float64(o.events)/float64(pub.tickets), o.inflight),
 			"1", float64(o.events)/pub.took.Seconds(), "events/s",
 			fmt.Sprintf("%.1f s; file store %.0f MiB (%.0f bytes an event); %d publishes retried", pub.took.Seconds(),
 				float64(natsBytes)/(1<<20), float64(natsBytes)/float64(o.events), pub.retried)))
 	progress("published %s events in %.1f s (%.0f/s); %s tickets; file store %.0f MiB; NATS server RSS %s, this process %s",
-		thousands(o.events), pub.took.Seconds(), float64(o.events)/pub.took.Seconds(), thousands(pub.tickets),
+		benchkit.Thousands(o.events), pub.took.Seconds(), float64(o.events)/pub.took.Seconds(), benchkit.Thousands(pub.tickets),
 		float64(natsBytes)/(1<<20), rss(ns.cmd.Process.Pid), rss(os.Getpid()))
 	fmt.Printf("    events by subject:")
 	for _, s := range sortedCounts(pub.bySubject) {
-		fmt.Printf(" %s %s,", s.k, thousands(s.n))
+		fmt.Printf(" %s %s,", s.k, benchkit.Thousands(s.n))
 	}
 	fmt.Println()
 
@@ -295,13 +296,13 @@ func bench(ctx context.Context, o options, log *slog.Logger) (lines []string, er
 			slices = append(slices, fmt.Sprintf("%.0f", r))
 		}
 		lines = append(lines, line(fmt.Sprintf("ingest a backlog of %s events (Serve called → GetIngestionStatus: all ingested, 0 behind), batch size %d, %d at once",
-			thousands(o.events), bs, o.concurrency), "1 consumer", rate, "events/s",
+			benchkit.Thousands(o.events), bs, o.concurrency), "1 consumer", rate, "events/s",
 			fmt.Sprintf("%.1f s; each tenth: %s events/s; CPU an event: service %.0f µs, Postgres %.0f µs, NATS %.0f µs, machine idle %.0f%%; WAL %.0f bytes an event; service GC percent %s, this process's peak RSS %s; target ≥ 20,000",
 				res.took.Seconds(), strings.Join(slices, " "), perEvent(res.goCPU, o.events), perEvent(res.pgCPU, o.events),
 				perEvent(res.natsCPU, o.events), res.idle*100, float64(res.wal)/float64(o.events), gcSetting(),
 				procStatus(os.Getpid(), "VmHWM:"))))
 		progress("batch size %d: %s events in %.1f s = %.0f events/s; tenths %s; CPU an event: service %.0f µs, Postgres %.0f µs, NATS %.0f µs, idle %.0f%%; WAL %.0f MiB",
-			bs, thousands(o.events), res.took.Seconds(), rate, strings.Join(slices, " "), perEvent(res.goCPU, o.events),
+			bs, benchkit.Thousands(o.events), res.took.Seconds(), rate, strings.Join(slices, " "), perEvent(res.goCPU, o.events),
 			perEvent(res.pgCPU, o.events), perEvent(res.natsCPU, o.events), res.idle*100, float64(res.wal)/(1<<20))
 		if len(res.statements) > 0 {
 			fmt.Println("    pg_stat_statements during ingestion (top by total time):")
@@ -326,13 +327,13 @@ func bench(ctx context.Context, o options, log *slog.Logger) (lines []string, er
 	}
 	var tnotes []string
 	for _, t := range tables {
-		note := fmt.Sprintf("%s %s rows %.0f MiB", t.name, thousands(int(t.rows)), float64(t.bytes)/(1<<20))
+		note := fmt.Sprintf("%s %s rows %.0f MiB", t.name, benchkit.Thousands(int(t.rows)), float64(t.bytes)/(1<<20))
 		if t.updates > 0 {
-			note += fmt.Sprintf(" (%.0f%% of %s updates in place)", 100*float64(t.hot)/float64(t.updates), thousands(int(t.updates)))
+			note += fmt.Sprintf(" (%.0f%% of %s updates in place)", 100*float64(t.hot)/float64(t.updates), benchkit.Thousands(int(t.updates)))
 		}
 		tnotes = append(tnotes, note)
 	}
-	lines = append(lines, line(fmt.Sprintf("Postgres database size after ingesting %s events (pg_database_size)", thousands(o.events)), "-",
+	lines = append(lines, line(fmt.Sprintf("Postgres database size after ingesting %s events (pg_database_size)", benchkit.Thousands(o.events)), "-",
 		float64(dbSize)/(1<<20), "MiB", strings.Join(tnotes, "; ")))
 	progress("database %.0f MiB: %s", float64(dbSize)/(1<<20), strings.Join(tnotes, "; "))
 	if o.vacuum {
@@ -351,7 +352,7 @@ func bench(ctx context.Context, o options, log *slog.Logger) (lines []string, er
 	if err != nil {
 		return nil, fmt.Errorf("volume over the whole range: %w", err)
 	}
-	progress("volume report over the whole range: %s tickets (published kefu.ticket.created: %s)", thousands(int(vol.GetTotal())), thousands(pub.created))
+	progress("volume report over the whole range: %s tickets (published kefu.ticket.created: %s)", benchkit.Thousands(int(vol.GetTotal())), benchkit.Thousands(pub.created))
 	if vol.GetTotal() != int64(pub.created) {
 		progress("WARNING: the volume report counts %d tickets, %d were created", vol.GetTotal(), pub.created)
 		lines = append(lines, fmt.Sprintf("| WARNING: volume report over the whole range | 1 | %d | tickets | %d created |", vol.GetTotal(), pub.created))
@@ -370,7 +371,7 @@ func bench(ctx context.Context, o options, log *slog.Logger) (lines []string, er
 			return nil, err
 		}
 		callers := strconv.Itoa(o.callers)
-		what := fmt.Sprintf("%s over %s events", r.name, thousands(o.events))
+		what := fmt.Sprintf("%s over %s events", r.name, benchkit.Thousands(o.events))
 		switch {
 		case res.unimplemented:
 			progress("%-40s unimplemented", r.name)

@@ -23,6 +23,7 @@ import (
 
 	eventsv1 "kefu.dev/pkg/api/kefu/events/v1"
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
+	"kefu.dev/pkg/benchkit"
 	"kefu.dev/pkg/events"
 	"kefu.dev/pkg/outbox"
 	"kefu.dev/services/analytics"
@@ -710,7 +711,7 @@ func publish(ctx context.Context, o options, cfg analytics.Config, natsURL strin
 		}
 		sent += len(batch)
 		if sent%(o.events/10+1) < len(batch) {
-			progress("published %s of %s events", thousands(sent), thousands(o.events))
+			progress("published %s of %s events", benchkit.Thousands(sent), benchkit.Thousands(o.events))
 		}
 	}
 	if err := <-gerr; err != nil {

@@ -23,6 +23,7 @@ import (
 
 	customerv1 "kefu.dev/pkg/api/kefu/customer/v1"
 	"kefu.dev/pkg/auth"
+	"kefu.dev/pkg/benchkit"
 	"kefu.dev/pkg/grpcx"
 	"kefu.dev/pkg/natsembed"
 	"kefu.dev/pkg/pgxutil"
@@ -151,7 +152,7 @@ func benchFind(ctx context.Context, o options, log *slog.Logger, rep *report) er
 			all.add("raw Postgres lookup floor: contact by blind index joined to its customer row, one query", c, fr.rate, "lookups/s")
 			all.add("raw Postgres lookup floor p50", c, fp50, "ms")
 			all.add("raw Postgres lookup floor p99", c, fp99, "ms")
-			all.add(fmt.Sprintf("FindCustomers by phone over gRPC, %s customers, %.0f%% absent phones", thousands(n), 100*absentShare), c, gr.rate, "calls/s").
+			all.add(fmt.Sprintf("FindCustomers by phone over gRPC, %s customers, %.0f%% absent phones", benchkit.Thousands(n), 100*absentShare), c, gr.rate, "calls/s").
 				ratio(100*gr.rate/fr.rate, "of the raw Postgres lookup floor")
 			all.add("FindCustomers p50", c, percentile(gr.lat, 50), "ms").factor(percentile(gr.lat, 50)/fp50, "the floor's p50")
 			all.add("FindCustomers p90", c, percentile(gr.lat, 90), "ms")
@@ -199,12 +200,12 @@ func startFind(ctx context.Context, o options, log *slog.Logger, rep *report) (*
 	cfg.Migrate = false
 
 	began := time.Now()
-	fmt.Printf("customer-find: loading %s synthetic customers…\n", thousands(o.customers))
+	fmt.Printf("customer-find: loading %s synthetic customers…\n", benchkit.Thousands(o.customers))
 	if err := customer.LoadSynthetic(ctx, cfg, o.customers, 2); err != nil {
 		return nil, err
 	}
 	took := time.Since(began)
-	rep.add(fmt.Sprintf("bulk load of %s synthetic customers: seal, COPY (customer, contact, consent rows), VACUUM (ANALYZE)", thousands(o.customers)),
+	rep.add(fmt.Sprintf("bulk load of %s synthetic customers: seal, COPY (customer, contact, consent rows), VACUUM (ANALYZE)", benchkit.Thousands(o.customers)),
 		2, took.Seconds(), "s", fmt.Sprintf("%.0f customers/s; 2 workers", float64(o.customers)/took.Seconds()))
 	if err := checkpoint(ctx, dbURL); err != nil {
 		return nil, err
@@ -324,17 +325,4 @@ func loadavg() string {
 	}
 	f := strings.Fields(string(b))
 	return strings.Join(f[:min(3, len(f))], " ")
-}
-
-// thousands renders n with thousands separators (1,000,000).
-func thousands(n int) string {
-	s := fmt.Sprint(n)
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -24,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"kefu.dev/pkg/benchkit"
 	"kefu.dev/pkg/logging"
 	"kefu.dev/services/customer"
 )
@@ -117,7 +117,7 @@ func run() error {
 	defer stop()
 	log := logging.New(os.Stderr, lv, "kefu-bench")
 
-	rep := &report{Machine: machine(), Date: time.Now().UTC().Format("2006-01-02"), Duration: o.duration, Rounds: o.rounds}
+	rep := &report{Machine: benchkit.Machine(), Date: time.Now().UTC().Format("2006-01-02"), Duration: o.duration, Rounds: o.rounds}
 	if slices.ContainsFunc(intakeModes, o.want) {
 		if err := bench(ctx, o, log, rep); err != nil {
 			return err
@@ -170,26 +170,4 @@ func parseCounts(flag, list string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
-}
-
-func machine() string {
-	model := "unknown CPU"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(line, "model name") {
-				if _, v, ok := strings.Cut(line, ":"); ok {
-					model = strings.TrimSpace(v)
-				}
-				break
-			}
-		}
-	}
-	mem := ""
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		var kb int64
-		if _, err := fmt.Sscanf(strings.SplitN(string(b), "\n", 2)[0], "MemTotal: %d kB", &kb); err == nil {
-			mem = fmt.Sprintf(", %d GiB", (kb+(1<<19))>>20)
-		}
-	}
-	return fmt.Sprintf("%d cores (%s)%s, %s/%s, %s", runtime.NumCPU(), model, mem, runtime.GOOS, runtime.GOARCH, runtime.Version())
 }

@@ -37,6 +37,7 @@ import (
 	eventsv1 "kefu.dev/pkg/api/kefu/events/v1"
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
 	"kefu.dev/pkg/auth"
+	"kefu.dev/pkg/benchkit"
 	"kefu.dev/pkg/events"
 	"kefu.dev/pkg/logging"
 	"kefu.dev/pkg/natsembed"
@@ -95,7 +96,7 @@ func run() error {
 		return err
 	}
 	text := fmt.Sprintf("### %s (SLA timers, issue #7), %s\n\n| measure | callers | value | unit | note |\n|---|---:|---:|---|---|\n%s",
-		time.Now().UTC().Format("2006-01-02"), machine(), strings.Join(lines, "\n")+"\n")
+		time.Now().UTC().Format("2006-01-02"), benchkit.Machine(), strings.Join(lines, "\n")+"\n")
 	fmt.Print(text)
 	if o.out != "" {
 		f, err := os.OpenFile(o.out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
@@ -433,21 +434,6 @@ func rss() string {
 		}
 	}
 	return "unknown"
-}
-
-func machine() string {
-	model := "unknown CPU"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(l, "model name") {
-				if _, v, ok := strings.Cut(l, ":"); ok {
-					model = strings.TrimSpace(v)
-				}
-				break
-			}
-		}
-	}
-	return fmt.Sprintf("%d cores (%s), %s/%s, %s", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH, runtime.Version())
 }
 
 // consume publishes n kefu.ticket.created events (tickets numbered from base) as intake's relay would and
