@@ -34,6 +34,7 @@ const (
 	PermCustomersVerify  Permission = "customers.verify"  // check a customer's identity fact
 	PermCustomersResolve Permission = "customers.resolve" // find or create a ticket's customer (intake)
 	PermTiersAdmin       Permission = "tiers.admin"       // add customer tiers
+	PermCustomersDeliver Permission = "customers.deliver" // a customer's usable contacts in full, to deliver a message (notify)
 	// Routing.
 	PermRoutingRead     Permission = "routing.read"     // groups, agents, rules, queues; test a rule
 	PermRoutingAdmin    Permission = "routing.admin"    // change groups, agents and rules
@@ -44,6 +45,11 @@ const (
 	PermSLAAdmin Permission = "sla.admin" // change SLA policies and calendars; re-apply a ticket's policies
 
 	PermAnalyticsRead Permission = "analytics.read" // reports and ingestion status
+	// Outbound messages and webhooks.
+	PermMessagesRead   Permission = "messages.read"   // a ticket's outbound messages (addresses masked)
+	PermMessagesReport Permission = "messages.report" // adapters report what became of an outbound message
+	PermNotifyRead     Permission = "notify.read"     // message templates, webhooks and their delivery history
+	PermNotifyAdmin    Permission = "notify.admin"    // change templates; create, change and redeliver webhooks
 
 	PermKeysAdmin Permission = "keys.admin" // create, list, rotate and revoke API keys
 	PermAuditRead Permission = "audit.read" // read the audit log
@@ -126,6 +132,7 @@ var methods = map[string]Rule{
 	"/kefu.customer.v1.CustomerService/FindCustomers":        {PermCustomersRead, ScopeNone, AuditNone},
 	"/kefu.customer.v1.CustomerService/MergeCustomers":       {PermCustomersMerge, ScopeNone, AuditChange},
 	"/kefu.customer.v1.CustomerService/RevealCustomer":       {PermCustomersReveal, ScopeNone, AuditRead},
+	"/kefu.customer.v1.CustomerService/GetDeliveryContacts":  {PermCustomersDeliver, ScopeNone, AuditRead},
 	"/kefu.customer.v1.CustomerService/AddContact":           {PermCustomersWrite, ScopeNone, AuditChange},
 	"/kefu.customer.v1.CustomerService/RemoveContact":        {PermCustomersWrite, ScopeNone, AuditChange},
 	"/kefu.customer.v1.CustomerService/RecordConsent":        {PermCustomersWrite, ScopeNone, AuditChange},
@@ -172,6 +179,7 @@ var methods = map[string]Rule{
 	"/kefu.sla.v1.SlaService/ListCalendars":                      {PermSLARead, ScopeNone, AuditNone},
 	"/kefu.sla.v1.SlaService/UpdateCalendar":                     {PermSLAAdmin, ScopeNone, AuditChange},
 	"/kefu.sla.v1.SlaService/AddBusinessTime":                    {PermSLARead, ScopeNone, AuditNone},
+	"/kefu.sla.v1.SlaService/GetBusinessStatus":                  {PermSLARead, ScopeNone, AuditNone},
 	"/kefu.sla.v1.SlaService/GetTicketSla":                       {PermSLARead, ScopeNone, AuditNone},
 	"/kefu.sla.v1.SlaService/ReapplySla":                         {PermSLAAdmin, ScopeNone, AuditChange},
 	"/kefu.sla.v1.SlaService/ListAtRisk":                         {PermSLARead, ScopeNone, AuditNone},
@@ -185,13 +193,26 @@ var methods = map[string]Rule{
 	"/kefu.analytics.v1.AnalyticsService/GetCollaborationReport": {PermAnalyticsRead, ScopeNone, AuditNone},
 	"/kefu.analytics.v1.AnalyticsService/GetSummary":             {PermAnalyticsRead, ScopeNone, AuditNone},
 	// An export leaves the system as a file: recorded like a read of personal data.
-	"/kefu.analytics.v1.AnalyticsService/ExportReport":     {PermAnalyticsRead, ScopeNone, AuditRead},
-	"/kefu.analytics.v1.AnalyticsService/ListVolumeSurges": {PermAnalyticsRead, ScopeNone, AuditNone},
-	"/kefu.auth.v1.KeyService/CreateApiKey":                {PermKeysAdmin, ScopeNone, AuditChange},
-	"/kefu.auth.v1.KeyService/ListApiKeys":                 {PermKeysAdmin, ScopeNone, AuditNone},
-	"/kefu.auth.v1.KeyService/RotateApiKey":                {PermKeysAdmin, ScopeNone, AuditChange},
-	"/kefu.auth.v1.KeyService/RevokeApiKey":                {PermKeysAdmin, ScopeNone, AuditChange},
-	"/kefu.auth.v1.AuditService/ListAuditRecords":          {PermAuditRead, ScopeNone, AuditRead},
+	"/kefu.analytics.v1.AnalyticsService/ExportReport":       {PermAnalyticsRead, ScopeNone, AuditRead},
+	"/kefu.analytics.v1.AnalyticsService/ListVolumeSurges":   {PermAnalyticsRead, ScopeNone, AuditNone},
+	"/kefu.notify.v1.NotifyService/ListMessages":             {PermMessagesRead, ScopeTicket, AuditRead},
+	"/kefu.notify.v1.NotifyService/ReportDelivery":           {PermMessagesReport, ScopeNone, AuditChange},
+	"/kefu.notify.v1.NotifyService/ListTemplates":            {PermNotifyRead, ScopeNone, AuditNone},
+	"/kefu.notify.v1.NotifyService/SetTemplate":              {PermNotifyAdmin, ScopeNone, AuditChange},
+	"/kefu.notify.v1.NotifyService/CreateWebhook":            {PermNotifyAdmin, ScopeNone, AuditChange},
+	"/kefu.notify.v1.NotifyService/GetWebhook":               {PermNotifyRead, ScopeNone, AuditNone},
+	"/kefu.notify.v1.NotifyService/ListWebhooks":             {PermNotifyRead, ScopeNone, AuditNone},
+	"/kefu.notify.v1.NotifyService/UpdateWebhook":            {PermNotifyAdmin, ScopeNone, AuditChange},
+	"/kefu.notify.v1.NotifyService/DeleteWebhook":            {PermNotifyAdmin, ScopeNone, AuditChange},
+	"/kefu.notify.v1.NotifyService/RotateWebhookSecret":      {PermNotifyAdmin, ScopeNone, AuditChange},
+	"/kefu.notify.v1.NotifyService/ListWebhookDeliveries":    {PermNotifyRead, ScopeNone, AuditNone},
+	"/kefu.notify.v1.NotifyService/GetWebhookDelivery":       {PermNotifyRead, ScopeNone, AuditNone},
+	"/kefu.notify.v1.NotifyService/RedeliverWebhookDelivery": {PermNotifyAdmin, ScopeNone, AuditChange},
+	"/kefu.auth.v1.KeyService/CreateApiKey":                  {PermKeysAdmin, ScopeNone, AuditChange},
+	"/kefu.auth.v1.KeyService/ListApiKeys":                   {PermKeysAdmin, ScopeNone, AuditNone},
+	"/kefu.auth.v1.KeyService/RotateApiKey":                  {PermKeysAdmin, ScopeNone, AuditChange},
+	"/kefu.auth.v1.KeyService/RevokeApiKey":                  {PermKeysAdmin, ScopeNone, AuditChange},
+	"/kefu.auth.v1.AuditService/ListAuditRecords":            {PermAuditRead, ScopeNone, AuditRead},
 }
 
 // grants is what each role may do. Scope narrows it further per object (an agent's tickets are those
@@ -199,31 +220,33 @@ var methods = map[string]Rule{
 var grants = map[string][]Permission{
 	// Adapters verify a caller's identity (IVR, chat bots) but never read customer records.
 	RoleAdapter: {PermTicketsSubmit, PermTicketsGet, PermTicketsCustomerMsg, PermTicketsSatisfaction, PermTaxonomyRead,
-		PermCustomersVerify, PermRoutingPresence},
+		PermCustomersVerify, PermRoutingPresence, PermMessagesReport},
 	RoleAgent: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
 		PermTicketsResolve, PermTicketsSatisfaction, PermTaxonomyRead,
 		PermCustomersRead, PermCustomersWrite, PermCustomersReveal, PermCustomersVerify,
-		PermRoutingRead, PermRoutingPresence, PermRoutingTransfer, PermSLARead},
+		PermRoutingRead, PermRoutingPresence, PermRoutingTransfer, PermSLARead, PermMessagesRead},
 	RoleSupervisor: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
 		PermTicketsResolve, PermTicketsSatisfaction, PermTicketsAssign, PermTicketsArchive, PermTaxonomyRead,
 		PermCustomersRead, PermCustomersWrite, PermCustomersReveal, PermCustomersVerify, PermCustomersMerge,
-		PermRoutingRead, PermRoutingPresence, PermRoutingTransfer, PermSLARead, PermAnalyticsRead},
+		PermRoutingRead, PermRoutingPresence, PermRoutingTransfer, PermSLARead, PermAnalyticsRead, PermMessagesRead,
+		PermNotifyRead},
 	// Admins handle PIPL requests (export, erasure) besides configuring the suite.
 	RoleAdmin: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
 		PermTicketsResolve, PermTicketsSatisfaction, PermTicketsAssign, PermTicketsArchive, PermTaxonomyRead,
 		PermTaxonomyAdmin, PermKeysAdmin, PermAuditRead,
 		PermCustomersRead, PermCustomersWrite, PermCustomersReveal, PermCustomersVerify, PermCustomersMerge,
 		PermCustomersPrivacy, PermTiersAdmin, PermRoutingRead, PermRoutingAdmin, PermRoutingPresence, PermRoutingTransfer,
-		PermSLARead, PermSLAAdmin, PermAnalyticsRead},
+		PermSLARead, PermSLAAdmin, PermAnalyticsRead, PermMessagesRead, PermNotifyRead, PermNotifyAdmin},
 	// Auditors read masked records and the audit log; unmasking stays with staff who have a reason.
 	RoleAuditor: {PermTicketsGet, PermTicketsList, PermTaxonomyRead, PermAuditRead, PermCustomersRead, PermRoutingRead,
-		PermSLARead, PermAnalyticsRead},
+		PermSLARead, PermAnalyticsRead, PermMessagesRead, PermNotifyRead},
 	// Services act on every ticket for their own work (routing assigns, the SLA timer escalates); they
 	// neither submit for customers nor configure the suite. Intake resolves and verifies customers on
-	// submit; routing and the SLA timer read tiers.
+	// submit; routing and the SLA timer read tiers; the notifier reads delivery contacts, never whole records.
 	RoleService: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsAssign, PermTicketsWork,
 		PermTicketsEscalate, PermTicketsResolve, PermTaxonomyRead,
-		PermCustomersRead, PermCustomersResolve, PermCustomersVerify, PermRoutingRead, PermSLARead},
+		PermCustomersRead, PermCustomersResolve, PermCustomersVerify, PermCustomersDeliver, PermRoutingRead, PermSLARead,
+		PermMessagesRead, PermMessagesReport},
 }
 
 // RuleFor returns the rule of a full method name ("/pkg.Service/Method"); ok is false for a method the

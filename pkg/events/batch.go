@@ -177,6 +177,9 @@ func (bc *batchConsumer) handle(ctx context.Context, msgs []jetstream.Msg) {
 	if ok {
 		err := bc.apply(ctx, ds)
 		if err == nil {
+			if bc.cfg.AfterCommit != nil {
+				bc.cfg.AfterCommit()
+			}
 			for i, m := range msgs {
 				if aerr := m.Ack(); aerr != nil {
 					bc.cfg.Logger.WarnContext(ctx, "ack event", "event_id", ds[i].EventID, "err", aerr)

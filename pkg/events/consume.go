@@ -106,6 +106,9 @@ type ConsumerConfig struct {
 	// copy finds its sequence there). Those events get no inbox row, which saves a write per event; every
 	// other event is deduplicated by the inbox as usual.
 	SelfDeduplicated func(subject string) bool
+	// AfterCommit, when set, is called after each transaction that applied events committed (before the
+	// acks): the place to wake work that reads what the handler wrote, such as a publisher or a sender.
+	AfterCommit func()
 }
 
 // inboxed reports whether d's effect is guarded by an inbox row.
@@ -289,6 +292,9 @@ func (cs *consumer) handle(ctx context.Context, m jetstream.Msg) {
 
 	err := cs.apply(ctx, d)
 	if err == nil {
+		if c.AfterCommit != nil {
+			c.AfterCommit()
+		}
 		// A lost ack means one more delivery, which the inbox turns into a no-op; no need to wait for the
 		// server's confirmation (DoubleAck) on the hot path.
 		if aerr := m.Ack(); aerr != nil {

@@ -447,6 +447,100 @@ func TestAddBusinessTime(t *testing.T) {
 	requireField(t, err, "duration")
 }
 
+// TestGetBusinessStatus: open or not and the next opening, computed by hand in Asia/Shanghai, across a
+// weekend, the National Day holidays and make-up working days; 24x7 is always open; a calendar with no
+// working time ahead, an unknown code and a missing instant are refused.
+func TestGetBusinessStatus(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	s.createCN2026(t)
+
+	at := func(y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, shanghai) }
+	for _, tc := range []struct {
+		name     string
+		calendar string
+		at       time.Time
+		open     bool
+		next     time.Time
+		zone     string
+	}{
+		{"friday 19:00 is closed and opens monday 09:00", "china_default", at(2026, time.November, 20, 19, 0), false,
+			at(2026, time.November, 23, 9, 0), "Asia/Shanghai"},
+		{"friday 18:00 is closing time, closed", "china_default", at(2026, time.November, 20, 18, 0), false,
+			at(2026, time.November, 23, 9, 0), "Asia/Shanghai"},
+		{"wednesday 08:00 opens at 09:00 the same day", "china_default", at(2026, time.November, 18, 8, 0), false,
+			at(2026, time.November, 18, 9, 0), "Asia/Shanghai"},
+		{"wednesday 10:00 is open, at that very instant", "china_default",
+			at(2026, time.November, 18, 10, 0).Add(17*time.Minute + 23*time.Second + 500*time.Millisecond), true,
+			at(2026, time.November, 18, 10, 0).Add(17*time.Minute + 23*time.Second + 500*time.Millisecond), "Asia/Shanghai"},
+		{"the evening before National Day skips the holidays to friday 9 october", "cn_2026", at(2026, time.September, 30, 19, 0), false,
+			at(2026, time.October, 9, 9, 0), "Asia/Shanghai"},
+		{"a weekday holiday in working hours is closed", "cn_2026", at(2026, time.October, 5, 10, 0), false,
+			at(2026, time.October, 9, 9, 0), "Asia/Shanghai"},
+		{"a make-up saturday is open", "cn_2026", at(2026, time.October, 10, 10, 0), true,
+			at(2026, time.October, 10, 10, 0), "Asia/Shanghai"},
+		{"a make-up sunday opens at monday's hour", "cn_2026", at(2026, time.September, 27, 8, 30), false,
+			at(2026, time.September, 27, 9, 0), "Asia/Shanghai"},
+		{"friday 9 october 19:00 opens on the make-up saturday", "cn_2026", at(2026, time.October, 9, 19, 0), false,
+			at(2026, time.October, 10, 9, 0), "Asia/Shanghai"},
+		{"24x7 is open at night", "24x7", at(2026, time.November, 21, 3, 0), true,
+			at(2026, time.November, 21, 3, 0), "UTC"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			resp, err := s.sla.GetBusinessStatus(admin(t), &slav1.GetBusinessStatusRequest{Code: tc.calendar,
+				AtTime: timestamppb.New(tc.at)})
+			require.NoError(t, err)
+			require.Equal(t, tc.open, resp.GetOpen())
+			require.True(t, tc.next.Equal(resp.GetNextOpenTime().AsTime()), "next open %s, want %s",
+				resp.GetNextOpenTime().AsTime().In(shanghai), tc.next)
+			require.Equal(t, tc.zone, resp.GetTimeZone())
+		})
+	}
+
+	t.Run("a calendar with no working time ahead is a failed precondition", func(t *testing.T) {
+		t.Parallel()
+		// Mondays are the only working days, and every Monday of the next three years is a holiday.
+		first := time.Date(2026, time.January, 5, 0, 0, 0, 0, time.UTC)
+		var holidays []string
+		for w := range 160 {
+			holidays = append(holidays, first.AddDate(0, 0, 7*w).Format(time.DateOnly))
+		}
+		_, err := s.sla.CreateCalendar(admin(t), &slav1.CreateCalendarRequest{Calendar: &slav1.Calendar{
+			Code: "mondays_off", DisplayName: "每个周一都放假", TimeZone: "UTC", Holidays: holidays,
+			Week: []*slav1.WorkingDay{{Day: slav1.Weekday_WEEKDAY_MONDAY, Hours: []*slav1.TimeRange{{Start: "09:00", End: "18:00"}}}}}})
+		require.NoError(t, err)
+		_, err = s.sla.GetBusinessStatus(admin(t), &slav1.GetBusinessStatusRequest{Code: "mondays_off",
+			AtTime: timestamppb.New(first.AddDate(0, 0, -4))})
+		requireReason(t, err, codes.FailedPrecondition, "CALENDAR_NEVER_OPEN")
+	})
+
+	for _, tc := range []struct {
+		name  string
+		req   *slav1.GetBusinessStatusRequest
+		check func(t *testing.T, err error)
+	}{
+		{"an unknown code is not found",
+			&slav1.GetBusinessStatusRequest{Code: "no_such_calendar", AtTime: timestamppb.Now()},
+			func(t *testing.T, err error) { requireCode(t, err, codes.NotFound) }},
+		{"a missing at_time is refused naming it",
+			&slav1.GetBusinessStatusRequest{Code: "china_default"},
+			func(t *testing.T, err error) { requireField(t, err, "at_time") }},
+		{"an at_time out of range is refused naming it",
+			&slav1.GetBusinessStatusRequest{Code: "china_default", AtTime: &timestamppb.Timestamp{Seconds: 1 << 62}},
+			func(t *testing.T, err error) { requireField(t, err, "at_time") }},
+		{"a missing code is refused naming it",
+			&slav1.GetBusinessStatusRequest{AtTime: timestamppb.Now()},
+			func(t *testing.T, err error) { requireField(t, err, "code") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := s.sla.GetBusinessStatus(admin(t), tc.req)
+			tc.check(t, err)
+		})
+	}
+}
+
 // TestUpdateCalendarMovesRunningClocks: adding two whole holidays inside a running target's span moves its
 // due time later by two days, in the same call.
 func TestUpdateCalendarMovesRunningClocks(t *testing.T) {

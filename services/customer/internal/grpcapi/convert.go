@@ -194,6 +194,21 @@ func toProto(v app.View) *customerv1.Customer {
 	return p
 }
 
+// deliveryProto renders GetDeliveryContacts' answer; the contacts are unmasked, as the app returned them.
+func deliveryProto(d app.Delivery) *customerv1.GetDeliveryContactsResponse {
+	resp := &customerv1.GetDeliveryContactsResponse{
+		CustomerId:       d.CustomerID.String(),
+		PreferredChannel: channelProto(d.PreferredChannel),
+		CheckStatus: customerv1.ContactStatus(number(customerv1.ContactStatus(0).Descriptor(), "CONTACT_STATUS_",
+			string(d.Check))),
+	}
+	for _, ct := range d.Contacts {
+		resp.Contacts = append(resp.Contacts, &customerv1.DeliveryContact{ContactId: ct.ID.String(),
+			Kind: contactKindProto(ct.Kind), Value: ct.Value})
+	}
+	return resp
+}
+
 func tierProto(t store.Tier) *customerv1.Tier {
 	return &customerv1.Tier{Code: t.Code, DisplayName: t.DisplayName, Builtin: t.Builtin, CreateTime: ts(t.CreatedAt)}
 }

@@ -178,6 +178,19 @@ func (s *Server) RevealCustomer(ctx context.Context, req *customerv1.RevealCusto
 	return &customerv1.RevealCustomerResponse{Customer: toProto(v)}, nil
 }
 
+// GetDeliveryContacts implements CustomerService.GetDeliveryContacts.
+func (s *Server) GetDeliveryContacts(ctx context.Context, req *customerv1.GetDeliveryContactsRequest) (*customerv1.GetDeliveryContactsResponse, error) {
+	var check *app.ContactCheck
+	if c := req.GetCheck(); c != nil {
+		check = &app.ContactCheck{Kind: contactKind(c.GetKind()), Value: c.GetValue()}
+	}
+	d, err := s.app.DeliveryContacts(ctx, parseID(req.GetCustomerId()), check)
+	if err != nil {
+		return nil, err
+	}
+	return deliveryProto(d), nil
+}
+
 // AddContact implements CustomerService.AddContact.
 func (s *Server) AddContact(ctx context.Context, req *customerv1.AddContactRequest) (*customerv1.AddContactResponse, error) {
 	v, id, err := s.app.AddContact(ctx, parseID(req.GetCustomerId()), req.GetEtag(), contact(req.GetContact()))

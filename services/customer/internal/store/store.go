@@ -289,6 +289,23 @@ func (s *Store) Get(ctx context.Context, id uuid.UUID) (*Row, error) {
 	return rows[0], nil
 }
 
+// maxMergeHops bounds GetSurvivor's walk. Merging needs two active records and a merged one never becomes
+// active again, so chains are short and acyclic; the bound only guards against a corrupt row.
+const maxMergeHops = 32
+
+// GetSurvivor returns the customer with id or, when it was merged, the record it was merged into (following
+// later merges of that one too), or NotFound for an unknown id.
+func (s *Store) GetSurvivor(ctx context.Context, id uuid.UUID) (*Row, error) {
+	r, err := s.Get(ctx, id)
+	for hops := 0; err == nil && r.State == "merged" && r.MergedInto != uuid.Nil; hops++ {
+		if hops == maxMergeHops {
+			return nil, fmt.Errorf("customer %s: merge chain longer than %d records", id, maxMergeHops)
+		}
+		r, err = s.Get(ctx, r.MergedInto)
+	}
+	return r, err
+}
+
 // GetMany returns the customers with ids that exist, in the order of ids.
 func (s *Store) GetMany(ctx context.Context, ids []uuid.UUID) ([]*Row, error) {
 	return load(ctx, s.pool, ids, false)

@@ -21,9 +21,10 @@ func Etag(version int64) string { return etag.Of(version) }
 
 // Reasons of the app's own errors.
 const (
-	ReasonCalendarBuiltin = "CALENDAR_BUILTIN"
-	ReasonTicketClosed    = "TICKET_CLOSED"
-	ReasonCalendarInUse   = "CALENDAR_IN_USE"
+	ReasonCalendarBuiltin   = "CALENDAR_BUILTIN"
+	ReasonTicketClosed      = "TICKET_CLOSED"
+	ReasonCalendarInUse     = "CALENDAR_IN_USE"
+	ReasonCalendarNeverOpen = "CALENDAR_NEVER_OPEN"
 )
 
 // checkEtag is etag.Check.
@@ -299,10 +300,37 @@ func (a *App) AddBusinessTime(ctx context.Context, code string, start time.Time,
 	}
 	end, err := c.Calendar.Add(start, d)
 	if errors.Is(err, calendar.ErrNeverOpen) {
-		return time.Time{}, nil, apierr.FailedPrecondition("CALENDAR_NEVER_OPEN",
+		return time.Time{}, nil, apierr.FailedPrecondition(ReasonCalendarNeverOpen,
 			fmt.Sprintf("calendar %s has no working time within %d days of the start", code, calendar.MaxSearch))
 	}
 	return end, c.Calendar.Zone, err
+}
+
+// BusinessStatus is whether an instant is working time in a calendar.
+type BusinessStatus struct {
+	Open bool
+	// NextOpen is the first working instant at or after the one asked about: that instant itself when Open.
+	NextOpen time.Time
+	// Zone is the calendar's time zone.
+	Zone *time.Location
+}
+
+// BusinessStatus says whether at is working time in calendar code and when working time next begins
+// (holidays skipped, make-up days counted).
+func (a *App) BusinessStatus(ctx context.Context, code string, at time.Time) (BusinessStatus, error) {
+	c, err := a.store.Calendar(ctx, code)
+	if err != nil {
+		return BusinessStatus{}, err
+	}
+	next, err := c.Calendar.NextOpen(at)
+	if errors.Is(err, calendar.ErrNeverOpen) {
+		return BusinessStatus{}, apierr.FailedPrecondition(ReasonCalendarNeverOpen,
+			fmt.Sprintf("calendar %s has no working time within %d days of at_time", code, calendar.MaxSearch))
+	}
+	if err != nil {
+		return BusinessStatus{}, err
+	}
+	return BusinessStatus{Open: c.Calendar.IsOpen(at), NextOpen: next, Zone: c.Calendar.Zone}, nil
 }
 
 // TargetView is one target of a ticket as the queries show it.

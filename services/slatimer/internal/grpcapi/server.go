@@ -195,6 +195,22 @@ func (s *Server) AddBusinessTime(ctx context.Context, req *slav1.AddBusinessTime
 	return &slav1.AddBusinessTimeResponse{EndTime: ts(end), EndLocal: end.In(zone).Format(time.RFC3339)}, nil
 }
 
+// GetBusinessStatus implements SlaService.GetBusinessStatus.
+func (s *Server) GetBusinessStatus(ctx context.Context, req *slav1.GetBusinessStatusRequest) (*slav1.GetBusinessStatusResponse, error) {
+	if !req.GetAtTime().IsValid() {
+		return nil, apierr.InvalidField("at_time", "is not a valid time")
+	}
+	st, err := s.app.BusinessStatus(ctx, req.GetCode(), req.GetAtTime().AsTime())
+	if err != nil {
+		return nil, err
+	}
+	zone := st.Zone
+	if zone == nil {
+		zone = time.UTC
+	}
+	return &slav1.GetBusinessStatusResponse{Open: st.Open, NextOpenTime: ts(st.NextOpen), TimeZone: zone.String()}, nil
+}
+
 // GetTicketSla implements SlaService.GetTicketSla.
 func (s *Server) GetTicketSla(ctx context.Context, req *slav1.GetTicketSlaRequest) (*slav1.GetTicketSlaResponse, error) {
 	id, err := apiparse.ID("ticket_id", req.GetTicketId())

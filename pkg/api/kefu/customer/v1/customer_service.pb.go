@@ -90,6 +90,62 @@ func (RevealField) EnumDescriptor() ([]byte, []int) {
 	return file_kefu_customer_v1_customer_service_proto_rawDescGZIP(), []int{0}
 }
 
+// ContactStatus says what the customer record knows of a contact value.
+type ContactStatus int32
+
+const (
+	ContactStatus_CONTACT_STATUS_UNSPECIFIED ContactStatus = 0
+	// The record does not hold this value.
+	ContactStatus_CONTACT_STATUS_UNKNOWN ContactStatus = 1
+	// The record holds it with a standing consent.
+	ContactStatus_CONTACT_STATUS_USABLE ContactStatus = 2
+	// The record holds it and every consent for it was withdrawn: never use it.
+	ContactStatus_CONTACT_STATUS_WITHDRAWN ContactStatus = 3
+)
+
+// Enum value maps for ContactStatus.
+var (
+	ContactStatus_name = map[int32]string{
+		0: "CONTACT_STATUS_UNSPECIFIED",
+		1: "CONTACT_STATUS_UNKNOWN",
+		2: "CONTACT_STATUS_USABLE",
+		3: "CONTACT_STATUS_WITHDRAWN",
+	}
+	ContactStatus_value = map[string]int32{
+		"CONTACT_STATUS_UNSPECIFIED": 0,
+		"CONTACT_STATUS_UNKNOWN":     1,
+		"CONTACT_STATUS_USABLE":      2,
+		"CONTACT_STATUS_WITHDRAWN":   3,
+	}
+)
+
+func (x ContactStatus) Enum() *ContactStatus {
+	p := new(ContactStatus)
+	*p = x
+	return p
+}
+
+func (x ContactStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ContactStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_kefu_customer_v1_customer_service_proto_enumTypes[1].Descriptor()
+}
+
+func (ContactStatus) Type() protoreflect.EnumType {
+	return &file_kefu_customer_v1_customer_service_proto_enumTypes[1]
+}
+
+func (x ContactStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ContactStatus.Descriptor instead.
+func (ContactStatus) EnumDescriptor() ([]byte, []int) {
+	return file_kefu_customer_v1_customer_service_proto_rawDescGZIP(), []int{1}
+}
+
 // CreateCustomerRequest creates a record.
 type CreateCustomerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2458,6 +2514,198 @@ func (x *CreateTierResponse) GetTier() *Tier {
 	return nil
 }
 
+// DeliveryContact is a usable contact, in full.
+type DeliveryContact struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Contact id (UUID).
+	ContactId string `protobuf:"bytes,1,opt,name=contact_id,json=contactId,proto3" json:"contact_id,omitempty"`
+	// What the value is.
+	Kind v1.ContactKind `protobuf:"varint,2,opt,name=kind,proto3,enum=kefu.intake.v1.ContactKind" json:"kind,omitempty"`
+	// The phone number, email address or WeChat id, unmasked.
+	Value         string `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliveryContact) Reset() {
+	*x = DeliveryContact{}
+	mi := &file_kefu_customer_v1_customer_service_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliveryContact) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliveryContact) ProtoMessage() {}
+
+func (x *DeliveryContact) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_customer_v1_customer_service_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliveryContact.ProtoReflect.Descriptor instead.
+func (*DeliveryContact) Descriptor() ([]byte, []int) {
+	return file_kefu_customer_v1_customer_service_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *DeliveryContact) GetContactId() string {
+	if x != nil {
+		return x.ContactId
+	}
+	return ""
+}
+
+func (x *DeliveryContact) GetKind() v1.ContactKind {
+	if x != nil {
+		return x.Kind
+	}
+	return v1.ContactKind(0)
+}
+
+func (x *DeliveryContact) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+// GetDeliveryContactsRequest is the input of GetDeliveryContacts.
+type GetDeliveryContactsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Customer id (UUID).
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// A contact to check against the record (optional).
+	Check         *v1.Contact `protobuf:"bytes,2,opt,name=check,proto3" json:"check,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDeliveryContactsRequest) Reset() {
+	*x = GetDeliveryContactsRequest{}
+	mi := &file_kefu_customer_v1_customer_service_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDeliveryContactsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDeliveryContactsRequest) ProtoMessage() {}
+
+func (x *GetDeliveryContactsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_customer_v1_customer_service_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDeliveryContactsRequest.ProtoReflect.Descriptor instead.
+func (*GetDeliveryContactsRequest) Descriptor() ([]byte, []int) {
+	return file_kefu_customer_v1_customer_service_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *GetDeliveryContactsRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *GetDeliveryContactsRequest) GetCheck() *v1.Contact {
+	if x != nil {
+		return x.Check
+	}
+	return nil
+}
+
+// GetDeliveryContactsResponse is the output of GetDeliveryContacts.
+type GetDeliveryContactsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The record's id (the survivor's, when the one asked for was merged).
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Preferred channel (unspecified: none).
+	PreferredChannel v1.Channel `protobuf:"varint,2,opt,name=preferred_channel,json=preferredChannel,proto3,enum=kefu.intake.v1.Channel" json:"preferred_channel,omitempty"`
+	// Usable contacts, oldest first.
+	Contacts []*DeliveryContact `protobuf:"bytes,3,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	// What the record knows of check (unspecified without one).
+	CheckStatus   ContactStatus `protobuf:"varint,4,opt,name=check_status,json=checkStatus,proto3,enum=kefu.customer.v1.ContactStatus" json:"check_status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDeliveryContactsResponse) Reset() {
+	*x = GetDeliveryContactsResponse{}
+	mi := &file_kefu_customer_v1_customer_service_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDeliveryContactsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDeliveryContactsResponse) ProtoMessage() {}
+
+func (x *GetDeliveryContactsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_customer_v1_customer_service_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDeliveryContactsResponse.ProtoReflect.Descriptor instead.
+func (*GetDeliveryContactsResponse) Descriptor() ([]byte, []int) {
+	return file_kefu_customer_v1_customer_service_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *GetDeliveryContactsResponse) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *GetDeliveryContactsResponse) GetPreferredChannel() v1.Channel {
+	if x != nil {
+		return x.PreferredChannel
+	}
+	return v1.Channel(0)
+}
+
+func (x *GetDeliveryContactsResponse) GetContacts() []*DeliveryContact {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
+func (x *GetDeliveryContactsResponse) GetCheckStatus() ContactStatus {
+	if x != nil {
+		return x.CheckStatus
+	}
+	return ContactStatus_CONTACT_STATUS_UNSPECIFIED
+}
+
 var File_kefu_customer_v1_customer_service_proto protoreflect.FileDescriptor
 
 const file_kefu_customer_v1_customer_service_proto_rawDesc = "" +
@@ -2625,14 +2873,34 @@ const file_kefu_customer_v1_customer_service_proto_rawDesc = "" +
 	"\x11CreateTierRequest\x122\n" +
 	"\x04tier\x18\x01 \x01(\v2\x16.kefu.customer.v1.TierB\x06\xbaH\x03\xc8\x01\x01R\x04tier\"@\n" +
 	"\x12CreateTierResponse\x12*\n" +
-	"\x04tier\x18\x01 \x01(\v2\x16.kefu.customer.v1.TierR\x04tier*\xb7\x01\n" +
+	"\x04tier\x18\x01 \x01(\v2\x16.kefu.customer.v1.TierR\x04tier\"w\n" +
+	"\x0fDeliveryContact\x12\x1d\n" +
+	"\n" +
+	"contact_id\x18\x01 \x01(\tR\tcontactId\x12/\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1b.kefu.intake.v1.ContactKindR\x04kind\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\tR\x05value\"v\n" +
+	"\x1aGetDeliveryContactsRequest\x12)\n" +
+	"\vcustomer_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
+	"customerId\x12-\n" +
+	"\x05check\x18\x02 \x01(\v2\x17.kefu.intake.v1.ContactR\x05check\"\x87\x02\n" +
+	"\x1bGetDeliveryContactsResponse\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12D\n" +
+	"\x11preferred_channel\x18\x02 \x01(\x0e2\x17.kefu.intake.v1.ChannelR\x10preferredChannel\x12=\n" +
+	"\bcontacts\x18\x03 \x03(\v2!.kefu.customer.v1.DeliveryContactR\bcontacts\x12B\n" +
+	"\fcheck_status\x18\x04 \x01(\x0e2\x1f.kefu.customer.v1.ContactStatusR\vcheckStatus*\xb7\x01\n" +
 	"\vRevealField\x12\x1c\n" +
 	"\x18REVEAL_FIELD_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11REVEAL_FIELD_NAME\x10\x01\x12\x1c\n" +
 	"\x18REVEAL_FIELD_NATIONAL_ID\x10\x02\x12\x19\n" +
 	"\x15REVEAL_FIELD_CONTACTS\x10\x03\x12\x1b\n" +
 	"\x17REVEAL_FIELD_OCCUPATION\x10\x04\x12\x1d\n" +
-	"\x19REVEAL_FIELD_REGISTRATION\x10\x052\xbf\x15\n" +
+	"\x19REVEAL_FIELD_REGISTRATION\x10\x05*\x84\x01\n" +
+	"\rContactStatus\x12\x1e\n" +
+	"\x1aCONTACT_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16CONTACT_STATUS_UNKNOWN\x10\x01\x12\x19\n" +
+	"\x15CONTACT_STATUS_USABLE\x10\x02\x12\x1c\n" +
+	"\x18CONTACT_STATUS_WITHDRAWN\x10\x032\xed\x16\n" +
 	"\x0fCustomerService\x12}\n" +
 	"\x0eCreateCustomer\x12'.kefu.customer.v1.CreateCustomerRequest\x1a(.kefu.customer.v1.CreateCustomerResponse\"\x18\x82\xd3\xe4\x93\x02\x12:\x01*\"\r/v1/customers\x12\x7f\n" +
 	"\vGetCustomer\x12$.kefu.customer.v1.GetCustomerRequest\x1a%.kefu.customer.v1.GetCustomerResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/customers/{customer_id}\x12\x9b\x01\n" +
@@ -2651,7 +2919,8 @@ const file_kefu_customer_v1_customer_service_proto_rawDesc = "" +
 	"\rEraseCustomer\x12&.kefu.customer.v1.EraseCustomerRequest\x1a'.kefu.customer.v1.EraseCustomerResponse\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/customers/{customer_id}:erase\x12\x92\x01\n" +
 	"\x0eExportCustomer\x12'.kefu.customer.v1.ExportCustomerRequest\x1a(.kefu.customer.v1.ExportCustomerResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/customers/{customer_id}:export\x12\x8c\x01\n" +
 	"\x0eVerifyIdentity\x12'.kefu.customer.v1.VerifyIdentityRequest\x1a(.kefu.customer.v1.VerifyIdentityResponse\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/customers:verifyIdentity\x12\x88\x01\n" +
-	"\x0fResolveCustomer\x12(.kefu.customer.v1.ResolveCustomerRequest\x1a).kefu.customer.v1.ResolveCustomerResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/customers:resolve\x12g\n" +
+	"\x0fResolveCustomer\x12(.kefu.customer.v1.ResolveCustomerRequest\x1a).kefu.customer.v1.ResolveCustomerResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/customers:resolve\x12\xab\x01\n" +
+	"\x13GetDeliveryContacts\x12,.kefu.customer.v1.GetDeliveryContactsRequest\x1a-.kefu.customer.v1.GetDeliveryContactsResponse\"7\x82\xd3\xe4\x93\x021:\x01*\",/v1/customers/{customer_id}:deliveryContacts\x12g\n" +
 	"\tListTiers\x12\".kefu.customer.v1.ListTiersRequest\x1a#.kefu.customer.v1.ListTiersResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/tiers\x12p\n" +
 	"\n" +
 	"CreateTier\x12#.kefu.customer.v1.CreateTierRequest\x1a$.kefu.customer.v1.CreateTierResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x04tier\"\t/v1/tiersB.Z,kefu.dev/pkg/api/kefu/customer/v1;customerv1b\x06proto3"
@@ -2668,144 +2937,155 @@ func file_kefu_customer_v1_customer_service_proto_rawDescGZIP() []byte {
 	return file_kefu_customer_v1_customer_service_proto_rawDescData
 }
 
-var file_kefu_customer_v1_customer_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kefu_customer_v1_customer_service_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_kefu_customer_v1_customer_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_kefu_customer_v1_customer_service_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_kefu_customer_v1_customer_service_proto_goTypes = []any{
-	(RevealField)(0),                  // 0: kefu.customer.v1.RevealField
-	(*CreateCustomerRequest)(nil),     // 1: kefu.customer.v1.CreateCustomerRequest
-	(*CreateCustomerResponse)(nil),    // 2: kefu.customer.v1.CreateCustomerResponse
-	(*GetCustomerRequest)(nil),        // 3: kefu.customer.v1.GetCustomerRequest
-	(*GetCustomerResponse)(nil),       // 4: kefu.customer.v1.GetCustomerResponse
-	(*UpdateCustomerRequest)(nil),     // 5: kefu.customer.v1.UpdateCustomerRequest
-	(*UpdateCustomerResponse)(nil),    // 6: kefu.customer.v1.UpdateCustomerResponse
-	(*ListCustomersRequest)(nil),      // 7: kefu.customer.v1.ListCustomersRequest
-	(*ListCustomersResponse)(nil),     // 8: kefu.customer.v1.ListCustomersResponse
-	(*FindCustomersRequest)(nil),      // 9: kefu.customer.v1.FindCustomersRequest
-	(*FindCustomersResponse)(nil),     // 10: kefu.customer.v1.FindCustomersResponse
-	(*MergeCustomersRequest)(nil),     // 11: kefu.customer.v1.MergeCustomersRequest
-	(*MergeCustomersResponse)(nil),    // 12: kefu.customer.v1.MergeCustomersResponse
-	(*RevealCustomerRequest)(nil),     // 13: kefu.customer.v1.RevealCustomerRequest
-	(*RevealCustomerResponse)(nil),    // 14: kefu.customer.v1.RevealCustomerResponse
-	(*AddContactRequest)(nil),         // 15: kefu.customer.v1.AddContactRequest
-	(*AddContactResponse)(nil),        // 16: kefu.customer.v1.AddContactResponse
-	(*RemoveContactRequest)(nil),      // 17: kefu.customer.v1.RemoveContactRequest
-	(*RemoveContactResponse)(nil),     // 18: kefu.customer.v1.RemoveContactResponse
-	(*RecordConsentRequest)(nil),      // 19: kefu.customer.v1.RecordConsentRequest
-	(*RecordConsentResponse)(nil),     // 20: kefu.customer.v1.RecordConsentResponse
-	(*WithdrawConsentRequest)(nil),    // 21: kefu.customer.v1.WithdrawConsentRequest
-	(*WithdrawConsentResponse)(nil),   // 22: kefu.customer.v1.WithdrawConsentResponse
-	(*AddBusinessKeyRequest)(nil),     // 23: kefu.customer.v1.AddBusinessKeyRequest
-	(*AddBusinessKeyResponse)(nil),    // 24: kefu.customer.v1.AddBusinessKeyResponse
-	(*RemoveBusinessKeyRequest)(nil),  // 25: kefu.customer.v1.RemoveBusinessKeyRequest
-	(*RemoveBusinessKeyResponse)(nil), // 26: kefu.customer.v1.RemoveBusinessKeyResponse
-	(*EraseCustomerRequest)(nil),      // 27: kefu.customer.v1.EraseCustomerRequest
-	(*EraseCustomerResponse)(nil),     // 28: kefu.customer.v1.EraseCustomerResponse
-	(*ExportCustomerRequest)(nil),     // 29: kefu.customer.v1.ExportCustomerRequest
-	(*ExportCustomerResponse)(nil),    // 30: kefu.customer.v1.ExportCustomerResponse
-	(*ContactRef)(nil),                // 31: kefu.customer.v1.ContactRef
-	(*VerifyIdentityRequest)(nil),     // 32: kefu.customer.v1.VerifyIdentityRequest
-	(*VerifyIdentityResponse)(nil),    // 33: kefu.customer.v1.VerifyIdentityResponse
-	(*ResolveCustomerRequest)(nil),    // 34: kefu.customer.v1.ResolveCustomerRequest
-	(*ResolveCustomerResponse)(nil),   // 35: kefu.customer.v1.ResolveCustomerResponse
-	(*ListTiersRequest)(nil),          // 36: kefu.customer.v1.ListTiersRequest
-	(*ListTiersResponse)(nil),         // 37: kefu.customer.v1.ListTiersResponse
-	(*CreateTierRequest)(nil),         // 38: kefu.customer.v1.CreateTierRequest
-	(*CreateTierResponse)(nil),        // 39: kefu.customer.v1.CreateTierResponse
-	(*Customer)(nil),                  // 40: kefu.customer.v1.Customer
-	(*fieldmaskpb.FieldMask)(nil),     // 41: google.protobuf.FieldMask
-	(CustomerKind)(0),                 // 42: kefu.customer.v1.CustomerKind
-	(CustomerState)(0),                // 43: kefu.customer.v1.CustomerState
-	(*timestamppb.Timestamp)(nil),     // 44: google.protobuf.Timestamp
-	(*ContactPoint)(nil),              // 45: kefu.customer.v1.ContactPoint
-	(*Consent)(nil),                   // 46: kefu.customer.v1.Consent
-	(*BusinessKey)(nil),               // 47: kefu.customer.v1.BusinessKey
-	(BusinessKeyKind)(0),              // 48: kefu.customer.v1.BusinessKeyKind
-	(*VerificationAttempt)(nil),       // 49: kefu.customer.v1.VerificationAttempt
-	(v1.ContactKind)(0),               // 50: kefu.intake.v1.ContactKind
-	(*v1.Contact)(nil),                // 51: kefu.intake.v1.Contact
-	(v1.Channel)(0),                   // 52: kefu.intake.v1.Channel
-	(*Tier)(nil),                      // 53: kefu.customer.v1.Tier
+	(RevealField)(0),                    // 0: kefu.customer.v1.RevealField
+	(ContactStatus)(0),                  // 1: kefu.customer.v1.ContactStatus
+	(*CreateCustomerRequest)(nil),       // 2: kefu.customer.v1.CreateCustomerRequest
+	(*CreateCustomerResponse)(nil),      // 3: kefu.customer.v1.CreateCustomerResponse
+	(*GetCustomerRequest)(nil),          // 4: kefu.customer.v1.GetCustomerRequest
+	(*GetCustomerResponse)(nil),         // 5: kefu.customer.v1.GetCustomerResponse
+	(*UpdateCustomerRequest)(nil),       // 6: kefu.customer.v1.UpdateCustomerRequest
+	(*UpdateCustomerResponse)(nil),      // 7: kefu.customer.v1.UpdateCustomerResponse
+	(*ListCustomersRequest)(nil),        // 8: kefu.customer.v1.ListCustomersRequest
+	(*ListCustomersResponse)(nil),       // 9: kefu.customer.v1.ListCustomersResponse
+	(*FindCustomersRequest)(nil),        // 10: kefu.customer.v1.FindCustomersRequest
+	(*FindCustomersResponse)(nil),       // 11: kefu.customer.v1.FindCustomersResponse
+	(*MergeCustomersRequest)(nil),       // 12: kefu.customer.v1.MergeCustomersRequest
+	(*MergeCustomersResponse)(nil),      // 13: kefu.customer.v1.MergeCustomersResponse
+	(*RevealCustomerRequest)(nil),       // 14: kefu.customer.v1.RevealCustomerRequest
+	(*RevealCustomerResponse)(nil),      // 15: kefu.customer.v1.RevealCustomerResponse
+	(*AddContactRequest)(nil),           // 16: kefu.customer.v1.AddContactRequest
+	(*AddContactResponse)(nil),          // 17: kefu.customer.v1.AddContactResponse
+	(*RemoveContactRequest)(nil),        // 18: kefu.customer.v1.RemoveContactRequest
+	(*RemoveContactResponse)(nil),       // 19: kefu.customer.v1.RemoveContactResponse
+	(*RecordConsentRequest)(nil),        // 20: kefu.customer.v1.RecordConsentRequest
+	(*RecordConsentResponse)(nil),       // 21: kefu.customer.v1.RecordConsentResponse
+	(*WithdrawConsentRequest)(nil),      // 22: kefu.customer.v1.WithdrawConsentRequest
+	(*WithdrawConsentResponse)(nil),     // 23: kefu.customer.v1.WithdrawConsentResponse
+	(*AddBusinessKeyRequest)(nil),       // 24: kefu.customer.v1.AddBusinessKeyRequest
+	(*AddBusinessKeyResponse)(nil),      // 25: kefu.customer.v1.AddBusinessKeyResponse
+	(*RemoveBusinessKeyRequest)(nil),    // 26: kefu.customer.v1.RemoveBusinessKeyRequest
+	(*RemoveBusinessKeyResponse)(nil),   // 27: kefu.customer.v1.RemoveBusinessKeyResponse
+	(*EraseCustomerRequest)(nil),        // 28: kefu.customer.v1.EraseCustomerRequest
+	(*EraseCustomerResponse)(nil),       // 29: kefu.customer.v1.EraseCustomerResponse
+	(*ExportCustomerRequest)(nil),       // 30: kefu.customer.v1.ExportCustomerRequest
+	(*ExportCustomerResponse)(nil),      // 31: kefu.customer.v1.ExportCustomerResponse
+	(*ContactRef)(nil),                  // 32: kefu.customer.v1.ContactRef
+	(*VerifyIdentityRequest)(nil),       // 33: kefu.customer.v1.VerifyIdentityRequest
+	(*VerifyIdentityResponse)(nil),      // 34: kefu.customer.v1.VerifyIdentityResponse
+	(*ResolveCustomerRequest)(nil),      // 35: kefu.customer.v1.ResolveCustomerRequest
+	(*ResolveCustomerResponse)(nil),     // 36: kefu.customer.v1.ResolveCustomerResponse
+	(*ListTiersRequest)(nil),            // 37: kefu.customer.v1.ListTiersRequest
+	(*ListTiersResponse)(nil),           // 38: kefu.customer.v1.ListTiersResponse
+	(*CreateTierRequest)(nil),           // 39: kefu.customer.v1.CreateTierRequest
+	(*CreateTierResponse)(nil),          // 40: kefu.customer.v1.CreateTierResponse
+	(*DeliveryContact)(nil),             // 41: kefu.customer.v1.DeliveryContact
+	(*GetDeliveryContactsRequest)(nil),  // 42: kefu.customer.v1.GetDeliveryContactsRequest
+	(*GetDeliveryContactsResponse)(nil), // 43: kefu.customer.v1.GetDeliveryContactsResponse
+	(*Customer)(nil),                    // 44: kefu.customer.v1.Customer
+	(*fieldmaskpb.FieldMask)(nil),       // 45: google.protobuf.FieldMask
+	(CustomerKind)(0),                   // 46: kefu.customer.v1.CustomerKind
+	(CustomerState)(0),                  // 47: kefu.customer.v1.CustomerState
+	(*timestamppb.Timestamp)(nil),       // 48: google.protobuf.Timestamp
+	(*ContactPoint)(nil),                // 49: kefu.customer.v1.ContactPoint
+	(*Consent)(nil),                     // 50: kefu.customer.v1.Consent
+	(*BusinessKey)(nil),                 // 51: kefu.customer.v1.BusinessKey
+	(BusinessKeyKind)(0),                // 52: kefu.customer.v1.BusinessKeyKind
+	(*VerificationAttempt)(nil),         // 53: kefu.customer.v1.VerificationAttempt
+	(v1.ContactKind)(0),                 // 54: kefu.intake.v1.ContactKind
+	(*v1.Contact)(nil),                  // 55: kefu.intake.v1.Contact
+	(v1.Channel)(0),                     // 56: kefu.intake.v1.Channel
+	(*Tier)(nil),                        // 57: kefu.customer.v1.Tier
 }
 var file_kefu_customer_v1_customer_service_proto_depIdxs = []int32{
-	40, // 0: kefu.customer.v1.CreateCustomerRequest.customer:type_name -> kefu.customer.v1.Customer
-	40, // 1: kefu.customer.v1.CreateCustomerResponse.customer:type_name -> kefu.customer.v1.Customer
-	40, // 2: kefu.customer.v1.GetCustomerResponse.customer:type_name -> kefu.customer.v1.Customer
-	40, // 3: kefu.customer.v1.UpdateCustomerRequest.customer:type_name -> kefu.customer.v1.Customer
-	41, // 4: kefu.customer.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	40, // 5: kefu.customer.v1.UpdateCustomerResponse.customer:type_name -> kefu.customer.v1.Customer
-	42, // 6: kefu.customer.v1.ListCustomersRequest.kind:type_name -> kefu.customer.v1.CustomerKind
-	43, // 7: kefu.customer.v1.ListCustomersRequest.states:type_name -> kefu.customer.v1.CustomerState
-	44, // 8: kefu.customer.v1.ListCustomersRequest.created_after:type_name -> google.protobuf.Timestamp
-	44, // 9: kefu.customer.v1.ListCustomersRequest.created_before:type_name -> google.protobuf.Timestamp
-	40, // 10: kefu.customer.v1.ListCustomersResponse.customers:type_name -> kefu.customer.v1.Customer
-	40, // 11: kefu.customer.v1.FindCustomersResponse.customers:type_name -> kefu.customer.v1.Customer
-	40, // 12: kefu.customer.v1.MergeCustomersResponse.customer:type_name -> kefu.customer.v1.Customer
+	44, // 0: kefu.customer.v1.CreateCustomerRequest.customer:type_name -> kefu.customer.v1.Customer
+	44, // 1: kefu.customer.v1.CreateCustomerResponse.customer:type_name -> kefu.customer.v1.Customer
+	44, // 2: kefu.customer.v1.GetCustomerResponse.customer:type_name -> kefu.customer.v1.Customer
+	44, // 3: kefu.customer.v1.UpdateCustomerRequest.customer:type_name -> kefu.customer.v1.Customer
+	45, // 4: kefu.customer.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	44, // 5: kefu.customer.v1.UpdateCustomerResponse.customer:type_name -> kefu.customer.v1.Customer
+	46, // 6: kefu.customer.v1.ListCustomersRequest.kind:type_name -> kefu.customer.v1.CustomerKind
+	47, // 7: kefu.customer.v1.ListCustomersRequest.states:type_name -> kefu.customer.v1.CustomerState
+	48, // 8: kefu.customer.v1.ListCustomersRequest.created_after:type_name -> google.protobuf.Timestamp
+	48, // 9: kefu.customer.v1.ListCustomersRequest.created_before:type_name -> google.protobuf.Timestamp
+	44, // 10: kefu.customer.v1.ListCustomersResponse.customers:type_name -> kefu.customer.v1.Customer
+	44, // 11: kefu.customer.v1.FindCustomersResponse.customers:type_name -> kefu.customer.v1.Customer
+	44, // 12: kefu.customer.v1.MergeCustomersResponse.customer:type_name -> kefu.customer.v1.Customer
 	0,  // 13: kefu.customer.v1.RevealCustomerRequest.fields:type_name -> kefu.customer.v1.RevealField
-	40, // 14: kefu.customer.v1.RevealCustomerResponse.customer:type_name -> kefu.customer.v1.Customer
-	45, // 15: kefu.customer.v1.AddContactRequest.contact:type_name -> kefu.customer.v1.ContactPoint
-	40, // 16: kefu.customer.v1.AddContactResponse.customer:type_name -> kefu.customer.v1.Customer
-	40, // 17: kefu.customer.v1.RemoveContactResponse.customer:type_name -> kefu.customer.v1.Customer
-	46, // 18: kefu.customer.v1.RecordConsentRequest.consent:type_name -> kefu.customer.v1.Consent
-	40, // 19: kefu.customer.v1.RecordConsentResponse.customer:type_name -> kefu.customer.v1.Customer
-	40, // 20: kefu.customer.v1.WithdrawConsentResponse.customer:type_name -> kefu.customer.v1.Customer
-	47, // 21: kefu.customer.v1.AddBusinessKeyRequest.key:type_name -> kefu.customer.v1.BusinessKey
-	40, // 22: kefu.customer.v1.AddBusinessKeyResponse.customer:type_name -> kefu.customer.v1.Customer
-	48, // 23: kefu.customer.v1.RemoveBusinessKeyRequest.kind:type_name -> kefu.customer.v1.BusinessKeyKind
-	40, // 24: kefu.customer.v1.RemoveBusinessKeyResponse.customer:type_name -> kefu.customer.v1.Customer
-	40, // 25: kefu.customer.v1.EraseCustomerResponse.customer:type_name -> kefu.customer.v1.Customer
-	40, // 26: kefu.customer.v1.ExportCustomerResponse.customer:type_name -> kefu.customer.v1.Customer
-	49, // 27: kefu.customer.v1.ExportCustomerResponse.verification_attempts:type_name -> kefu.customer.v1.VerificationAttempt
-	44, // 28: kefu.customer.v1.ExportCustomerResponse.export_time:type_name -> google.protobuf.Timestamp
-	50, // 29: kefu.customer.v1.ContactRef.kind:type_name -> kefu.intake.v1.ContactKind
-	31, // 30: kefu.customer.v1.VerifyIdentityRequest.contact:type_name -> kefu.customer.v1.ContactRef
-	51, // 31: kefu.customer.v1.ResolveCustomerRequest.contact:type_name -> kefu.intake.v1.Contact
-	52, // 32: kefu.customer.v1.ResolveCustomerRequest.channel:type_name -> kefu.intake.v1.Channel
-	53, // 33: kefu.customer.v1.ListTiersResponse.tiers:type_name -> kefu.customer.v1.Tier
-	53, // 34: kefu.customer.v1.CreateTierRequest.tier:type_name -> kefu.customer.v1.Tier
-	53, // 35: kefu.customer.v1.CreateTierResponse.tier:type_name -> kefu.customer.v1.Tier
-	1,  // 36: kefu.customer.v1.CustomerService.CreateCustomer:input_type -> kefu.customer.v1.CreateCustomerRequest
-	3,  // 37: kefu.customer.v1.CustomerService.GetCustomer:input_type -> kefu.customer.v1.GetCustomerRequest
-	5,  // 38: kefu.customer.v1.CustomerService.UpdateCustomer:input_type -> kefu.customer.v1.UpdateCustomerRequest
-	7,  // 39: kefu.customer.v1.CustomerService.ListCustomers:input_type -> kefu.customer.v1.ListCustomersRequest
-	9,  // 40: kefu.customer.v1.CustomerService.FindCustomers:input_type -> kefu.customer.v1.FindCustomersRequest
-	11, // 41: kefu.customer.v1.CustomerService.MergeCustomers:input_type -> kefu.customer.v1.MergeCustomersRequest
-	13, // 42: kefu.customer.v1.CustomerService.RevealCustomer:input_type -> kefu.customer.v1.RevealCustomerRequest
-	15, // 43: kefu.customer.v1.CustomerService.AddContact:input_type -> kefu.customer.v1.AddContactRequest
-	17, // 44: kefu.customer.v1.CustomerService.RemoveContact:input_type -> kefu.customer.v1.RemoveContactRequest
-	19, // 45: kefu.customer.v1.CustomerService.RecordConsent:input_type -> kefu.customer.v1.RecordConsentRequest
-	21, // 46: kefu.customer.v1.CustomerService.WithdrawConsent:input_type -> kefu.customer.v1.WithdrawConsentRequest
-	23, // 47: kefu.customer.v1.CustomerService.AddBusinessKey:input_type -> kefu.customer.v1.AddBusinessKeyRequest
-	25, // 48: kefu.customer.v1.CustomerService.RemoveBusinessKey:input_type -> kefu.customer.v1.RemoveBusinessKeyRequest
-	27, // 49: kefu.customer.v1.CustomerService.EraseCustomer:input_type -> kefu.customer.v1.EraseCustomerRequest
-	29, // 50: kefu.customer.v1.CustomerService.ExportCustomer:input_type -> kefu.customer.v1.ExportCustomerRequest
-	32, // 51: kefu.customer.v1.CustomerService.VerifyIdentity:input_type -> kefu.customer.v1.VerifyIdentityRequest
-	34, // 52: kefu.customer.v1.CustomerService.ResolveCustomer:input_type -> kefu.customer.v1.ResolveCustomerRequest
-	36, // 53: kefu.customer.v1.CustomerService.ListTiers:input_type -> kefu.customer.v1.ListTiersRequest
-	38, // 54: kefu.customer.v1.CustomerService.CreateTier:input_type -> kefu.customer.v1.CreateTierRequest
-	2,  // 55: kefu.customer.v1.CustomerService.CreateCustomer:output_type -> kefu.customer.v1.CreateCustomerResponse
-	4,  // 56: kefu.customer.v1.CustomerService.GetCustomer:output_type -> kefu.customer.v1.GetCustomerResponse
-	6,  // 57: kefu.customer.v1.CustomerService.UpdateCustomer:output_type -> kefu.customer.v1.UpdateCustomerResponse
-	8,  // 58: kefu.customer.v1.CustomerService.ListCustomers:output_type -> kefu.customer.v1.ListCustomersResponse
-	10, // 59: kefu.customer.v1.CustomerService.FindCustomers:output_type -> kefu.customer.v1.FindCustomersResponse
-	12, // 60: kefu.customer.v1.CustomerService.MergeCustomers:output_type -> kefu.customer.v1.MergeCustomersResponse
-	14, // 61: kefu.customer.v1.CustomerService.RevealCustomer:output_type -> kefu.customer.v1.RevealCustomerResponse
-	16, // 62: kefu.customer.v1.CustomerService.AddContact:output_type -> kefu.customer.v1.AddContactResponse
-	18, // 63: kefu.customer.v1.CustomerService.RemoveContact:output_type -> kefu.customer.v1.RemoveContactResponse
-	20, // 64: kefu.customer.v1.CustomerService.RecordConsent:output_type -> kefu.customer.v1.RecordConsentResponse
-	22, // 65: kefu.customer.v1.CustomerService.WithdrawConsent:output_type -> kefu.customer.v1.WithdrawConsentResponse
-	24, // 66: kefu.customer.v1.CustomerService.AddBusinessKey:output_type -> kefu.customer.v1.AddBusinessKeyResponse
-	26, // 67: kefu.customer.v1.CustomerService.RemoveBusinessKey:output_type -> kefu.customer.v1.RemoveBusinessKeyResponse
-	28, // 68: kefu.customer.v1.CustomerService.EraseCustomer:output_type -> kefu.customer.v1.EraseCustomerResponse
-	30, // 69: kefu.customer.v1.CustomerService.ExportCustomer:output_type -> kefu.customer.v1.ExportCustomerResponse
-	33, // 70: kefu.customer.v1.CustomerService.VerifyIdentity:output_type -> kefu.customer.v1.VerifyIdentityResponse
-	35, // 71: kefu.customer.v1.CustomerService.ResolveCustomer:output_type -> kefu.customer.v1.ResolveCustomerResponse
-	37, // 72: kefu.customer.v1.CustomerService.ListTiers:output_type -> kefu.customer.v1.ListTiersResponse
-	39, // 73: kefu.customer.v1.CustomerService.CreateTier:output_type -> kefu.customer.v1.CreateTierResponse
-	55, // [55:74] is the sub-list for method output_type
-	36, // [36:55] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	44, // 14: kefu.customer.v1.RevealCustomerResponse.customer:type_name -> kefu.customer.v1.Customer
+	49, // 15: kefu.customer.v1.AddContactRequest.contact:type_name -> kefu.customer.v1.ContactPoint
+	44, // 16: kefu.customer.v1.AddContactResponse.customer:type_name -> kefu.customer.v1.Customer
+	44, // 17: kefu.customer.v1.RemoveContactResponse.customer:type_name -> kefu.customer.v1.Customer
+	50, // 18: kefu.customer.v1.RecordConsentRequest.consent:type_name -> kefu.customer.v1.Consent
+	44, // 19: kefu.customer.v1.RecordConsentResponse.customer:type_name -> kefu.customer.v1.Customer
+	44, // 20: kefu.customer.v1.WithdrawConsentResponse.customer:type_name -> kefu.customer.v1.Customer
+	51, // 21: kefu.customer.v1.AddBusinessKeyRequest.key:type_name -> kefu.customer.v1.BusinessKey
+	44, // 22: kefu.customer.v1.AddBusinessKeyResponse.customer:type_name -> kefu.customer.v1.Customer
+	52, // 23: kefu.customer.v1.RemoveBusinessKeyRequest.kind:type_name -> kefu.customer.v1.BusinessKeyKind
+	44, // 24: kefu.customer.v1.RemoveBusinessKeyResponse.customer:type_name -> kefu.customer.v1.Customer
+	44, // 25: kefu.customer.v1.EraseCustomerResponse.customer:type_name -> kefu.customer.v1.Customer
+	44, // 26: kefu.customer.v1.ExportCustomerResponse.customer:type_name -> kefu.customer.v1.Customer
+	53, // 27: kefu.customer.v1.ExportCustomerResponse.verification_attempts:type_name -> kefu.customer.v1.VerificationAttempt
+	48, // 28: kefu.customer.v1.ExportCustomerResponse.export_time:type_name -> google.protobuf.Timestamp
+	54, // 29: kefu.customer.v1.ContactRef.kind:type_name -> kefu.intake.v1.ContactKind
+	32, // 30: kefu.customer.v1.VerifyIdentityRequest.contact:type_name -> kefu.customer.v1.ContactRef
+	55, // 31: kefu.customer.v1.ResolveCustomerRequest.contact:type_name -> kefu.intake.v1.Contact
+	56, // 32: kefu.customer.v1.ResolveCustomerRequest.channel:type_name -> kefu.intake.v1.Channel
+	57, // 33: kefu.customer.v1.ListTiersResponse.tiers:type_name -> kefu.customer.v1.Tier
+	57, // 34: kefu.customer.v1.CreateTierRequest.tier:type_name -> kefu.customer.v1.Tier
+	57, // 35: kefu.customer.v1.CreateTierResponse.tier:type_name -> kefu.customer.v1.Tier
+	54, // 36: kefu.customer.v1.DeliveryContact.kind:type_name -> kefu.intake.v1.ContactKind
+	55, // 37: kefu.customer.v1.GetDeliveryContactsRequest.check:type_name -> kefu.intake.v1.Contact
+	56, // 38: kefu.customer.v1.GetDeliveryContactsResponse.preferred_channel:type_name -> kefu.intake.v1.Channel
+	41, // 39: kefu.customer.v1.GetDeliveryContactsResponse.contacts:type_name -> kefu.customer.v1.DeliveryContact
+	1,  // 40: kefu.customer.v1.GetDeliveryContactsResponse.check_status:type_name -> kefu.customer.v1.ContactStatus
+	2,  // 41: kefu.customer.v1.CustomerService.CreateCustomer:input_type -> kefu.customer.v1.CreateCustomerRequest
+	4,  // 42: kefu.customer.v1.CustomerService.GetCustomer:input_type -> kefu.customer.v1.GetCustomerRequest
+	6,  // 43: kefu.customer.v1.CustomerService.UpdateCustomer:input_type -> kefu.customer.v1.UpdateCustomerRequest
+	8,  // 44: kefu.customer.v1.CustomerService.ListCustomers:input_type -> kefu.customer.v1.ListCustomersRequest
+	10, // 45: kefu.customer.v1.CustomerService.FindCustomers:input_type -> kefu.customer.v1.FindCustomersRequest
+	12, // 46: kefu.customer.v1.CustomerService.MergeCustomers:input_type -> kefu.customer.v1.MergeCustomersRequest
+	14, // 47: kefu.customer.v1.CustomerService.RevealCustomer:input_type -> kefu.customer.v1.RevealCustomerRequest
+	16, // 48: kefu.customer.v1.CustomerService.AddContact:input_type -> kefu.customer.v1.AddContactRequest
+	18, // 49: kefu.customer.v1.CustomerService.RemoveContact:input_type -> kefu.customer.v1.RemoveContactRequest
+	20, // 50: kefu.customer.v1.CustomerService.RecordConsent:input_type -> kefu.customer.v1.RecordConsentRequest
+	22, // 51: kefu.customer.v1.CustomerService.WithdrawConsent:input_type -> kefu.customer.v1.WithdrawConsentRequest
+	24, // 52: kefu.customer.v1.CustomerService.AddBusinessKey:input_type -> kefu.customer.v1.AddBusinessKeyRequest
+	26, // 53: kefu.customer.v1.CustomerService.RemoveBusinessKey:input_type -> kefu.customer.v1.RemoveBusinessKeyRequest
+	28, // 54: kefu.customer.v1.CustomerService.EraseCustomer:input_type -> kefu.customer.v1.EraseCustomerRequest
+	30, // 55: kefu.customer.v1.CustomerService.ExportCustomer:input_type -> kefu.customer.v1.ExportCustomerRequest
+	33, // 56: kefu.customer.v1.CustomerService.VerifyIdentity:input_type -> kefu.customer.v1.VerifyIdentityRequest
+	35, // 57: kefu.customer.v1.CustomerService.ResolveCustomer:input_type -> kefu.customer.v1.ResolveCustomerRequest
+	42, // 58: kefu.customer.v1.CustomerService.GetDeliveryContacts:input_type -> kefu.customer.v1.GetDeliveryContactsRequest
+	37, // 59: kefu.customer.v1.CustomerService.ListTiers:input_type -> kefu.customer.v1.ListTiersRequest
+	39, // 60: kefu.customer.v1.CustomerService.CreateTier:input_type -> kefu.customer.v1.CreateTierRequest
+	3,  // 61: kefu.customer.v1.CustomerService.CreateCustomer:output_type -> kefu.customer.v1.CreateCustomerResponse
+	5,  // 62: kefu.customer.v1.CustomerService.GetCustomer:output_type -> kefu.customer.v1.GetCustomerResponse
+	7,  // 63: kefu.customer.v1.CustomerService.UpdateCustomer:output_type -> kefu.customer.v1.UpdateCustomerResponse
+	9,  // 64: kefu.customer.v1.CustomerService.ListCustomers:output_type -> kefu.customer.v1.ListCustomersResponse
+	11, // 65: kefu.customer.v1.CustomerService.FindCustomers:output_type -> kefu.customer.v1.FindCustomersResponse
+	13, // 66: kefu.customer.v1.CustomerService.MergeCustomers:output_type -> kefu.customer.v1.MergeCustomersResponse
+	15, // 67: kefu.customer.v1.CustomerService.RevealCustomer:output_type -> kefu.customer.v1.RevealCustomerResponse
+	17, // 68: kefu.customer.v1.CustomerService.AddContact:output_type -> kefu.customer.v1.AddContactResponse
+	19, // 69: kefu.customer.v1.CustomerService.RemoveContact:output_type -> kefu.customer.v1.RemoveContactResponse
+	21, // 70: kefu.customer.v1.CustomerService.RecordConsent:output_type -> kefu.customer.v1.RecordConsentResponse
+	23, // 71: kefu.customer.v1.CustomerService.WithdrawConsent:output_type -> kefu.customer.v1.WithdrawConsentResponse
+	25, // 72: kefu.customer.v1.CustomerService.AddBusinessKey:output_type -> kefu.customer.v1.AddBusinessKeyResponse
+	27, // 73: kefu.customer.v1.CustomerService.RemoveBusinessKey:output_type -> kefu.customer.v1.RemoveBusinessKeyResponse
+	29, // 74: kefu.customer.v1.CustomerService.EraseCustomer:output_type -> kefu.customer.v1.EraseCustomerResponse
+	31, // 75: kefu.customer.v1.CustomerService.ExportCustomer:output_type -> kefu.customer.v1.ExportCustomerResponse
+	34, // 76: kefu.customer.v1.CustomerService.VerifyIdentity:output_type -> kefu.customer.v1.VerifyIdentityResponse
+	36, // 77: kefu.customer.v1.CustomerService.ResolveCustomer:output_type -> kefu.customer.v1.ResolveCustomerResponse
+	43, // 78: kefu.customer.v1.CustomerService.GetDeliveryContacts:output_type -> kefu.customer.v1.GetDeliveryContactsResponse
+	38, // 79: kefu.customer.v1.CustomerService.ListTiers:output_type -> kefu.customer.v1.ListTiersResponse
+	40, // 80: kefu.customer.v1.CustomerService.CreateTier:output_type -> kefu.customer.v1.CreateTierResponse
+	61, // [61:81] is the sub-list for method output_type
+	41, // [41:61] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_kefu_customer_v1_customer_service_proto_init() }
@@ -2834,8 +3114,8 @@ func file_kefu_customer_v1_customer_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kefu_customer_v1_customer_service_proto_rawDesc), len(file_kefu_customer_v1_customer_service_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   39,
+			NumEnums:      2,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -812,6 +812,51 @@ func local_request_CustomerService_ResolveCustomer_0(ctx context.Context, marsha
 	return msg, metadata, err
 }
 
+func request_CustomerService_GetDeliveryContacts_0(ctx context.Context, marshaler runtime.Marshaler, client CustomerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetDeliveryContactsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["customer_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "customer_id")
+	}
+	protoReq.CustomerId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "customer_id", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetDeliveryContacts(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_CustomerService_GetDeliveryContacts_0(ctx context.Context, marshaler runtime.Marshaler, server CustomerServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetDeliveryContactsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["customer_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "customer_id")
+	}
+	protoReq.CustomerId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "customer_id", err)
+	}
+	msg, err := server.GetDeliveryContacts(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 func request_CustomerService_ListTiers_0(ctx context.Context, marshaler runtime.Marshaler, client CustomerServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq ListTiersRequest
@@ -1206,6 +1251,26 @@ func RegisterCustomerServiceHandlerServer(ctx context.Context, mux *runtime.Serv
 		}
 		forward_CustomerService_ResolveCustomer_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_CustomerService_GetDeliveryContacts_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/kefu.customer.v1.CustomerService/GetDeliveryContacts", runtime.WithHTTPPathPattern("/v1/customers/{customer_id}:deliveryContacts"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_CustomerService_GetDeliveryContacts_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_CustomerService_GetDeliveryContacts_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_CustomerService_ListTiers_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1575,6 +1640,23 @@ func RegisterCustomerServiceHandlerClient(ctx context.Context, mux *runtime.Serv
 		}
 		forward_CustomerService_ResolveCustomer_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_CustomerService_GetDeliveryContacts_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/kefu.customer.v1.CustomerService/GetDeliveryContacts", runtime.WithHTTPPathPattern("/v1/customers/{customer_id}:deliveryContacts"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_CustomerService_GetDeliveryContacts_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_CustomerService_GetDeliveryContacts_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_CustomerService_ListTiers_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1613,45 +1695,47 @@ func RegisterCustomerServiceHandlerClient(ctx context.Context, mux *runtime.Serv
 }
 
 var (
-	pattern_CustomerService_CreateCustomer_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "customers"}, ""))
-	pattern_CustomerService_GetCustomer_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "customers", "customer_id"}, ""))
-	pattern_CustomerService_UpdateCustomer_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "customers", "customer.customer_id"}, ""))
-	pattern_CustomerService_ListCustomers_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "customers"}, ""))
-	pattern_CustomerService_FindCustomers_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "customers"}, "find"))
-	pattern_CustomerService_MergeCustomers_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "customers", "survivor_id"}, "merge"))
-	pattern_CustomerService_RevealCustomer_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "customers", "customer_id"}, "reveal"))
-	pattern_CustomerService_AddContact_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "contacts"}, ""))
-	pattern_CustomerService_RemoveContact_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "customers", "customer_id", "contacts", "contact_id"}, ""))
-	pattern_CustomerService_RecordConsent_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "customers", "customer_id", "contacts", "contact_id"}, "recordConsent"))
-	pattern_CustomerService_WithdrawConsent_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "customers", "customer_id", "contacts", "contact_id"}, "withdrawConsent"))
-	pattern_CustomerService_AddBusinessKey_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "businessKeys"}, ""))
-	pattern_CustomerService_RemoveBusinessKey_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "businessKeys"}, "remove"))
-	pattern_CustomerService_EraseCustomer_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "customers", "customer_id"}, "erase"))
-	pattern_CustomerService_ExportCustomer_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "customers", "customer_id"}, "export"))
-	pattern_CustomerService_VerifyIdentity_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "customers"}, "verifyIdentity"))
-	pattern_CustomerService_ResolveCustomer_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "customers"}, "resolve"))
-	pattern_CustomerService_ListTiers_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "tiers"}, ""))
-	pattern_CustomerService_CreateTier_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "tiers"}, ""))
+	pattern_CustomerService_CreateCustomer_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "customers"}, ""))
+	pattern_CustomerService_GetCustomer_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "customers", "customer_id"}, ""))
+	pattern_CustomerService_UpdateCustomer_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "customers", "customer.customer_id"}, ""))
+	pattern_CustomerService_ListCustomers_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "customers"}, ""))
+	pattern_CustomerService_FindCustomers_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "customers"}, "find"))
+	pattern_CustomerService_MergeCustomers_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "customers", "survivor_id"}, "merge"))
+	pattern_CustomerService_RevealCustomer_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "customers", "customer_id"}, "reveal"))
+	pattern_CustomerService_AddContact_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "contacts"}, ""))
+	pattern_CustomerService_RemoveContact_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "customers", "customer_id", "contacts", "contact_id"}, ""))
+	pattern_CustomerService_RecordConsent_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "customers", "customer_id", "contacts", "contact_id"}, "recordConsent"))
+	pattern_CustomerService_WithdrawConsent_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "customers", "customer_id", "contacts", "contact_id"}, "withdrawConsent"))
+	pattern_CustomerService_AddBusinessKey_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "businessKeys"}, ""))
+	pattern_CustomerService_RemoveBusinessKey_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "businessKeys"}, "remove"))
+	pattern_CustomerService_EraseCustomer_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "customers", "customer_id"}, "erase"))
+	pattern_CustomerService_ExportCustomer_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "customers", "customer_id"}, "export"))
+	pattern_CustomerService_VerifyIdentity_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "customers"}, "verifyIdentity"))
+	pattern_CustomerService_ResolveCustomer_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "customers"}, "resolve"))
+	pattern_CustomerService_GetDeliveryContacts_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "customers", "customer_id"}, "deliveryContacts"))
+	pattern_CustomerService_ListTiers_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "tiers"}, ""))
+	pattern_CustomerService_CreateTier_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "tiers"}, ""))
 )
 
 var (
-	forward_CustomerService_CreateCustomer_0    = runtime.ForwardResponseMessage
-	forward_CustomerService_GetCustomer_0       = runtime.ForwardResponseMessage
-	forward_CustomerService_UpdateCustomer_0    = runtime.ForwardResponseMessage
-	forward_CustomerService_ListCustomers_0     = runtime.ForwardResponseMessage
-	forward_CustomerService_FindCustomers_0     = runtime.ForwardResponseMessage
-	forward_CustomerService_MergeCustomers_0    = runtime.ForwardResponseMessage
-	forward_CustomerService_RevealCustomer_0    = runtime.ForwardResponseMessage
-	forward_CustomerService_AddContact_0        = runtime.ForwardResponseMessage
-	forward_CustomerService_RemoveContact_0     = runtime.ForwardResponseMessage
-	forward_CustomerService_RecordConsent_0     = runtime.ForwardResponseMessage
-	forward_CustomerService_WithdrawConsent_0   = runtime.ForwardResponseMessage
-	forward_CustomerService_AddBusinessKey_0    = runtime.ForwardResponseMessage
-	forward_CustomerService_RemoveBusinessKey_0 = runtime.ForwardResponseMessage
-	forward_CustomerService_EraseCustomer_0     = runtime.ForwardResponseMessage
-	forward_CustomerService_ExportCustomer_0    = runtime.ForwardResponseMessage
-	forward_CustomerService_VerifyIdentity_0    = runtime.ForwardResponseMessage
-	forward_CustomerService_ResolveCustomer_0   = runtime.ForwardResponseMessage
-	forward_CustomerService_ListTiers_0         = runtime.ForwardResponseMessage
-	forward_CustomerService_CreateTier_0        = runtime.ForwardResponseMessage
+	forward_CustomerService_CreateCustomer_0      = runtime.ForwardResponseMessage
+	forward_CustomerService_GetCustomer_0         = runtime.ForwardResponseMessage
+	forward_CustomerService_UpdateCustomer_0      = runtime.ForwardResponseMessage
+	forward_CustomerService_ListCustomers_0       = runtime.ForwardResponseMessage
+	forward_CustomerService_FindCustomers_0       = runtime.ForwardResponseMessage
+	forward_CustomerService_MergeCustomers_0      = runtime.ForwardResponseMessage
+	forward_CustomerService_RevealCustomer_0      = runtime.ForwardResponseMessage
+	forward_CustomerService_AddContact_0          = runtime.ForwardResponseMessage
+	forward_CustomerService_RemoveContact_0       = runtime.ForwardResponseMessage
+	forward_CustomerService_RecordConsent_0       = runtime.ForwardResponseMessage
+	forward_CustomerService_WithdrawConsent_0     = runtime.ForwardResponseMessage
+	forward_CustomerService_AddBusinessKey_0      = runtime.ForwardResponseMessage
+	forward_CustomerService_RemoveBusinessKey_0   = runtime.ForwardResponseMessage
+	forward_CustomerService_EraseCustomer_0       = runtime.ForwardResponseMessage
+	forward_CustomerService_ExportCustomer_0      = runtime.ForwardResponseMessage
+	forward_CustomerService_VerifyIdentity_0      = runtime.ForwardResponseMessage
+	forward_CustomerService_ResolveCustomer_0     = runtime.ForwardResponseMessage
+	forward_CustomerService_GetDeliveryContacts_0 = runtime.ForwardResponseMessage
+	forward_CustomerService_ListTiers_0           = runtime.ForwardResponseMessage
+	forward_CustomerService_CreateTier_0          = runtime.ForwardResponseMessage
 )

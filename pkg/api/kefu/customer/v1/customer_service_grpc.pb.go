@@ -19,25 +19,26 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CustomerService_CreateCustomer_FullMethodName    = "/kefu.customer.v1.CustomerService/CreateCustomer"
-	CustomerService_GetCustomer_FullMethodName       = "/kefu.customer.v1.CustomerService/GetCustomer"
-	CustomerService_UpdateCustomer_FullMethodName    = "/kefu.customer.v1.CustomerService/UpdateCustomer"
-	CustomerService_ListCustomers_FullMethodName     = "/kefu.customer.v1.CustomerService/ListCustomers"
-	CustomerService_FindCustomers_FullMethodName     = "/kefu.customer.v1.CustomerService/FindCustomers"
-	CustomerService_MergeCustomers_FullMethodName    = "/kefu.customer.v1.CustomerService/MergeCustomers"
-	CustomerService_RevealCustomer_FullMethodName    = "/kefu.customer.v1.CustomerService/RevealCustomer"
-	CustomerService_AddContact_FullMethodName        = "/kefu.customer.v1.CustomerService/AddContact"
-	CustomerService_RemoveContact_FullMethodName     = "/kefu.customer.v1.CustomerService/RemoveContact"
-	CustomerService_RecordConsent_FullMethodName     = "/kefu.customer.v1.CustomerService/RecordConsent"
-	CustomerService_WithdrawConsent_FullMethodName   = "/kefu.customer.v1.CustomerService/WithdrawConsent"
-	CustomerService_AddBusinessKey_FullMethodName    = "/kefu.customer.v1.CustomerService/AddBusinessKey"
-	CustomerService_RemoveBusinessKey_FullMethodName = "/kefu.customer.v1.CustomerService/RemoveBusinessKey"
-	CustomerService_EraseCustomer_FullMethodName     = "/kefu.customer.v1.CustomerService/EraseCustomer"
-	CustomerService_ExportCustomer_FullMethodName    = "/kefu.customer.v1.CustomerService/ExportCustomer"
-	CustomerService_VerifyIdentity_FullMethodName    = "/kefu.customer.v1.CustomerService/VerifyIdentity"
-	CustomerService_ResolveCustomer_FullMethodName   = "/kefu.customer.v1.CustomerService/ResolveCustomer"
-	CustomerService_ListTiers_FullMethodName         = "/kefu.customer.v1.CustomerService/ListTiers"
-	CustomerService_CreateTier_FullMethodName        = "/kefu.customer.v1.CustomerService/CreateTier"
+	CustomerService_CreateCustomer_FullMethodName      = "/kefu.customer.v1.CustomerService/CreateCustomer"
+	CustomerService_GetCustomer_FullMethodName         = "/kefu.customer.v1.CustomerService/GetCustomer"
+	CustomerService_UpdateCustomer_FullMethodName      = "/kefu.customer.v1.CustomerService/UpdateCustomer"
+	CustomerService_ListCustomers_FullMethodName       = "/kefu.customer.v1.CustomerService/ListCustomers"
+	CustomerService_FindCustomers_FullMethodName       = "/kefu.customer.v1.CustomerService/FindCustomers"
+	CustomerService_MergeCustomers_FullMethodName      = "/kefu.customer.v1.CustomerService/MergeCustomers"
+	CustomerService_RevealCustomer_FullMethodName      = "/kefu.customer.v1.CustomerService/RevealCustomer"
+	CustomerService_AddContact_FullMethodName          = "/kefu.customer.v1.CustomerService/AddContact"
+	CustomerService_RemoveContact_FullMethodName       = "/kefu.customer.v1.CustomerService/RemoveContact"
+	CustomerService_RecordConsent_FullMethodName       = "/kefu.customer.v1.CustomerService/RecordConsent"
+	CustomerService_WithdrawConsent_FullMethodName     = "/kefu.customer.v1.CustomerService/WithdrawConsent"
+	CustomerService_AddBusinessKey_FullMethodName      = "/kefu.customer.v1.CustomerService/AddBusinessKey"
+	CustomerService_RemoveBusinessKey_FullMethodName   = "/kefu.customer.v1.CustomerService/RemoveBusinessKey"
+	CustomerService_EraseCustomer_FullMethodName       = "/kefu.customer.v1.CustomerService/EraseCustomer"
+	CustomerService_ExportCustomer_FullMethodName      = "/kefu.customer.v1.CustomerService/ExportCustomer"
+	CustomerService_VerifyIdentity_FullMethodName      = "/kefu.customer.v1.CustomerService/VerifyIdentity"
+	CustomerService_ResolveCustomer_FullMethodName     = "/kefu.customer.v1.CustomerService/ResolveCustomer"
+	CustomerService_GetDeliveryContacts_FullMethodName = "/kefu.customer.v1.CustomerService/GetDeliveryContacts"
+	CustomerService_ListTiers_FullMethodName           = "/kefu.customer.v1.CustomerService/ListTiers"
+	CustomerService_CreateTier_FullMethodName          = "/kefu.customer.v1.CustomerService/CreateTier"
 )
 
 // CustomerServiceClient is the client API for CustomerService service.
@@ -114,6 +115,12 @@ type CustomerServiceClient interface {
 	// links the numbers given. An unconsented contact is never stored nor used to match. A retry with the
 	// same idempotency_key returns the same answer.
 	ResolveCustomer(ctx context.Context, in *ResolveCustomerRequest, opts ...grpc.CallOption) (*ResolveCustomerResponse, error)
+	// GetDeliveryContacts tells the notifier (a service) how a customer may be reached: the preferred
+	// channel and every usable contact in full (consent not withdrawn). With check set, it also says whether
+	// that contact (typically the one a ticket was submitted with) belongs to the customer and whether its
+	// consent stands, without returning withdrawn values. A merged record answers for its survivor; an
+	// erased one has no contacts. Audited as a read of personal data.
+	GetDeliveryContacts(ctx context.Context, in *GetDeliveryContactsRequest, opts ...grpc.CallOption) (*GetDeliveryContactsResponse, error)
 	// ListTiers lists the tiers, built-in first.
 	ListTiers(ctx context.Context, in *ListTiersRequest, opts ...grpc.CallOption) (*ListTiersResponse, error)
 	// CreateTier adds a tier. An existing code is ALREADY_EXISTS.
@@ -298,6 +305,16 @@ func (c *customerServiceClient) ResolveCustomer(ctx context.Context, in *Resolve
 	return out, nil
 }
 
+func (c *customerServiceClient) GetDeliveryContacts(ctx context.Context, in *GetDeliveryContactsRequest, opts ...grpc.CallOption) (*GetDeliveryContactsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetDeliveryContactsResponse)
+	err := c.cc.Invoke(ctx, CustomerService_GetDeliveryContacts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *customerServiceClient) ListTiers(ctx context.Context, in *ListTiersRequest, opts ...grpc.CallOption) (*ListTiersResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListTiersResponse)
@@ -392,6 +409,12 @@ type CustomerServiceServer interface {
 	// links the numbers given. An unconsented contact is never stored nor used to match. A retry with the
 	// same idempotency_key returns the same answer.
 	ResolveCustomer(context.Context, *ResolveCustomerRequest) (*ResolveCustomerResponse, error)
+	// GetDeliveryContacts tells the notifier (a service) how a customer may be reached: the preferred
+	// channel and every usable contact in full (consent not withdrawn). With check set, it also says whether
+	// that contact (typically the one a ticket was submitted with) belongs to the customer and whether its
+	// consent stands, without returning withdrawn values. A merged record answers for its survivor; an
+	// erased one has no contacts. Audited as a read of personal data.
+	GetDeliveryContacts(context.Context, *GetDeliveryContactsRequest) (*GetDeliveryContactsResponse, error)
 	// ListTiers lists the tiers, built-in first.
 	ListTiers(context.Context, *ListTiersRequest) (*ListTiersResponse, error)
 	// CreateTier adds a tier. An existing code is ALREADY_EXISTS.
@@ -456,6 +479,9 @@ func (UnimplementedCustomerServiceServer) VerifyIdentity(context.Context, *Verif
 }
 func (UnimplementedCustomerServiceServer) ResolveCustomer(context.Context, *ResolveCustomerRequest) (*ResolveCustomerResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResolveCustomer not implemented")
+}
+func (UnimplementedCustomerServiceServer) GetDeliveryContacts(context.Context, *GetDeliveryContactsRequest) (*GetDeliveryContactsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDeliveryContacts not implemented")
 }
 func (UnimplementedCustomerServiceServer) ListTiers(context.Context, *ListTiersRequest) (*ListTiersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTiers not implemented")
@@ -790,6 +816,24 @@ func _CustomerService_ResolveCustomer_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CustomerService_GetDeliveryContacts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDeliveryContactsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).GetDeliveryContacts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_GetDeliveryContacts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).GetDeliveryContacts(ctx, req.(*GetDeliveryContactsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CustomerService_ListTiers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListTiersRequest)
 	if err := dec(in); err != nil {
@@ -900,6 +944,10 @@ var CustomerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ResolveCustomer",
 			Handler:    _CustomerService_ResolveCustomer_Handler,
+		},
+		{
+			MethodName: "GetDeliveryContacts",
+			Handler:    _CustomerService_GetDeliveryContacts_Handler,
 		},
 		{
 			MethodName: "ListTiers",

@@ -901,6 +901,125 @@ func (x *AddBusinessTimeResponse) GetEndLocal() string {
 	return ""
 }
 
+// GetBusinessStatusRequest is the input of GetBusinessStatus.
+type GetBusinessStatusRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The calendar's code.
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// The instant to look at. Required.
+	AtTime        *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at_time,json=atTime,proto3" json:"at_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetBusinessStatusRequest) Reset() {
+	*x = GetBusinessStatusRequest{}
+	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetBusinessStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetBusinessStatusRequest) ProtoMessage() {}
+
+func (x *GetBusinessStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetBusinessStatusRequest.ProtoReflect.Descriptor instead.
+func (*GetBusinessStatusRequest) Descriptor() ([]byte, []int) {
+	return file_kefu_sla_v1_sla_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *GetBusinessStatusRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *GetBusinessStatusRequest) GetAtTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AtTime
+	}
+	return nil
+}
+
+// GetBusinessStatusResponse is the output of GetBusinessStatus.
+type GetBusinessStatusResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True when at_time is working time.
+	Open bool `protobuf:"varint,1,opt,name=open,proto3" json:"open,omitempty"`
+	// The first working instant at or after at_time (at_time itself when open).
+	NextOpenTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=next_open_time,json=nextOpenTime,proto3" json:"next_open_time,omitempty"`
+	// The calendar's IANA time zone, e.g. "Asia/Shanghai".
+	TimeZone      string `protobuf:"bytes,3,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetBusinessStatusResponse) Reset() {
+	*x = GetBusinessStatusResponse{}
+	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetBusinessStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetBusinessStatusResponse) ProtoMessage() {}
+
+func (x *GetBusinessStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetBusinessStatusResponse.ProtoReflect.Descriptor instead.
+func (*GetBusinessStatusResponse) Descriptor() ([]byte, []int) {
+	return file_kefu_sla_v1_sla_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *GetBusinessStatusResponse) GetOpen() bool {
+	if x != nil {
+		return x.Open
+	}
+	return false
+}
+
+func (x *GetBusinessStatusResponse) GetNextOpenTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextOpenTime
+	}
+	return nil
+}
+
+func (x *GetBusinessStatusResponse) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
 // GetTicketSlaRequest is the input of GetTicketSla.
 type GetTicketSlaRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -912,7 +1031,7 @@ type GetTicketSlaRequest struct {
 
 func (x *GetTicketSlaRequest) Reset() {
 	*x = GetTicketSlaRequest{}
-	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[18]
+	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -924,7 +1043,7 @@ func (x *GetTicketSlaRequest) String() string {
 func (*GetTicketSlaRequest) ProtoMessage() {}
 
 func (x *GetTicketSlaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[18]
+	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -937,7 +1056,7 @@ func (x *GetTicketSlaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTicketSlaRequest.ProtoReflect.Descriptor instead.
 func (*GetTicketSlaRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_sla_v1_sla_service_proto_rawDescGZIP(), []int{18}
+	return file_kefu_sla_v1_sla_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetTicketSlaRequest) GetTicketId() string {
@@ -958,7 +1077,7 @@ type GetTicketSlaResponse struct {
 
 func (x *GetTicketSlaResponse) Reset() {
 	*x = GetTicketSlaResponse{}
-	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[19]
+	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -970,7 +1089,7 @@ func (x *GetTicketSlaResponse) String() string {
 func (*GetTicketSlaResponse) ProtoMessage() {}
 
 func (x *GetTicketSlaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[19]
+	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -983,7 +1102,7 @@ func (x *GetTicketSlaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTicketSlaResponse.ProtoReflect.Descriptor instead.
 func (*GetTicketSlaResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_sla_v1_sla_service_proto_rawDescGZIP(), []int{19}
+	return file_kefu_sla_v1_sla_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetTicketSlaResponse) GetSla() *TicketSla {
@@ -1004,7 +1123,7 @@ type ReapplySlaRequest struct {
 
 func (x *ReapplySlaRequest) Reset() {
 	*x = ReapplySlaRequest{}
-	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[20]
+	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1016,7 +1135,7 @@ func (x *ReapplySlaRequest) String() string {
 func (*ReapplySlaRequest) ProtoMessage() {}
 
 func (x *ReapplySlaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[20]
+	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1029,7 +1148,7 @@ func (x *ReapplySlaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapplySlaRequest.ProtoReflect.Descriptor instead.
 func (*ReapplySlaRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_sla_v1_sla_service_proto_rawDescGZIP(), []int{20}
+	return file_kefu_sla_v1_sla_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ReapplySlaRequest) GetTicketId() string {
@@ -1050,7 +1169,7 @@ type ReapplySlaResponse struct {
 
 func (x *ReapplySlaResponse) Reset() {
 	*x = ReapplySlaResponse{}
-	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[21]
+	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1062,7 +1181,7 @@ func (x *ReapplySlaResponse) String() string {
 func (*ReapplySlaResponse) ProtoMessage() {}
 
 func (x *ReapplySlaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[21]
+	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1075,7 +1194,7 @@ func (x *ReapplySlaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapplySlaResponse.ProtoReflect.Descriptor instead.
 func (*ReapplySlaResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_sla_v1_sla_service_proto_rawDescGZIP(), []int{21}
+	return file_kefu_sla_v1_sla_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReapplySlaResponse) GetSla() *TicketSla {
@@ -1106,7 +1225,7 @@ type ListAtRiskRequest struct {
 
 func (x *ListAtRiskRequest) Reset() {
 	*x = ListAtRiskRequest{}
-	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[22]
+	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1118,7 +1237,7 @@ func (x *ListAtRiskRequest) String() string {
 func (*ListAtRiskRequest) ProtoMessage() {}
 
 func (x *ListAtRiskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[22]
+	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1131,7 +1250,7 @@ func (x *ListAtRiskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAtRiskRequest.ProtoReflect.Descriptor instead.
 func (*ListAtRiskRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_sla_v1_sla_service_proto_rawDescGZIP(), []int{22}
+	return file_kefu_sla_v1_sla_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListAtRiskRequest) GetGroupId() string {
@@ -1189,7 +1308,7 @@ type ListAtRiskResponse struct {
 
 func (x *ListAtRiskResponse) Reset() {
 	*x = ListAtRiskResponse{}
-	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[23]
+	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1201,7 +1320,7 @@ func (x *ListAtRiskResponse) String() string {
 func (*ListAtRiskResponse) ProtoMessage() {}
 
 func (x *ListAtRiskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[23]
+	mi := &file_kefu_sla_v1_sla_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1214,7 +1333,7 @@ func (x *ListAtRiskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAtRiskResponse.ProtoReflect.Descriptor instead.
 func (*ListAtRiskResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_sla_v1_sla_service_proto_rawDescGZIP(), []int{23}
+	return file_kefu_sla_v1_sla_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListAtRiskResponse) GetTargets() []*AtRiskTarget {
@@ -1281,7 +1400,14 @@ const file_kefu_sla_v1_sla_service_proto_rawDesc = "" +
 	"\bduration\x18\x03 \x01(\v2\x19.google.protobuf.DurationB\x06\xbaH\x03\xc8\x01\x01R\bduration\"m\n" +
 	"\x17AddBusinessTimeResponse\x125\n" +
 	"\bend_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x1b\n" +
-	"\tend_local\x18\x02 \x01(\tR\bendLocal\"<\n" +
+	"\tend_local\x18\x02 \x01(\tR\bendLocal\"v\n" +
+	"\x18GetBusinessStatusRequest\x12\x1d\n" +
+	"\x04code\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x04code\x12;\n" +
+	"\aat_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\x06atTime\"\x8e\x01\n" +
+	"\x19GetBusinessStatusResponse\x12\x12\n" +
+	"\x04open\x18\x01 \x01(\bR\x04open\x12@\n" +
+	"\x0enext_open_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\fnextOpenTime\x12\x1b\n" +
+	"\ttime_zone\x18\x03 \x01(\tR\btimeZone\"<\n" +
 	"\x13GetTicketSlaRequest\x12%\n" +
 	"\tticket_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bticketId\"@\n" +
 	"\x14GetTicketSlaResponse\x12(\n" +
@@ -1301,7 +1427,7 @@ const file_kefu_sla_v1_sla_service_proto_rawDesc = "" +
 	"\x06within\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x06within\"q\n" +
 	"\x12ListAtRiskResponse\x123\n" +
 	"\atargets\x18\x01 \x03(\v2\x19.kefu.sla.v1.AtRiskTargetR\atargets\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xc3\v\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xd5\f\n" +
 	"\n" +
 	"SlaService\x12t\n" +
 	"\fCreatePolicy\x12 .kefu.sla.v1.CreatePolicyRequest\x1a!.kefu.sla.v1.CreatePolicyResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x06policy\"\x0f/v1/slaPolicies\x12o\n" +
@@ -1312,7 +1438,8 @@ const file_kefu_sla_v1_sla_service_proto_rawDesc = "" +
 	"\vGetCalendar\x12\x1f.kefu.sla.v1.GetCalendarRequest\x1a .kefu.sla.v1.GetCalendarResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/calendars/{code}\x12m\n" +
 	"\rListCalendars\x12!.kefu.sla.v1.ListCalendarsRequest\x1a\".kefu.sla.v1.ListCalendarsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/calendars\x12\x8a\x01\n" +
 	"\x0eUpdateCalendar\x12\".kefu.sla.v1.UpdateCalendarRequest\x1a#.kefu.sla.v1.UpdateCalendarResponse\"/\x82\xd3\xe4\x93\x02):\bcalendar2\x1d/v1/calendars/{calendar.code}\x12\x8d\x01\n" +
-	"\x0fAddBusinessTime\x12#.kefu.sla.v1.AddBusinessTimeRequest\x1a$.kefu.sla.v1.AddBusinessTimeResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/calendars/{code}:addBusinessTime\x12x\n" +
+	"\x0fAddBusinessTime\x12#.kefu.sla.v1.AddBusinessTimeRequest\x1a$.kefu.sla.v1.AddBusinessTimeResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/calendars/{code}:addBusinessTime\x12\x8f\x01\n" +
+	"\x11GetBusinessStatus\x12%.kefu.sla.v1.GetBusinessStatusRequest\x1a&.kefu.sla.v1.GetBusinessStatusResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/calendars/{code}:businessStatus\x12x\n" +
 	"\fGetTicketSla\x12 .kefu.sla.v1.GetTicketSlaRequest\x1a!.kefu.sla.v1.GetTicketSlaResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/tickets/{ticket_id}/sla\x12}\n" +
 	"\n" +
 	"ReapplySla\x12\x1e.kefu.sla.v1.ReapplySlaRequest\x1a\x1f.kefu.sla.v1.ReapplySlaResponse\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/tickets/{ticket_id}/sla:reapply\x12e\n" +
@@ -1331,95 +1458,101 @@ func file_kefu_sla_v1_sla_service_proto_rawDescGZIP() []byte {
 	return file_kefu_sla_v1_sla_service_proto_rawDescData
 }
 
-var file_kefu_sla_v1_sla_service_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_kefu_sla_v1_sla_service_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_kefu_sla_v1_sla_service_proto_goTypes = []any{
-	(*CreatePolicyRequest)(nil),     // 0: kefu.sla.v1.CreatePolicyRequest
-	(*CreatePolicyResponse)(nil),    // 1: kefu.sla.v1.CreatePolicyResponse
-	(*GetPolicyRequest)(nil),        // 2: kefu.sla.v1.GetPolicyRequest
-	(*GetPolicyResponse)(nil),       // 3: kefu.sla.v1.GetPolicyResponse
-	(*ListPoliciesRequest)(nil),     // 4: kefu.sla.v1.ListPoliciesRequest
-	(*ListPoliciesResponse)(nil),    // 5: kefu.sla.v1.ListPoliciesResponse
-	(*UpdatePolicyRequest)(nil),     // 6: kefu.sla.v1.UpdatePolicyRequest
-	(*UpdatePolicyResponse)(nil),    // 7: kefu.sla.v1.UpdatePolicyResponse
-	(*CreateCalendarRequest)(nil),   // 8: kefu.sla.v1.CreateCalendarRequest
-	(*CreateCalendarResponse)(nil),  // 9: kefu.sla.v1.CreateCalendarResponse
-	(*GetCalendarRequest)(nil),      // 10: kefu.sla.v1.GetCalendarRequest
-	(*GetCalendarResponse)(nil),     // 11: kefu.sla.v1.GetCalendarResponse
-	(*ListCalendarsRequest)(nil),    // 12: kefu.sla.v1.ListCalendarsRequest
-	(*ListCalendarsResponse)(nil),   // 13: kefu.sla.v1.ListCalendarsResponse
-	(*UpdateCalendarRequest)(nil),   // 14: kefu.sla.v1.UpdateCalendarRequest
-	(*UpdateCalendarResponse)(nil),  // 15: kefu.sla.v1.UpdateCalendarResponse
-	(*AddBusinessTimeRequest)(nil),  // 16: kefu.sla.v1.AddBusinessTimeRequest
-	(*AddBusinessTimeResponse)(nil), // 17: kefu.sla.v1.AddBusinessTimeResponse
-	(*GetTicketSlaRequest)(nil),     // 18: kefu.sla.v1.GetTicketSlaRequest
-	(*GetTicketSlaResponse)(nil),    // 19: kefu.sla.v1.GetTicketSlaResponse
-	(*ReapplySlaRequest)(nil),       // 20: kefu.sla.v1.ReapplySlaRequest
-	(*ReapplySlaResponse)(nil),      // 21: kefu.sla.v1.ReapplySlaResponse
-	(*ListAtRiskRequest)(nil),       // 22: kefu.sla.v1.ListAtRiskRequest
-	(*ListAtRiskResponse)(nil),      // 23: kefu.sla.v1.ListAtRiskResponse
-	(*Policy)(nil),                  // 24: kefu.sla.v1.Policy
-	(*fieldmaskpb.FieldMask)(nil),   // 25: google.protobuf.FieldMask
-	(*Calendar)(nil),                // 26: kefu.sla.v1.Calendar
-	(*timestamppb.Timestamp)(nil),   // 27: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),     // 28: google.protobuf.Duration
-	(*TicketSla)(nil),               // 29: kefu.sla.v1.TicketSla
-	(v1.ComplaintLevel)(0),          // 30: kefu.intake.v1.ComplaintLevel
-	(SlaState)(0),                   // 31: kefu.sla.v1.SlaState
-	(*AtRiskTarget)(nil),            // 32: kefu.sla.v1.AtRiskTarget
+	(*CreatePolicyRequest)(nil),       // 0: kefu.sla.v1.CreatePolicyRequest
+	(*CreatePolicyResponse)(nil),      // 1: kefu.sla.v1.CreatePolicyResponse
+	(*GetPolicyRequest)(nil),          // 2: kefu.sla.v1.GetPolicyRequest
+	(*GetPolicyResponse)(nil),         // 3: kefu.sla.v1.GetPolicyResponse
+	(*ListPoliciesRequest)(nil),       // 4: kefu.sla.v1.ListPoliciesRequest
+	(*ListPoliciesResponse)(nil),      // 5: kefu.sla.v1.ListPoliciesResponse
+	(*UpdatePolicyRequest)(nil),       // 6: kefu.sla.v1.UpdatePolicyRequest
+	(*UpdatePolicyResponse)(nil),      // 7: kefu.sla.v1.UpdatePolicyResponse
+	(*CreateCalendarRequest)(nil),     // 8: kefu.sla.v1.CreateCalendarRequest
+	(*CreateCalendarResponse)(nil),    // 9: kefu.sla.v1.CreateCalendarResponse
+	(*GetCalendarRequest)(nil),        // 10: kefu.sla.v1.GetCalendarRequest
+	(*GetCalendarResponse)(nil),       // 11: kefu.sla.v1.GetCalendarResponse
+	(*ListCalendarsRequest)(nil),      // 12: kefu.sla.v1.ListCalendarsRequest
+	(*ListCalendarsResponse)(nil),     // 13: kefu.sla.v1.ListCalendarsResponse
+	(*UpdateCalendarRequest)(nil),     // 14: kefu.sla.v1.UpdateCalendarRequest
+	(*UpdateCalendarResponse)(nil),    // 15: kefu.sla.v1.UpdateCalendarResponse
+	(*AddBusinessTimeRequest)(nil),    // 16: kefu.sla.v1.AddBusinessTimeRequest
+	(*AddBusinessTimeResponse)(nil),   // 17: kefu.sla.v1.AddBusinessTimeResponse
+	(*GetBusinessStatusRequest)(nil),  // 18: kefu.sla.v1.GetBusinessStatusRequest
+	(*GetBusinessStatusResponse)(nil), // 19: kefu.sla.v1.GetBusinessStatusResponse
+	(*GetTicketSlaRequest)(nil),       // 20: kefu.sla.v1.GetTicketSlaRequest
+	(*GetTicketSlaResponse)(nil),      // 21: kefu.sla.v1.GetTicketSlaResponse
+	(*ReapplySlaRequest)(nil),         // 22: kefu.sla.v1.ReapplySlaRequest
+	(*ReapplySlaResponse)(nil),        // 23: kefu.sla.v1.ReapplySlaResponse
+	(*ListAtRiskRequest)(nil),         // 24: kefu.sla.v1.ListAtRiskRequest
+	(*ListAtRiskResponse)(nil),        // 25: kefu.sla.v1.ListAtRiskResponse
+	(*Policy)(nil),                    // 26: kefu.sla.v1.Policy
+	(*fieldmaskpb.FieldMask)(nil),     // 27: google.protobuf.FieldMask
+	(*Calendar)(nil),                  // 28: kefu.sla.v1.Calendar
+	(*timestamppb.Timestamp)(nil),     // 29: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),       // 30: google.protobuf.Duration
+	(*TicketSla)(nil),                 // 31: kefu.sla.v1.TicketSla
+	(v1.ComplaintLevel)(0),            // 32: kefu.intake.v1.ComplaintLevel
+	(SlaState)(0),                     // 33: kefu.sla.v1.SlaState
+	(*AtRiskTarget)(nil),              // 34: kefu.sla.v1.AtRiskTarget
 }
 var file_kefu_sla_v1_sla_service_proto_depIdxs = []int32{
-	24, // 0: kefu.sla.v1.CreatePolicyRequest.policy:type_name -> kefu.sla.v1.Policy
-	24, // 1: kefu.sla.v1.CreatePolicyResponse.policy:type_name -> kefu.sla.v1.Policy
-	24, // 2: kefu.sla.v1.GetPolicyResponse.policy:type_name -> kefu.sla.v1.Policy
-	24, // 3: kefu.sla.v1.ListPoliciesResponse.policies:type_name -> kefu.sla.v1.Policy
-	24, // 4: kefu.sla.v1.UpdatePolicyRequest.policy:type_name -> kefu.sla.v1.Policy
-	25, // 5: kefu.sla.v1.UpdatePolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	24, // 6: kefu.sla.v1.UpdatePolicyResponse.policy:type_name -> kefu.sla.v1.Policy
-	26, // 7: kefu.sla.v1.CreateCalendarRequest.calendar:type_name -> kefu.sla.v1.Calendar
-	26, // 8: kefu.sla.v1.CreateCalendarResponse.calendar:type_name -> kefu.sla.v1.Calendar
-	26, // 9: kefu.sla.v1.GetCalendarResponse.calendar:type_name -> kefu.sla.v1.Calendar
-	26, // 10: kefu.sla.v1.ListCalendarsResponse.calendars:type_name -> kefu.sla.v1.Calendar
-	26, // 11: kefu.sla.v1.UpdateCalendarRequest.calendar:type_name -> kefu.sla.v1.Calendar
-	25, // 12: kefu.sla.v1.UpdateCalendarRequest.update_mask:type_name -> google.protobuf.FieldMask
-	26, // 13: kefu.sla.v1.UpdateCalendarResponse.calendar:type_name -> kefu.sla.v1.Calendar
-	27, // 14: kefu.sla.v1.AddBusinessTimeRequest.start_time:type_name -> google.protobuf.Timestamp
-	28, // 15: kefu.sla.v1.AddBusinessTimeRequest.duration:type_name -> google.protobuf.Duration
-	27, // 16: kefu.sla.v1.AddBusinessTimeResponse.end_time:type_name -> google.protobuf.Timestamp
-	29, // 17: kefu.sla.v1.GetTicketSlaResponse.sla:type_name -> kefu.sla.v1.TicketSla
-	29, // 18: kefu.sla.v1.ReapplySlaResponse.sla:type_name -> kefu.sla.v1.TicketSla
-	30, // 19: kefu.sla.v1.ListAtRiskRequest.level:type_name -> kefu.intake.v1.ComplaintLevel
-	31, // 20: kefu.sla.v1.ListAtRiskRequest.state:type_name -> kefu.sla.v1.SlaState
-	28, // 21: kefu.sla.v1.ListAtRiskRequest.within:type_name -> google.protobuf.Duration
-	32, // 22: kefu.sla.v1.ListAtRiskResponse.targets:type_name -> kefu.sla.v1.AtRiskTarget
-	0,  // 23: kefu.sla.v1.SlaService.CreatePolicy:input_type -> kefu.sla.v1.CreatePolicyRequest
-	2,  // 24: kefu.sla.v1.SlaService.GetPolicy:input_type -> kefu.sla.v1.GetPolicyRequest
-	4,  // 25: kefu.sla.v1.SlaService.ListPolicies:input_type -> kefu.sla.v1.ListPoliciesRequest
-	6,  // 26: kefu.sla.v1.SlaService.UpdatePolicy:input_type -> kefu.sla.v1.UpdatePolicyRequest
-	8,  // 27: kefu.sla.v1.SlaService.CreateCalendar:input_type -> kefu.sla.v1.CreateCalendarRequest
-	10, // 28: kefu.sla.v1.SlaService.GetCalendar:input_type -> kefu.sla.v1.GetCalendarRequest
-	12, // 29: kefu.sla.v1.SlaService.ListCalendars:input_type -> kefu.sla.v1.ListCalendarsRequest
-	14, // 30: kefu.sla.v1.SlaService.UpdateCalendar:input_type -> kefu.sla.v1.UpdateCalendarRequest
-	16, // 31: kefu.sla.v1.SlaService.AddBusinessTime:input_type -> kefu.sla.v1.AddBusinessTimeRequest
-	18, // 32: kefu.sla.v1.SlaService.GetTicketSla:input_type -> kefu.sla.v1.GetTicketSlaRequest
-	20, // 33: kefu.sla.v1.SlaService.ReapplySla:input_type -> kefu.sla.v1.ReapplySlaRequest
-	22, // 34: kefu.sla.v1.SlaService.ListAtRisk:input_type -> kefu.sla.v1.ListAtRiskRequest
-	1,  // 35: kefu.sla.v1.SlaService.CreatePolicy:output_type -> kefu.sla.v1.CreatePolicyResponse
-	3,  // 36: kefu.sla.v1.SlaService.GetPolicy:output_type -> kefu.sla.v1.GetPolicyResponse
-	5,  // 37: kefu.sla.v1.SlaService.ListPolicies:output_type -> kefu.sla.v1.ListPoliciesResponse
-	7,  // 38: kefu.sla.v1.SlaService.UpdatePolicy:output_type -> kefu.sla.v1.UpdatePolicyResponse
-	9,  // 39: kefu.sla.v1.SlaService.CreateCalendar:output_type -> kefu.sla.v1.CreateCalendarResponse
-	11, // 40: kefu.sla.v1.SlaService.GetCalendar:output_type -> kefu.sla.v1.GetCalendarResponse
-	13, // 41: kefu.sla.v1.SlaService.ListCalendars:output_type -> kefu.sla.v1.ListCalendarsResponse
-	15, // 42: kefu.sla.v1.SlaService.UpdateCalendar:output_type -> kefu.sla.v1.UpdateCalendarResponse
-	17, // 43: kefu.sla.v1.SlaService.AddBusinessTime:output_type -> kefu.sla.v1.AddBusinessTimeResponse
-	19, // 44: kefu.sla.v1.SlaService.GetTicketSla:output_type -> kefu.sla.v1.GetTicketSlaResponse
-	21, // 45: kefu.sla.v1.SlaService.ReapplySla:output_type -> kefu.sla.v1.ReapplySlaResponse
-	23, // 46: kefu.sla.v1.SlaService.ListAtRisk:output_type -> kefu.sla.v1.ListAtRiskResponse
-	35, // [35:47] is the sub-list for method output_type
-	23, // [23:35] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	26, // 0: kefu.sla.v1.CreatePolicyRequest.policy:type_name -> kefu.sla.v1.Policy
+	26, // 1: kefu.sla.v1.CreatePolicyResponse.policy:type_name -> kefu.sla.v1.Policy
+	26, // 2: kefu.sla.v1.GetPolicyResponse.policy:type_name -> kefu.sla.v1.Policy
+	26, // 3: kefu.sla.v1.ListPoliciesResponse.policies:type_name -> kefu.sla.v1.Policy
+	26, // 4: kefu.sla.v1.UpdatePolicyRequest.policy:type_name -> kefu.sla.v1.Policy
+	27, // 5: kefu.sla.v1.UpdatePolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	26, // 6: kefu.sla.v1.UpdatePolicyResponse.policy:type_name -> kefu.sla.v1.Policy
+	28, // 7: kefu.sla.v1.CreateCalendarRequest.calendar:type_name -> kefu.sla.v1.Calendar
+	28, // 8: kefu.sla.v1.CreateCalendarResponse.calendar:type_name -> kefu.sla.v1.Calendar
+	28, // 9: kefu.sla.v1.GetCalendarResponse.calendar:type_name -> kefu.sla.v1.Calendar
+	28, // 10: kefu.sla.v1.ListCalendarsResponse.calendars:type_name -> kefu.sla.v1.Calendar
+	28, // 11: kefu.sla.v1.UpdateCalendarRequest.calendar:type_name -> kefu.sla.v1.Calendar
+	27, // 12: kefu.sla.v1.UpdateCalendarRequest.update_mask:type_name -> google.protobuf.FieldMask
+	28, // 13: kefu.sla.v1.UpdateCalendarResponse.calendar:type_name -> kefu.sla.v1.Calendar
+	29, // 14: kefu.sla.v1.AddBusinessTimeRequest.start_time:type_name -> google.protobuf.Timestamp
+	30, // 15: kefu.sla.v1.AddBusinessTimeRequest.duration:type_name -> google.protobuf.Duration
+	29, // 16: kefu.sla.v1.AddBusinessTimeResponse.end_time:type_name -> google.protobuf.Timestamp
+	29, // 17: kefu.sla.v1.GetBusinessStatusRequest.at_time:type_name -> google.protobuf.Timestamp
+	29, // 18: kefu.sla.v1.GetBusinessStatusResponse.next_open_time:type_name -> google.protobuf.Timestamp
+	31, // 19: kefu.sla.v1.GetTicketSlaResponse.sla:type_name -> kefu.sla.v1.TicketSla
+	31, // 20: kefu.sla.v1.ReapplySlaResponse.sla:type_name -> kefu.sla.v1.TicketSla
+	32, // 21: kefu.sla.v1.ListAtRiskRequest.level:type_name -> kefu.intake.v1.ComplaintLevel
+	33, // 22: kefu.sla.v1.ListAtRiskRequest.state:type_name -> kefu.sla.v1.SlaState
+	30, // 23: kefu.sla.v1.ListAtRiskRequest.within:type_name -> google.protobuf.Duration
+	34, // 24: kefu.sla.v1.ListAtRiskResponse.targets:type_name -> kefu.sla.v1.AtRiskTarget
+	0,  // 25: kefu.sla.v1.SlaService.CreatePolicy:input_type -> kefu.sla.v1.CreatePolicyRequest
+	2,  // 26: kefu.sla.v1.SlaService.GetPolicy:input_type -> kefu.sla.v1.GetPolicyRequest
+	4,  // 27: kefu.sla.v1.SlaService.ListPolicies:input_type -> kefu.sla.v1.ListPoliciesRequest
+	6,  // 28: kefu.sla.v1.SlaService.UpdatePolicy:input_type -> kefu.sla.v1.UpdatePolicyRequest
+	8,  // 29: kefu.sla.v1.SlaService.CreateCalendar:input_type -> kefu.sla.v1.CreateCalendarRequest
+	10, // 30: kefu.sla.v1.SlaService.GetCalendar:input_type -> kefu.sla.v1.GetCalendarRequest
+	12, // 31: kefu.sla.v1.SlaService.ListCalendars:input_type -> kefu.sla.v1.ListCalendarsRequest
+	14, // 32: kefu.sla.v1.SlaService.UpdateCalendar:input_type -> kefu.sla.v1.UpdateCalendarRequest
+	16, // 33: kefu.sla.v1.SlaService.AddBusinessTime:input_type -> kefu.sla.v1.AddBusinessTimeRequest
+	18, // 34: kefu.sla.v1.SlaService.GetBusinessStatus:input_type -> kefu.sla.v1.GetBusinessStatusRequest
+	20, // 35: kefu.sla.v1.SlaService.GetTicketSla:input_type -> kefu.sla.v1.GetTicketSlaRequest
+	22, // 36: kefu.sla.v1.SlaService.ReapplySla:input_type -> kefu.sla.v1.ReapplySlaRequest
+	24, // 37: kefu.sla.v1.SlaService.ListAtRisk:input_type -> kefu.sla.v1.ListAtRiskRequest
+	1,  // 38: kefu.sla.v1.SlaService.CreatePolicy:output_type -> kefu.sla.v1.CreatePolicyResponse
+	3,  // 39: kefu.sla.v1.SlaService.GetPolicy:output_type -> kefu.sla.v1.GetPolicyResponse
+	5,  // 40: kefu.sla.v1.SlaService.ListPolicies:output_type -> kefu.sla.v1.ListPoliciesResponse
+	7,  // 41: kefu.sla.v1.SlaService.UpdatePolicy:output_type -> kefu.sla.v1.UpdatePolicyResponse
+	9,  // 42: kefu.sla.v1.SlaService.CreateCalendar:output_type -> kefu.sla.v1.CreateCalendarResponse
+	11, // 43: kefu.sla.v1.SlaService.GetCalendar:output_type -> kefu.sla.v1.GetCalendarResponse
+	13, // 44: kefu.sla.v1.SlaService.ListCalendars:output_type -> kefu.sla.v1.ListCalendarsResponse
+	15, // 45: kefu.sla.v1.SlaService.UpdateCalendar:output_type -> kefu.sla.v1.UpdateCalendarResponse
+	17, // 46: kefu.sla.v1.SlaService.AddBusinessTime:output_type -> kefu.sla.v1.AddBusinessTimeResponse
+	19, // 47: kefu.sla.v1.SlaService.GetBusinessStatus:output_type -> kefu.sla.v1.GetBusinessStatusResponse
+	21, // 48: kefu.sla.v1.SlaService.GetTicketSla:output_type -> kefu.sla.v1.GetTicketSlaResponse
+	23, // 49: kefu.sla.v1.SlaService.ReapplySla:output_type -> kefu.sla.v1.ReapplySlaResponse
+	25, // 50: kefu.sla.v1.SlaService.ListAtRisk:output_type -> kefu.sla.v1.ListAtRiskResponse
+	38, // [38:51] is the sub-list for method output_type
+	25, // [25:38] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_kefu_sla_v1_sla_service_proto_init() }
@@ -1434,7 +1567,7 @@ func file_kefu_sla_v1_sla_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kefu_sla_v1_sla_service_proto_rawDesc), len(file_kefu_sla_v1_sla_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -444,6 +444,59 @@ func local_request_SlaService_AddBusinessTime_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
+var filter_SlaService_GetBusinessStatus_0 = &utilities.DoubleArray{Encoding: map[string]int{"code": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
+func request_SlaService_GetBusinessStatus_0(ctx context.Context, marshaler runtime.Marshaler, client SlaServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetBusinessStatusRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["code"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "code")
+	}
+	protoReq.Code, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "code", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_SlaService_GetBusinessStatus_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetBusinessStatus(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_SlaService_GetBusinessStatus_0(ctx context.Context, marshaler runtime.Marshaler, server SlaServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetBusinessStatusRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["code"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "code")
+	}
+	protoReq.Code, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "code", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_SlaService_GetBusinessStatus_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.GetBusinessStatus(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 func request_SlaService_GetTicketSla_0(ctx context.Context, marshaler runtime.Marshaler, client SlaServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq GetTicketSlaRequest
@@ -749,6 +802,26 @@ func RegisterSlaServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux,
 		}
 		forward_SlaService_AddBusinessTime_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_SlaService_GetBusinessStatus_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/kefu.sla.v1.SlaService/GetBusinessStatus", runtime.WithHTTPPathPattern("/v1/calendars/{code}:businessStatus"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_SlaService_GetBusinessStatus_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_SlaService_GetBusinessStatus_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_SlaService_GetTicketSla_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1002,6 +1075,23 @@ func RegisterSlaServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux,
 		}
 		forward_SlaService_AddBusinessTime_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_SlaService_GetBusinessStatus_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/kefu.sla.v1.SlaService/GetBusinessStatus", runtime.WithHTTPPathPattern("/v1/calendars/{code}:businessStatus"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_SlaService_GetBusinessStatus_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_SlaService_GetBusinessStatus_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_SlaService_GetTicketSla_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1057,31 +1147,33 @@ func RegisterSlaServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux,
 }
 
 var (
-	pattern_SlaService_CreatePolicy_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "slaPolicies"}, ""))
-	pattern_SlaService_GetPolicy_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "slaPolicies", "policy_id"}, ""))
-	pattern_SlaService_ListPolicies_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "slaPolicies"}, ""))
-	pattern_SlaService_UpdatePolicy_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "slaPolicies", "policy.policy_id"}, ""))
-	pattern_SlaService_CreateCalendar_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "calendars"}, ""))
-	pattern_SlaService_GetCalendar_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "calendars", "code"}, ""))
-	pattern_SlaService_ListCalendars_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "calendars"}, ""))
-	pattern_SlaService_UpdateCalendar_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "calendars", "calendar.code"}, ""))
-	pattern_SlaService_AddBusinessTime_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "calendars", "code"}, "addBusinessTime"))
-	pattern_SlaService_GetTicketSla_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "tickets", "ticket_id", "sla"}, ""))
-	pattern_SlaService_ReapplySla_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "tickets", "ticket_id", "sla"}, "reapply"))
-	pattern_SlaService_ListAtRisk_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "sla", "atRisk"}, ""))
+	pattern_SlaService_CreatePolicy_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "slaPolicies"}, ""))
+	pattern_SlaService_GetPolicy_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "slaPolicies", "policy_id"}, ""))
+	pattern_SlaService_ListPolicies_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "slaPolicies"}, ""))
+	pattern_SlaService_UpdatePolicy_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "slaPolicies", "policy.policy_id"}, ""))
+	pattern_SlaService_CreateCalendar_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "calendars"}, ""))
+	pattern_SlaService_GetCalendar_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "calendars", "code"}, ""))
+	pattern_SlaService_ListCalendars_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "calendars"}, ""))
+	pattern_SlaService_UpdateCalendar_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "calendars", "calendar.code"}, ""))
+	pattern_SlaService_AddBusinessTime_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "calendars", "code"}, "addBusinessTime"))
+	pattern_SlaService_GetBusinessStatus_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "calendars", "code"}, "businessStatus"))
+	pattern_SlaService_GetTicketSla_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "tickets", "ticket_id", "sla"}, ""))
+	pattern_SlaService_ReapplySla_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "tickets", "ticket_id", "sla"}, "reapply"))
+	pattern_SlaService_ListAtRisk_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "sla", "atRisk"}, ""))
 )
 
 var (
-	forward_SlaService_CreatePolicy_0    = runtime.ForwardResponseMessage
-	forward_SlaService_GetPolicy_0       = runtime.ForwardResponseMessage
-	forward_SlaService_ListPolicies_0    = runtime.ForwardResponseMessage
-	forward_SlaService_UpdatePolicy_0    = runtime.ForwardResponseMessage
-	forward_SlaService_CreateCalendar_0  = runtime.ForwardResponseMessage
-	forward_SlaService_GetCalendar_0     = runtime.ForwardResponseMessage
-	forward_SlaService_ListCalendars_0   = runtime.ForwardResponseMessage
-	forward_SlaService_UpdateCalendar_0  = runtime.ForwardResponseMessage
-	forward_SlaService_AddBusinessTime_0 = runtime.ForwardResponseMessage
-	forward_SlaService_GetTicketSla_0    = runtime.ForwardResponseMessage
-	forward_SlaService_ReapplySla_0      = runtime.ForwardResponseMessage
-	forward_SlaService_ListAtRisk_0      = runtime.ForwardResponseMessage
+	forward_SlaService_CreatePolicy_0      = runtime.ForwardResponseMessage
+	forward_SlaService_GetPolicy_0         = runtime.ForwardResponseMessage
+	forward_SlaService_ListPolicies_0      = runtime.ForwardResponseMessage
+	forward_SlaService_UpdatePolicy_0      = runtime.ForwardResponseMessage
+	forward_SlaService_CreateCalendar_0    = runtime.ForwardResponseMessage
+	forward_SlaService_GetCalendar_0       = runtime.ForwardResponseMessage
+	forward_SlaService_ListCalendars_0     = runtime.ForwardResponseMessage
+	forward_SlaService_UpdateCalendar_0    = runtime.ForwardResponseMessage
+	forward_SlaService_AddBusinessTime_0   = runtime.ForwardResponseMessage
+	forward_SlaService_GetBusinessStatus_0 = runtime.ForwardResponseMessage
+	forward_SlaService_GetTicketSla_0      = runtime.ForwardResponseMessage
+	forward_SlaService_ReapplySla_0        = runtime.ForwardResponseMessage
+	forward_SlaService_ListAtRisk_0        = runtime.ForwardResponseMessage
 )

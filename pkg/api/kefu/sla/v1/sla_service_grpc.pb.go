@@ -19,18 +19,19 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SlaService_CreatePolicy_FullMethodName    = "/kefu.sla.v1.SlaService/CreatePolicy"
-	SlaService_GetPolicy_FullMethodName       = "/kefu.sla.v1.SlaService/GetPolicy"
-	SlaService_ListPolicies_FullMethodName    = "/kefu.sla.v1.SlaService/ListPolicies"
-	SlaService_UpdatePolicy_FullMethodName    = "/kefu.sla.v1.SlaService/UpdatePolicy"
-	SlaService_CreateCalendar_FullMethodName  = "/kefu.sla.v1.SlaService/CreateCalendar"
-	SlaService_GetCalendar_FullMethodName     = "/kefu.sla.v1.SlaService/GetCalendar"
-	SlaService_ListCalendars_FullMethodName   = "/kefu.sla.v1.SlaService/ListCalendars"
-	SlaService_UpdateCalendar_FullMethodName  = "/kefu.sla.v1.SlaService/UpdateCalendar"
-	SlaService_AddBusinessTime_FullMethodName = "/kefu.sla.v1.SlaService/AddBusinessTime"
-	SlaService_GetTicketSla_FullMethodName    = "/kefu.sla.v1.SlaService/GetTicketSla"
-	SlaService_ReapplySla_FullMethodName      = "/kefu.sla.v1.SlaService/ReapplySla"
-	SlaService_ListAtRisk_FullMethodName      = "/kefu.sla.v1.SlaService/ListAtRisk"
+	SlaService_CreatePolicy_FullMethodName      = "/kefu.sla.v1.SlaService/CreatePolicy"
+	SlaService_GetPolicy_FullMethodName         = "/kefu.sla.v1.SlaService/GetPolicy"
+	SlaService_ListPolicies_FullMethodName      = "/kefu.sla.v1.SlaService/ListPolicies"
+	SlaService_UpdatePolicy_FullMethodName      = "/kefu.sla.v1.SlaService/UpdatePolicy"
+	SlaService_CreateCalendar_FullMethodName    = "/kefu.sla.v1.SlaService/CreateCalendar"
+	SlaService_GetCalendar_FullMethodName       = "/kefu.sla.v1.SlaService/GetCalendar"
+	SlaService_ListCalendars_FullMethodName     = "/kefu.sla.v1.SlaService/ListCalendars"
+	SlaService_UpdateCalendar_FullMethodName    = "/kefu.sla.v1.SlaService/UpdateCalendar"
+	SlaService_AddBusinessTime_FullMethodName   = "/kefu.sla.v1.SlaService/AddBusinessTime"
+	SlaService_GetBusinessStatus_FullMethodName = "/kefu.sla.v1.SlaService/GetBusinessStatus"
+	SlaService_GetTicketSla_FullMethodName      = "/kefu.sla.v1.SlaService/GetTicketSla"
+	SlaService_ReapplySla_FullMethodName        = "/kefu.sla.v1.SlaService/ReapplySla"
+	SlaService_ListAtRisk_FullMethodName        = "/kefu.sla.v1.SlaService/ListAtRisk"
 )
 
 // SlaServiceClient is the client API for SlaService service.
@@ -71,6 +72,11 @@ type SlaServiceClient interface {
 	// AddBusinessTime returns when duration of the calendar's business time, counted from start, ends:
 	// how a due time is computed (Friday 17:30 + 2 h in china_default is Monday 10:30).
 	AddBusinessTime(ctx context.Context, in *AddBusinessTimeRequest, opts ...grpc.CallOption) (*AddBusinessTimeResponse, error)
+	// GetBusinessStatus says whether an instant is in a calendar's working hours and, if not, when they
+	// next begin (skipping holidays, honouring make-up working days): how an after-hours acknowledgement
+	// says when a person will reply. NOT_FOUND for an unknown code; FAILED_PRECONDITION with reason
+	// CALENDAR_NEVER_OPEN for a calendar without working time in the next years.
+	GetBusinessStatus(ctx context.Context, in *GetBusinessStatusRequest, opts ...grpc.CallOption) (*GetBusinessStatusResponse, error)
 	// GetTicketSla returns each target of a ticket: due time, business time left, state.
 	GetTicketSla(ctx context.Context, in *GetTicketSlaRequest, opts ...grpc.CallOption) (*GetTicketSlaResponse, error)
 	// ReapplySla recomputes a ticket's targets from the policies as they stand now, from its original start
@@ -179,6 +185,16 @@ func (c *slaServiceClient) AddBusinessTime(ctx context.Context, in *AddBusinessT
 	return out, nil
 }
 
+func (c *slaServiceClient) GetBusinessStatus(ctx context.Context, in *GetBusinessStatusRequest, opts ...grpc.CallOption) (*GetBusinessStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetBusinessStatusResponse)
+	err := c.cc.Invoke(ctx, SlaService_GetBusinessStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *slaServiceClient) GetTicketSla(ctx context.Context, in *GetTicketSlaRequest, opts ...grpc.CallOption) (*GetTicketSlaResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetTicketSlaResponse)
@@ -247,6 +263,11 @@ type SlaServiceServer interface {
 	// AddBusinessTime returns when duration of the calendar's business time, counted from start, ends:
 	// how a due time is computed (Friday 17:30 + 2 h in china_default is Monday 10:30).
 	AddBusinessTime(context.Context, *AddBusinessTimeRequest) (*AddBusinessTimeResponse, error)
+	// GetBusinessStatus says whether an instant is in a calendar's working hours and, if not, when they
+	// next begin (skipping holidays, honouring make-up working days): how an after-hours acknowledgement
+	// says when a person will reply. NOT_FOUND for an unknown code; FAILED_PRECONDITION with reason
+	// CALENDAR_NEVER_OPEN for a calendar without working time in the next years.
+	GetBusinessStatus(context.Context, *GetBusinessStatusRequest) (*GetBusinessStatusResponse, error)
 	// GetTicketSla returns each target of a ticket: due time, business time left, state.
 	GetTicketSla(context.Context, *GetTicketSlaRequest) (*GetTicketSlaResponse, error)
 	// ReapplySla recomputes a ticket's targets from the policies as they stand now, from its original start
@@ -291,6 +312,9 @@ func (UnimplementedSlaServiceServer) UpdateCalendar(context.Context, *UpdateCale
 }
 func (UnimplementedSlaServiceServer) AddBusinessTime(context.Context, *AddBusinessTimeRequest) (*AddBusinessTimeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AddBusinessTime not implemented")
+}
+func (UnimplementedSlaServiceServer) GetBusinessStatus(context.Context, *GetBusinessStatusRequest) (*GetBusinessStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetBusinessStatus not implemented")
 }
 func (UnimplementedSlaServiceServer) GetTicketSla(context.Context, *GetTicketSlaRequest) (*GetTicketSlaResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetTicketSla not implemented")
@@ -484,6 +508,24 @@ func _SlaService_AddBusinessTime_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SlaService_GetBusinessStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetBusinessStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SlaServiceServer).GetBusinessStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SlaService_GetBusinessStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SlaServiceServer).GetBusinessStatus(ctx, req.(*GetBusinessStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _SlaService_GetTicketSla_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetTicketSlaRequest)
 	if err := dec(in); err != nil {
@@ -580,6 +622,10 @@ var SlaService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AddBusinessTime",
 			Handler:    _SlaService_AddBusinessTime_Handler,
+		},
+		{
+			MethodName: "GetBusinessStatus",
+			Handler:    _SlaService_GetBusinessStatus_Handler,
 		},
 		{
 			MethodName: "GetTicketSla",

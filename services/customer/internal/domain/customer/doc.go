@@ -1,7 +1,8 @@
 // Package customer is the customer service's domain: the validation, normalization and masking rules for a
 // customer's identifying fields (resident ID numbers, unified social credit codes, phones, e-mail, WeChat
-// ids, names and free text). It is plain Go on purpose (no pgx, grpc, nats or generated protos;
-// imports_test.go enforces it), so the rules are tested in isolation and every layer applies the same ones.
+// ids, names and free text; contact values are masked with kefu.dev/pkg/mask, shared with other services).
+// It is plain Go on purpose (no pgx, grpc, nats or generated protos; imports_test.go enforces it), so the
+// rules are tested in isolation and every layer applies the same ones.
 //
 // Conventions every caller relies on:
 //   - Validators take the request field path (e.g. "individual.national_id") so the *apierr.Error they

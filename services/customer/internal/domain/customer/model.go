@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"kefu.dev/pkg/apierr"
+	"kefu.dev/pkg/mask"
 )
 
 // Kind says whether a record is a person or an organisation.
@@ -73,11 +74,11 @@ func (k ContactKind) Normalize(v string) (string, bool) {
 func (k ContactKind) Mask(v string) string {
 	switch k {
 	case ContactPhone:
-		return MaskPhone(v)
+		return mask.Phone(v)
 	case ContactEmail:
-		return MaskEmail(v)
+		return mask.Email(v)
 	default:
-		return MaskWeChat(v)
+		return mask.WeChat(v)
 	}
 }
 

@@ -56,3 +56,26 @@ func NormalizeKey(s string) (string, bool) {
 	s = strings.ToUpper(strings.TrimSpace(s))
 	return s, s != ""
 }
+
+// digitsOf returns the ASCII digits of s in order, with full-width digits (as typed by Chinese input
+// methods) converted to ASCII; everything else is dropped.
+func digitsOf(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if d, ok := asciiDigit(r); ok {
+			b.WriteByte(d)
+		}
+	}
+	return b.String()
+}
+
+// asciiDigit maps '0'–'9' and full-width '０'–'９' to an ASCII digit.
+func asciiDigit(r rune) (byte, bool) {
+	switch {
+	case r >= '0' && r <= '9':
+		return byte(r), true
+	case r >= '０' && r <= '９':
+		return byte(r-'０') + '0', true
+	}
+	return 0, false
+}

@@ -1,0 +1,41 @@
+// Package consume runs the notify service's durable consumers: notify-messages turns kefu.ticket.created
+// and kefu.ticket.replied into outbound messages, and notify-webhooks writes a delivery of every event
+// (kefu.>) for each webhook subscribed to its subject. Each applies its events in the transaction that
+// records them in the inbox, so a redelivery changes nothing.
+package consume
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"kefu.dev/pkg/events"
+	"kefu.dev/services/notify/internal/app"
+)
+
+// Durable consumer names (STYLE §6: <service>-<purpose>).
+const (
+	MessagesConsumer = "notify-messages"
+	WebhooksConsumer = "notify-webhooks"
+)
+
+// Messages runs notify-messages until ctx ends, workers at a time (one ticket's events in order: its
+// acknowledgement before its replies).
+func Messages(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, a *app.App, workers int, log *slog.Logger) error {
+	return events.Consume(ctx, js, pool, events.ConsumerConfig{
+		Durable: MessagesConsumer, FilterSubjects: []string{app.SubjectTicketCreated, app.SubjectTicketReplied},
+		Workers: workers, Logger: log, AfterCommit: a.AfterCommit,
+	}, a.HandleTicketEvent)
+}
+
+// Webhooks runs notify-webhooks until ctx ends, in batches: fan-out is one insert per subscriber and
+// event, and a backlog (a subscriber added, the service down a while) should drain fast.
+func Webhooks(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, a *app.App, log *slog.Logger) error {
+	return events.ConsumeBatches(ctx, js, pool, events.BatchConfig{
+		ConsumerConfig: events.ConsumerConfig{Durable: WebhooksConsumer, FilterSubjects: []string{events.StreamSubjects},
+			Logger: log, AfterCommit: a.WakeSender},
+		BatchSize: 500,
+	}, a.FanOut)
+}
