@@ -169,7 +169,7 @@ func (a *App) queue(ctx context.Context, tx *store.Tx, m store.Message) error {
 			"kind", string(m.Kind), "reason", m.FailureReason)
 		return nil
 	}
-	hooks, err := tx.ActiveWebhooks(ctx)
+	hooks, err := tx.Subscribers(ctx)
 	if err != nil {
 		return err
 	}

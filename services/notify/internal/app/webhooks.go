@@ -146,11 +146,11 @@ func (a *App) Redeliver(ctx context.Context, webhookID, id uuid.UUID) (store.Del
 	return a.st.GetDelivery(ctx, webhookID, id)
 }
 
-// FanOut writes, in the consumer's transaction, one delivery for each active subscription of each event
-// in ds. Events nobody subscribes to cost one query per batch.
+// FanOut writes, in the consumer's transaction, one delivery for each subscription (active or paused) of
+// each event in ds. Events nobody subscribes to cost one query per batch.
 func (a *App) FanOut(ctx context.Context, tx pgx.Tx, ds []events.Delivery) error {
 	t := store.Wrap(tx)
-	hooks, err := t.ActiveWebhooks(ctx)
+	hooks, err := t.Subscribers(ctx)
 	if err != nil || len(hooks) == 0 {
 		return err
 	}

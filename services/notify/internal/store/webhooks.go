@@ -115,11 +115,12 @@ func (s *Store) DeleteWebhook(ctx context.Context, id uuid.UUID) error {
 	return nil
 }
 
-// ActiveWebhooks reads the subscriptions that receive deliveries (without counts).
-func (t *Tx) ActiveWebhooks(ctx context.Context) ([]WebhookRow, error) {
-	rows, err := t.tx.Query(ctx, `SELECT id, subjects, retry_hours FROM webhooks WHERE state = 'active'`)
+// Subscribers reads every subscription (without counts): active ones and paused ones, whose deliveries
+// wait until they are active again.
+func (t *Tx) Subscribers(ctx context.Context) ([]WebhookRow, error) {
+	rows, err := t.tx.Query(ctx, `SELECT id, subjects, retry_hours FROM webhooks`)
 	if err != nil {
-		return nil, fmt.Errorf("active webhooks: %w", err)
+		return nil, fmt.Errorf("subscribers: %w", err)
 	}
 	ws, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (WebhookRow, error) {
 		var w WebhookRow
@@ -127,7 +128,7 @@ func (t *Tx) ActiveWebhooks(ctx context.Context) ([]WebhookRow, error) {
 		return w, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("active webhooks: %w", err)
+		return nil, fmt.Errorf("subscribers: %w", err)
 	}
 	return ws, nil
 }

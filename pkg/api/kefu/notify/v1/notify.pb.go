@@ -151,7 +151,8 @@ const (
 	WebhookState_WEBHOOK_STATE_UNSPECIFIED WebhookState = 0
 	// Receives deliveries.
 	WebhookState_WEBHOOK_STATE_ACTIVE WebhookState = 1
-	// Receives none; deliveries already due are kept and go out when it is active again.
+	// Sends nothing: deliveries keep being queued and go out when it is active again (their retry
+	// period still runs from their creation).
 	WebhookState_WEBHOOK_STATE_PAUSED WebhookState = 2
 )
 
