@@ -104,7 +104,7 @@ run:
 
 build:
 	@mkdir -p bin
-	go build -o bin/ ./services/intake/cmd/intake ./services/gateway/cmd/gateway ./services/customer/cmd/customer ./services/routing/cmd/routing ./services/slatimer/cmd/slatimer ./services/analytics/cmd/analytics ./services/devstack/cmd/kefu-dev
+	go build -o bin/ ./services/intake/cmd/intake ./services/gateway/cmd/gateway ./services/customer/cmd/customer ./services/routing/cmd/routing ./services/slatimer/cmd/slatimer ./services/analytics/cmd/analytics ./services/notify/cmd/notify ./services/devstack/cmd/kefu-dev
 
 clean:
 	rm -rf $(BIN) $(DEPS) bin

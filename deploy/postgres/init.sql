@@ -60,3 +60,15 @@ ALTER DEFAULT PRIVILEGES FOR ROLE kefu_analytics_owner IN SCHEMA analytics
   GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO kefu_analytics;
 ALTER DEFAULT PRIVILEGES FOR ROLE kefu_analytics_owner IN SCHEMA analytics
   GRANT EXECUTE ON FUNCTIONS TO kefu_analytics;
+
+CREATE ROLE kefu_notify_owner LOGIN PASSWORD 'kefu_notify_owner';
+CREATE ROLE kefu_notify LOGIN PASSWORD 'kefu_notify';
+GRANT CONNECT ON DATABASE kefu TO kefu_notify_owner, kefu_notify;
+CREATE SCHEMA notify AUTHORIZATION kefu_notify_owner;
+GRANT USAGE ON SCHEMA notify TO kefu_notify;
+ALTER DEFAULT PRIVILEGES FOR ROLE kefu_notify_owner IN SCHEMA notify
+  GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO kefu_notify;
+ALTER DEFAULT PRIVILEGES FOR ROLE kefu_notify_owner IN SCHEMA notify
+  GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO kefu_notify;
+ALTER DEFAULT PRIVILEGES FOR ROLE kefu_notify_owner IN SCHEMA notify
+  GRANT EXECUTE ON FUNCTIONS TO kefu_notify;

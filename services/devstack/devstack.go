@@ -23,6 +23,7 @@ import (
 	"kefu.dev/services/customer"
 	"kefu.dev/services/gateway"
 	"kefu.dev/services/intake"
+	"kefu.dev/services/notify"
 	"kefu.dev/services/routing"
 	"kefu.dev/services/slatimer"
 )
@@ -43,6 +44,7 @@ type Config struct {
 	RoutingPort   int
 	SlatimerPort  int
 	AnalyticsPort int
+	NotifyPort    int
 	// RateLimits overrides the services' rate limits (auth.ParseLimits' form); empty keeps the defaults.
 	RateLimits string
 	// ServiceLogger returns the logger of one service (tagged with its name); nil derives them from Run's
@@ -55,12 +57,13 @@ func DefaultConfig() Config {
 	return Config{
 		DataDir: ".kefu/dev", NATSPort: 4222, Host: "127.0.0.1", HTTPPort: 8080, IssuerPort: 8090,
 		IntakePort: 7001, CustomerPort: 7002, RoutingPort: 7003, SlatimerPort: 7004, AnalyticsPort: 7005,
+		NotifyPort: 7006,
 	}
 }
 
 // Addresses are where the running stack listens.
 type Addresses struct {
-	REST, Intake, Customer, Routing, Slatimer, Analytics, NATS, Postgres string
+	REST, Intake, Customer, Routing, Slatimer, Analytics, Notify, NATS, Postgres string
 	// JWKS is the dev identity provider's key set, which the services trust for staff tokens.
 	JWKS string
 }
@@ -125,6 +128,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	if err != nil {
 		return fmt.Errorf("provision analytics roles: %w", err)
 	}
+	nroles, err := pgxutil.Provision(ctx, adminURL, "notify")
+	if err != nil {
+		return fmt.Errorf("provision notify roles: %w", err)
+	}
 	// The schemas are migrated before anything serves: intake's keys at the customer service and at
 	// routing, and routing's key at intake, go into their api_keys tables, and a stack that is ready has every schema in place (a
 	// stack stopped at once does not cut a migration short).
@@ -143,6 +150,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	if err := analytics.Migrate(ctx, analytics.Config{MigrateDatabaseURL: aroles.OwnerURL}); err != nil {
 		return fmt.Errorf("analytics: %w", err)
 	}
+	if err := notify.Migrate(ctx, notify.Config{MigrateDatabaseURL: nroles.OwnerURL}); err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
 	intakeKey, err := ensureServiceKey(ctx, intakeAtCustomer, dataDir, croles.RuntimeURL, pepper)
 	if err != nil {
 		return err
@@ -154,6 +164,20 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	intakeRoutingKey, err := ensureServiceKey(ctx, intakeAtRouting, dataDir, rroles.RuntimeURL, pepper)
 	if err != nil {
 		return err
+	}
+	ncfg := notify.DefaultConfig()
+	for _, k := range []struct {
+		key  serviceKey
+		url  string
+		dest *string
+	}{
+		{notifyAtIntake, roles.RuntimeURL, &ncfg.IntakeAPIKey},
+		{notifyAtCustomer, croles.RuntimeURL, &ncfg.CustomerAPIKey},
+		{notifyAtSlatimer, sroles.RuntimeURL, &ncfg.SlatimerAPIKey},
+	} {
+		if *k.dest, err = ensureServiceKey(ctx, k.key, dataDir, k.url, pepper); err != nil {
+			return err
+		}
 	}
 
 	ns, err := natsembed.Start(natsembed.Options{Host: cfg.Host, Port: cfg.NATSPort, StoreDir: filepath.Join(dataDir, "nats"),
@@ -205,6 +229,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	acfg.DatabaseURL, acfg.MigrateDatabaseURL, acfg.NATSURL = aroles.RuntimeURL, aroles.OwnerURL, ns.ClientURL()
 	acfg.Auth, acfg.Reflection = authCfg, true
 	acfg.Migrate = false // done above
+	ncfg.DatabaseURL, ncfg.MigrateDatabaseURL, ncfg.NATSURL = nroles.RuntimeURL, nroles.OwnerURL, ns.ClientURL()
+	ncfg.Auth, ncfg.Reflection = authCfg, true
+	ncfg.Migrate = false // done above
 	svcs := []svc{
 		{cfg.IntakePort, &addrs.Intake, func(ctx context.Context, l net.Listener) error {
 			return intake.Serve(ctx, icfg, svcLog("intake"), l)
@@ -220,6 +247,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 		}},
 		{cfg.AnalyticsPort, &addrs.Analytics, func(ctx context.Context, l net.Listener) error {
 			return analytics.Serve(ctx, acfg, svcLog("analytics"), l)
+		}},
+		{cfg.NotifyPort, &addrs.Notify, func(ctx context.Context, l net.Listener) error {
+			return notify.Serve(ctx, ncfg, svcLog("notify"), l)
 		}},
 	}
 	lis := make([]net.Listener, len(svcs))
@@ -241,9 +271,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	icfg.CustomerAddr, icfg.CustomerAPIKey = addrs.Customer, intakeKey
 	icfg.RoutingAddr, icfg.RoutingAPIKey = addrs.Routing, intakeRoutingKey
 	rcfg.IntakeAddr = addrs.Intake
+	ncfg.IntakeAddr, ncfg.CustomerAddr, ncfg.SlatimerAddr = addrs.Intake, addrs.Customer, addrs.Slatimer
 	gcfg := gateway.DefaultConfig()
 	gcfg.IntakeAddr, gcfg.CustomerAddr, gcfg.RoutingAddr = addrs.Intake, addrs.Customer, addrs.Routing
-	gcfg.SlatimerAddr, gcfg.AnalyticsAddr = addrs.Slatimer, addrs.Analytics
+	gcfg.SlatimerAddr, gcfg.AnalyticsAddr, gcfg.NotifyAddr = addrs.Slatimer, addrs.Analytics, addrs.Notify
 
 	g, gctx := errgroup.WithContext(ctx)
 	for i, s := range svcs {
@@ -274,10 +305,11 @@ func (a Addresses) Banner() string {
   gRPC routing     %s
   gRPC slatimer    %s
   gRPC analytics   %s
+  gRPC notify      %s
   NATS JetStream   %s
   PostgreSQL       %s
   Dev JWKS         %s
 Mint a staff token: go run ./services/devstack/cmd/kefu-dev token --role admin
 Press Ctrl-C to stop.
-`, a.REST, a.REST, a.Intake, a.Customer, a.Routing, a.Slatimer, a.Analytics, a.NATS, a.Postgres, a.JWKS)
+`, a.REST, a.REST, a.Intake, a.Customer, a.Routing, a.Slatimer, a.Analytics, a.Notify, a.NATS, a.Postgres, a.JWKS)
 }

@@ -144,6 +144,9 @@ func TestReadmeWalkthroughWorksAsPrinted(t *testing.T) {
 		`[{"target":"SLA_TARGET_FIRST_RESPONSE","state":"SLA_STATE_RUNNING","calendar":"china_default"},{"target":"SLA_TARGET_RESOLUTION","state":"SLA_STATE_RUNNING","calendar":"china_default"}]`,
 		`[{"mine":true,"target":"SLA_TARGET_FIRST_RESPONSE"},{"mine":true,"target":"SLA_TARGET_RESOLUTION"}]`,
 		`{"target":"SLA_TARGET_FIRST_RESPONSE","state":"SLA_STATE_MET"}`,
+		`[{"kind":"MESSAGE_KIND_AGENT_REPLY","channel":"CHANNEL_WEB_CHAT","state":"DELIVERY_STATE_QUEUED","numbered":false},` +
+			`{"kind":"MESSAGE_KIND_ACKNOWLEDGEMENT","channel":"CHANNEL_WEB_CHAT","state":"DELIVERY_STATE_QUEUED","numbered":true}]`,
+		`{"subjects":["kefu.ticket.*"],"state":"WEBHOOK_STATE_ACTIVE","retryHours":25,"signed":true}`,
 		`[{"channel":"web_chat","tickets":"1"}]`, `{"firstResponses":"1","businessFirstResponses":"1","resolutions":"1"}`,
 		`[{"target":"SLA_TARGET_FIRST_RESPONSE","tickets":"1","breached":"0"},{"target":"SLA_TARGET_RESOLUTION","tickets":"1","breached":"0"}]`,
 		`["物流延迟 1","服务态度差 1"]`, `[{"logistics":true,"stays":"1"}]`, `{"tickets":"1","slaTickets":"1","satisfied":"1"}`,
@@ -153,12 +156,13 @@ func TestReadmeWalkthroughWorksAsPrinted(t *testing.T) {
 	require.True(t, strings.HasSuffix(strings.TrimSpace(string(out)), "UNAUTHENTICATED"), "a revoked key must stop working:\n%s", out)
 }
 
-// TestEveryServiceServesHealthAndReflection checks the suite's topology: all six processes answer
+// TestEveryServiceServesHealthAndReflection checks the suite's topology: every service answers
 // grpc.health.v1 SERVING and intake lists its API through server reflection (what grpcurl uses).
 func TestEveryServiceServesHealthAndReflection(t *testing.T) {
 	t.Parallel()
 	a := startStack(t)
-	for name, addr := range map[string]string{"intake": a.Intake, "customer": a.Customer, "routing": a.Routing, "slatimer": a.Slatimer, "analytics": a.Analytics} {
+	for name, addr := range map[string]string{"intake": a.Intake, "customer": a.Customer, "routing": a.Routing, "slatimer": a.Slatimer,
+		"analytics": a.Analytics, "notify": a.Notify} {
 		cc, err := grpcx.Dial(addr)
 		require.NoError(t, err)
 		defer cc.Close()
