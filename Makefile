@@ -18,7 +18,7 @@ GATEWAY_MODULE := github.com/grpc-ecosystem/grpc-gateway/v2@$(GRPC_GATEWAY_VERSI
 
 PKGS := kefu.dev/...
 
-.PHONY: all tools protodeps generate check-generated lint vet test test-go bench bench-sla bench-analytics run build clean
+.PHONY: all tools protodeps generate check-generated lint vet test test-go bench bench-sla bench-analytics bench-notify run build clean
 
 all: build
 
@@ -87,6 +87,7 @@ bench:
 	go run ./services/devstack/cmd/kefu-pgrun --dir $(CURDIR)/.kefu/pgbench -- go run ./services/devstack/cmd/kefu-bench $(BENCH_ARGS)
 	$(MAKE) bench-sla
 	$(MAKE) bench-analytics
+	$(MAKE) bench-notify
 
 # SLA timers (issue #7, ~1 min): 1,000,000 open timers created, start-up and memory on them, then 5,000 a
 # second coming due for 20 s (lateness p50/p99), then tickets created through the event consumer.
@@ -98,6 +99,12 @@ bench-sla:
 # quick run; "--batch-size 1000,2000,5000" compares batch sizes; "--cpuprofile /tmp/ingest.out" profiles).
 bench-analytics:
 	go run ./services/devstack/cmd/kefu-pgrun --dir $(CURDIR)/.kefu/pgbench -- go run ./services/analytics/cmd/kefu-analyticsbench $(ANALYTICS_BENCH_ARGS)
+
+# Webhooks (issue #9, ~1 min): 100,000 outbound messages queued and delivered to a signature-checking
+# receiver on loopback, then 100,000 ticket events published, fanned out and delivered
+# (NOTIFY_BENCH_ARGS="--messages 20000 --events 20000" for a quick run).
+bench-notify:
+	go run ./services/devstack/cmd/kefu-pgrun --dir $(CURDIR)/.kefu/pgbench -- go run ./services/notify/cmd/kefu-notifybench $(NOTIFY_BENCH_ARGS)
 
 run:
 	go run ./services/devstack/cmd/kefu-dev $(RUN_ARGS)

@@ -62,7 +62,7 @@ func TestWebhookRetriesThroughFailuresAndTimeoutsWithoutLoss(t *testing.T) {
 	testkit.Eventually(t, attempted(1, "status 503"), wait, "every delivery failed once with 503")
 
 	r.set(hook.GetSecret(), func(int) int { return 0 }) // hang until the sender times out
-	s.clock.Advance(2 * time.Hour)                       // past the longest backoff
+	s.clock.Advance(2 * time.Hour)                      // past the longest backoff
 	testkit.Eventually(t, attempted(2, "timeout"), wait, "every delivery timed out once")
 
 	r.set(hook.GetSecret(), nil)

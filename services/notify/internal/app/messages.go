@@ -160,31 +160,65 @@ func (a *App) compose(ctx context.Context, t Ticket, kind message.Kind, override
 // queue stores m (once per dedupe key) with one outbound webhook delivery per subscriber of its subject;
 // the publisher puts queued ones on the OUTBOUND stream after the commit.
 func (a *App) queue(ctx context.Context, tx *store.Tx, m store.Message) error {
-	inserted, err := tx.InsertMessage(ctx, m)
-	if err != nil || !inserted {
-		return err
-	}
-	if m.State != delivery.Queued {
-		a.log.InfoContext(ctx, "message not deliverable", "ticket_id", m.TicketID.String(), "message_id", m.ID.String(),
-			"kind", string(m.Kind), "reason", m.FailureReason)
-		return nil
-	}
-	hooks, err := tx.Subscribers(ctx)
-	if err != nil {
-		return err
-	}
-	subject := OutboundSubject(m.Channel)
-	f := store.Fanout{Hooks: matching(hooks, subject)}
-	if len(f.Hooks) == 0 {
-		return nil
-	}
-	body, err := outboundPayload(m)
-	if err != nil {
-		return err
-	}
-	f.Payload = store.Payload{ID: m.ID, Subject: subject, SourceID: m.ID.String(), Body: body}
-	_, err = tx.AddDeliveries(ctx, []store.Fanout{f}, a.clock.Now())
+	_, err := a.queueAll(ctx, tx, []store.Message{m})
 	return err
+}
+
+// queueAll is queue for many messages in one transaction; it returns how many were new.
+func (a *App) queueAll(ctx context.Context, tx *store.Tx, ms []store.Message) (int, error) {
+	var hooks []store.WebhookRow
+	var fs []store.Fanout
+	n, loaded := 0, false
+	for _, m := range ms {
+		inserted, err := tx.InsertMessage(ctx, m)
+		if err != nil {
+			return n, err
+		}
+		if !inserted {
+			continue
+		}
+		n++
+		if m.State != delivery.Queued {
+			a.log.InfoContext(ctx, "message not deliverable", "ticket_id", m.TicketID.String(), "message_id", m.ID.String(),
+				"kind", string(m.Kind), "reason", m.FailureReason)
+			continue
+		}
+		if !loaded {
+			if hooks, err = tx.Subscribers(ctx); err != nil {
+				return n, err
+			}
+			loaded = true
+		}
+		subject := OutboundSubject(m.Channel)
+		f := store.Fanout{Hooks: matching(hooks, subject)}
+		if len(f.Hooks) == 0 {
+			continue
+		}
+		body, err := outboundPayload(m)
+		if err != nil {
+			return n, err
+		}
+		f.Payload = store.Payload{ID: m.ID, Subject: subject, SourceID: m.ID.String(), Body: body}
+		fs = append(fs, f)
+	}
+	_, err := tx.AddDeliveries(ctx, fs, a.clock.Now())
+	return n, err
+}
+
+// QueueMessages stores messages already composed (an announcement to many customers, a load test), each
+// once per dedupe key, with their outbound webhook deliveries, in one transaction, and wakes the publisher
+// and the sender. It returns how many were new.
+func (a *App) QueueMessages(ctx context.Context, ms []store.Message) (int, error) {
+	var n int
+	err := a.st.InTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		n, err = a.queueAll(ctx, tx, ms)
+		return err
+	})
+	if err == nil {
+		a.AfterCommit()
+	}
+	return n, err
 }
 
 // AfterCommit wakes the publisher and the sender: the consumer calls it once its transaction committed.
