@@ -323,3 +323,53 @@ func TestConsumeRejectsIncompleteConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestAfterCommitSeesTheCommittedEffect: the AfterCommit hook of both consumers runs after the
+// transaction that applied events committed, so what it wakes (a publisher, a sender) can read the effect
+// from another connection; a handler that fails never calls it.
+func TestAfterCommitSeesTheCommittedEffect(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	for i := range 10 {
+		e.publish(t, uuid.NewString(), fmt.Sprintf("agg-%d", i), 1, nil)
+	}
+	var calls, unseen atomic.Int64
+	hook := func() {
+		calls.Add(1)
+		// Another connection: it sees only committed rows.
+		if scalar[int64](t, e.pool, `SELECT count(*) FROM applied`) == 0 {
+			unseen.Add(1)
+		}
+	}
+	stop := e.consume(t, events.ConsumerConfig{Durable: "test-after-commit", FilterSubjects: []string{"kefu.thing.>"},
+		AfterCommit: hook}, countEffect)
+	testkit.Eventually(t, func() bool { return calls.Load() >= 10 }, waitLong, "the hook ran after each event")
+	stop()
+	require.Zero(t, unseen.Load(), "the hook ran before the effect was visible")
+
+	var batchCalls atomic.Int64
+	e.consumeBatches(t, events.BatchConfig{ConsumerConfig: events.ConsumerConfig{Durable: "test-after-commit-batches",
+		FilterSubjects: []string{"kefu.thing.>"}, AfterCommit: func() { batchCalls.Add(1) }}, BatchSize: 100},
+		func(ctx context.Context, tx pgx.Tx, ds []events.Delivery) error {
+			for _, d := range ds {
+				if err := countEffect(ctx, tx, d); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	testkit.Eventually(t, func() bool {
+		return scalar[int64](t, e.pool, `SELECT count(*) FROM applied`) == 20
+	}, waitLong, "the batch consumer applied every event")
+	testkit.Eventually(t, func() bool { return batchCalls.Load() >= 1 }, waitLong, "the batch consumer called the hook")
+
+	var failed atomic.Int64
+	e.publish(t, uuid.NewString(), "agg-fail", 1, nil)
+	e.consume(t, events.ConsumerConfig{Durable: "test-after-commit-fail", FilterSubjects: []string{"kefu.thing.>"},
+		MaxDeliver: 1, AfterCommit: func() { failed.Add(1) }},
+		func(context.Context, pgx.Tx, events.Delivery) error { return fmt.Errorf("always: %w", events.ErrPermanent) })
+	testkit.Eventually(t, func() bool {
+		return scalar[int64](t, e.pool, `SELECT count(*) FROM dead_letters WHERE consumer = 'test-after-commit-fail'`) == 11
+	}, waitLong, "every event parked")
+	require.Zero(t, failed.Load(), "a failed handler never reaches the hook")
+}

@@ -341,3 +341,50 @@ func TestTemplatesAreCheckedAndUsed(t *testing.T) {
 	m := s.messages(t, tk.GetTicketId(), 1)[0]
 	require.Equal(t, "Thanks! Your ticket is "+tk.GetNumber()+". We are on it.", m.GetBody())
 }
+
+// TestErasureRemovesAddressesAndTexts: when the customer service erases a customer, notify blanks the
+// address and text of their messages, and a delivery of them still waiting never goes out.
+func TestErasureRemovesAddressesAndTexts(t *testing.T) {
+	t.Parallel()
+	s := start(t, mondayMorning)
+	ctx := as(t.Context(), adminP)
+	r := newReceiver(t, s.clock.Now)
+	resp, err := s.notify.CreateWebhook(ctx, &notifyv1.CreateWebhookRequest{IdempotencyKey: uuid.NewString(),
+		Webhook: &notifyv1.Webhook{Url: r.srv.URL, Subjects: []string{"outbound.>"}, State: notifyv1.WebhookState_WEBHOOK_STATE_PAUSED}})
+	require.NoError(t, err)
+	hook := resp.GetWebhook()
+	r.set(hook.GetSecret(), nil)
+	prov := &customerv1.Provenance{Source: customerv1.Source_SOURCE_CUSTOMER_PROVIDED}
+	c, err := s.customer.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{IdempotencyKey: uuid.NewString(),
+		Customer: &customerv1.Customer{Kind: customerv1.CustomerKind_CUSTOMER_KIND_INDIVIDUAL,
+			Individual: &customerv1.Individual{Name: "李雷", Provenance: prov}, PreferredChannel: intakev1.Channel_CHANNEL_EMAIL,
+			Contacts: []*customerv1.ContactPoint{{Kind: intakev1.ContactKind_CONTACT_KIND_EMAIL, Value: "erase.me@example.com",
+				Provenance: prov, Consents: []*customerv1.Consent{{Purpose: "service_follow_up", Channel: intakev1.Channel_CHANNEL_EMAIL}}}}}})
+	require.NoError(t, err)
+	tk := s.submit(t, &intakev1.SubmitTicketRequest{Channel: intakev1.Channel_CHANNEL_WEB_CHAT, CustomerId: c.GetCustomer().GetCustomerId(),
+		Description: "请删除我的个人信息"})
+	m := s.messages(t, tk.GetTicketId(), 1)[0]
+	require.Equal(t, intakev1.Channel_CHANNEL_EMAIL, m.GetChannel())
+	require.Len(t, s.deliveries(t, hook.GetWebhookId(), notifyv1.WebhookDeliveryState_WEBHOOK_DELIVERY_STATE_PENDING), 1)
+
+	_, err = s.customer.EraseCustomer(ctx, &customerv1.EraseCustomerRequest{CustomerId: c.GetCustomer().GetCustomerId(),
+		Reason: "erasure request PR-7"})
+	require.NoError(t, err)
+	testkit.Eventually(t, func() bool {
+		m = s.messages(t, tk.GetTicketId(), 1)[0]
+		return m.GetBody() == "[erased]"
+	}, wait, "the message's text is erased")
+	require.Empty(t, m.GetAddress())
+	dead := s.deliveries(t, hook.GetWebhookId(), notifyv1.WebhookDeliveryState_WEBHOOK_DELIVERY_STATE_DEAD)
+	require.Len(t, dead, 1)
+	require.Equal(t, "erased", dead[0].GetLastError())
+
+	hook.State, hook.Secret = notifyv1.WebhookState_WEBHOOK_STATE_ACTIVE, ""
+	_, err = s.notify.UpdateWebhook(ctx, &notifyv1.UpdateWebhookRequest{Webhook: hook})
+	require.NoError(t, err)
+	_, err = s.notify.RedeliverWebhookDelivery(ctx, &notifyv1.RedeliverWebhookDeliveryRequest{WebhookId: hook.GetWebhookId(),
+		DeliveryId: dead[0].GetDeliveryId()})
+	require.NoError(t, err)
+	testkit.Eventually(t, func() bool { return len(r.taken()) == 1 }, wait, "the redelivery arrives")
+	require.NotContains(t, string(r.taken()[0].Raw), "erase.me@example.com", "a redelivery after erasure carries nothing personal")
+}

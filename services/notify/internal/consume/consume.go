@@ -1,6 +1,6 @@
 // Package consume runs the notify service's durable consumers: notify-messages turns kefu.ticket.created
-// and kefu.ticket.replied into outbound messages, and notify-webhooks writes a delivery of every event
-// (kefu.>) for each webhook subscribed to its subject. Each applies its events in the transaction that
+// and kefu.ticket.replied into outbound messages, notify-customers applies erasures and merges to them, and
+// notify-webhooks writes a delivery of every event (kefu.>) for each webhook subscribed to its subject. Each applies its events in the transaction that
 // records them in the inbox, so a redelivery changes nothing.
 package consume
 
@@ -17,8 +17,9 @@ import (
 
 // Durable consumer names (STYLE §6: <service>-<purpose>).
 const (
-	MessagesConsumer = "notify-messages"
-	WebhooksConsumer = "notify-webhooks"
+	MessagesConsumer  = "notify-messages"
+	CustomersConsumer = "notify-customers"
+	WebhooksConsumer  = "notify-webhooks"
 )
 
 // Messages runs notify-messages until ctx ends, workers at a time (one ticket's events in order: its
@@ -28,6 +29,13 @@ func Messages(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, a
 		Durable: MessagesConsumer, FilterSubjects: []string{app.SubjectTicketCreated, app.SubjectTicketReplied},
 		Workers: workers, Logger: log, AfterCommit: a.AfterCommit,
 	}, a.HandleTicketEvent)
+}
+
+// Customers runs notify-customers until ctx ends.
+func Customers(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, a *app.App, log *slog.Logger) error {
+	return events.Consume(ctx, js, pool, events.ConsumerConfig{
+		Durable: CustomersConsumer, FilterSubjects: []string{app.SubjectCustomerErased, app.SubjectCustomerMerged}, Logger: log,
+	}, a.HandleCustomerEvent)
 }
 
 // Webhooks runs notify-webhooks until ctx ends, in batches: fan-out is one insert per subscriber and

@@ -188,3 +188,39 @@ func (s *Store) MarkSent(ctx context.Context, ids []uuid.UUID, at time.Time) err
 	}
 	return nil
 }
+
+// EraseCustomer removes a customer's addresses and message texts: their messages keep their ids, kinds,
+// channels and states, with the address blank and the body "[erased]"; the outbound webhook payloads of
+// those messages lose their body, and deliveries of them still pending are dead (reason "erased"), so
+// nothing personal goes out after an erasure. It returns how many messages it changed.
+func (t *Tx) EraseCustomer(ctx context.Context, customer uuid.UUID, at time.Time) (int, error) {
+	rows, err := t.tx.Query(ctx, `UPDATE messages SET address = '', body = '[erased]'
+		WHERE customer_id = $1 AND (address <> '' OR body <> '[erased]') RETURNING id`, customer)
+	if err != nil {
+		return 0, fmt.Errorf("erase messages: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return 0, fmt.Errorf("erase messages: %w", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	if _, err := t.tx.Exec(ctx, `UPDATE webhook_deliveries SET state = 'dead', last_error = 'erased', finished_at = $2
+		WHERE payload_id = ANY($1) AND state = 'pending'`, ids, at); err != nil {
+		return 0, fmt.Errorf("erase deliveries: %w", err)
+	}
+	if _, err := t.tx.Exec(ctx, `UPDATE webhook_payloads SET body = '{"erased":true}'::bytea WHERE id = ANY($1)`, ids); err != nil {
+		return 0, fmt.Errorf("erase payloads: %w", err)
+	}
+	return len(ids), nil
+}
+
+// MoveCustomer points a merged duplicate's messages at the survivor, so a later erasure of the survivor
+// finds them.
+func (t *Tx) MoveCustomer(ctx context.Context, duplicate, survivor uuid.UUID) error {
+	if _, err := t.tx.Exec(ctx, `UPDATE messages SET customer_id = $2 WHERE customer_id = $1`, duplicate, survivor); err != nil {
+		return fmt.Errorf("move messages: %w", err)
+	}
+	return nil
+}
