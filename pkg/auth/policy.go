@@ -45,6 +45,13 @@ const (
 	PermSLAAdmin Permission = "sla.admin" // change SLA policies and calendars; re-apply a ticket's policies
 
 	PermAnalyticsRead Permission = "analytics.read" // reports and ingestion status
+	// Incidents (emergency mode).
+	PermIncidentsRead       Permission = "incidents.read"       // incidents, their tickets, timeline, compensations, post-mortems
+	PermIncidentsManage     Permission = "incidents.manage"     // declare, change, link, announce, close; dismiss suggestions
+	PermIncidentsDiscuss    Permission = "incidents.discuss"    // add to an incident's internal discussion
+	PermIncidentsCompensate Permission = "incidents.compensate" // propose a compensation on a linked ticket
+	PermIncidentsApprove    Permission = "incidents.approve"    // approve or reject a compensation (not one's own)
+	PermStatusNotices       Permission = "status_notices.read"  // active incidents' public notices (adapters show them)
 	// Outbound messages and webhooks.
 	PermMessagesRead   Permission = "messages.read"   // a ticket's outbound messages (addresses masked)
 	PermMessagesReport Permission = "messages.report" // adapters report what became of an outbound message
@@ -193,26 +200,45 @@ var methods = map[string]Rule{
 	"/kefu.analytics.v1.AnalyticsService/GetCollaborationReport": {PermAnalyticsRead, ScopeNone, AuditNone},
 	"/kefu.analytics.v1.AnalyticsService/GetSummary":             {PermAnalyticsRead, ScopeNone, AuditNone},
 	// An export leaves the system as a file: recorded like a read of personal data.
-	"/kefu.analytics.v1.AnalyticsService/ExportReport":       {PermAnalyticsRead, ScopeNone, AuditRead},
-	"/kefu.analytics.v1.AnalyticsService/ListVolumeSurges":   {PermAnalyticsRead, ScopeNone, AuditNone},
-	"/kefu.notify.v1.NotifyService/ListMessages":             {PermMessagesRead, ScopeTicket, AuditRead},
-	"/kefu.notify.v1.NotifyService/ReportDelivery":           {PermMessagesReport, ScopeNone, AuditChange},
-	"/kefu.notify.v1.NotifyService/ListTemplates":            {PermNotifyRead, ScopeNone, AuditNone},
-	"/kefu.notify.v1.NotifyService/SetTemplate":              {PermNotifyAdmin, ScopeNone, AuditChange},
-	"/kefu.notify.v1.NotifyService/CreateWebhook":            {PermNotifyAdmin, ScopeNone, AuditChange},
-	"/kefu.notify.v1.NotifyService/GetWebhook":               {PermNotifyRead, ScopeNone, AuditNone},
-	"/kefu.notify.v1.NotifyService/ListWebhooks":             {PermNotifyRead, ScopeNone, AuditNone},
-	"/kefu.notify.v1.NotifyService/UpdateWebhook":            {PermNotifyAdmin, ScopeNone, AuditChange},
-	"/kefu.notify.v1.NotifyService/DeleteWebhook":            {PermNotifyAdmin, ScopeNone, AuditChange},
-	"/kefu.notify.v1.NotifyService/RotateWebhookSecret":      {PermNotifyAdmin, ScopeNone, AuditChange},
-	"/kefu.notify.v1.NotifyService/ListWebhookDeliveries":    {PermNotifyRead, ScopeNone, AuditNone},
-	"/kefu.notify.v1.NotifyService/GetWebhookDelivery":       {PermNotifyRead, ScopeNone, AuditNone},
-	"/kefu.notify.v1.NotifyService/RedeliverWebhookDelivery": {PermNotifyAdmin, ScopeNone, AuditChange},
-	"/kefu.auth.v1.KeyService/CreateApiKey":                  {PermKeysAdmin, ScopeNone, AuditChange},
-	"/kefu.auth.v1.KeyService/ListApiKeys":                   {PermKeysAdmin, ScopeNone, AuditNone},
-	"/kefu.auth.v1.KeyService/RotateApiKey":                  {PermKeysAdmin, ScopeNone, AuditChange},
-	"/kefu.auth.v1.KeyService/RevokeApiKey":                  {PermKeysAdmin, ScopeNone, AuditChange},
-	"/kefu.auth.v1.AuditService/ListAuditRecords":            {PermAuditRead, ScopeNone, AuditRead},
+	"/kefu.analytics.v1.AnalyticsService/ExportReport":          {PermAnalyticsRead, ScopeNone, AuditRead},
+	"/kefu.analytics.v1.AnalyticsService/ListVolumeSurges":      {PermAnalyticsRead, ScopeNone, AuditNone},
+	"/kefu.intake.v1.IncidentService/DeclareIncident":           {PermIncidentsManage, ScopeNone, AuditChange},
+	"/kefu.intake.v1.IncidentService/GetIncident":               {PermIncidentsRead, ScopeNone, AuditNone},
+	"/kefu.intake.v1.IncidentService/ListIncidents":             {PermIncidentsRead, ScopeNone, AuditNone},
+	"/kefu.intake.v1.IncidentService/UpdateIncident":            {PermIncidentsManage, ScopeNone, AuditChange},
+	"/kefu.intake.v1.IncidentService/LinkTickets":               {PermIncidentsManage, ScopeNone, AuditChange},
+	"/kefu.intake.v1.IncidentService/ListIncidentTickets":       {PermIncidentsRead, ScopeTicketList, AuditRead},
+	"/kefu.intake.v1.IncidentService/AddIncidentNote":           {PermIncidentsDiscuss, ScopeNone, AuditChange},
+	"/kefu.intake.v1.IncidentService/ListIncidentActions":       {PermIncidentsRead, ScopeNone, AuditNone},
+	"/kefu.intake.v1.IncidentService/Announce":                  {PermIncidentsManage, ScopeNone, AuditChange},
+	"/kefu.intake.v1.IncidentService/GetAnnouncement":           {PermIncidentsRead, ScopeNone, AuditNone},
+	"/kefu.intake.v1.IncidentService/ListStatusNotices":         {PermStatusNotices, ScopeNone, AuditNone},
+	"/kefu.intake.v1.IncidentService/ProposeCompensation":       {PermIncidentsCompensate, ScopeNone, AuditChange},
+	"/kefu.intake.v1.IncidentService/DecideCompensation":        {PermIncidentsApprove, ScopeNone, AuditChange},
+	"/kefu.intake.v1.IncidentService/ListCompensations":         {PermIncidentsRead, ScopeNone, AuditNone},
+	"/kefu.intake.v1.IncidentService/CloseIncident":             {PermIncidentsManage, ScopeNone, AuditChange},
+	"/kefu.intake.v1.IncidentService/GetPostmortem":             {PermIncidentsRead, ScopeNone, AuditNone},
+	"/kefu.intake.v1.IncidentService/ListIncidentSuggestions":   {PermIncidentsRead, ScopeNone, AuditNone},
+	"/kefu.intake.v1.IncidentService/DismissIncidentSuggestion": {PermIncidentsManage, ScopeNone, AuditChange},
+	"/kefu.notify.v1.NotifyService/GetAnnouncementDelivery":     {PermIncidentsRead, ScopeNone, AuditNone},
+	"/kefu.notify.v1.NotifyService/ListMessages":                {PermMessagesRead, ScopeTicket, AuditRead},
+	"/kefu.notify.v1.NotifyService/ReportDelivery":              {PermMessagesReport, ScopeNone, AuditChange},
+	"/kefu.notify.v1.NotifyService/ListTemplates":               {PermNotifyRead, ScopeNone, AuditNone},
+	"/kefu.notify.v1.NotifyService/SetTemplate":                 {PermNotifyAdmin, ScopeNone, AuditChange},
+	"/kefu.notify.v1.NotifyService/CreateWebhook":               {PermNotifyAdmin, ScopeNone, AuditChange},
+	"/kefu.notify.v1.NotifyService/GetWebhook":                  {PermNotifyRead, ScopeNone, AuditNone},
+	"/kefu.notify.v1.NotifyService/ListWebhooks":                {PermNotifyRead, ScopeNone, AuditNone},
+	"/kefu.notify.v1.NotifyService/UpdateWebhook":               {PermNotifyAdmin, ScopeNone, AuditChange},
+	"/kefu.notify.v1.NotifyService/DeleteWebhook":               {PermNotifyAdmin, ScopeNone, AuditChange},
+	"/kefu.notify.v1.NotifyService/RotateWebhookSecret":         {PermNotifyAdmin, ScopeNone, AuditChange},
+	"/kefu.notify.v1.NotifyService/ListWebhookDeliveries":       {PermNotifyRead, ScopeNone, AuditNone},
+	"/kefu.notify.v1.NotifyService/GetWebhookDelivery":          {PermNotifyRead, ScopeNone, AuditNone},
+	"/kefu.notify.v1.NotifyService/RedeliverWebhookDelivery":    {PermNotifyAdmin, ScopeNone, AuditChange},
+	"/kefu.auth.v1.KeyService/CreateApiKey":                     {PermKeysAdmin, ScopeNone, AuditChange},
+	"/kefu.auth.v1.KeyService/ListApiKeys":                      {PermKeysAdmin, ScopeNone, AuditNone},
+	"/kefu.auth.v1.KeyService/RotateApiKey":                     {PermKeysAdmin, ScopeNone, AuditChange},
+	"/kefu.auth.v1.KeyService/RevokeApiKey":                     {PermKeysAdmin, ScopeNone, AuditChange},
+	"/kefu.auth.v1.AuditService/ListAuditRecords":               {PermAuditRead, ScopeNone, AuditRead},
 }
 
 // grants is what each role may do. Scope narrows it further per object (an agent's tickets are those
@@ -220,33 +246,37 @@ var methods = map[string]Rule{
 var grants = map[string][]Permission{
 	// Adapters verify a caller's identity (IVR, chat bots) but never read customer records.
 	RoleAdapter: {PermTicketsSubmit, PermTicketsGet, PermTicketsCustomerMsg, PermTicketsSatisfaction, PermTaxonomyRead,
-		PermCustomersVerify, PermRoutingPresence, PermMessagesReport},
+		PermCustomersVerify, PermRoutingPresence, PermMessagesReport, PermStatusNotices},
 	RoleAgent: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
 		PermTicketsResolve, PermTicketsSatisfaction, PermTaxonomyRead,
 		PermCustomersRead, PermCustomersWrite, PermCustomersReveal, PermCustomersVerify,
-		PermRoutingRead, PermRoutingPresence, PermRoutingTransfer, PermSLARead, PermMessagesRead},
+		PermRoutingRead, PermRoutingPresence, PermRoutingTransfer, PermSLARead, PermMessagesRead,
+		PermIncidentsRead, PermIncidentsDiscuss, PermIncidentsCompensate, PermStatusNotices},
 	RoleSupervisor: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
 		PermTicketsResolve, PermTicketsSatisfaction, PermTicketsAssign, PermTicketsArchive, PermTaxonomyRead,
 		PermCustomersRead, PermCustomersWrite, PermCustomersReveal, PermCustomersVerify, PermCustomersMerge,
 		PermRoutingRead, PermRoutingPresence, PermRoutingTransfer, PermSLARead, PermAnalyticsRead, PermMessagesRead,
-		PermNotifyRead},
+		PermNotifyRead, PermIncidentsRead, PermIncidentsManage, PermIncidentsDiscuss, PermIncidentsCompensate,
+		PermIncidentsApprove, PermStatusNotices},
 	// Admins handle PIPL requests (export, erasure) besides configuring the suite.
 	RoleAdmin: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
 		PermTicketsResolve, PermTicketsSatisfaction, PermTicketsAssign, PermTicketsArchive, PermTaxonomyRead,
 		PermTaxonomyAdmin, PermKeysAdmin, PermAuditRead,
 		PermCustomersRead, PermCustomersWrite, PermCustomersReveal, PermCustomersVerify, PermCustomersMerge,
 		PermCustomersPrivacy, PermTiersAdmin, PermRoutingRead, PermRoutingAdmin, PermRoutingPresence, PermRoutingTransfer,
-		PermSLARead, PermSLAAdmin, PermAnalyticsRead, PermMessagesRead, PermNotifyRead, PermNotifyAdmin},
+		PermSLARead, PermSLAAdmin, PermAnalyticsRead, PermMessagesRead, PermNotifyRead, PermNotifyAdmin,
+		PermIncidentsRead, PermIncidentsManage, PermIncidentsDiscuss, PermIncidentsCompensate, PermIncidentsApprove,
+		PermStatusNotices},
 	// Auditors read masked records and the audit log; unmasking stays with staff who have a reason.
 	RoleAuditor: {PermTicketsGet, PermTicketsList, PermTaxonomyRead, PermAuditRead, PermCustomersRead, PermRoutingRead,
-		PermSLARead, PermAnalyticsRead, PermMessagesRead, PermNotifyRead},
+		PermSLARead, PermAnalyticsRead, PermMessagesRead, PermNotifyRead, PermIncidentsRead},
 	// Services act on every ticket for their own work (routing assigns, the SLA timer escalates); they
 	// neither submit for customers nor configure the suite. Intake resolves and verifies customers on
 	// submit; routing and the SLA timer read tiers; the notifier reads delivery contacts, never whole records.
 	RoleService: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsAssign, PermTicketsWork,
 		PermTicketsEscalate, PermTicketsResolve, PermTaxonomyRead,
 		PermCustomersRead, PermCustomersResolve, PermCustomersVerify, PermCustomersDeliver, PermRoutingRead, PermSLARead,
-		PermMessagesRead, PermMessagesReport},
+		PermMessagesRead, PermMessagesReport, PermIncidentsRead, PermStatusNotices},
 }
 
 // RuleFor returns the rule of a full method name ("/pkg.Service/Method"); ok is false for a method the

@@ -280,6 +280,10 @@ func NewHandler(ctx context.Context, cfg Config, logger *slog.Logger) (http.Hand
 		_ = closeConn()
 		return nil, nil, fmt.Errorf("register intake routes: %w", err)
 	}
+	if err := intakev1.RegisterIncidentServiceHandlerClient(ctx, mux, intakev1.NewIncidentServiceClient(conn)); err != nil {
+		_ = closeConn()
+		return nil, nil, fmt.Errorf("register incident routes: %w", err)
+	}
 	// Intake serves the API keys of its own callers (adapters) and its audit log; see KeyService and
 	// AuditService. The customer and routing services have their own KeyService and AuditService (their
 	// callers' keys, their audit logs), reachable over gRPC only: one REST path cannot serve two backends.

@@ -273,6 +273,17 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 			return nil
 		},
 		func(ctx context.Context) error {
+			select {
+			case <-p.StreamReady():
+			case <-ctx.Done():
+				return nil
+			}
+			if err := consume.RunIncidents(ctx, p.JS, p.Pool, a, log); err != nil {
+				return fmt.Errorf("incident signals consumer: %w", err)
+			}
+			return nil
+		},
+		func(ctx context.Context) error {
 			if members == nil {
 				return nil
 			}

@@ -58,3 +58,7 @@ func Queue(ctx context.Context, b *pgx.Batch, objectType, objectID string) error
 	p.queued.Store(true)
 	return nil
 }
+
+// Detach returns ctx without its pending record: for the many transactions one call makes on other objects
+// (linking a thousand tickets to an incident), whose audit is the call's own record, written once.
+func Detach(ctx context.Context) context.Context { return context.WithValue(ctx, pendingKey{}, nil) }

@@ -107,6 +107,7 @@ func (a *App) message(t *ticket.Ticket, ev ticket.Event, entryID uuid.UUID, cc c
 			ToStatus: protoconv.Status(ticket.StatusNew), HasContact: t.Contact != nil, CustomerTier: t.CustomerTier,
 			IdentityVerified: t.Verification != nil && t.Verification.Verified,
 			Topics:           a.lexicon.Match(t.Subject + "\n" + t.Description),
+			IncidentId:       uuidString(ev.LinkedIncident), IncidentGroupId: uuidString(ev.IncidentGroupID),
 		}
 	case ticket.EventUpdated:
 		body = &eventsv1.TicketUpdated{Previous: cc.before.proto(), Current: classificationOf(t).proto(), ChangedFields: ev.Changed}
@@ -114,6 +115,7 @@ func (a *App) message(t *ticket.Ticket, ev ticket.Event, entryID uuid.UUID, cc c
 		body = &eventsv1.TicketAssigned{
 			FromStatus: from, ToStatus: to, GroupId: uuidString(ev.GroupID), AssigneeId: uuidString(ev.AssigneeID),
 			PreviousGroupId: uuidString(ev.PreviousGroupID), PreviousAssigneeId: uuidString(ev.PreviousAssigneeID),
+			IncidentId: uuidString(ev.LinkedIncident),
 		}
 	case ticket.EventStatusChanged:
 		body = &eventsv1.TicketStatusChanged{FromStatus: from, ToStatus: to}

@@ -1,21 +1,27 @@
 package app
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"sync"
 	"time"
 
 	"kefu.dev/pkg/clock"
+	"kefu.dev/services/intake/internal/domain/incident"
 	"kefu.dev/services/intake/internal/domain/ticket"
 	"kefu.dev/services/intake/internal/store"
 )
 
-// policy is the taxonomy and rules in force, as the domain and the admin API want them.
+// policy is the taxonomy, rules and active incidents in force, as the domain and the admin API want them.
 type policy struct {
 	subcategories []store.Subcategory // all, for the admin API
 	rules         []store.Rule        // all, in evaluation order, for the admin API
 	taxonomy      ticket.Taxonomy     // active subcategories: what tickets may be classified into
 	active        []ticket.Rule       // enabled rules whose target (if any) is active
+	// incidents are the active incidents, most severe first, then oldest: a new ticket joins the first
+	// whose scope takes it.
+	incidents []incident.Incident
 }
 
 // policyCache keeps the policy in memory: every submit classifies with it, and it changes rarely. A write
@@ -51,7 +57,12 @@ func (c *policyCache) get(ctx context.Context) (*policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &policy{subcategories: subs, rules: rules}
+	active, err := c.store.ActiveIncidents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(active, func(a, b incident.Incident) int { return cmp.Compare(a.Severity, b.Severity) })
+	p := &policy{subcategories: subs, rules: rules, incidents: active}
 	for _, s := range subs {
 		if s.Active {
 			p.taxonomy.Subcategories = append(p.taxonomy.Subcategories, s.Subcategory)

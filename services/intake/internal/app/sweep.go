@@ -67,6 +67,11 @@ func (a *App) RunSweeper(ctx context.Context, interval time.Duration) error {
 		} else if n > 0 {
 			a.log.InfoContext(ctx, "resolved the customers of tickets submitted while the customer service was away", "count", n)
 		}
+		if n, err := a.LinkStragglers(ctx); err != nil && ctx.Err() == nil {
+			a.log.WarnContext(ctx, "incident link sweep failed", logging.KeyError, err.Error())
+		} else if n > 0 {
+			a.log.InfoContext(ctx, "linked tickets to incidents that submits on other replicas missed", "count", n)
+		}
 		if _, err := a.PurgeIdempotencyKeys(ctx); err != nil && ctx.Err() == nil {
 			a.log.WarnContext(ctx, "purge idempotency keys failed", logging.KeyError, err.Error())
 		}

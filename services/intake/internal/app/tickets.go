@@ -80,6 +80,9 @@ func (a *App) SubmitTicket(ctx context.Context, in SubmitInput) (*ticket.Ticket,
 	t, replayed, err := a.store.CreateTicket(ctx, claim, day, now, func(serial int64) (*ticket.Ticket, store.Write, error) {
 		nt := in.Ticket
 		nt.ID, nt.Number, nt.Submitter = id, ticket.FormatNumber(day, serial), actor
+		if len(pol.incidents) > 0 {
+			nt.MatchIncident = func(f ticket.IncidentFacts) *ticket.IncidentLink { return matchIncident(pol.incidents, f) }
+		}
 		t, ch, err := ticket.New(nt, policy, now)
 		if err != nil {
 			return nil, store.Write{}, err

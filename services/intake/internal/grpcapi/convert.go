@@ -47,6 +47,7 @@ func ticketProto(t *ticket.Ticket) *intakev1.Ticket {
 		Etag:                 app.Etag(t),
 		HandlingCount:        int32(t.HandlingCount),
 		CustomerTier:         t.CustomerTier,
+		IncidentId:           idString(t.IncidentID),
 	}
 	if v := t.Verification; v != nil {
 		out.IdentityVerification = &intakev1.IdentityVerification{

@@ -32,8 +32,11 @@ type Server struct {
 // New returns the server.
 func New(a *app.App) *Server { return &Server{app: a} }
 
-// Register registers the server on s.
-func (s *Server) Register(r grpc.ServiceRegistrar) { intakev1.RegisterIntakeServiceServer(r, s) }
+// Register registers the IntakeService and the IncidentService on r.
+func (s *Server) Register(r grpc.ServiceRegistrar) {
+	intakev1.RegisterIntakeServiceServer(r, s)
+	intakev1.RegisterIncidentServiceServer(r, &IncidentServer{app: s.app})
+}
 
 // request builds the retry identity of a per-ticket call: its request id and the fingerprint of the rest.
 func request(m proto.Message, requestID string) (app.Request, error) {

@@ -28,7 +28,7 @@ const ticketColumns = `ticket_id, number, status, channel, type, subcategory, cl
 	satisfaction_comment, satisfaction_resolution, satisfaction_recorded_at, customer_unreachable,
 	submitter_kind, submitter_id, received_at, created_at, updated_at, resolved_at, closed_at, archived_at,
 	version, customer_tier, verification_method, verification_verified, verified_at, erased_at,
-	customer_words_erased`
+	customer_words_erased, incident_id`
 
 // keyFactJSON and attachmentJSON are the stored JSON shapes; field names are part of the schema.
 type keyFactJSON struct {
@@ -96,6 +96,7 @@ func scanTicket(row pgx.Row) (*ticket.Ticket, error) {
 		verified                                     *bool
 		verifiedAt, erasedAt                         *time.Time
 		wordsErased                                  bool
+		incidentID                                   *uuid.UUID
 	)
 	err := row.Scan(&t.ID, &t.Number, &status, &channel, &typ, &t.Subcategory, &source,
 		&ruleID, &urgency, &level, &priority, &t.Subject, &t.Description, &customerID, &t.OrderNumber,
@@ -103,10 +104,11 @@ func scanTicket(row pgx.Row) (*ticket.Ticket, error) {
 		&escalation, &t.ResolutionSummary, &resolutionCount, &handlingCount, &firstReply, &satRating,
 		&satComment, &satResolution, &satRecorded, &unreachable,
 		&t.Submitter.Kind, &t.Submitter.ID, &t.ReceivedAt, &t.CreatedAt, &t.UpdatedAt, &resolved, &closed, &archived,
-		&t.Version, &t.CustomerTier, &verifyMethod, &verified, &verifiedAt, &erasedAt, &wordsErased)
+		&t.Version, &t.CustomerTier, &verifyMethod, &verified, &verifiedAt, &erasedAt, &wordsErased, &incidentID)
 	if err != nil {
 		return nil, err
 	}
+	t.IncidentID = derefUUID(incidentID)
 	if verifyMethod != nil && verified != nil {
 		m, err := ticket.ParseVerificationMethod(*verifyMethod)
 		if err != nil {
@@ -240,7 +242,7 @@ func toRow(t *ticket.Ticket) (ticketRow, error) {
 
 const insertTicketSQL = `INSERT INTO tickets (` + ticketColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
 	$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31,
-	$32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48)`
+	$32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49)`
 
 // queueInsertTicket adds the ticket's INSERT to b.
 func queueInsertTicket(b *pgx.Batch, t *ticket.Ticket) error {
@@ -255,7 +257,8 @@ func queueInsertTicket(b *pgx.Batch, t *ticket.Ticket) error {
 		int32(t.EscalationLevel), t.ResolutionSummary, int32(t.ResolutionCount), int32(t.HandlingCount),
 		r.firstReply, r.satRating, r.satComment, r.satResolution, r.satAt, r.unreachable,
 		t.Submitter.Kind, t.Submitter.ID, t.ReceivedAt, t.CreatedAt, t.UpdatedAt, r.resolved, r.closed,
-		r.archived, t.Version, t.CustomerTier, r.verifyMethod, r.verified, r.verifiedAt, r.erasedAt, r.wordsErased)
+		r.archived, t.Version, t.CustomerTier, r.verifyMethod, r.verified, r.verifiedAt, r.erasedAt, r.wordsErased,
+		nullUUID(t.IncidentID))
 	return nil
 }
 
@@ -270,7 +273,7 @@ const updateTicketSQL = `UPDATE tickets SET status = $2, type = $3, subcategory 
 	escalation_level = $16, resolution_summary = $17, resolution_count = $18, handling_count = $19,
 	first_reply_at = $20, satisfaction_rating = $21, satisfaction_comment = $22, satisfaction_resolution = $23,
 	satisfaction_recorded_at = $24, customer_unreachable = $25, updated_at = $26, resolved_at = $27,
-	closed_at = $28, archived_at = $29, version = $30
+	closed_at = $28, archived_at = $29, version = $30, incident_id = $32
 	WHERE ticket_id = $1 AND version = $31`
 
 // queueUpdateTicket adds the ticket's UPDATE to b; prevVersion is the version the row was loaded with.
@@ -284,7 +287,7 @@ func queueUpdateTicket(b *pgx.Batch, t *ticket.Ticket, prevVersion int64) error 
 		r.contactKind, r.contactValue, r.consentPurpose, r.groupID, r.assigneeID, int32(t.EscalationLevel),
 		t.ResolutionSummary, int32(t.ResolutionCount), int32(t.HandlingCount), r.firstReply, r.satRating,
 		r.satComment, r.satResolution, r.satAt, r.unreachable, t.UpdatedAt, r.resolved, r.closed, r.archived,
-		t.Version, prevVersion)
+		t.Version, prevVersion, nullUUID(t.IncidentID))
 	return nil
 }
 

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -51,6 +52,9 @@ type TicketEvent struct {
 	// NotifyOnly: an SLA breach whose policy only notifies (action NOTIFY), so the group's escalation
 	// policy does not apply.
 	NotifyOnly bool
+	// IncidentGroupID comes with created when intake linked the new ticket to an incident: its emergency
+	// team's group takes the ticket instead of the rules.
+	IncidentGroupID uuid.UUID
 }
 
 // HandleTicketEvent applies one ticket event inside tx (the consumer's transaction, which also holds the
@@ -101,6 +105,17 @@ func (e *engine) apply(ctx context.Context, row store.TicketRow, found bool, ev 
 	switch ev.Kind {
 	case EventCreated:
 		row.Facts, row.Priority, row.IntakeAssignee = ev.Facts, ev.Priority, uuid.Nil
+		if ev.IncidentGroupID != uuid.Nil {
+			if _, err := tx.Group(ctx, ev.IncidentGroupID); err == nil {
+				row.RuleID, row.RequiredSkills = uuid.Nil, nil
+				return e.place(ctx, row, ev.IncidentGroupID)
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			// An emergency team routing does not know: the rules decide rather than the ticket being lost.
+			e.a.log.WarnContext(ctx, "incident team group unknown; routing by the rules", "ticket_id", row.ID.String(),
+				"group_id", ev.IncidentGroupID.String())
+		}
 		return e.route(ctx, row, true)
 	case EventUpdated:
 		ev.Facts.Channel, ev.Facts.Tier = row.Facts.Channel, row.Facts.Tier // not repeated by updated

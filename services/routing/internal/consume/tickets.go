@@ -130,6 +130,9 @@ func Decode(d events.Delivery) (app.TicketEvent, error) {
 	case *eventsv1.TicketCreated:
 		ev.Facts, ev.Priority = facts(m.GetClassification()), int(m.GetClassification().GetPriority())
 		ev.Facts.Channel, ev.Facts.Tier = protocode.Code(m.GetChannel(), "CHANNEL_"), m.GetCustomerTier()
+		if ev.IncidentGroupID, err = parseID("incident_group_id", m.GetIncidentGroupId(), false); err != nil {
+			return ev, err
+		}
 	case *eventsv1.TicketUpdated:
 		ev.Facts, ev.Priority = facts(m.GetCurrent()), int(m.GetCurrent().GetPriority())
 	case *eventsv1.TicketAssigned:

@@ -36,6 +36,10 @@ const (
 	SlaTarget_SLA_TARGET_RESOLUTION SlaTarget = 3
 	// Acceptance of a transfer by the receiving group.
 	SlaTarget_SLA_TARGET_TRANSFER_ACCEPTANCE SlaTarget = 4
+	// Progress reminders on a long-open ticket (issue #9). Not a promise: it never warns nor breaches, and
+	// it appears in no applied, warning, breached, met, paused or resumed event, only in GetTicketSla
+	// (TicketSla.progress) and as kefu.sla.progress_due.
+	SlaTarget_SLA_TARGET_PROGRESS SlaTarget = 5
 )
 
 // Enum value maps for SlaTarget.
@@ -46,6 +50,7 @@ var (
 		2: "SLA_TARGET_NEXT_RESPONSE",
 		3: "SLA_TARGET_RESOLUTION",
 		4: "SLA_TARGET_TRANSFER_ACCEPTANCE",
+		5: "SLA_TARGET_PROGRESS",
 	}
 	SlaTarget_value = map[string]int32{
 		"SLA_TARGET_UNSPECIFIED":         0,
@@ -53,6 +58,7 @@ var (
 		"SLA_TARGET_NEXT_RESPONSE":       2,
 		"SLA_TARGET_RESOLUTION":          3,
 		"SLA_TARGET_TRANSFER_ACCEPTANCE": 4,
+		"SLA_TARGET_PROGRESS":            5,
 	}
 )
 
@@ -789,6 +795,159 @@ func (x *SlaResumed) GetDeadlines() []*SlaDeadline {
 	return nil
 }
 
+// SlaProgressDue is published on kefu.sla.progress_due once per progress reminder, per cycle, per ticket
+// (issue #9): the ticket has been open, in its progress rule's calendar and leaving out the time it
+// waited on the customer, for the rule's `after`, then again each `every` after that, until it is
+// resolved. It is the reminder to the assigned agent (agent desktops and webhooks subscribe to it); when
+// notify_customer is set, notify also sends the customer an automatic status message. Reminders that
+// came due while every replica was down coalesce into one, the latest, marked late: its reminder number
+// says how many intervals have passed.
+type SlaProgressDue struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Meta.
+	Meta *EventMeta `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	// The ticket.
+	TicketId string `protobuf:"bytes,2,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// The policy whose progress rule set the reminders.
+	PolicyId string `protobuf:"bytes,3,opt,name=policy_id,json=policyId,proto3" json:"policy_id,omitempty"`
+	// Which reminder of this cycle: 1 for the first (at `after`), n at after + (n-1)·every.
+	Reminder int32 `protobuf:"varint,4,opt,name=reminder,proto3" json:"reminder,omitempty"`
+	// The clock's cycle: 0 for the first; a reopen starts the next, whose reminders count from 1 again.
+	Cycle int32 `protobuf:"varint,5,opt,name=cycle,proto3" json:"cycle,omitempty"`
+	// Business time the ticket has been open in this cycle when the reminder fired, in the rule's
+	// calendar, less the time it waited on the customer.
+	Elapsed *durationpb.Duration `protobuf:"bytes,6,opt,name=elapsed,proto3" json:"elapsed,omitempty"`
+	// True when the customer should also get an automatic status message (the rule's notify_customer).
+	NotifyCustomer bool `protobuf:"varint,7,opt,name=notify_customer,json=notifyCustomer,proto3" json:"notify_customer,omitempty"`
+	// The group the ticket is assigned to, as last seen; empty when none.
+	GroupId string `protobuf:"bytes,8,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// The agent the ticket is assigned to, as last seen; empty when nobody.
+	AssigneeId string `protobuf:"bytes,9,opt,name=assignee_id,json=assigneeId,proto3" json:"assignee_id,omitempty"`
+	// When the reminder was due.
+	ReminderTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=reminder_time,json=reminderTime,proto3" json:"reminder_time,omitempty"`
+	// True when it fired after its instant because the service was down (or behind) then.
+	Late bool `protobuf:"varint,11,opt,name=late,proto3" json:"late,omitempty"`
+	// When the next reminder is due if the ticket is still open and not waiting on the customer; unset
+	// when this was the last one (a rule without `every`).
+	NextReminderTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=next_reminder_time,json=nextReminderTime,proto3" json:"next_reminder_time,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *SlaProgressDue) Reset() {
+	*x = SlaProgressDue{}
+	mi := &file_kefu_events_v1_sla_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SlaProgressDue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SlaProgressDue) ProtoMessage() {}
+
+func (x *SlaProgressDue) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_events_v1_sla_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SlaProgressDue.ProtoReflect.Descriptor instead.
+func (*SlaProgressDue) Descriptor() ([]byte, []int) {
+	return file_kefu_events_v1_sla_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SlaProgressDue) GetMeta() *EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *SlaProgressDue) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *SlaProgressDue) GetPolicyId() string {
+	if x != nil {
+		return x.PolicyId
+	}
+	return ""
+}
+
+func (x *SlaProgressDue) GetReminder() int32 {
+	if x != nil {
+		return x.Reminder
+	}
+	return 0
+}
+
+func (x *SlaProgressDue) GetCycle() int32 {
+	if x != nil {
+		return x.Cycle
+	}
+	return 0
+}
+
+func (x *SlaProgressDue) GetElapsed() *durationpb.Duration {
+	if x != nil {
+		return x.Elapsed
+	}
+	return nil
+}
+
+func (x *SlaProgressDue) GetNotifyCustomer() bool {
+	if x != nil {
+		return x.NotifyCustomer
+	}
+	return false
+}
+
+func (x *SlaProgressDue) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *SlaProgressDue) GetAssigneeId() string {
+	if x != nil {
+		return x.AssigneeId
+	}
+	return ""
+}
+
+func (x *SlaProgressDue) GetReminderTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReminderTime
+	}
+	return nil
+}
+
+func (x *SlaProgressDue) GetLate() bool {
+	if x != nil {
+		return x.Late
+	}
+	return false
+}
+
+func (x *SlaProgressDue) GetNextReminderTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextReminderTime
+	}
+	return nil
+}
+
 var File_kefu_events_v1_sla_proto protoreflect.FileDescriptor
 
 const file_kefu_events_v1_sla_proto_rawDesc = "" +
@@ -849,13 +1008,29 @@ const file_kefu_events_v1_sla_proto_rawDesc = "" +
 	"SlaResumed\x12-\n" +
 	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12\x1b\n" +
 	"\tticket_id\x18\x02 \x01(\tR\bticketId\x129\n" +
-	"\tdeadlines\x18\x03 \x03(\v2\x1b.kefu.events.v1.SlaDeadlineR\tdeadlines*\xa3\x01\n" +
+	"\tdeadlines\x18\x03 \x03(\v2\x1b.kefu.events.v1.SlaDeadlineR\tdeadlines\"\xe4\x03\n" +
+	"\x0eSlaProgressDue\x12-\n" +
+	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12\x1b\n" +
+	"\tticket_id\x18\x02 \x01(\tR\bticketId\x12\x1b\n" +
+	"\tpolicy_id\x18\x03 \x01(\tR\bpolicyId\x12\x1a\n" +
+	"\breminder\x18\x04 \x01(\x05R\breminder\x12\x14\n" +
+	"\x05cycle\x18\x05 \x01(\x05R\x05cycle\x123\n" +
+	"\aelapsed\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\aelapsed\x12'\n" +
+	"\x0fnotify_customer\x18\a \x01(\bR\x0enotifyCustomer\x12\x19\n" +
+	"\bgroup_id\x18\b \x01(\tR\agroupId\x12\x1f\n" +
+	"\vassignee_id\x18\t \x01(\tR\n" +
+	"assigneeId\x12?\n" +
+	"\rreminder_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\freminderTime\x12\x12\n" +
+	"\x04late\x18\v \x01(\bR\x04late\x12H\n" +
+	"\x12next_reminder_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x10nextReminderTime*\xbc\x01\n" +
 	"\tSlaTarget\x12\x1a\n" +
 	"\x16SLA_TARGET_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19SLA_TARGET_FIRST_RESPONSE\x10\x01\x12\x1c\n" +
 	"\x18SLA_TARGET_NEXT_RESPONSE\x10\x02\x12\x19\n" +
 	"\x15SLA_TARGET_RESOLUTION\x10\x03\x12\"\n" +
-	"\x1eSLA_TARGET_TRANSFER_ACCEPTANCE\x10\x04*r\n" +
+	"\x1eSLA_TARGET_TRANSFER_ACCEPTANCE\x10\x04\x12\x17\n" +
+	"\x13SLA_TARGET_PROGRESS\x10\x05*r\n" +
 	"\x0fSlaBreachAction\x12!\n" +
 	"\x1dSLA_BREACH_ACTION_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18SLA_BREACH_ACTION_NOTIFY\x10\x01\x12\x1e\n" +
@@ -874,7 +1049,7 @@ func file_kefu_events_v1_sla_proto_rawDescGZIP() []byte {
 }
 
 var file_kefu_events_v1_sla_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_kefu_events_v1_sla_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_kefu_events_v1_sla_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_kefu_events_v1_sla_proto_goTypes = []any{
 	(SlaTarget)(0),                // 0: kefu.events.v1.SlaTarget
 	(SlaBreachAction)(0),          // 1: kefu.events.v1.SlaBreachAction
@@ -885,38 +1060,43 @@ var file_kefu_events_v1_sla_proto_goTypes = []any{
 	(*SlaMet)(nil),                // 6: kefu.events.v1.SlaMet
 	(*SlaPaused)(nil),             // 7: kefu.events.v1.SlaPaused
 	(*SlaResumed)(nil),            // 8: kefu.events.v1.SlaResumed
-	(*EventMeta)(nil),             // 9: kefu.events.v1.EventMeta
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 11: google.protobuf.Duration
+	(*SlaProgressDue)(nil),        // 9: kefu.events.v1.SlaProgressDue
+	(*EventMeta)(nil),             // 10: kefu.events.v1.EventMeta
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 12: google.protobuf.Duration
 }
 var file_kefu_events_v1_sla_proto_depIdxs = []int32{
-	9,  // 0: kefu.events.v1.SlaBreached.meta:type_name -> kefu.events.v1.EventMeta
+	10, // 0: kefu.events.v1.SlaBreached.meta:type_name -> kefu.events.v1.EventMeta
 	0,  // 1: kefu.events.v1.SlaBreached.target:type_name -> kefu.events.v1.SlaTarget
-	10, // 2: kefu.events.v1.SlaBreached.due_time:type_name -> google.protobuf.Timestamp
+	11, // 2: kefu.events.v1.SlaBreached.due_time:type_name -> google.protobuf.Timestamp
 	1,  // 3: kefu.events.v1.SlaBreached.action:type_name -> kefu.events.v1.SlaBreachAction
 	0,  // 4: kefu.events.v1.SlaDeadline.target:type_name -> kefu.events.v1.SlaTarget
-	10, // 5: kefu.events.v1.SlaDeadline.due_time:type_name -> google.protobuf.Timestamp
-	11, // 6: kefu.events.v1.SlaDeadline.length:type_name -> google.protobuf.Duration
-	9,  // 7: kefu.events.v1.SlaApplied.meta:type_name -> kefu.events.v1.EventMeta
+	11, // 5: kefu.events.v1.SlaDeadline.due_time:type_name -> google.protobuf.Timestamp
+	12, // 6: kefu.events.v1.SlaDeadline.length:type_name -> google.protobuf.Duration
+	10, // 7: kefu.events.v1.SlaApplied.meta:type_name -> kefu.events.v1.EventMeta
 	3,  // 8: kefu.events.v1.SlaApplied.deadlines:type_name -> kefu.events.v1.SlaDeadline
-	9,  // 9: kefu.events.v1.SlaWarning.meta:type_name -> kefu.events.v1.EventMeta
+	10, // 9: kefu.events.v1.SlaWarning.meta:type_name -> kefu.events.v1.EventMeta
 	0,  // 10: kefu.events.v1.SlaWarning.target:type_name -> kefu.events.v1.SlaTarget
-	10, // 11: kefu.events.v1.SlaWarning.due_time:type_name -> google.protobuf.Timestamp
-	11, // 12: kefu.events.v1.SlaWarning.remaining:type_name -> google.protobuf.Duration
-	9,  // 13: kefu.events.v1.SlaMet.meta:type_name -> kefu.events.v1.EventMeta
+	11, // 11: kefu.events.v1.SlaWarning.due_time:type_name -> google.protobuf.Timestamp
+	12, // 12: kefu.events.v1.SlaWarning.remaining:type_name -> google.protobuf.Duration
+	10, // 13: kefu.events.v1.SlaMet.meta:type_name -> kefu.events.v1.EventMeta
 	0,  // 14: kefu.events.v1.SlaMet.target:type_name -> kefu.events.v1.SlaTarget
-	10, // 15: kefu.events.v1.SlaMet.due_time:type_name -> google.protobuf.Timestamp
-	10, // 16: kefu.events.v1.SlaMet.met_time:type_name -> google.protobuf.Timestamp
-	11, // 17: kefu.events.v1.SlaMet.elapsed:type_name -> google.protobuf.Duration
-	9,  // 18: kefu.events.v1.SlaPaused.meta:type_name -> kefu.events.v1.EventMeta
+	11, // 15: kefu.events.v1.SlaMet.due_time:type_name -> google.protobuf.Timestamp
+	11, // 16: kefu.events.v1.SlaMet.met_time:type_name -> google.protobuf.Timestamp
+	12, // 17: kefu.events.v1.SlaMet.elapsed:type_name -> google.protobuf.Duration
+	10, // 18: kefu.events.v1.SlaPaused.meta:type_name -> kefu.events.v1.EventMeta
 	0,  // 19: kefu.events.v1.SlaPaused.targets:type_name -> kefu.events.v1.SlaTarget
-	9,  // 20: kefu.events.v1.SlaResumed.meta:type_name -> kefu.events.v1.EventMeta
+	10, // 20: kefu.events.v1.SlaResumed.meta:type_name -> kefu.events.v1.EventMeta
 	3,  // 21: kefu.events.v1.SlaResumed.deadlines:type_name -> kefu.events.v1.SlaDeadline
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	10, // 22: kefu.events.v1.SlaProgressDue.meta:type_name -> kefu.events.v1.EventMeta
+	12, // 23: kefu.events.v1.SlaProgressDue.elapsed:type_name -> google.protobuf.Duration
+	11, // 24: kefu.events.v1.SlaProgressDue.reminder_time:type_name -> google.protobuf.Timestamp
+	11, // 25: kefu.events.v1.SlaProgressDue.next_reminder_time:type_name -> google.protobuf.Timestamp
+	26, // [26:26] is the sub-list for method output_type
+	26, // [26:26] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_kefu_events_v1_sla_proto_init() }
@@ -931,7 +1111,7 @@ func file_kefu_events_v1_sla_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kefu_events_v1_sla_proto_rawDesc), len(file_kefu_events_v1_sla_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -150,9 +150,13 @@ type TicketCreated struct {
 	// Complaint topics found in the customer's words at submit (ids from the fixed lexicon of
 	// kefu.dev/pkg/topics, such as "delivery_delay"), sorted, at most five. Ids only: the words themselves
 	// never leave intake. Analytics counts them for its top-issues report.
-	Topics        []string `protobuf:"bytes,11,rep,name=topics,proto3" json:"topics,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Topics []string `protobuf:"bytes,11,rep,name=topics,proto3" json:"topics,omitempty"`
+	// The active incident the ticket was linked to at submit (its urgency was raised for it); empty if none.
+	IncidentId string `protobuf:"bytes,12,opt,name=incident_id,json=incidentId,proto3" json:"incident_id,omitempty"`
+	// The incident's emergency team: routing sends the ticket to this group instead of applying its rules.
+	IncidentGroupId string `protobuf:"bytes,13,opt,name=incident_group_id,json=incidentGroupId,proto3" json:"incident_group_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *TicketCreated) Reset() {
@@ -262,6 +266,20 @@ func (x *TicketCreated) GetTopics() []string {
 	return nil
 }
 
+func (x *TicketCreated) GetIncidentId() string {
+	if x != nil {
+		return x.IncidentId
+	}
+	return ""
+}
+
+func (x *TicketCreated) GetIncidentGroupId() string {
+	if x != nil {
+		return x.IncidentGroupId
+	}
+	return ""
+}
+
 // TicketUpdated is published on kefu.ticket.updated when classification, urgency or level changes.
 type TicketUpdated struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -352,8 +370,10 @@ type TicketAssigned struct {
 	PreviousGroupId string `protobuf:"bytes,6,opt,name=previous_group_id,json=previousGroupId,proto3" json:"previous_group_id,omitempty"`
 	// Previous agent.
 	PreviousAssigneeId string `protobuf:"bytes,7,opt,name=previous_assignee_id,json=previousAssigneeId,proto3" json:"previous_assignee_id,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Set when the assignment links the ticket to an incident (the group is its emergency team).
+	IncidentId    string `protobuf:"bytes,8,opt,name=incident_id,json=incidentId,proto3" json:"incident_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TicketAssigned) Reset() {
@@ -431,6 +451,13 @@ func (x *TicketAssigned) GetPreviousGroupId() string {
 func (x *TicketAssigned) GetPreviousAssigneeId() string {
 	if x != nil {
 		return x.PreviousAssigneeId
+	}
+	return ""
+}
+
+func (x *TicketAssigned) GetIncidentId() string {
+	if x != nil {
+		return x.IncidentId
 	}
 	return ""
 }
@@ -1169,7 +1196,7 @@ const file_kefu_events_v1_ticket_proto_rawDesc = "" +
 	"\x05level\x18\x04 \x01(\x0e2\x1e.kefu.intake.v1.ComplaintLevelR\x05level\x124\n" +
 	"\bpriority\x18\x05 \x01(\x0e2\x18.kefu.intake.v1.PriorityR\bpriority\x12<\n" +
 	"\x06source\x18\x06 \x01(\x0e2$.kefu.intake.v1.ClassificationSourceR\x06source\x12\x17\n" +
-	"\arule_id\x18\a \x01(\tR\x06ruleId\"\xff\x03\n" +
+	"\arule_id\x18\a \x01(\tR\x06ruleId\"\xcc\x04\n" +
 	"\rTicketCreated\x12-\n" +
 	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\x121\n" +
@@ -1184,12 +1211,15 @@ const file_kefu_events_v1_ticket_proto_rawDesc = "" +
 	"\rcustomer_tier\x18\t \x01(\tR\fcustomerTier\x12+\n" +
 	"\x11identity_verified\x18\n" +
 	" \x01(\bR\x10identityVerified\x12\x16\n" +
-	"\x06topics\x18\v \x03(\tR\x06topics\"\xe7\x01\n" +
+	"\x06topics\x18\v \x03(\tR\x06topics\x12\x1f\n" +
+	"\vincident_id\x18\f \x01(\tR\n" +
+	"incidentId\x12*\n" +
+	"\x11incident_group_id\x18\r \x01(\tR\x0fincidentGroupId\"\xe7\x01\n" +
 	"\rTicketUpdated\x12-\n" +
 	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12@\n" +
 	"\bprevious\x18\x02 \x01(\v2$.kefu.events.v1.TicketClassificationR\bprevious\x12>\n" +
 	"\acurrent\x18\x03 \x01(\v2$.kefu.events.v1.TicketClassificationR\acurrent\x12%\n" +
-	"\x0echanged_fields\x18\x04 \x03(\tR\rchangedFields\"\xd3\x02\n" +
+	"\x0echanged_fields\x18\x04 \x03(\tR\rchangedFields\"\xf4\x02\n" +
 	"\x0eTicketAssigned\x12-\n" +
 	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12=\n" +
 	"\vfrom_status\x18\x02 \x01(\x0e2\x1c.kefu.intake.v1.TicketStatusR\n" +
@@ -1199,7 +1229,9 @@ const file_kefu_events_v1_ticket_proto_rawDesc = "" +
 	"\vassignee_id\x18\x05 \x01(\tR\n" +
 	"assigneeId\x12*\n" +
 	"\x11previous_group_id\x18\x06 \x01(\tR\x0fpreviousGroupId\x120\n" +
-	"\x14previous_assignee_id\x18\a \x01(\tR\x12previousAssigneeId\"\xbe\x01\n" +
+	"\x14previous_assignee_id\x18\a \x01(\tR\x12previousAssigneeId\x12\x1f\n" +
+	"\vincident_id\x18\b \x01(\tR\n" +
+	"incidentId\"\xbe\x01\n" +
 	"\x13TicketStatusChanged\x12-\n" +
 	"\x04meta\x18\x01 \x01(\v2\x19.kefu.events.v1.EventMetaR\x04meta\x12=\n" +
 	"\vfrom_status\x18\x02 \x01(\x0e2\x1c.kefu.intake.v1.TicketStatusR\n" +

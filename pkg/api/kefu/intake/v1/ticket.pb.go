@@ -1310,7 +1310,9 @@ type Ticket struct {
 	// facts were given, no customer was known to check them against, or the customer service did not answer.
 	IdentityVerification *IdentityVerification `protobuf:"bytes,36,opt,name=identity_verification,json=identityVerification,proto3" json:"identity_verification,omitempty"`
 	// Set once the customer's personal data was erased from the ticket; absent otherwise.
-	Erasure       *Erasure `protobuf:"bytes,37,opt,name=erasure,proto3" json:"erasure,omitempty"`
+	Erasure *Erasure `protobuf:"bytes,37,opt,name=erasure,proto3" json:"erasure,omitempty"`
+	// The incident the ticket is linked to (IncidentService); empty if none.
+	IncidentId    string `protobuf:"bytes,38,opt,name=incident_id,json=incidentId,proto3" json:"incident_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1604,6 +1606,13 @@ func (x *Ticket) GetErasure() *Erasure {
 	return nil
 }
 
+func (x *Ticket) GetIncidentId() string {
+	if x != nil {
+		return x.IncidentId
+	}
+	return ""
+}
+
 var File_kefu_intake_v1_ticket_proto protoreflect.FileDescriptor
 
 const file_kefu_intake_v1_ticket_proto_rawDesc = "" +
@@ -1656,7 +1665,7 @@ const file_kefu_intake_v1_ticket_proto_rawDesc = "" +
 	"\x14customer_unreachable\x18\x03 \x01(\bR\x13customerUnreachable\x12;\n" +
 	"\vrecord_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"recordTime\x12+\n" +
-	"\x11resolution_number\x18\x05 \x01(\x05R\x10resolutionNumber\"\x94\x0e\n" +
+	"\x11resolution_number\x18\x05 \x01(\x05R\x10resolutionNumber\"\xb5\x0e\n" +
 	"\x06Ticket\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\x124\n" +
@@ -1700,7 +1709,9 @@ const file_kefu_intake_v1_ticket_proto_rawDesc = "" +
 	"\x0ehandling_count\x18\" \x01(\x05R\rhandlingCount\x12#\n" +
 	"\rcustomer_tier\x18# \x01(\tR\fcustomerTier\x12Y\n" +
 	"\x15identity_verification\x18$ \x01(\v2$.kefu.intake.v1.IdentityVerificationR\x14identityVerification\x121\n" +
-	"\aerasure\x18% \x01(\v2\x17.kefu.intake.v1.ErasureR\aerasure*\xd5\x01\n" +
+	"\aerasure\x18% \x01(\v2\x17.kefu.intake.v1.ErasureR\aerasure\x12\x1f\n" +
+	"\vincident_id\x18& \x01(\tR\n" +
+	"incidentId*\xd5\x01\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rCHANNEL_PHONE\x10\x01\x12\x14\n" +

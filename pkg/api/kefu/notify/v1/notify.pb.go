@@ -294,9 +294,11 @@ type OutboundMessage struct {
 	// When it was reported sent.
 	SendTime *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=send_time,json=sendTime,proto3" json:"send_time,omitempty"`
 	// When it was reported delivered or failed.
-	FinishTime    *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=finish_time,json=finishTime,proto3" json:"finish_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	FinishTime *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=finish_time,json=finishTime,proto3" json:"finish_time,omitempty"`
+	// The incident announcement it carries (announcements only).
+	AnnouncementId string `protobuf:"bytes,18,opt,name=announcement_id,json=announcementId,proto3" json:"announcement_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *OutboundMessage) Reset() {
@@ -446,6 +448,13 @@ func (x *OutboundMessage) GetFinishTime() *timestamppb.Timestamp {
 		return x.FinishTime
 	}
 	return nil
+}
+
+func (x *OutboundMessage) GetAnnouncementId() string {
+	if x != nil {
+		return x.AnnouncementId
+	}
+	return ""
 }
 
 // Template is the text of one kind of message for one channel and language. Variables in double braces
@@ -930,7 +939,7 @@ var File_kefu_notify_v1_notify_proto protoreflect.FileDescriptor
 
 const file_kefu_notify_v1_notify_proto_rawDesc = "" +
 	"\n" +
-	"\x1bkefu/notify/v1/notify.proto\x12\x0ekefu.notify.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bkefu/intake/v1/ticket.proto\"\xdb\x05\n" +
+	"\x1bkefu/notify/v1/notify.proto\x12\x0ekefu.notify.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bkefu/intake/v1/ticket.proto\"\x84\x06\n" +
 	"\x0fOutboundMessage\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12/\n" +
@@ -953,7 +962,8 @@ const file_kefu_notify_v1_notify_proto_rawDesc = "" +
 	"createTime\x127\n" +
 	"\tsend_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\bsendTime\x12;\n" +
 	"\vfinish_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"finishTime\"\xcc\x02\n" +
+	"finishTime\x12'\n" +
+	"\x0fannouncement_id\x18\x12 \x01(\tR\x0eannouncementId\"\xcc\x02\n" +
 	"\bTemplate\x12;\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1b.kefu.notify.v1.MessageKindB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12;\n" +

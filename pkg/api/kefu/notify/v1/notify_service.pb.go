@@ -143,6 +143,134 @@ func (x *ListMessagesResponse) GetNextPageToken() string {
 	return ""
 }
 
+// GetAnnouncementDeliveryRequest is the input of GetAnnouncementDelivery.
+type GetAnnouncementDeliveryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Announcement id (UUID).
+	AnnouncementId string `protobuf:"bytes,1,opt,name=announcement_id,json=announcementId,proto3" json:"announcement_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetAnnouncementDeliveryRequest) Reset() {
+	*x = GetAnnouncementDeliveryRequest{}
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAnnouncementDeliveryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAnnouncementDeliveryRequest) ProtoMessage() {}
+
+func (x *GetAnnouncementDeliveryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAnnouncementDeliveryRequest.ProtoReflect.Descriptor instead.
+func (*GetAnnouncementDeliveryRequest) Descriptor() ([]byte, []int) {
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GetAnnouncementDeliveryRequest) GetAnnouncementId() string {
+	if x != nil {
+		return x.AnnouncementId
+	}
+	return ""
+}
+
+// GetAnnouncementDeliveryResponse is the output of GetAnnouncementDelivery.
+type GetAnnouncementDeliveryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Messages made for the announcement.
+	Messages int64 `protobuf:"varint,1,opt,name=messages,proto3" json:"messages,omitempty"`
+	// Queued (not yet taken by an adapter).
+	Queued int64 `protobuf:"varint,2,opt,name=queued,proto3" json:"queued,omitempty"`
+	// Sent.
+	Sent int64 `protobuf:"varint,3,opt,name=sent,proto3" json:"sent,omitempty"`
+	// Delivered.
+	Delivered int64 `protobuf:"varint,4,opt,name=delivered,proto3" json:"delivered,omitempty"`
+	// Failed (including those with no usable contact).
+	Failed        int64 `protobuf:"varint,5,opt,name=failed,proto3" json:"failed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAnnouncementDeliveryResponse) Reset() {
+	*x = GetAnnouncementDeliveryResponse{}
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAnnouncementDeliveryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAnnouncementDeliveryResponse) ProtoMessage() {}
+
+func (x *GetAnnouncementDeliveryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAnnouncementDeliveryResponse.ProtoReflect.Descriptor instead.
+func (*GetAnnouncementDeliveryResponse) Descriptor() ([]byte, []int) {
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *GetAnnouncementDeliveryResponse) GetMessages() int64 {
+	if x != nil {
+		return x.Messages
+	}
+	return 0
+}
+
+func (x *GetAnnouncementDeliveryResponse) GetQueued() int64 {
+	if x != nil {
+		return x.Queued
+	}
+	return 0
+}
+
+func (x *GetAnnouncementDeliveryResponse) GetSent() int64 {
+	if x != nil {
+		return x.Sent
+	}
+	return 0
+}
+
+func (x *GetAnnouncementDeliveryResponse) GetDelivered() int64 {
+	if x != nil {
+		return x.Delivered
+	}
+	return 0
+}
+
+func (x *GetAnnouncementDeliveryResponse) GetFailed() int64 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
 // ReportDeliveryRequest is the input of ReportDelivery.
 type ReportDeliveryRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -162,7 +290,7 @@ type ReportDeliveryRequest struct {
 
 func (x *ReportDeliveryRequest) Reset() {
 	*x = ReportDeliveryRequest{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[2]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -174,7 +302,7 @@ func (x *ReportDeliveryRequest) String() string {
 func (*ReportDeliveryRequest) ProtoMessage() {}
 
 func (x *ReportDeliveryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[2]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -187,7 +315,7 @@ func (x *ReportDeliveryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportDeliveryRequest.ProtoReflect.Descriptor instead.
 func (*ReportDeliveryRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{2}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ReportDeliveryRequest) GetMessageId() string {
@@ -236,7 +364,7 @@ type ReportDeliveryResponse struct {
 
 func (x *ReportDeliveryResponse) Reset() {
 	*x = ReportDeliveryResponse{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[3]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -248,7 +376,7 @@ func (x *ReportDeliveryResponse) String() string {
 func (*ReportDeliveryResponse) ProtoMessage() {}
 
 func (x *ReportDeliveryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[3]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -261,7 +389,7 @@ func (x *ReportDeliveryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportDeliveryResponse.ProtoReflect.Descriptor instead.
 func (*ReportDeliveryResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{3}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ReportDeliveryResponse) GetMessage() *OutboundMessage {
@@ -282,7 +410,7 @@ type ListTemplatesRequest struct {
 
 func (x *ListTemplatesRequest) Reset() {
 	*x = ListTemplatesRequest{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[4]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -294,7 +422,7 @@ func (x *ListTemplatesRequest) String() string {
 func (*ListTemplatesRequest) ProtoMessage() {}
 
 func (x *ListTemplatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[4]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -307,7 +435,7 @@ func (x *ListTemplatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTemplatesRequest.ProtoReflect.Descriptor instead.
 func (*ListTemplatesRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{4}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListTemplatesRequest) GetKind() MessageKind {
@@ -328,7 +456,7 @@ type ListTemplatesResponse struct {
 
 func (x *ListTemplatesResponse) Reset() {
 	*x = ListTemplatesResponse{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[5]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -340,7 +468,7 @@ func (x *ListTemplatesResponse) String() string {
 func (*ListTemplatesResponse) ProtoMessage() {}
 
 func (x *ListTemplatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[5]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -353,7 +481,7 @@ func (x *ListTemplatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTemplatesResponse.ProtoReflect.Descriptor instead.
 func (*ListTemplatesResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{5}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListTemplatesResponse) GetTemplates() []*Template {
@@ -374,7 +502,7 @@ type SetTemplateRequest struct {
 
 func (x *SetTemplateRequest) Reset() {
 	*x = SetTemplateRequest{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[6]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -386,7 +514,7 @@ func (x *SetTemplateRequest) String() string {
 func (*SetTemplateRequest) ProtoMessage() {}
 
 func (x *SetTemplateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[6]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -399,7 +527,7 @@ func (x *SetTemplateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTemplateRequest.ProtoReflect.Descriptor instead.
 func (*SetTemplateRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{6}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SetTemplateRequest) GetTemplate() *Template {
@@ -420,7 +548,7 @@ type SetTemplateResponse struct {
 
 func (x *SetTemplateResponse) Reset() {
 	*x = SetTemplateResponse{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[7]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -432,7 +560,7 @@ func (x *SetTemplateResponse) String() string {
 func (*SetTemplateResponse) ProtoMessage() {}
 
 func (x *SetTemplateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[7]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -445,7 +573,7 @@ func (x *SetTemplateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTemplateResponse.ProtoReflect.Descriptor instead.
 func (*SetTemplateResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{7}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SetTemplateResponse) GetTemplate() *Template {
@@ -469,7 +597,7 @@ type CreateWebhookRequest struct {
 
 func (x *CreateWebhookRequest) Reset() {
 	*x = CreateWebhookRequest{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[8]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -481,7 +609,7 @@ func (x *CreateWebhookRequest) String() string {
 func (*CreateWebhookRequest) ProtoMessage() {}
 
 func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[8]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -494,7 +622,7 @@ func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateWebhookRequest.ProtoReflect.Descriptor instead.
 func (*CreateWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{8}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateWebhookRequest) GetWebhook() *Webhook {
@@ -522,7 +650,7 @@ type CreateWebhookResponse struct {
 
 func (x *CreateWebhookResponse) Reset() {
 	*x = CreateWebhookResponse{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[9]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -534,7 +662,7 @@ func (x *CreateWebhookResponse) String() string {
 func (*CreateWebhookResponse) ProtoMessage() {}
 
 func (x *CreateWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[9]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -547,7 +675,7 @@ func (x *CreateWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateWebhookResponse.ProtoReflect.Descriptor instead.
 func (*CreateWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{9}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateWebhookResponse) GetWebhook() *Webhook {
@@ -568,7 +696,7 @@ type GetWebhookRequest struct {
 
 func (x *GetWebhookRequest) Reset() {
 	*x = GetWebhookRequest{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[10]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -580,7 +708,7 @@ func (x *GetWebhookRequest) String() string {
 func (*GetWebhookRequest) ProtoMessage() {}
 
 func (x *GetWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[10]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -593,7 +721,7 @@ func (x *GetWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWebhookRequest.ProtoReflect.Descriptor instead.
 func (*GetWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{10}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetWebhookRequest) GetWebhookId() string {
@@ -614,7 +742,7 @@ type GetWebhookResponse struct {
 
 func (x *GetWebhookResponse) Reset() {
 	*x = GetWebhookResponse{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[11]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -626,7 +754,7 @@ func (x *GetWebhookResponse) String() string {
 func (*GetWebhookResponse) ProtoMessage() {}
 
 func (x *GetWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[11]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -639,7 +767,7 @@ func (x *GetWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWebhookResponse.ProtoReflect.Descriptor instead.
 func (*GetWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{11}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetWebhookResponse) GetWebhook() *Webhook {
@@ -658,7 +786,7 @@ type ListWebhooksRequest struct {
 
 func (x *ListWebhooksRequest) Reset() {
 	*x = ListWebhooksRequest{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[12]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -670,7 +798,7 @@ func (x *ListWebhooksRequest) String() string {
 func (*ListWebhooksRequest) ProtoMessage() {}
 
 func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[12]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -683,7 +811,7 @@ func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksRequest.ProtoReflect.Descriptor instead.
 func (*ListWebhooksRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{12}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{14}
 }
 
 // ListWebhooksResponse is the output of ListWebhooks.
@@ -697,7 +825,7 @@ type ListWebhooksResponse struct {
 
 func (x *ListWebhooksResponse) Reset() {
 	*x = ListWebhooksResponse{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[13]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -709,7 +837,7 @@ func (x *ListWebhooksResponse) String() string {
 func (*ListWebhooksResponse) ProtoMessage() {}
 
 func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[13]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -722,7 +850,7 @@ func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksResponse.ProtoReflect.Descriptor instead.
 func (*ListWebhooksResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{13}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListWebhooksResponse) GetWebhooks() []*Webhook {
@@ -743,7 +871,7 @@ type UpdateWebhookRequest struct {
 
 func (x *UpdateWebhookRequest) Reset() {
 	*x = UpdateWebhookRequest{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[14]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -755,7 +883,7 @@ func (x *UpdateWebhookRequest) String() string {
 func (*UpdateWebhookRequest) ProtoMessage() {}
 
 func (x *UpdateWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[14]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -768,7 +896,7 @@ func (x *UpdateWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateWebhookRequest.ProtoReflect.Descriptor instead.
 func (*UpdateWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{14}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateWebhookRequest) GetWebhook() *Webhook {
@@ -789,7 +917,7 @@ type UpdateWebhookResponse struct {
 
 func (x *UpdateWebhookResponse) Reset() {
 	*x = UpdateWebhookResponse{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[15]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -801,7 +929,7 @@ func (x *UpdateWebhookResponse) String() string {
 func (*UpdateWebhookResponse) ProtoMessage() {}
 
 func (x *UpdateWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[15]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -814,7 +942,7 @@ func (x *UpdateWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateWebhookResponse.ProtoReflect.Descriptor instead.
 func (*UpdateWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{15}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UpdateWebhookResponse) GetWebhook() *Webhook {
@@ -835,7 +963,7 @@ type DeleteWebhookRequest struct {
 
 func (x *DeleteWebhookRequest) Reset() {
 	*x = DeleteWebhookRequest{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[16]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -847,7 +975,7 @@ func (x *DeleteWebhookRequest) String() string {
 func (*DeleteWebhookRequest) ProtoMessage() {}
 
 func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[16]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -860,7 +988,7 @@ func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookRequest.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{16}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DeleteWebhookRequest) GetWebhookId() string {
@@ -879,7 +1007,7 @@ type DeleteWebhookResponse struct {
 
 func (x *DeleteWebhookResponse) Reset() {
 	*x = DeleteWebhookResponse{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[17]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -891,7 +1019,7 @@ func (x *DeleteWebhookResponse) String() string {
 func (*DeleteWebhookResponse) ProtoMessage() {}
 
 func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[17]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -904,7 +1032,7 @@ func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookResponse.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{17}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{19}
 }
 
 // RotateWebhookSecretRequest is the input of RotateWebhookSecret.
@@ -918,7 +1046,7 @@ type RotateWebhookSecretRequest struct {
 
 func (x *RotateWebhookSecretRequest) Reset() {
 	*x = RotateWebhookSecretRequest{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[18]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -930,7 +1058,7 @@ func (x *RotateWebhookSecretRequest) String() string {
 func (*RotateWebhookSecretRequest) ProtoMessage() {}
 
 func (x *RotateWebhookSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[18]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -943,7 +1071,7 @@ func (x *RotateWebhookSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateWebhookSecretRequest.ProtoReflect.Descriptor instead.
 func (*RotateWebhookSecretRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{18}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RotateWebhookSecretRequest) GetWebhookId() string {
@@ -964,7 +1092,7 @@ type RotateWebhookSecretResponse struct {
 
 func (x *RotateWebhookSecretResponse) Reset() {
 	*x = RotateWebhookSecretResponse{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[19]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -976,7 +1104,7 @@ func (x *RotateWebhookSecretResponse) String() string {
 func (*RotateWebhookSecretResponse) ProtoMessage() {}
 
 func (x *RotateWebhookSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[19]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -989,7 +1117,7 @@ func (x *RotateWebhookSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateWebhookSecretResponse.ProtoReflect.Descriptor instead.
 func (*RotateWebhookSecretResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{19}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RotateWebhookSecretResponse) GetWebhook() *Webhook {
@@ -1016,7 +1144,7 @@ type ListWebhookDeliveriesRequest struct {
 
 func (x *ListWebhookDeliveriesRequest) Reset() {
 	*x = ListWebhookDeliveriesRequest{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[20]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1028,7 +1156,7 @@ func (x *ListWebhookDeliveriesRequest) String() string {
 func (*ListWebhookDeliveriesRequest) ProtoMessage() {}
 
 func (x *ListWebhookDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[20]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1041,7 +1169,7 @@ func (x *ListWebhookDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhookDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ListWebhookDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{20}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListWebhookDeliveriesRequest) GetWebhookId() string {
@@ -1085,7 +1213,7 @@ type ListWebhookDeliveriesResponse struct {
 
 func (x *ListWebhookDeliveriesResponse) Reset() {
 	*x = ListWebhookDeliveriesResponse{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[21]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1097,7 +1225,7 @@ func (x *ListWebhookDeliveriesResponse) String() string {
 func (*ListWebhookDeliveriesResponse) ProtoMessage() {}
 
 func (x *ListWebhookDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[21]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1110,7 +1238,7 @@ func (x *ListWebhookDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhookDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ListWebhookDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{21}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListWebhookDeliveriesResponse) GetDeliveries() []*WebhookDelivery {
@@ -1140,7 +1268,7 @@ type GetWebhookDeliveryRequest struct {
 
 func (x *GetWebhookDeliveryRequest) Reset() {
 	*x = GetWebhookDeliveryRequest{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[22]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1152,7 +1280,7 @@ func (x *GetWebhookDeliveryRequest) String() string {
 func (*GetWebhookDeliveryRequest) ProtoMessage() {}
 
 func (x *GetWebhookDeliveryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[22]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1165,7 +1293,7 @@ func (x *GetWebhookDeliveryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWebhookDeliveryRequest.ProtoReflect.Descriptor instead.
 func (*GetWebhookDeliveryRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{22}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetWebhookDeliveryRequest) GetWebhookId() string {
@@ -1193,7 +1321,7 @@ type GetWebhookDeliveryResponse struct {
 
 func (x *GetWebhookDeliveryResponse) Reset() {
 	*x = GetWebhookDeliveryResponse{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[23]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1205,7 +1333,7 @@ func (x *GetWebhookDeliveryResponse) String() string {
 func (*GetWebhookDeliveryResponse) ProtoMessage() {}
 
 func (x *GetWebhookDeliveryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[23]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1218,7 +1346,7 @@ func (x *GetWebhookDeliveryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWebhookDeliveryResponse.ProtoReflect.Descriptor instead.
 func (*GetWebhookDeliveryResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{23}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetWebhookDeliveryResponse) GetDelivery() *WebhookDelivery {
@@ -1241,7 +1369,7 @@ type RedeliverWebhookDeliveryRequest struct {
 
 func (x *RedeliverWebhookDeliveryRequest) Reset() {
 	*x = RedeliverWebhookDeliveryRequest{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[24]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1253,7 +1381,7 @@ func (x *RedeliverWebhookDeliveryRequest) String() string {
 func (*RedeliverWebhookDeliveryRequest) ProtoMessage() {}
 
 func (x *RedeliverWebhookDeliveryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[24]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1266,7 +1394,7 @@ func (x *RedeliverWebhookDeliveryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedeliverWebhookDeliveryRequest.ProtoReflect.Descriptor instead.
 func (*RedeliverWebhookDeliveryRequest) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{24}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RedeliverWebhookDeliveryRequest) GetWebhookId() string {
@@ -1294,7 +1422,7 @@ type RedeliverWebhookDeliveryResponse struct {
 
 func (x *RedeliverWebhookDeliveryResponse) Reset() {
 	*x = RedeliverWebhookDeliveryResponse{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[25]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1306,7 +1434,7 @@ func (x *RedeliverWebhookDeliveryResponse) String() string {
 func (*RedeliverWebhookDeliveryResponse) ProtoMessage() {}
 
 func (x *RedeliverWebhookDeliveryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[25]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1319,7 +1447,7 @@ func (x *RedeliverWebhookDeliveryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedeliverWebhookDeliveryResponse.ProtoReflect.Descriptor instead.
 func (*RedeliverWebhookDeliveryResponse) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{25}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RedeliverWebhookDeliveryResponse) GetDelivery() *WebhookDelivery {
@@ -1346,7 +1474,7 @@ type OutboundEnvelope struct {
 
 func (x *OutboundEnvelope) Reset() {
 	*x = OutboundEnvelope{}
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[26]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1358,7 +1486,7 @@ func (x *OutboundEnvelope) String() string {
 func (*OutboundEnvelope) ProtoMessage() {}
 
 func (x *OutboundEnvelope) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[26]
+	mi := &file_kefu_notify_v1_notify_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1371,7 +1499,7 @@ func (x *OutboundEnvelope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutboundEnvelope.ProtoReflect.Descriptor instead.
 func (*OutboundEnvelope) Descriptor() ([]byte, []int) {
-	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{26}
+	return file_kefu_notify_v1_notify_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *OutboundEnvelope) GetMessage() *OutboundMessage {
@@ -1408,7 +1536,15 @@ const file_kefu_notify_v1_notify_service_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"{\n" +
 	"\x14ListMessagesResponse\x12;\n" +
 	"\bmessages\x18\x01 \x03(\v2\x1f.kefu.notify.v1.OutboundMessageR\bmessages\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa9\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"S\n" +
+	"\x1eGetAnnouncementDeliveryRequest\x121\n" +
+	"\x0fannouncement_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x0eannouncementId\"\x9f\x01\n" +
+	"\x1fGetAnnouncementDeliveryResponse\x12\x1a\n" +
+	"\bmessages\x18\x01 \x01(\x03R\bmessages\x12\x16\n" +
+	"\x06queued\x18\x02 \x01(\x03R\x06queued\x12\x12\n" +
+	"\x04sent\x18\x03 \x01(\x03R\x04sent\x12\x1c\n" +
+	"\tdelivered\x18\x04 \x01(\x03R\tdelivered\x12\x16\n" +
+	"\x06failed\x18\x05 \x01(\x03R\x06failed\"\xa9\x02\n" +
 	"\x15ReportDeliveryRequest\x12'\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\tmessageId\x12A\n" +
@@ -1485,9 +1621,10 @@ const file_kefu_notify_v1_notify_service_proto_rawDesc = "" +
 	"\amessage\x18\x01 \x01(\v2\x1f.kefu.notify.v1.OutboundMessageR\amessage\x129\n" +
 	"\n" +
 	"queue_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tqueueTime\x12#\n" +
-	"\rchannel_token\x18\x03 \x01(\tR\fchannelToken2\xd8\x0e\n" +
+	"\rchannel_token\x18\x03 \x01(\tR\fchannelToken2\x8b\x10\n" +
 	"\rNotifyService\x12\x83\x01\n" +
-	"\fListMessages\x12#.kefu.notify.v1.ListMessagesRequest\x1a$.kefu.notify.v1.ListMessagesResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/tickets/{ticket_id}/messages\x12\x94\x01\n" +
+	"\fListMessages\x12#.kefu.notify.v1.ListMessagesRequest\x1a$.kefu.notify.v1.ListMessagesResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/tickets/{ticket_id}/messages\x12\xb0\x01\n" +
+	"\x17GetAnnouncementDelivery\x12..kefu.notify.v1.GetAnnouncementDeliveryRequest\x1a/.kefu.notify.v1.GetAnnouncementDeliveryResponse\"4\x82\xd3\xe4\x93\x02.\x12,/v1/announcements/{announcement_id}/delivery\x12\x94\x01\n" +
 	"\x0eReportDelivery\x12%.kefu.notify.v1.ReportDeliveryRequest\x1a&.kefu.notify.v1.ReportDeliveryResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/messages/{message_id}:reportDelivery\x12z\n" +
 	"\rListTemplates\x12$.kefu.notify.v1.ListTemplatesRequest\x1a%.kefu.notify.v1.ListTemplatesResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/messageTemplates\x12~\n" +
 	"\vSetTemplate\x12\".kefu.notify.v1.SetTemplateRequest\x1a#.kefu.notify.v1.SetTemplateResponse\"&\x82\xd3\xe4\x93\x02 :\btemplate\x1a\x14/v1/messageTemplates\x12u\n" +
@@ -1514,94 +1651,98 @@ func file_kefu_notify_v1_notify_service_proto_rawDescGZIP() []byte {
 	return file_kefu_notify_v1_notify_service_proto_rawDescData
 }
 
-var file_kefu_notify_v1_notify_service_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_kefu_notify_v1_notify_service_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_kefu_notify_v1_notify_service_proto_goTypes = []any{
 	(*ListMessagesRequest)(nil),              // 0: kefu.notify.v1.ListMessagesRequest
 	(*ListMessagesResponse)(nil),             // 1: kefu.notify.v1.ListMessagesResponse
-	(*ReportDeliveryRequest)(nil),            // 2: kefu.notify.v1.ReportDeliveryRequest
-	(*ReportDeliveryResponse)(nil),           // 3: kefu.notify.v1.ReportDeliveryResponse
-	(*ListTemplatesRequest)(nil),             // 4: kefu.notify.v1.ListTemplatesRequest
-	(*ListTemplatesResponse)(nil),            // 5: kefu.notify.v1.ListTemplatesResponse
-	(*SetTemplateRequest)(nil),               // 6: kefu.notify.v1.SetTemplateRequest
-	(*SetTemplateResponse)(nil),              // 7: kefu.notify.v1.SetTemplateResponse
-	(*CreateWebhookRequest)(nil),             // 8: kefu.notify.v1.CreateWebhookRequest
-	(*CreateWebhookResponse)(nil),            // 9: kefu.notify.v1.CreateWebhookResponse
-	(*GetWebhookRequest)(nil),                // 10: kefu.notify.v1.GetWebhookRequest
-	(*GetWebhookResponse)(nil),               // 11: kefu.notify.v1.GetWebhookResponse
-	(*ListWebhooksRequest)(nil),              // 12: kefu.notify.v1.ListWebhooksRequest
-	(*ListWebhooksResponse)(nil),             // 13: kefu.notify.v1.ListWebhooksResponse
-	(*UpdateWebhookRequest)(nil),             // 14: kefu.notify.v1.UpdateWebhookRequest
-	(*UpdateWebhookResponse)(nil),            // 15: kefu.notify.v1.UpdateWebhookResponse
-	(*DeleteWebhookRequest)(nil),             // 16: kefu.notify.v1.DeleteWebhookRequest
-	(*DeleteWebhookResponse)(nil),            // 17: kefu.notify.v1.DeleteWebhookResponse
-	(*RotateWebhookSecretRequest)(nil),       // 18: kefu.notify.v1.RotateWebhookSecretRequest
-	(*RotateWebhookSecretResponse)(nil),      // 19: kefu.notify.v1.RotateWebhookSecretResponse
-	(*ListWebhookDeliveriesRequest)(nil),     // 20: kefu.notify.v1.ListWebhookDeliveriesRequest
-	(*ListWebhookDeliveriesResponse)(nil),    // 21: kefu.notify.v1.ListWebhookDeliveriesResponse
-	(*GetWebhookDeliveryRequest)(nil),        // 22: kefu.notify.v1.GetWebhookDeliveryRequest
-	(*GetWebhookDeliveryResponse)(nil),       // 23: kefu.notify.v1.GetWebhookDeliveryResponse
-	(*RedeliverWebhookDeliveryRequest)(nil),  // 24: kefu.notify.v1.RedeliverWebhookDeliveryRequest
-	(*RedeliverWebhookDeliveryResponse)(nil), // 25: kefu.notify.v1.RedeliverWebhookDeliveryResponse
-	(*OutboundEnvelope)(nil),                 // 26: kefu.notify.v1.OutboundEnvelope
-	(*OutboundMessage)(nil),                  // 27: kefu.notify.v1.OutboundMessage
-	(DeliveryState)(0),                       // 28: kefu.notify.v1.DeliveryState
-	(*timestamppb.Timestamp)(nil),            // 29: google.protobuf.Timestamp
-	(MessageKind)(0),                         // 30: kefu.notify.v1.MessageKind
-	(*Template)(nil),                         // 31: kefu.notify.v1.Template
-	(*Webhook)(nil),                          // 32: kefu.notify.v1.Webhook
-	(WebhookDeliveryState)(0),                // 33: kefu.notify.v1.WebhookDeliveryState
-	(*WebhookDelivery)(nil),                  // 34: kefu.notify.v1.WebhookDelivery
+	(*GetAnnouncementDeliveryRequest)(nil),   // 2: kefu.notify.v1.GetAnnouncementDeliveryRequest
+	(*GetAnnouncementDeliveryResponse)(nil),  // 3: kefu.notify.v1.GetAnnouncementDeliveryResponse
+	(*ReportDeliveryRequest)(nil),            // 4: kefu.notify.v1.ReportDeliveryRequest
+	(*ReportDeliveryResponse)(nil),           // 5: kefu.notify.v1.ReportDeliveryResponse
+	(*ListTemplatesRequest)(nil),             // 6: kefu.notify.v1.ListTemplatesRequest
+	(*ListTemplatesResponse)(nil),            // 7: kefu.notify.v1.ListTemplatesResponse
+	(*SetTemplateRequest)(nil),               // 8: kefu.notify.v1.SetTemplateRequest
+	(*SetTemplateResponse)(nil),              // 9: kefu.notify.v1.SetTemplateResponse
+	(*CreateWebhookRequest)(nil),             // 10: kefu.notify.v1.CreateWebhookRequest
+	(*CreateWebhookResponse)(nil),            // 11: kefu.notify.v1.CreateWebhookResponse
+	(*GetWebhookRequest)(nil),                // 12: kefu.notify.v1.GetWebhookRequest
+	(*GetWebhookResponse)(nil),               // 13: kefu.notify.v1.GetWebhookResponse
+	(*ListWebhooksRequest)(nil),              // 14: kefu.notify.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),             // 15: kefu.notify.v1.ListWebhooksResponse
+	(*UpdateWebhookRequest)(nil),             // 16: kefu.notify.v1.UpdateWebhookRequest
+	(*UpdateWebhookResponse)(nil),            // 17: kefu.notify.v1.UpdateWebhookResponse
+	(*DeleteWebhookRequest)(nil),             // 18: kefu.notify.v1.DeleteWebhookRequest
+	(*DeleteWebhookResponse)(nil),            // 19: kefu.notify.v1.DeleteWebhookResponse
+	(*RotateWebhookSecretRequest)(nil),       // 20: kefu.notify.v1.RotateWebhookSecretRequest
+	(*RotateWebhookSecretResponse)(nil),      // 21: kefu.notify.v1.RotateWebhookSecretResponse
+	(*ListWebhookDeliveriesRequest)(nil),     // 22: kefu.notify.v1.ListWebhookDeliveriesRequest
+	(*ListWebhookDeliveriesResponse)(nil),    // 23: kefu.notify.v1.ListWebhookDeliveriesResponse
+	(*GetWebhookDeliveryRequest)(nil),        // 24: kefu.notify.v1.GetWebhookDeliveryRequest
+	(*GetWebhookDeliveryResponse)(nil),       // 25: kefu.notify.v1.GetWebhookDeliveryResponse
+	(*RedeliverWebhookDeliveryRequest)(nil),  // 26: kefu.notify.v1.RedeliverWebhookDeliveryRequest
+	(*RedeliverWebhookDeliveryResponse)(nil), // 27: kefu.notify.v1.RedeliverWebhookDeliveryResponse
+	(*OutboundEnvelope)(nil),                 // 28: kefu.notify.v1.OutboundEnvelope
+	(*OutboundMessage)(nil),                  // 29: kefu.notify.v1.OutboundMessage
+	(DeliveryState)(0),                       // 30: kefu.notify.v1.DeliveryState
+	(*timestamppb.Timestamp)(nil),            // 31: google.protobuf.Timestamp
+	(MessageKind)(0),                         // 32: kefu.notify.v1.MessageKind
+	(*Template)(nil),                         // 33: kefu.notify.v1.Template
+	(*Webhook)(nil),                          // 34: kefu.notify.v1.Webhook
+	(WebhookDeliveryState)(0),                // 35: kefu.notify.v1.WebhookDeliveryState
+	(*WebhookDelivery)(nil),                  // 36: kefu.notify.v1.WebhookDelivery
 }
 var file_kefu_notify_v1_notify_service_proto_depIdxs = []int32{
-	27, // 0: kefu.notify.v1.ListMessagesResponse.messages:type_name -> kefu.notify.v1.OutboundMessage
-	28, // 1: kefu.notify.v1.ReportDeliveryRequest.state:type_name -> kefu.notify.v1.DeliveryState
-	29, // 2: kefu.notify.v1.ReportDeliveryRequest.occur_time:type_name -> google.protobuf.Timestamp
-	27, // 3: kefu.notify.v1.ReportDeliveryResponse.message:type_name -> kefu.notify.v1.OutboundMessage
-	30, // 4: kefu.notify.v1.ListTemplatesRequest.kind:type_name -> kefu.notify.v1.MessageKind
-	31, // 5: kefu.notify.v1.ListTemplatesResponse.templates:type_name -> kefu.notify.v1.Template
-	31, // 6: kefu.notify.v1.SetTemplateRequest.template:type_name -> kefu.notify.v1.Template
-	31, // 7: kefu.notify.v1.SetTemplateResponse.template:type_name -> kefu.notify.v1.Template
-	32, // 8: kefu.notify.v1.CreateWebhookRequest.webhook:type_name -> kefu.notify.v1.Webhook
-	32, // 9: kefu.notify.v1.CreateWebhookResponse.webhook:type_name -> kefu.notify.v1.Webhook
-	32, // 10: kefu.notify.v1.GetWebhookResponse.webhook:type_name -> kefu.notify.v1.Webhook
-	32, // 11: kefu.notify.v1.ListWebhooksResponse.webhooks:type_name -> kefu.notify.v1.Webhook
-	32, // 12: kefu.notify.v1.UpdateWebhookRequest.webhook:type_name -> kefu.notify.v1.Webhook
-	32, // 13: kefu.notify.v1.UpdateWebhookResponse.webhook:type_name -> kefu.notify.v1.Webhook
-	32, // 14: kefu.notify.v1.RotateWebhookSecretResponse.webhook:type_name -> kefu.notify.v1.Webhook
-	33, // 15: kefu.notify.v1.ListWebhookDeliveriesRequest.state:type_name -> kefu.notify.v1.WebhookDeliveryState
-	34, // 16: kefu.notify.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> kefu.notify.v1.WebhookDelivery
-	34, // 17: kefu.notify.v1.GetWebhookDeliveryResponse.delivery:type_name -> kefu.notify.v1.WebhookDelivery
-	34, // 18: kefu.notify.v1.RedeliverWebhookDeliveryResponse.delivery:type_name -> kefu.notify.v1.WebhookDelivery
-	27, // 19: kefu.notify.v1.OutboundEnvelope.message:type_name -> kefu.notify.v1.OutboundMessage
-	29, // 20: kefu.notify.v1.OutboundEnvelope.queue_time:type_name -> google.protobuf.Timestamp
+	29, // 0: kefu.notify.v1.ListMessagesResponse.messages:type_name -> kefu.notify.v1.OutboundMessage
+	30, // 1: kefu.notify.v1.ReportDeliveryRequest.state:type_name -> kefu.notify.v1.DeliveryState
+	31, // 2: kefu.notify.v1.ReportDeliveryRequest.occur_time:type_name -> google.protobuf.Timestamp
+	29, // 3: kefu.notify.v1.ReportDeliveryResponse.message:type_name -> kefu.notify.v1.OutboundMessage
+	32, // 4: kefu.notify.v1.ListTemplatesRequest.kind:type_name -> kefu.notify.v1.MessageKind
+	33, // 5: kefu.notify.v1.ListTemplatesResponse.templates:type_name -> kefu.notify.v1.Template
+	33, // 6: kefu.notify.v1.SetTemplateRequest.template:type_name -> kefu.notify.v1.Template
+	33, // 7: kefu.notify.v1.SetTemplateResponse.template:type_name -> kefu.notify.v1.Template
+	34, // 8: kefu.notify.v1.CreateWebhookRequest.webhook:type_name -> kefu.notify.v1.Webhook
+	34, // 9: kefu.notify.v1.CreateWebhookResponse.webhook:type_name -> kefu.notify.v1.Webhook
+	34, // 10: kefu.notify.v1.GetWebhookResponse.webhook:type_name -> kefu.notify.v1.Webhook
+	34, // 11: kefu.notify.v1.ListWebhooksResponse.webhooks:type_name -> kefu.notify.v1.Webhook
+	34, // 12: kefu.notify.v1.UpdateWebhookRequest.webhook:type_name -> kefu.notify.v1.Webhook
+	34, // 13: kefu.notify.v1.UpdateWebhookResponse.webhook:type_name -> kefu.notify.v1.Webhook
+	34, // 14: kefu.notify.v1.RotateWebhookSecretResponse.webhook:type_name -> kefu.notify.v1.Webhook
+	35, // 15: kefu.notify.v1.ListWebhookDeliveriesRequest.state:type_name -> kefu.notify.v1.WebhookDeliveryState
+	36, // 16: kefu.notify.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> kefu.notify.v1.WebhookDelivery
+	36, // 17: kefu.notify.v1.GetWebhookDeliveryResponse.delivery:type_name -> kefu.notify.v1.WebhookDelivery
+	36, // 18: kefu.notify.v1.RedeliverWebhookDeliveryResponse.delivery:type_name -> kefu.notify.v1.WebhookDelivery
+	29, // 19: kefu.notify.v1.OutboundEnvelope.message:type_name -> kefu.notify.v1.OutboundMessage
+	31, // 20: kefu.notify.v1.OutboundEnvelope.queue_time:type_name -> google.protobuf.Timestamp
 	0,  // 21: kefu.notify.v1.NotifyService.ListMessages:input_type -> kefu.notify.v1.ListMessagesRequest
-	2,  // 22: kefu.notify.v1.NotifyService.ReportDelivery:input_type -> kefu.notify.v1.ReportDeliveryRequest
-	4,  // 23: kefu.notify.v1.NotifyService.ListTemplates:input_type -> kefu.notify.v1.ListTemplatesRequest
-	6,  // 24: kefu.notify.v1.NotifyService.SetTemplate:input_type -> kefu.notify.v1.SetTemplateRequest
-	8,  // 25: kefu.notify.v1.NotifyService.CreateWebhook:input_type -> kefu.notify.v1.CreateWebhookRequest
-	10, // 26: kefu.notify.v1.NotifyService.GetWebhook:input_type -> kefu.notify.v1.GetWebhookRequest
-	12, // 27: kefu.notify.v1.NotifyService.ListWebhooks:input_type -> kefu.notify.v1.ListWebhooksRequest
-	14, // 28: kefu.notify.v1.NotifyService.UpdateWebhook:input_type -> kefu.notify.v1.UpdateWebhookRequest
-	16, // 29: kefu.notify.v1.NotifyService.DeleteWebhook:input_type -> kefu.notify.v1.DeleteWebhookRequest
-	18, // 30: kefu.notify.v1.NotifyService.RotateWebhookSecret:input_type -> kefu.notify.v1.RotateWebhookSecretRequest
-	20, // 31: kefu.notify.v1.NotifyService.ListWebhookDeliveries:input_type -> kefu.notify.v1.ListWebhookDeliveriesRequest
-	22, // 32: kefu.notify.v1.NotifyService.GetWebhookDelivery:input_type -> kefu.notify.v1.GetWebhookDeliveryRequest
-	24, // 33: kefu.notify.v1.NotifyService.RedeliverWebhookDelivery:input_type -> kefu.notify.v1.RedeliverWebhookDeliveryRequest
-	1,  // 34: kefu.notify.v1.NotifyService.ListMessages:output_type -> kefu.notify.v1.ListMessagesResponse
-	3,  // 35: kefu.notify.v1.NotifyService.ReportDelivery:output_type -> kefu.notify.v1.ReportDeliveryResponse
-	5,  // 36: kefu.notify.v1.NotifyService.ListTemplates:output_type -> kefu.notify.v1.ListTemplatesResponse
-	7,  // 37: kefu.notify.v1.NotifyService.SetTemplate:output_type -> kefu.notify.v1.SetTemplateResponse
-	9,  // 38: kefu.notify.v1.NotifyService.CreateWebhook:output_type -> kefu.notify.v1.CreateWebhookResponse
-	11, // 39: kefu.notify.v1.NotifyService.GetWebhook:output_type -> kefu.notify.v1.GetWebhookResponse
-	13, // 40: kefu.notify.v1.NotifyService.ListWebhooks:output_type -> kefu.notify.v1.ListWebhooksResponse
-	15, // 41: kefu.notify.v1.NotifyService.UpdateWebhook:output_type -> kefu.notify.v1.UpdateWebhookResponse
-	17, // 42: kefu.notify.v1.NotifyService.DeleteWebhook:output_type -> kefu.notify.v1.DeleteWebhookResponse
-	19, // 43: kefu.notify.v1.NotifyService.RotateWebhookSecret:output_type -> kefu.notify.v1.RotateWebhookSecretResponse
-	21, // 44: kefu.notify.v1.NotifyService.ListWebhookDeliveries:output_type -> kefu.notify.v1.ListWebhookDeliveriesResponse
-	23, // 45: kefu.notify.v1.NotifyService.GetWebhookDelivery:output_type -> kefu.notify.v1.GetWebhookDeliveryResponse
-	25, // 46: kefu.notify.v1.NotifyService.RedeliverWebhookDelivery:output_type -> kefu.notify.v1.RedeliverWebhookDeliveryResponse
-	34, // [34:47] is the sub-list for method output_type
-	21, // [21:34] is the sub-list for method input_type
+	2,  // 22: kefu.notify.v1.NotifyService.GetAnnouncementDelivery:input_type -> kefu.notify.v1.GetAnnouncementDeliveryRequest
+	4,  // 23: kefu.notify.v1.NotifyService.ReportDelivery:input_type -> kefu.notify.v1.ReportDeliveryRequest
+	6,  // 24: kefu.notify.v1.NotifyService.ListTemplates:input_type -> kefu.notify.v1.ListTemplatesRequest
+	8,  // 25: kefu.notify.v1.NotifyService.SetTemplate:input_type -> kefu.notify.v1.SetTemplateRequest
+	10, // 26: kefu.notify.v1.NotifyService.CreateWebhook:input_type -> kefu.notify.v1.CreateWebhookRequest
+	12, // 27: kefu.notify.v1.NotifyService.GetWebhook:input_type -> kefu.notify.v1.GetWebhookRequest
+	14, // 28: kefu.notify.v1.NotifyService.ListWebhooks:input_type -> kefu.notify.v1.ListWebhooksRequest
+	16, // 29: kefu.notify.v1.NotifyService.UpdateWebhook:input_type -> kefu.notify.v1.UpdateWebhookRequest
+	18, // 30: kefu.notify.v1.NotifyService.DeleteWebhook:input_type -> kefu.notify.v1.DeleteWebhookRequest
+	20, // 31: kefu.notify.v1.NotifyService.RotateWebhookSecret:input_type -> kefu.notify.v1.RotateWebhookSecretRequest
+	22, // 32: kefu.notify.v1.NotifyService.ListWebhookDeliveries:input_type -> kefu.notify.v1.ListWebhookDeliveriesRequest
+	24, // 33: kefu.notify.v1.NotifyService.GetWebhookDelivery:input_type -> kefu.notify.v1.GetWebhookDeliveryRequest
+	26, // 34: kefu.notify.v1.NotifyService.RedeliverWebhookDelivery:input_type -> kefu.notify.v1.RedeliverWebhookDeliveryRequest
+	1,  // 35: kefu.notify.v1.NotifyService.ListMessages:output_type -> kefu.notify.v1.ListMessagesResponse
+	3,  // 36: kefu.notify.v1.NotifyService.GetAnnouncementDelivery:output_type -> kefu.notify.v1.GetAnnouncementDeliveryResponse
+	5,  // 37: kefu.notify.v1.NotifyService.ReportDelivery:output_type -> kefu.notify.v1.ReportDeliveryResponse
+	7,  // 38: kefu.notify.v1.NotifyService.ListTemplates:output_type -> kefu.notify.v1.ListTemplatesResponse
+	9,  // 39: kefu.notify.v1.NotifyService.SetTemplate:output_type -> kefu.notify.v1.SetTemplateResponse
+	11, // 40: kefu.notify.v1.NotifyService.CreateWebhook:output_type -> kefu.notify.v1.CreateWebhookResponse
+	13, // 41: kefu.notify.v1.NotifyService.GetWebhook:output_type -> kefu.notify.v1.GetWebhookResponse
+	15, // 42: kefu.notify.v1.NotifyService.ListWebhooks:output_type -> kefu.notify.v1.ListWebhooksResponse
+	17, // 43: kefu.notify.v1.NotifyService.UpdateWebhook:output_type -> kefu.notify.v1.UpdateWebhookResponse
+	19, // 44: kefu.notify.v1.NotifyService.DeleteWebhook:output_type -> kefu.notify.v1.DeleteWebhookResponse
+	21, // 45: kefu.notify.v1.NotifyService.RotateWebhookSecret:output_type -> kefu.notify.v1.RotateWebhookSecretResponse
+	23, // 46: kefu.notify.v1.NotifyService.ListWebhookDeliveries:output_type -> kefu.notify.v1.ListWebhookDeliveriesResponse
+	25, // 47: kefu.notify.v1.NotifyService.GetWebhookDelivery:output_type -> kefu.notify.v1.GetWebhookDeliveryResponse
+	27, // 48: kefu.notify.v1.NotifyService.RedeliverWebhookDelivery:output_type -> kefu.notify.v1.RedeliverWebhookDeliveryResponse
+	35, // [35:49] is the sub-list for method output_type
+	21, // [21:35] is the sub-list for method input_type
 	21, // [21:21] is the sub-list for extension type_name
 	21, // [21:21] is the sub-list for extension extendee
 	0,  // [0:21] is the sub-list for field type_name
@@ -1619,7 +1760,7 @@ func file_kefu_notify_v1_notify_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kefu_notify_v1_notify_service_proto_rawDesc), len(file_kefu_notify_v1_notify_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -20,6 +20,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	NotifyService_ListMessages_FullMethodName             = "/kefu.notify.v1.NotifyService/ListMessages"
+	NotifyService_GetAnnouncementDelivery_FullMethodName  = "/kefu.notify.v1.NotifyService/GetAnnouncementDelivery"
 	NotifyService_ReportDelivery_FullMethodName           = "/kefu.notify.v1.NotifyService/ReportDelivery"
 	NotifyService_ListTemplates_FullMethodName            = "/kefu.notify.v1.NotifyService/ListTemplates"
 	NotifyService_SetTemplate_FullMethodName              = "/kefu.notify.v1.NotifyService/SetTemplate"
@@ -52,6 +53,9 @@ const (
 type NotifyServiceClient interface {
 	// ListMessages lists a ticket's outbound messages, newest first.
 	ListMessages(ctx context.Context, in *ListMessagesRequest, opts ...grpc.CallOption) (*ListMessagesResponse, error)
+	// GetAnnouncementDelivery counts the messages of an incident announcement by delivery state (one message
+	// per customer of the incident's linked tickets).
+	GetAnnouncementDelivery(ctx context.Context, in *GetAnnouncementDeliveryRequest, opts ...grpc.CallOption) (*GetAnnouncementDeliveryResponse, error)
 	// ReportDelivery records what an adapter did with a message: SENT (with the provider's id), DELIVERED,
 	// or FAILED with a reason. States only move forward (queued → sent → delivered | failed); a repeated
 	// report of the current state is a no-op, an older one is ignored, and a report after DELIVERED or
@@ -97,6 +101,16 @@ func (c *notifyServiceClient) ListMessages(ctx context.Context, in *ListMessages
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListMessagesResponse)
 	err := c.cc.Invoke(ctx, NotifyService_ListMessages_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notifyServiceClient) GetAnnouncementDelivery(ctx context.Context, in *GetAnnouncementDeliveryRequest, opts ...grpc.CallOption) (*GetAnnouncementDeliveryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAnnouncementDeliveryResponse)
+	err := c.cc.Invoke(ctx, NotifyService_GetAnnouncementDelivery_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -241,6 +255,9 @@ func (c *notifyServiceClient) RedeliverWebhookDelivery(ctx context.Context, in *
 type NotifyServiceServer interface {
 	// ListMessages lists a ticket's outbound messages, newest first.
 	ListMessages(context.Context, *ListMessagesRequest) (*ListMessagesResponse, error)
+	// GetAnnouncementDelivery counts the messages of an incident announcement by delivery state (one message
+	// per customer of the incident's linked tickets).
+	GetAnnouncementDelivery(context.Context, *GetAnnouncementDeliveryRequest) (*GetAnnouncementDeliveryResponse, error)
 	// ReportDelivery records what an adapter did with a message: SENT (with the provider's id), DELIVERED,
 	// or FAILED with a reason. States only move forward (queued → sent → delivered | failed); a repeated
 	// report of the current state is a no-op, an older one is ignored, and a report after DELIVERED or
@@ -284,6 +301,9 @@ type UnimplementedNotifyServiceServer struct{}
 
 func (UnimplementedNotifyServiceServer) ListMessages(context.Context, *ListMessagesRequest) (*ListMessagesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListMessages not implemented")
+}
+func (UnimplementedNotifyServiceServer) GetAnnouncementDelivery(context.Context, *GetAnnouncementDeliveryRequest) (*GetAnnouncementDeliveryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAnnouncementDelivery not implemented")
 }
 func (UnimplementedNotifyServiceServer) ReportDelivery(context.Context, *ReportDeliveryRequest) (*ReportDeliveryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReportDelivery not implemented")
@@ -356,6 +376,24 @@ func _NotifyService_ListMessages_Handler(srv interface{}, ctx context.Context, d
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(NotifyServiceServer).ListMessages(ctx, req.(*ListMessagesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotifyService_GetAnnouncementDelivery_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAnnouncementDeliveryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotifyServiceServer).GetAnnouncementDelivery(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotifyService_GetAnnouncementDelivery_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotifyServiceServer).GetAnnouncementDelivery(ctx, req.(*GetAnnouncementDeliveryRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -586,6 +624,10 @@ var NotifyService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListMessages",
 			Handler:    _NotifyService_ListMessages_Handler,
+		},
+		{
+			MethodName: "GetAnnouncementDelivery",
+			Handler:    _NotifyService_GetAnnouncementDelivery_Handler,
 		},
 		{
 			MethodName: "ReportDelivery",

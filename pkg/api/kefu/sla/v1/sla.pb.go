@@ -245,7 +245,7 @@ func (x *PolicyMatch) GetTiers() []string {
 // PolicyTarget is one target a policy sets.
 type PolicyTarget struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The target. Required.
+	// The target. Required. SLA_TARGET_PROGRESS is not a target: set Policy.progress instead.
 	Target v11.SlaTarget `protobuf:"varint,1,opt,name=target,proto3,enum=kefu.events.v1.SlaTarget" json:"target,omitempty"`
 	// Its length in the policy's calendar: 0 (met at once: a phone call is answered on the call) to 366 days.
 	Length        *durationpb.Duration `protobuf:"bytes,2,opt,name=length,proto3" json:"length,omitempty"`
@@ -385,8 +385,77 @@ func (*Warning_Percent) isWarning_Point() {}
 
 func (*Warning_Before) isWarning_Point() {}
 
+// PolicyProgress is a policy's progress rule (issue #9): a ticket open this long gets a progress reminder
+// (kefu.sla.progress_due) for its agent, and optionally an automatic status message for the customer,
+// then again at each interval until it is resolved. Both lengths count in the policy's calendar, leaving
+// out the time the ticket waits on the customer.
+type PolicyProgress struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Business time open before the first reminder: more than 0, at most 366 days. Required.
+	After *durationpb.Duration `protobuf:"bytes,1,opt,name=after,proto3" json:"after,omitempty"`
+	// Business time between the following reminders: 0 or unset for one reminder only, else 1 hour to 366
+	// days.
+	Every *durationpb.Duration `protobuf:"bytes,2,opt,name=every,proto3" json:"every,omitempty"`
+	// Also send the customer an automatic status message at each reminder (notify does, from the event).
+	NotifyCustomer bool `protobuf:"varint,3,opt,name=notify_customer,json=notifyCustomer,proto3" json:"notify_customer,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *PolicyProgress) Reset() {
+	*x = PolicyProgress{}
+	mi := &file_kefu_sla_v1_sla_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PolicyProgress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PolicyProgress) ProtoMessage() {}
+
+func (x *PolicyProgress) ProtoReflect() protoreflect.Message {
+	mi := &file_kefu_sla_v1_sla_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PolicyProgress.ProtoReflect.Descriptor instead.
+func (*PolicyProgress) Descriptor() ([]byte, []int) {
+	return file_kefu_sla_v1_sla_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *PolicyProgress) GetAfter() *durationpb.Duration {
+	if x != nil {
+		return x.After
+	}
+	return nil
+}
+
+func (x *PolicyProgress) GetEvery() *durationpb.Duration {
+	if x != nil {
+		return x.Every
+	}
+	return nil
+}
+
+func (x *PolicyProgress) GetNotifyCustomer() bool {
+	if x != nil {
+		return x.NotifyCustomer
+	}
+	return false
+}
+
 // Policy sets SLA targets for the tickets it matches. When several policies match a ticket, each target
-// takes the one that falls due first (the strictest).
+// takes the one that falls due first (the strictest), and so does the progress rule (the earliest first
+// reminder wins, with its interval and notify_customer).
 type Policy struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Policy id (UUID). Output only.
@@ -399,7 +468,7 @@ type Policy struct {
 	Enabled bool `protobuf:"varint,4,opt,name=enabled,proto3" json:"enabled,omitempty"`
 	// Which tickets it applies to.
 	Match *PolicyMatch `protobuf:"bytes,5,opt,name=match,proto3" json:"match,omitempty"`
-	// The targets it sets, each target at most once. At least one.
+	// The targets it sets, each target at most once. At least one, unless the policy sets progress.
 	Targets []*PolicyTarget `protobuf:"bytes,6,rep,name=targets,proto3" json:"targets,omitempty"`
 	// Warning points; default 50% and 80%. At most 5.
 	Warnings []*Warning `protobuf:"bytes,7,rep,name=warnings,proto3" json:"warnings,omitempty"`
@@ -415,14 +484,17 @@ type Policy struct {
 	// Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Output only.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Progress reminders for long-open tickets; unset for none. Errors name policy.progress.after and
+	// policy.progress.every.
+	Progress      *PolicyProgress `protobuf:"bytes,14,opt,name=progress,proto3" json:"progress,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Policy) Reset() {
 	*x = Policy{}
-	mi := &file_kefu_sla_v1_sla_proto_msgTypes[3]
+	mi := &file_kefu_sla_v1_sla_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -434,7 +506,7 @@ func (x *Policy) String() string {
 func (*Policy) ProtoMessage() {}
 
 func (x *Policy) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_sla_v1_sla_proto_msgTypes[3]
+	mi := &file_kefu_sla_v1_sla_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -447,7 +519,7 @@ func (x *Policy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Policy.ProtoReflect.Descriptor instead.
 func (*Policy) Descriptor() ([]byte, []int) {
-	return file_kefu_sla_v1_sla_proto_rawDescGZIP(), []int{3}
+	return file_kefu_sla_v1_sla_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Policy) GetPolicyId() string {
@@ -541,6 +613,13 @@ func (x *Policy) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Policy) GetProgress() *PolicyProgress {
+	if x != nil {
+		return x.Progress
+	}
+	return nil
+}
+
 // TimeRange is working time within a day, "HH:MM" to "HH:MM" ("24:00" ends at midnight).
 type TimeRange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -554,7 +633,7 @@ type TimeRange struct {
 
 func (x *TimeRange) Reset() {
 	*x = TimeRange{}
-	mi := &file_kefu_sla_v1_sla_proto_msgTypes[4]
+	mi := &file_kefu_sla_v1_sla_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -566,7 +645,7 @@ func (x *TimeRange) String() string {
 func (*TimeRange) ProtoMessage() {}
 
 func (x *TimeRange) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_sla_v1_sla_proto_msgTypes[4]
+	mi := &file_kefu_sla_v1_sla_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -579,7 +658,7 @@ func (x *TimeRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimeRange.ProtoReflect.Descriptor instead.
 func (*TimeRange) Descriptor() ([]byte, []int) {
-	return file_kefu_sla_v1_sla_proto_rawDescGZIP(), []int{4}
+	return file_kefu_sla_v1_sla_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *TimeRange) GetStart() string {
@@ -609,7 +688,7 @@ type WorkingDay struct {
 
 func (x *WorkingDay) Reset() {
 	*x = WorkingDay{}
-	mi := &file_kefu_sla_v1_sla_proto_msgTypes[5]
+	mi := &file_kefu_sla_v1_sla_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -621,7 +700,7 @@ func (x *WorkingDay) String() string {
 func (*WorkingDay) ProtoMessage() {}
 
 func (x *WorkingDay) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_sla_v1_sla_proto_msgTypes[5]
+	mi := &file_kefu_sla_v1_sla_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -634,7 +713,7 @@ func (x *WorkingDay) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkingDay.ProtoReflect.Descriptor instead.
 func (*WorkingDay) Descriptor() ([]byte, []int) {
-	return file_kefu_sla_v1_sla_proto_rawDescGZIP(), []int{5}
+	return file_kefu_sla_v1_sla_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *WorkingDay) GetDay() Weekday {
@@ -664,7 +743,7 @@ type MakeUpDay struct {
 
 func (x *MakeUpDay) Reset() {
 	*x = MakeUpDay{}
-	mi := &file_kefu_sla_v1_sla_proto_msgTypes[6]
+	mi := &file_kefu_sla_v1_sla_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -676,7 +755,7 @@ func (x *MakeUpDay) String() string {
 func (*MakeUpDay) ProtoMessage() {}
 
 func (x *MakeUpDay) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_sla_v1_sla_proto_msgTypes[6]
+	mi := &file_kefu_sla_v1_sla_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -689,7 +768,7 @@ func (x *MakeUpDay) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MakeUpDay.ProtoReflect.Descriptor instead.
 func (*MakeUpDay) Descriptor() ([]byte, []int) {
-	return file_kefu_sla_v1_sla_proto_rawDescGZIP(), []int{6}
+	return file_kefu_sla_v1_sla_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *MakeUpDay) GetDate() string {
@@ -739,7 +818,7 @@ type Calendar struct {
 
 func (x *Calendar) Reset() {
 	*x = Calendar{}
-	mi := &file_kefu_sla_v1_sla_proto_msgTypes[7]
+	mi := &file_kefu_sla_v1_sla_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -751,7 +830,7 @@ func (x *Calendar) String() string {
 func (*Calendar) ProtoMessage() {}
 
 func (x *Calendar) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_sla_v1_sla_proto_msgTypes[7]
+	mi := &file_kefu_sla_v1_sla_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -764,7 +843,7 @@ func (x *Calendar) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Calendar.ProtoReflect.Descriptor instead.
 func (*Calendar) Descriptor() ([]byte, []int) {
-	return file_kefu_sla_v1_sla_proto_rawDescGZIP(), []int{7}
+	return file_kefu_sla_v1_sla_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Calendar) GetCode() string {
@@ -844,19 +923,21 @@ func (x *Calendar) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
-// TargetStatus is one target of a ticket.
+// TargetStatus is one target of a ticket, or its progress reminders (target SLA_TARGET_PROGRESS: state
+// RUNNING, PAUSED, MET once resolved, or CANCELLED; never WARNING nor BREACHED).
 type TargetStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The target.
 	Target v11.SlaTarget `protobuf:"varint,1,opt,name=target,proto3,enum=kefu.events.v1.SlaTarget" json:"target,omitempty"`
 	// Its state.
 	State SlaState `protobuf:"varint,2,opt,name=state,proto3,enum=kefu.sla.v1.SlaState" json:"state,omitempty"`
-	// When it falls due; unset while paused.
+	// When it falls due; unset while paused. Progress: when the next reminder is due; unset while paused,
+	// once stopped, or after the only reminder.
 	DueTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
 	// Business time left now (negative once overdue; what was left when it stopped, for a met or cancelled
-	// target).
+	// target). Progress: business time left until the next reminder (0 when none will come).
 	Remaining *durationpb.Duration `protobuf:"bytes,4,opt,name=remaining,proto3" json:"remaining,omitempty"`
-	// The target's length in its calendar.
+	// The target's length in its calendar. Progress: the business time before the first reminder.
 	Length *durationpb.Duration `protobuf:"bytes,5,opt,name=length,proto3" json:"length,omitempty"`
 	// The calendar it counts in.
 	Calendar string `protobuf:"bytes,6,opt,name=calendar,proto3" json:"calendar,omitempty"`
@@ -872,13 +953,19 @@ type TargetStatus struct {
 	BreachedTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=breached_time,json=breachedTime,proto3" json:"breached_time,omitempty"`
 	// How many warning points have fired in this cycle.
 	WarningsFired int32 `protobuf:"varint,12,opt,name=warnings_fired,json=warningsFired,proto3" json:"warnings_fired,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Progress only: how many reminders have fired in this cycle.
+	RemindersFired int32 `protobuf:"varint,13,opt,name=reminders_fired,json=remindersFired,proto3" json:"reminders_fired,omitempty"`
+	// Progress only: business time between the reminders after the first (0: one reminder only).
+	ReminderInterval *durationpb.Duration `protobuf:"bytes,14,opt,name=reminder_interval,json=reminderInterval,proto3" json:"reminder_interval,omitempty"`
+	// Progress only: each reminder also sends the customer an automatic status message.
+	NotifyCustomer bool `protobuf:"varint,15,opt,name=notify_customer,json=notifyCustomer,proto3" json:"notify_customer,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *TargetStatus) Reset() {
 	*x = TargetStatus{}
-	mi := &file_kefu_sla_v1_sla_proto_msgTypes[8]
+	mi := &file_kefu_sla_v1_sla_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -890,7 +977,7 @@ func (x *TargetStatus) String() string {
 func (*TargetStatus) ProtoMessage() {}
 
 func (x *TargetStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_sla_v1_sla_proto_msgTypes[8]
+	mi := &file_kefu_sla_v1_sla_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -903,7 +990,7 @@ func (x *TargetStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TargetStatus.ProtoReflect.Descriptor instead.
 func (*TargetStatus) Descriptor() ([]byte, []int) {
-	return file_kefu_sla_v1_sla_proto_rawDescGZIP(), []int{8}
+	return file_kefu_sla_v1_sla_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TargetStatus) GetTarget() v11.SlaTarget {
@@ -990,6 +1077,27 @@ func (x *TargetStatus) GetWarningsFired() int32 {
 	return 0
 }
 
+func (x *TargetStatus) GetRemindersFired() int32 {
+	if x != nil {
+		return x.RemindersFired
+	}
+	return 0
+}
+
+func (x *TargetStatus) GetReminderInterval() *durationpb.Duration {
+	if x != nil {
+		return x.ReminderInterval
+	}
+	return nil
+}
+
+func (x *TargetStatus) GetNotifyCustomer() bool {
+	if x != nil {
+		return x.NotifyCustomer
+	}
+	return false
+}
+
 // TicketSla is one ticket's SLA.
 type TicketSla struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1000,14 +1108,19 @@ type TicketSla struct {
 	// The policies that applied, in code order.
 	PolicyIds []string `protobuf:"bytes,3,rep,name=policy_ids,json=policyIds,proto3" json:"policy_ids,omitempty"`
 	// The group the ticket is assigned to, as last seen.
-	GroupId       string `protobuf:"bytes,4,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	GroupId string `protobuf:"bytes,4,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// Its progress reminders (target SLA_TARGET_PROGRESS), when a matching policy sets a progress rule;
+	// unset otherwise. Kept apart from targets: reminders are not a promise and never breach.
+	Progress *TargetStatus `protobuf:"bytes,5,opt,name=progress,proto3" json:"progress,omitempty"`
+	// The agent the ticket is assigned to, as last seen; empty when nobody.
+	AssigneeId    string `protobuf:"bytes,6,opt,name=assignee_id,json=assigneeId,proto3" json:"assignee_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TicketSla) Reset() {
 	*x = TicketSla{}
-	mi := &file_kefu_sla_v1_sla_proto_msgTypes[9]
+	mi := &file_kefu_sla_v1_sla_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1019,7 +1132,7 @@ func (x *TicketSla) String() string {
 func (*TicketSla) ProtoMessage() {}
 
 func (x *TicketSla) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_sla_v1_sla_proto_msgTypes[9]
+	mi := &file_kefu_sla_v1_sla_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1032,7 +1145,7 @@ func (x *TicketSla) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketSla.ProtoReflect.Descriptor instead.
 func (*TicketSla) Descriptor() ([]byte, []int) {
-	return file_kefu_sla_v1_sla_proto_rawDescGZIP(), []int{9}
+	return file_kefu_sla_v1_sla_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TicketSla) GetTicketId() string {
@@ -1063,6 +1176,20 @@ func (x *TicketSla) GetGroupId() string {
 	return ""
 }
 
+func (x *TicketSla) GetProgress() *TargetStatus {
+	if x != nil {
+		return x.Progress
+	}
+	return nil
+}
+
+func (x *TicketSla) GetAssigneeId() string {
+	if x != nil {
+		return x.AssigneeId
+	}
+	return ""
+}
+
 // AtRiskTarget is one line of the supervisors' countdown board.
 type AtRiskTarget struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1082,7 +1209,7 @@ type AtRiskTarget struct {
 
 func (x *AtRiskTarget) Reset() {
 	*x = AtRiskTarget{}
-	mi := &file_kefu_sla_v1_sla_proto_msgTypes[10]
+	mi := &file_kefu_sla_v1_sla_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1094,7 +1221,7 @@ func (x *AtRiskTarget) String() string {
 func (*AtRiskTarget) ProtoMessage() {}
 
 func (x *AtRiskTarget) ProtoReflect() protoreflect.Message {
-	mi := &file_kefu_sla_v1_sla_proto_msgTypes[10]
+	mi := &file_kefu_sla_v1_sla_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1107,7 +1234,7 @@ func (x *AtRiskTarget) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AtRiskTarget.ProtoReflect.Descriptor instead.
 func (*AtRiskTarget) Descriptor() ([]byte, []int) {
-	return file_kefu_sla_v1_sla_proto_rawDescGZIP(), []int{10}
+	return file_kefu_sla_v1_sla_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AtRiskTarget) GetTicketId() string {
@@ -1156,15 +1283,18 @@ const file_kefu_sla_v1_sla_proto_rawDesc = "" +
 	"\turgencies\x18\x03 \x03(\x0e2\x17.kefu.intake.v1.UrgencyB\x11\xbaH\x0e\x92\x01\v\x10\x10\"\a\x82\x01\x04\x10\x01 \x00R\turgencies\x12F\n" +
 	"\bchannels\x18\x04 \x03(\x0e2\x17.kefu.intake.v1.ChannelB\x11\xbaH\x0e\x92\x01\v\x10\x10\"\a\x82\x01\x04\x10\x01 \x00R\bchannels\x12&\n" +
 	"\x05tiers\x18\x05 \x03(\tB\x10\xbaH\r\x92\x01\n" +
-	"\x10\x10\"\x06r\x04\x10\x01\x18@R\x05tiers\"\x88\x01\n" +
-	"\fPolicyTarget\x12=\n" +
-	"\x06target\x18\x01 \x01(\x0e2\x19.kefu.events.v1.SlaTargetB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06target\x129\n" +
+	"\x10\x10\"\x06r\x04\x10\x01\x18@R\x05tiers\"\x8a\x01\n" +
+	"\fPolicyTarget\x12?\n" +
+	"\x06target\x18\x01 \x01(\x0e2\x19.kefu.events.v1.SlaTargetB\f\xbaH\t\x82\x01\x06\x10\x01 \x00 \x05R\x06target\x129\n" +
 	"\x06length\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\x06\xbaH\x03\xc8\x01\x01R\x06length\"u\n" +
 	"\aWarning\x12%\n" +
 	"\apercent\x18\x01 \x01(\x05B\t\xbaH\x06\x1a\x04\x18c(\x01H\x00R\apercent\x123\n" +
 	"\x06before\x18\x02 \x01(\v2\x19.google.protobuf.DurationH\x00R\x06beforeB\x0e\n" +
-	"\x05point\x12\x05\xbaH\x02\b\x01\"\xe6\x04\n" +
+	"\x05point\x12\x05\xbaH\x02\b\x01\"\xa3\x01\n" +
+	"\x0ePolicyProgress\x127\n" +
+	"\x05after\x18\x01 \x01(\v2\x19.google.protobuf.DurationB\x06\xbaH\x03\xc8\x01\x01R\x05after\x12/\n" +
+	"\x05every\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x05every\x12'\n" +
+	"\x0fnotify_customer\x18\x03 \x01(\bR\x0enotifyCustomer\"\x9f\x05\n" +
 	"\x06Policy\x12\x1b\n" +
 	"\tpolicy_id\x18\x01 \x01(\tR\bpolicyId\x121\n" +
 	"\x04code\x18\x02 \x01(\tB\x1d\xbaH\x1ar\x18\x18@2\x14^([a-z][a-z0-9_]*)?$R\x04code\x12*\n" +
@@ -1181,7 +1311,8 @@ const file_kefu_sla_v1_sla_proto_rawDesc = "" +
 	"\vcreate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\x8b\x01\n" +
+	"updateTime\x127\n" +
+	"\bprogress\x18\x0e \x01(\v2\x1b.kefu.sla.v1.PolicyProgressR\bprogress\"\x8b\x01\n" +
 	"\tTimeRange\x12<\n" +
 	"\x05start\x18\x01 \x01(\tB&\xbaH#r!2\x1f^([01][0-9]|2[0-3]):[0-5][0-9]$R\x05start\x12@\n" +
 	"\x03end\x18\x02 \x01(\tB.\xbaH+r)2'^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$R\x03end\"x\n" +
@@ -1208,7 +1339,7 @@ const file_kefu_sla_v1_sla_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xba\x04\n" +
+	"updateTime\"\xd4\x05\n" +
 	"\fTargetStatus\x121\n" +
 	"\x06target\x18\x01 \x01(\x0e2\x19.kefu.events.v1.SlaTargetR\x06target\x12+\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x15.kefu.sla.v1.SlaStateR\x05state\x125\n" +
@@ -1223,13 +1354,19 @@ const file_kefu_sla_v1_sla_proto_rawDesc = "" +
 	"\bmet_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\ametTime\x12?\n" +
 	"\rbreached_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\fbreachedTime\x12%\n" +
-	"\x0ewarnings_fired\x18\f \x01(\x05R\rwarningsFired\"\x97\x01\n" +
+	"\x0ewarnings_fired\x18\f \x01(\x05R\rwarningsFired\x12'\n" +
+	"\x0freminders_fired\x18\r \x01(\x05R\x0eremindersFired\x12F\n" +
+	"\x11reminder_interval\x18\x0e \x01(\v2\x19.google.protobuf.DurationR\x10reminderInterval\x12'\n" +
+	"\x0fnotify_customer\x18\x0f \x01(\bR\x0enotifyCustomer\"\xef\x01\n" +
 	"\tTicketSla\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x123\n" +
 	"\atargets\x18\x02 \x03(\v2\x19.kefu.sla.v1.TargetStatusR\atargets\x12\x1d\n" +
 	"\n" +
 	"policy_ids\x18\x03 \x03(\tR\tpolicyIds\x12\x19\n" +
-	"\bgroup_id\x18\x04 \x01(\tR\agroupId\"\xe2\x01\n" +
+	"\bgroup_id\x18\x04 \x01(\tR\agroupId\x125\n" +
+	"\bprogress\x18\x05 \x01(\v2\x19.kefu.sla.v1.TargetStatusR\bprogress\x12\x1f\n" +
+	"\vassignee_id\x18\x06 \x01(\tR\n" +
+	"assigneeId\"\xe2\x01\n" +
 	"\fAtRiskTarget\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x124\n" +
@@ -1267,68 +1404,74 @@ func file_kefu_sla_v1_sla_proto_rawDescGZIP() []byte {
 }
 
 var file_kefu_sla_v1_sla_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_kefu_sla_v1_sla_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_kefu_sla_v1_sla_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_kefu_sla_v1_sla_proto_goTypes = []any{
 	(Weekday)(0),                  // 0: kefu.sla.v1.Weekday
 	(SlaState)(0),                 // 1: kefu.sla.v1.SlaState
 	(*PolicyMatch)(nil),           // 2: kefu.sla.v1.PolicyMatch
 	(*PolicyTarget)(nil),          // 3: kefu.sla.v1.PolicyTarget
 	(*Warning)(nil),               // 4: kefu.sla.v1.Warning
-	(*Policy)(nil),                // 5: kefu.sla.v1.Policy
-	(*TimeRange)(nil),             // 6: kefu.sla.v1.TimeRange
-	(*WorkingDay)(nil),            // 7: kefu.sla.v1.WorkingDay
-	(*MakeUpDay)(nil),             // 8: kefu.sla.v1.MakeUpDay
-	(*Calendar)(nil),              // 9: kefu.sla.v1.Calendar
-	(*TargetStatus)(nil),          // 10: kefu.sla.v1.TargetStatus
-	(*TicketSla)(nil),             // 11: kefu.sla.v1.TicketSla
-	(*AtRiskTarget)(nil),          // 12: kefu.sla.v1.AtRiskTarget
-	(v1.TicketType)(0),            // 13: kefu.intake.v1.TicketType
-	(v1.ComplaintLevel)(0),        // 14: kefu.intake.v1.ComplaintLevel
-	(v1.Urgency)(0),               // 15: kefu.intake.v1.Urgency
-	(v1.Channel)(0),               // 16: kefu.intake.v1.Channel
-	(v11.SlaTarget)(0),            // 17: kefu.events.v1.SlaTarget
-	(*durationpb.Duration)(nil),   // 18: google.protobuf.Duration
-	(v11.SlaBreachAction)(0),      // 19: kefu.events.v1.SlaBreachAction
-	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
+	(*PolicyProgress)(nil),        // 5: kefu.sla.v1.PolicyProgress
+	(*Policy)(nil),                // 6: kefu.sla.v1.Policy
+	(*TimeRange)(nil),             // 7: kefu.sla.v1.TimeRange
+	(*WorkingDay)(nil),            // 8: kefu.sla.v1.WorkingDay
+	(*MakeUpDay)(nil),             // 9: kefu.sla.v1.MakeUpDay
+	(*Calendar)(nil),              // 10: kefu.sla.v1.Calendar
+	(*TargetStatus)(nil),          // 11: kefu.sla.v1.TargetStatus
+	(*TicketSla)(nil),             // 12: kefu.sla.v1.TicketSla
+	(*AtRiskTarget)(nil),          // 13: kefu.sla.v1.AtRiskTarget
+	(v1.TicketType)(0),            // 14: kefu.intake.v1.TicketType
+	(v1.ComplaintLevel)(0),        // 15: kefu.intake.v1.ComplaintLevel
+	(v1.Urgency)(0),               // 16: kefu.intake.v1.Urgency
+	(v1.Channel)(0),               // 17: kefu.intake.v1.Channel
+	(v11.SlaTarget)(0),            // 18: kefu.events.v1.SlaTarget
+	(*durationpb.Duration)(nil),   // 19: google.protobuf.Duration
+	(v11.SlaBreachAction)(0),      // 20: kefu.events.v1.SlaBreachAction
+	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
 }
 var file_kefu_sla_v1_sla_proto_depIdxs = []int32{
-	13, // 0: kefu.sla.v1.PolicyMatch.types:type_name -> kefu.intake.v1.TicketType
-	14, // 1: kefu.sla.v1.PolicyMatch.levels:type_name -> kefu.intake.v1.ComplaintLevel
-	15, // 2: kefu.sla.v1.PolicyMatch.urgencies:type_name -> kefu.intake.v1.Urgency
-	16, // 3: kefu.sla.v1.PolicyMatch.channels:type_name -> kefu.intake.v1.Channel
-	17, // 4: kefu.sla.v1.PolicyTarget.target:type_name -> kefu.events.v1.SlaTarget
-	18, // 5: kefu.sla.v1.PolicyTarget.length:type_name -> google.protobuf.Duration
-	18, // 6: kefu.sla.v1.Warning.before:type_name -> google.protobuf.Duration
-	2,  // 7: kefu.sla.v1.Policy.match:type_name -> kefu.sla.v1.PolicyMatch
-	3,  // 8: kefu.sla.v1.Policy.targets:type_name -> kefu.sla.v1.PolicyTarget
-	4,  // 9: kefu.sla.v1.Policy.warnings:type_name -> kefu.sla.v1.Warning
-	19, // 10: kefu.sla.v1.Policy.breach_action:type_name -> kefu.events.v1.SlaBreachAction
-	20, // 11: kefu.sla.v1.Policy.create_time:type_name -> google.protobuf.Timestamp
-	20, // 12: kefu.sla.v1.Policy.update_time:type_name -> google.protobuf.Timestamp
-	0,  // 13: kefu.sla.v1.WorkingDay.day:type_name -> kefu.sla.v1.Weekday
-	6,  // 14: kefu.sla.v1.WorkingDay.hours:type_name -> kefu.sla.v1.TimeRange
-	6,  // 15: kefu.sla.v1.MakeUpDay.hours:type_name -> kefu.sla.v1.TimeRange
-	7,  // 16: kefu.sla.v1.Calendar.week:type_name -> kefu.sla.v1.WorkingDay
-	8,  // 17: kefu.sla.v1.Calendar.workdays:type_name -> kefu.sla.v1.MakeUpDay
-	20, // 18: kefu.sla.v1.Calendar.create_time:type_name -> google.protobuf.Timestamp
-	20, // 19: kefu.sla.v1.Calendar.update_time:type_name -> google.protobuf.Timestamp
-	17, // 20: kefu.sla.v1.TargetStatus.target:type_name -> kefu.events.v1.SlaTarget
-	1,  // 21: kefu.sla.v1.TargetStatus.state:type_name -> kefu.sla.v1.SlaState
-	20, // 22: kefu.sla.v1.TargetStatus.due_time:type_name -> google.protobuf.Timestamp
-	18, // 23: kefu.sla.v1.TargetStatus.remaining:type_name -> google.protobuf.Duration
-	18, // 24: kefu.sla.v1.TargetStatus.length:type_name -> google.protobuf.Duration
-	20, // 25: kefu.sla.v1.TargetStatus.start_time:type_name -> google.protobuf.Timestamp
-	20, // 26: kefu.sla.v1.TargetStatus.met_time:type_name -> google.protobuf.Timestamp
-	20, // 27: kefu.sla.v1.TargetStatus.breached_time:type_name -> google.protobuf.Timestamp
-	10, // 28: kefu.sla.v1.TicketSla.targets:type_name -> kefu.sla.v1.TargetStatus
-	14, // 29: kefu.sla.v1.AtRiskTarget.level:type_name -> kefu.intake.v1.ComplaintLevel
-	15, // 30: kefu.sla.v1.AtRiskTarget.urgency:type_name -> kefu.intake.v1.Urgency
-	10, // 31: kefu.sla.v1.AtRiskTarget.status:type_name -> kefu.sla.v1.TargetStatus
-	32, // [32:32] is the sub-list for method output_type
-	32, // [32:32] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	14, // 0: kefu.sla.v1.PolicyMatch.types:type_name -> kefu.intake.v1.TicketType
+	15, // 1: kefu.sla.v1.PolicyMatch.levels:type_name -> kefu.intake.v1.ComplaintLevel
+	16, // 2: kefu.sla.v1.PolicyMatch.urgencies:type_name -> kefu.intake.v1.Urgency
+	17, // 3: kefu.sla.v1.PolicyMatch.channels:type_name -> kefu.intake.v1.Channel
+	18, // 4: kefu.sla.v1.PolicyTarget.target:type_name -> kefu.events.v1.SlaTarget
+	19, // 5: kefu.sla.v1.PolicyTarget.length:type_name -> google.protobuf.Duration
+	19, // 6: kefu.sla.v1.Warning.before:type_name -> google.protobuf.Duration
+	19, // 7: kefu.sla.v1.PolicyProgress.after:type_name -> google.protobuf.Duration
+	19, // 8: kefu.sla.v1.PolicyProgress.every:type_name -> google.protobuf.Duration
+	2,  // 9: kefu.sla.v1.Policy.match:type_name -> kefu.sla.v1.PolicyMatch
+	3,  // 10: kefu.sla.v1.Policy.targets:type_name -> kefu.sla.v1.PolicyTarget
+	4,  // 11: kefu.sla.v1.Policy.warnings:type_name -> kefu.sla.v1.Warning
+	20, // 12: kefu.sla.v1.Policy.breach_action:type_name -> kefu.events.v1.SlaBreachAction
+	21, // 13: kefu.sla.v1.Policy.create_time:type_name -> google.protobuf.Timestamp
+	21, // 14: kefu.sla.v1.Policy.update_time:type_name -> google.protobuf.Timestamp
+	5,  // 15: kefu.sla.v1.Policy.progress:type_name -> kefu.sla.v1.PolicyProgress
+	0,  // 16: kefu.sla.v1.WorkingDay.day:type_name -> kefu.sla.v1.Weekday
+	7,  // 17: kefu.sla.v1.WorkingDay.hours:type_name -> kefu.sla.v1.TimeRange
+	7,  // 18: kefu.sla.v1.MakeUpDay.hours:type_name -> kefu.sla.v1.TimeRange
+	8,  // 19: kefu.sla.v1.Calendar.week:type_name -> kefu.sla.v1.WorkingDay
+	9,  // 20: kefu.sla.v1.Calendar.workdays:type_name -> kefu.sla.v1.MakeUpDay
+	21, // 21: kefu.sla.v1.Calendar.create_time:type_name -> google.protobuf.Timestamp
+	21, // 22: kefu.sla.v1.Calendar.update_time:type_name -> google.protobuf.Timestamp
+	18, // 23: kefu.sla.v1.TargetStatus.target:type_name -> kefu.events.v1.SlaTarget
+	1,  // 24: kefu.sla.v1.TargetStatus.state:type_name -> kefu.sla.v1.SlaState
+	21, // 25: kefu.sla.v1.TargetStatus.due_time:type_name -> google.protobuf.Timestamp
+	19, // 26: kefu.sla.v1.TargetStatus.remaining:type_name -> google.protobuf.Duration
+	19, // 27: kefu.sla.v1.TargetStatus.length:type_name -> google.protobuf.Duration
+	21, // 28: kefu.sla.v1.TargetStatus.start_time:type_name -> google.protobuf.Timestamp
+	21, // 29: kefu.sla.v1.TargetStatus.met_time:type_name -> google.protobuf.Timestamp
+	21, // 30: kefu.sla.v1.TargetStatus.breached_time:type_name -> google.protobuf.Timestamp
+	19, // 31: kefu.sla.v1.TargetStatus.reminder_interval:type_name -> google.protobuf.Duration
+	11, // 32: kefu.sla.v1.TicketSla.targets:type_name -> kefu.sla.v1.TargetStatus
+	11, // 33: kefu.sla.v1.TicketSla.progress:type_name -> kefu.sla.v1.TargetStatus
+	15, // 34: kefu.sla.v1.AtRiskTarget.level:type_name -> kefu.intake.v1.ComplaintLevel
+	16, // 35: kefu.sla.v1.AtRiskTarget.urgency:type_name -> kefu.intake.v1.Urgency
+	11, // 36: kefu.sla.v1.AtRiskTarget.status:type_name -> kefu.sla.v1.TargetStatus
+	37, // [37:37] is the sub-list for method output_type
+	37, // [37:37] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_kefu_sla_v1_sla_proto_init() }
@@ -1346,7 +1489,7 @@ func file_kefu_sla_v1_sla_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kefu_sla_v1_sla_proto_rawDesc), len(file_kefu_sla_v1_sla_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -40,8 +40,9 @@ const (
 //
 // SlaService holds every promise made to a customer. It keeps SLA policies and business calendars,
 // follows ticket events (kefu.ticket.*) and transfers (kefu.routing.transfer_*), keeps each ticket's
-// clocks durable in Postgres, and publishes kefu.sla.applied, warning, breached, met, paused and resumed,
-// each warning and breach exactly once per target, threshold and ticket.
+// clocks durable in Postgres, and publishes kefu.sla.applied, warning, breached, met, paused, resumed and
+// progress_due, each warning, breach and progress reminder exactly once per target, threshold (or
+// reminder), cycle and ticket.
 //
 // Errors: INVALID_ARGUMENT names the field; NOT_FOUND for an unknown id or code (a ticket the service has
 // not seen yet is NOT_FOUND too); ALREADY_EXISTS for a taken code (reason POLICY_CODE_TAKEN,
@@ -56,7 +57,7 @@ type SlaServiceClient interface {
 	// ListPolicies lists every policy by code.
 	ListPolicies(ctx context.Context, in *ListPoliciesRequest, opts ...grpc.CallOption) (*ListPoliciesResponse, error)
 	// UpdatePolicy changes the fields in update_mask: display_name, enabled, match, targets, warnings,
-	// calendar, breach_action. policy.etag is required. Existing tickets keep their targets until
+	// calendar, breach_action, progress (unset in the policy: no progress rule). policy.etag is required. Existing tickets keep their targets until
 	// ReapplySla.
 	UpdatePolicy(ctx context.Context, in *UpdatePolicyRequest, opts ...grpc.CallOption) (*UpdatePolicyResponse, error)
 	// CreateCalendar adds a business calendar.
@@ -77,13 +78,15 @@ type SlaServiceClient interface {
 	// says when a person will reply. NOT_FOUND for an unknown code; FAILED_PRECONDITION with reason
 	// CALENDAR_NEVER_OPEN for a calendar without working time in the next years.
 	GetBusinessStatus(ctx context.Context, in *GetBusinessStatusRequest, opts ...grpc.CallOption) (*GetBusinessStatusResponse, error)
-	// GetTicketSla returns each target of a ticket: due time, business time left, state.
+	// GetTicketSla returns each target of a ticket: due time, business time left, state; and its progress
+	// reminders: the next one's time and how many fired.
 	GetTicketSla(ctx context.Context, in *GetTicketSlaRequest, opts ...grpc.CallOption) (*GetTicketSlaResponse, error)
 	// ReapplySla recomputes a ticket's targets from the policies as they stand now, from its original start
 	// (policy changes otherwise apply to new tickets only). Warnings and breaches already fired stay fired.
 	ReapplySla(ctx context.Context, in *ReapplySlaRequest, opts ...grpc.CallOption) (*ReapplySlaResponse, error)
 	// ListAtRisk is the supervisors' countdown board: targets still open, breached ones first, then by due
-	// time (the least time left first), paused ones last.
+	// time (the least time left first), paused ones last. Progress reminders are not targets and never
+	// show.
 	ListAtRisk(ctx context.Context, in *ListAtRiskRequest, opts ...grpc.CallOption) (*ListAtRiskResponse, error)
 }
 
@@ -231,8 +234,9 @@ func (c *slaServiceClient) ListAtRisk(ctx context.Context, in *ListAtRiskRequest
 //
 // SlaService holds every promise made to a customer. It keeps SLA policies and business calendars,
 // follows ticket events (kefu.ticket.*) and transfers (kefu.routing.transfer_*), keeps each ticket's
-// clocks durable in Postgres, and publishes kefu.sla.applied, warning, breached, met, paused and resumed,
-// each warning and breach exactly once per target, threshold and ticket.
+// clocks durable in Postgres, and publishes kefu.sla.applied, warning, breached, met, paused, resumed and
+// progress_due, each warning, breach and progress reminder exactly once per target, threshold (or
+// reminder), cycle and ticket.
 //
 // Errors: INVALID_ARGUMENT names the field; NOT_FOUND for an unknown id or code (a ticket the service has
 // not seen yet is NOT_FOUND too); ALREADY_EXISTS for a taken code (reason POLICY_CODE_TAKEN,
@@ -247,7 +251,7 @@ type SlaServiceServer interface {
 	// ListPolicies lists every policy by code.
 	ListPolicies(context.Context, *ListPoliciesRequest) (*ListPoliciesResponse, error)
 	// UpdatePolicy changes the fields in update_mask: display_name, enabled, match, targets, warnings,
-	// calendar, breach_action. policy.etag is required. Existing tickets keep their targets until
+	// calendar, breach_action, progress (unset in the policy: no progress rule). policy.etag is required. Existing tickets keep their targets until
 	// ReapplySla.
 	UpdatePolicy(context.Context, *UpdatePolicyRequest) (*UpdatePolicyResponse, error)
 	// CreateCalendar adds a business calendar.
@@ -268,13 +272,15 @@ type SlaServiceServer interface {
 	// says when a person will reply. NOT_FOUND for an unknown code; FAILED_PRECONDITION with reason
 	// CALENDAR_NEVER_OPEN for a calendar without working time in the next years.
 	GetBusinessStatus(context.Context, *GetBusinessStatusRequest) (*GetBusinessStatusResponse, error)
-	// GetTicketSla returns each target of a ticket: due time, business time left, state.
+	// GetTicketSla returns each target of a ticket: due time, business time left, state; and its progress
+	// reminders: the next one's time and how many fired.
 	GetTicketSla(context.Context, *GetTicketSlaRequest) (*GetTicketSlaResponse, error)
 	// ReapplySla recomputes a ticket's targets from the policies as they stand now, from its original start
 	// (policy changes otherwise apply to new tickets only). Warnings and breaches already fired stay fired.
 	ReapplySla(context.Context, *ReapplySlaRequest) (*ReapplySlaResponse, error)
 	// ListAtRisk is the supervisors' countdown board: targets still open, breached ones first, then by due
-	// time (the least time left first), paused ones last.
+	// time (the least time left first), paused ones last. Progress reminders are not targets and never
+	// show.
 	ListAtRisk(context.Context, *ListAtRiskRequest) (*ListAtRiskResponse, error)
 	mustEmbedUnimplementedSlaServiceServer()
 }

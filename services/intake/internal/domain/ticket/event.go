@@ -81,6 +81,8 @@ type Event struct {
 	FirstReply         bool                 // replied: the ticket's first agent reply (first response time)
 	Rating             Satisfaction         // rated: SatisfactionUnspecified when waived
 	Waived             bool                 // rated: customer unreachable
+	LinkedIncident     uuid.UUID            // created, assigned: the incident the change linked the ticket to
+	IncidentGroupID    uuid.UUID            // created: the incident's emergency team, where routing sends the ticket
 }
 
 // TimelineEntry is one line of a ticket's history as agents see it: who did what, when, with the text of

@@ -63,6 +63,9 @@ type Ticket struct {
 	ClosedAt   time.Time // zero unless closed or archived
 	ArchivedAt time.Time
 
+	// IncidentID is the incident the ticket is linked to (emergency mode); uuid.Nil when none.
+	IncidentID uuid.UUID
+
 	// Version counts the changes: 1 after creation, +1 per event. It is the per-ticket event sequence and
 	// the basis of the etag, so it must be saved with the state in the same transaction.
 	Version int64
@@ -111,6 +114,26 @@ type NewTicket struct {
 	KeyFacts     []KeyFact
 	Attachments  []Attachment
 	Hints        Hints
+	// MatchIncident, when set, is asked once the ticket is classified whether an active incident takes it;
+	// it returns nil when none does.
+	MatchIncident func(IncidentFacts) *IncidentLink
+}
+
+// IncidentFacts are what an incident's scope matches a new ticket on.
+type IncidentFacts struct {
+	Channel     string // lower snake channel code
+	Subcategory string
+	Text        string // subject and description
+	ReceivedAt  time.Time
+}
+
+// IncidentLink is what linking a ticket to an incident does to it: the incident's id (and number, for the
+// timeline), the emergency team's group and the urgency the ticket is raised to at least.
+type IncidentLink struct {
+	ID          uuid.UUID
+	Number      string
+	TeamGroupID uuid.UUID
+	MinUrgency  Urgency
 }
 
 // Policy is the configured and admin-owned input to creating tickets, loaded by the app per request.
@@ -188,8 +211,26 @@ func New(in NewTicket, p Policy, now time.Time) (*Ticket, Change, error) {
 		v := *in.Verification
 		t.Verification = &v
 	}
-	ch := t.record(in.Submitter, now, recordSpec{kind: EventCreated, to: StatusNew, fill: func(e *Event) {
+	var link *IncidentLink
+	if in.MatchIncident != nil {
+		link = in.MatchIncident(IncidentFacts{Channel: t.Channel.String(), Subcategory: t.Subcategory,
+			Text: t.Subject + "\n" + t.Description, ReceivedAt: t.ReceivedAt})
+	}
+	text := ""
+	if link != nil {
+		// An incident's tickets jump the queue: urgency rises to the incident's floor, priority with it.
+		t.IncidentID = link.ID
+		if link.MinUrgency > t.Urgency {
+			t.Urgency = link.MinUrgency
+			t.Priority = DerivePriority(t.Urgency, t.Level)
+		}
+		text = "linked to incident " + link.Number
+	}
+	ch := t.record(in.Submitter, now, recordSpec{kind: EventCreated, to: StatusNew, text: text, fill: func(e *Event) {
 		e.RuleID, e.Source = t.RuleID, t.ClassificationSource
+		if link != nil {
+			e.LinkedIncident, e.IncidentGroupID = link.ID, link.TeamGroupID
+		}
 	}})
 	return t, ch, nil
 }
