@@ -78,6 +78,7 @@ var allChannels = []string{"web_chat", "phone", "email", "app", "sms", "store", 
 // instant decides after-hours; notify's decides retries); customer and slatimer on the real one.
 type stack struct {
 	intake      intakev1.IntakeServiceClient
+	incidents   intakev1.IncidentServiceClient
 	customer    customerv1.CustomerServiceClient
 	sla         slav1.SlaServiceClient
 	notify      notifyv1.NotifyServiceClient
@@ -113,7 +114,8 @@ func start(t *testing.T, at time.Time, opts ...option) *stack {
 	icfg.CustomerAddr, icfg.CustomerAPIKey = customerLis.Addr().String(), creds().Key(intakeSvc)
 	intakeLis := listen(t)
 	runUntilCleanup(t, "intake", func(ctx context.Context) error { return intake.Serve(ctx, icfg, logging.Discard(), intakeLis) })
-	s.intake = intakev1.NewIntakeServiceClient(dial(t, intakeLis.Addr().String()))
+	intakeConn := dial(t, intakeLis.Addr().String())
+	s.intake, s.incidents = intakev1.NewIntakeServiceClient(intakeConn), intakev1.NewIncidentServiceClient(intakeConn)
 
 	slaDB := testkit.NewDB(t, "slatimer", slatimer.Migrations()...)
 	creds().InsertKeys(t, slaDB, nil)

@@ -195,7 +195,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return Serve(ctx, cfg, log, lis)
 }
 
-// Serve runs the service on lis until ctx ends: the gRPC API, the three consumers, the OUTBOUND publisher,
+// Serve runs the service on lis until ctx ends: the gRPC API, the four consumers, the OUTBOUND publisher,
 // the webhook sender and the sweeper. It returns nil after a shutdown caused by ctx, or the error that
 // stopped it. It closes lis.
 func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) error {
@@ -236,6 +236,10 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 		func(ctx context.Context) error {
 			<-p.StreamReady()
 			return consume.Customers(ctx, p.JS, p.Pool, a, log)
+		},
+		func(ctx context.Context) error {
+			<-p.StreamReady()
+			return consume.Incidents(ctx, p.JS, p.Pool, a, log)
 		},
 		func(ctx context.Context) error {
 			<-p.StreamReady()

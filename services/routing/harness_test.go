@@ -55,6 +55,7 @@ func as(ctx context.Context, p string, roles ...string) context.Context {
 // database, sharing one NATS server.
 type stack struct {
 	intake    intakev1.IntakeServiceClient
+	incidents intakev1.IncidentServiceClient
 	routing   routingv1.RoutingServiceClient
 	intakeDB  *testkit.DB
 	routingDB *testkit.DB
@@ -77,7 +78,8 @@ func start(t *testing.T, opts ...func(*routing.Config)) *stack {
 	icfg.RoutingAddr, icfg.RoutingAPIKey = routingLis.Addr().String(), creds().Key(intakeP)
 	lis := listen(t)
 	runUntilCleanup(t, "intake", func(ctx context.Context) error { return intake.Serve(ctx, icfg, logging.Discard(), lis) })
-	s.intake = intakev1.NewIntakeServiceClient(dial(t, lis.Addr().String()))
+	intakeConn := dial(t, lis.Addr().String())
+	s.intake, s.incidents = intakev1.NewIntakeServiceClient(intakeConn), intakev1.NewIncidentServiceClient(intakeConn)
 
 	s.routingDB = testkit.NewDB(t, store.Schema, routing.Migrations()...)
 	creds().InsertKeys(t, s.routingDB, nil)

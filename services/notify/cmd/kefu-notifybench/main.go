@@ -276,7 +276,7 @@ func bench(ctx context.Context, o options, log *slog.Logger) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	counts, err := st.MessageCounts(ctx, nil)
+	counts, err := st.MessageCounts(ctx, uuid.Nil)
 	if err != nil {
 		return nil, err
 	}

@@ -55,6 +55,10 @@ type Peers interface {
 	Reply(ctx context.Context, ticketID, entryID string) (Reply, error)
 	Contacts(ctx context.Context, customerID string, check *message.Contact) (Contacts, error)
 	BusinessStatus(ctx context.Context, calendar string, at time.Time) (BusinessStatus, error)
+	// IncidentTickets reads a page of an incident's linked tickets.
+	IncidentTickets(ctx context.Context, incidentID, pageToken string) ([]Ticket, string, error)
+	// Announcement reads an incident announcement's text.
+	Announcement(ctx context.Context, incidentID, announcementID string) (string, error)
 }
 
 // ErrPeerNotFound is wrapped by a peer's answer that the thing asked for does not exist.

@@ -111,6 +111,16 @@ func (a *App) relayReply(ctx context.Context, tx *store.Tx, ev *eventsv1.TicketR
 // that cannot go anywhere is made anyway, failed with the reason, so agents see why the customer was not
 // told.
 func (a *App) compose(ctx context.Context, t Ticket, kind message.Kind, override message.Channel, vars func(lang string) map[string]string) (store.Message, error) {
+	templates, err := a.templates(ctx)
+	if err != nil {
+		return store.Message{}, err
+	}
+	return a.composeWith(ctx, templates, t, kind, override, vars)
+}
+
+// composeWith is compose with the templates already read (an announcement composes many messages).
+func (a *App) composeWith(ctx context.Context, templates []message.Template, t Ticket, kind message.Kind, override message.Channel,
+	vars func(lang string) map[string]string) (store.Message, error) {
 	reach := message.Reach{TicketChannel: t.Channel, TicketContact: t.Contact}
 	if t.CustomerID != "" {
 		c, err := a.peers.Contacts(ctx, t.CustomerID, t.Contact)
@@ -143,10 +153,6 @@ func (a *App) compose(ctx context.Context, t Ticket, kind message.Kind, override
 		m.State, m.FailureReason, m.FinishedAt = delivery.Failed, reason, m.CreatedAt
 	} else {
 		m.State, m.Channel, m.ContactKind, m.Address = delivery.Queued, choice.Channel, choice.Contact.Kind, choice.Contact.Value
-	}
-	templates, err := a.templates(ctx)
-	if err != nil {
-		return store.Message{}, err
 	}
 	tpl, ok := message.TemplateFor(templates, kind, m.Channel, lang)
 	if !ok {

@@ -100,6 +100,9 @@ func MessageProto(m store.Message, reveal bool) *notifyv1.OutboundMessage {
 	if m.CustomerID != uuid.Nil {
 		out.CustomerId = m.CustomerID.String()
 	}
+	if m.AnnouncementID != uuid.Nil {
+		out.AnnouncementId = m.AnnouncementID.String()
+	}
 	return out
 }
 

@@ -1,5 +1,6 @@
 // Package consume runs the notify service's durable consumers: notify-messages turns kefu.ticket.created
-// and kefu.ticket.replied into outbound messages, notify-customers applies erasures and merges to them, and
+// and kefu.ticket.replied into outbound messages, notify-incidents sends incident announcements,
+// notify-customers applies erasures and merges to them, and
 // notify-webhooks writes a delivery of every event (kefu.>) for each webhook subscribed to its subject. Each applies its events in the transaction that
 // records them in the inbox, so a redelivery changes nothing.
 package consume
@@ -7,6 +8,7 @@ package consume
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
@@ -19,6 +21,7 @@ import (
 const (
 	MessagesConsumer  = "notify-messages"
 	CustomersConsumer = "notify-customers"
+	IncidentsConsumer = "notify-incidents"
 	WebhooksConsumer  = "notify-webhooks"
 )
 
@@ -36,6 +39,14 @@ func Customers(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, 
 	return events.Consume(ctx, js, pool, events.ConsumerConfig{
 		Durable: CustomersConsumer, FilterSubjects: []string{app.SubjectCustomerErased, app.SubjectCustomerMerged}, Logger: log,
 	}, a.HandleCustomerEvent)
+}
+
+// Incidents runs notify-incidents (incident announcements) until ctx ends. An announcement may reach
+// thousands of customers, so it gets a long ack wait.
+func Incidents(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, a *app.App, log *slog.Logger) error {
+	return events.Consume(ctx, js, pool, events.ConsumerConfig{
+		Durable: IncidentsConsumer, FilterSubjects: []string{app.SubjectIncidentAnnounced}, Logger: log, AckWait: 10 * time.Minute,
+	}, a.HandleIncidentEvent)
 }
 
 // Webhooks runs notify-webhooks until ctx ends, in batches: fan-out is one insert per subscriber and

@@ -51,6 +51,20 @@ func (s *Server) ListMessages(ctx context.Context, req *notifyv1.ListMessagesReq
 	return out, nil
 }
 
+// GetAnnouncementDelivery implements NotifyService.GetAnnouncementDelivery.
+func (s *Server) GetAnnouncementDelivery(ctx context.Context, req *notifyv1.GetAnnouncementDeliveryRequest) (*notifyv1.GetAnnouncementDeliveryResponse, error) {
+	id, err := apiparse.ID("announcement_id", req.GetAnnouncementId())
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.app.AnnouncementDelivery(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &notifyv1.GetAnnouncementDeliveryResponse{Messages: c[delivery.Queued] + c[delivery.Sent] + c[delivery.Delivered] + c[delivery.Failed],
+		Queued: c[delivery.Queued], Sent: c[delivery.Sent], Delivered: c[delivery.Delivered], Failed: c[delivery.Failed]}, nil
+}
+
 // ReportDelivery implements NotifyService.ReportDelivery.
 func (s *Server) ReportDelivery(ctx context.Context, req *notifyv1.ReportDeliveryRequest) (*notifyv1.ReportDeliveryResponse, error) {
 	id, err := apiparse.ID("message_id", req.GetMessageId())

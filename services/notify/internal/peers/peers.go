@@ -27,12 +27,13 @@ import (
 // CallTimeout bounds each call within any earlier deadline of the caller's.
 const CallTimeout = 5 * time.Second
 
-// Peers implements app.Peers over gRPC.
+// Peers implements app.Peers over gRPC. Intake serves the IncidentService too, on the same connection.
 type Peers struct {
-	conns    []*grpc.ClientConn
-	intake   intakev1.IntakeServiceClient
-	customer customerv1.CustomerServiceClient
-	sla      slav1.SlaServiceClient
+	conns     []*grpc.ClientConn
+	intake    intakev1.IntakeServiceClient
+	incidents intakev1.IncidentServiceClient
+	customer  customerv1.CustomerServiceClient
+	sla       slav1.SlaServiceClient
 }
 
 var _ app.Peers = (*Peers)(nil)
@@ -49,7 +50,9 @@ func Dial(intake, customer, sla Addr) (*Peers, error) {
 		addr Addr
 		set  func(cc *grpc.ClientConn)
 	}{
-		{"intake", intake, func(cc *grpc.ClientConn) { p.intake = intakev1.NewIntakeServiceClient(cc) }},
+		{"intake", intake, func(cc *grpc.ClientConn) {
+			p.intake, p.incidents = intakev1.NewIntakeServiceClient(cc), intakev1.NewIncidentServiceClient(cc)
+		}},
 		{"customer", customer, func(cc *grpc.ClientConn) { p.customer = customerv1.NewCustomerServiceClient(cc) }},
 		{"slatimer", sla, func(cc *grpc.ClientConn) { p.sla = slav1.NewSlaServiceClient(cc) }},
 	} {
@@ -88,7 +91,37 @@ func (p *Peers) Ticket(ctx context.Context, id string) (app.Ticket, error) {
 	if err != nil {
 		return app.Ticket{}, callError("GetTicket", err)
 	}
-	t := resp.GetTicket()
+	return ticketOf(resp.GetTicket()), nil
+}
+
+// IncidentTickets reads one page of an incident's linked tickets (500 at most) and the next page's token.
+func (p *Peers) IncidentTickets(ctx context.Context, incidentID, pageToken string) ([]app.Ticket, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
+	resp, err := p.incidents.ListIncidentTickets(ctx, &intakev1.ListIncidentTicketsRequest{IncidentId: incidentID, PageSize: 500,
+		PageToken: pageToken})
+	if err != nil {
+		return nil, "", callError("ListIncidentTickets", err)
+	}
+	out := make([]app.Ticket, 0, len(resp.GetTickets()))
+	for _, t := range resp.GetTickets() {
+		out = append(out, ticketOf(t))
+	}
+	return out, resp.GetNextPageToken(), nil
+}
+
+// Announcement reads an incident announcement's text.
+func (p *Peers) Announcement(ctx context.Context, incidentID, announcementID string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
+	resp, err := p.incidents.GetAnnouncement(ctx, &intakev1.GetAnnouncementRequest{IncidentId: incidentID, AnnouncementId: announcementID})
+	if err != nil {
+		return "", callError("GetAnnouncement", err)
+	}
+	return resp.GetAnnouncement().GetText(), nil
+}
+
+func ticketOf(t *intakev1.Ticket) app.Ticket {
 	out := app.Ticket{
 		ID: t.GetTicketId(), Number: t.GetNumber(), Channel: message.Channel(protocode.Code(t.GetChannel(), "CHANNEL_")),
 		CustomerID: t.GetCustomerId(), Subject: t.GetSubject(), Description: t.GetDescription(),
@@ -97,7 +130,7 @@ func (p *Peers) Ticket(ctx context.Context, id string) (app.Ticket, error) {
 	if c := t.GetContact(); c != nil && c.GetValue() != "" {
 		out.Contact = &message.Contact{Kind: message.ContactKind(protocode.Code(c.GetKind(), "CONTACT_KIND_")), Value: c.GetValue()}
 	}
-	return out, nil
+	return out
 }
 
 // Reply finds an agent reply's timeline entry (by id; seq is the ticket event that wrote it, so pages

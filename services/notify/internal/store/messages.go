@@ -28,20 +28,25 @@ type Message struct {
 	Language     string
 	Body         string
 	EntryID      string
+	// AnnouncementID is the incident announcement the message carries (uuid.Nil: none).
+	AnnouncementID uuid.UUID
 	delivery.Status
 	CreatedAt time.Time
 }
 
 const messageColumns = `id, dedupe_key, kind, ticket_id, ticket_number, customer_id, channel, contact_kind, address,
-	language, body, entry_id, state, failure_reason, provider_message_id, created_at, sent_at, finished_at`
+	language, body, entry_id, state, failure_reason, provider_message_id, created_at, sent_at, finished_at, announcement_id`
 
 func scanMessage(row pgx.Row) (Message, error) {
 	var m Message
-	var customer *uuid.UUID
+	var customer, announcement *uuid.UUID
 	var sent, finished *time.Time
 	err := row.Scan(&m.ID, &m.DedupeKey, &m.Kind, &m.TicketID, &m.TicketNumber, &customer, &m.Channel, &m.ContactKind,
 		&m.Address, &m.Language, &m.Body, &m.EntryID, &m.State, &m.FailureReason, &m.ProviderMessageID, &m.CreatedAt,
-		&sent, &finished)
+		&sent, &finished, &announcement)
+	if announcement != nil {
+		m.AnnouncementID = *announcement
+	}
 	if customer != nil {
 		m.CustomerID = *customer
 	}
@@ -72,11 +77,11 @@ func nullTime(t time.Time) *time.Time {
 // the message's outbox entry: a queued message is published after commit.
 func (t *Tx) InsertMessage(ctx context.Context, m Message) (inserted bool, err error) {
 	tag, err := t.tx.Exec(ctx, `INSERT INTO messages (`+messageColumns+`, published)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 		ON CONFLICT ON CONSTRAINT messages_dedupe_key_key DO NOTHING`,
 		m.ID, m.DedupeKey, m.Kind, m.TicketID, m.TicketNumber, nullUUID(m.CustomerID), m.Channel, m.ContactKind,
 		m.Address, m.Language, m.Body, m.EntryID, m.State, m.FailureReason, m.ProviderMessageID, m.CreatedAt,
-		nullTime(m.SentAt), nullTime(m.FinishedAt), m.State != delivery.Queued)
+		nullTime(m.SentAt), nullTime(m.FinishedAt), nullUUID(m.AnnouncementID), m.State != delivery.Queued)
 	if err != nil {
 		return false, fmt.Errorf("insert message: %w", err)
 	}
@@ -155,13 +160,13 @@ func (t *Tx) MarkPublished(ctx context.Context, ids []uuid.UUID) error {
 	return nil
 }
 
-// MessageCounts returns how many messages are in each state, for a ticket set (nil: all).
-func (s *Store) MessageCounts(ctx context.Context, tickets []uuid.UUID) (map[delivery.State]int64, error) {
+// MessageCounts returns how many messages are in each state, of one announcement (uuid.Nil: all messages).
+func (s *Store) MessageCounts(ctx context.Context, announcement uuid.UUID) (map[delivery.State]int64, error) {
 	q := `SELECT state, count(*) FROM messages`
 	var args []any
-	if tickets != nil {
-		q += ` WHERE ticket_id = ANY($1)`
-		args = append(args, tickets)
+	if announcement != uuid.Nil {
+		q += ` WHERE announcement_id = $1`
+		args = append(args, announcement)
 	}
 	rows, err := s.pool.Query(ctx, q+` GROUP BY state`, args...)
 	if err != nil {
