@@ -147,6 +147,9 @@ func TestReadmeWalkthroughWorksAsPrinted(t *testing.T) {
 		`[{"kind":"MESSAGE_KIND_AGENT_REPLY","channel":"CHANNEL_WEB_CHAT","state":"DELIVERY_STATE_QUEUED","numbered":false},` +
 			`{"kind":"MESSAGE_KIND_ACKNOWLEDGEMENT","channel":"CHANNEL_WEB_CHAT","state":"DELIVERY_STATE_QUEUED","numbered":true}]`,
 		`{"subjects":["kefu.ticket.*"],"state":"WEBHOOK_STATE_ACTIVE","retryHours":25,"signed":true}`,
+		`{"numbered":true,"status":"INCIDENT_STATUS_ACTIVE"}`, `{"linked":true,"urgency":"URGENCY_URGENT"}`,
+		"受暴雨影响，部分地区快递延误，敬请谅解。\n", `{"tickets":"1"}`, `{"status":"INCIDENT_STATUS_CLOSED","keptOpen":"1"}`,
+		"# Post-mortem INC…: 暴雨导致快递延误\n",
 		`[{"channel":"web_chat","tickets":"1"}]`, `{"firstResponses":"1","businessFirstResponses":"1","resolutions":"1"}`,
 		`[{"target":"SLA_TARGET_FIRST_RESPONSE","tickets":"1","breached":"0"},{"target":"SLA_TARGET_RESOLUTION","tickets":"1","breached":"0"}]`,
 		`["物流延迟 1","服务态度差 1"]`, `[{"logistics":true,"stays":"1"}]`, `{"tickets":"1","slaTickets":"1","satisfied":"1"}`,
