@@ -21,6 +21,7 @@ import (
 	eventsv1 "kefu.dev/pkg/api/kefu/events/v1"
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
 	slav1 "kefu.dev/pkg/api/kefu/sla/v1"
+	"kefu.dev/pkg/clock"
 	"kefu.dev/pkg/logging"
 	"kefu.dev/pkg/natsembed"
 	"kefu.dev/pkg/testkit"
@@ -63,25 +64,34 @@ type stack struct {
 	cfg    slatimer.Config
 	// stop stops the first replica (startStoppable only).
 	stop func()
+	// clock is the time of intake and every SLA replica (startAt only); nil: the real clock.
+	clock *clock.Fake
 }
 
 // start runs intake and one SLA replica.
-func start(t *testing.T) *stack { return startWith(t, false) }
+func start(t *testing.T) *stack { return startWith(t, false, nil) }
 
 // startStoppable is start with a first replica the test can stop (s.stop).
-func startStoppable(t *testing.T) *stack { return startWith(t, true) }
+func startStoppable(t *testing.T) *stack { return startWith(t, true, nil) }
+
+// startAt is start with intake and every SLA replica on the fake clock clk: tests move time instead of
+// waiting for it (hours-long progress reminders).
+func startAt(t *testing.T, clk *clock.Fake) *stack { return startWith(t, false, clk) }
 
 // startWith starts the stack; with stoppable, s.stop stops the first replica (tests then read the database
-// and start another replica).
-func startWith(t *testing.T, stoppable bool) *stack {
+// and start another replica); with clk, intake and the SLA replicas tell time by it.
+func startWith(t *testing.T, stoppable bool, clk *clock.Fake) *stack {
 	t.Helper()
 	ns := testkit.NATS(t)
-	s := &stack{nats: ns}
+	s := &stack{nats: ns, clock: clk}
 	intakeDB := testkit.NewDB(t, "intake", intake.Migrations()...)
 	creds().InsertKeys(t, intakeDB, []string{"web_chat", "phone", "email", "app", "sms", "store", "wechat", "social", "mini_program"})
 	icfg := intake.DefaultConfig()
 	icfg.DatabaseURL, icfg.NATSURL, icfg.Migrate = intakeDB.RuntimeURL, ns.ClientURL(), false
 	icfg.DBMaxConns, icfg.ShutdownTimeout, icfg.Auth = 12, 5*time.Second, creds().AuthConfig()
+	if clk != nil {
+		icfg.Clock = clk
+	}
 	lis := listen(t)
 	runUntilCleanup(t, "intake", func(ctx context.Context) error { return intake.Serve(ctx, icfg, logging.Discard(), lis) })
 	s.intake = intakev1.NewIntakeServiceClient(dial(t, lis.Addr().String()))
@@ -92,6 +102,9 @@ func startWith(t *testing.T, stoppable bool) *stack {
 	cfg.DatabaseURL, cfg.NATSURL, cfg.Migrate = s.slaDB.RuntimeURL, ns.ClientURL(), false
 	cfg.DBMaxConns, cfg.ShutdownTimeout, cfg.Auth = 12, 5*time.Second, creds().AuthConfig()
 	cfg.FireInterval = 100 * time.Millisecond
+	if clk != nil {
+		cfg.Clock = clk
+	}
 	s.cfg = cfg
 	s.sla, s.stop = s.stoppableReplica(t)
 	if !stoppable {
@@ -184,10 +197,18 @@ func (s *stack) submit(t *testing.T, tk ticket) string {
 		sub = "service_attitude"
 	}
 	resp, err := s.intake.SubmitTicket(as(t.Context(), adapterP), &intakev1.SubmitTicketRequest{
-		IdempotencyKey: "submit-" + uuid.NewString(), Channel: tk.channel, ReceivedTime: timestamppb.Now(),
+		IdempotencyKey: "submit-" + uuid.NewString(), Channel: tk.channel, ReceivedTime: timestamppb.New(s.now()),
 		Description: "请帮我看一下这个问题", TypeHint: tk.typ, SubcategoryHint: sub, LevelHint: tk.level, UrgencyHint: tk.urgency})
 	require.NoError(t, err)
 	return resp.GetTicket().GetTicketId()
+}
+
+// now is the stack's time: its fake clock's, else the real one.
+func (s *stack) now() time.Time {
+	if s.clock != nil {
+		return s.clock.Now()
+	}
+	return time.Now()
 }
 
 // staff is the agent's context.

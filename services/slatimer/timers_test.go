@@ -80,15 +80,16 @@ func TestDefaultsApplyPerUrgencyLevelAndChannel(t *testing.T) {
 	require.Equal(t, 30*time.Minute, fr.GetDueTime().AsTime().Sub(fr.GetStartTime().AsTime()))
 	require.ElementsMatch(t, []string{builtin("email"), builtin("urgency_critical")}, v.GetPolicyIds())
 
-	// An L1 complaint: resolve in 2 hours around the clock; its breach escalates.
+	// An L1 complaint: resolve in 2 hours around the clock; its breach escalates. Like every complaint it
+	// gets progress reminders (long_case_progress), which the ticket records among its policies.
 	l1 := s.submit(t, ticket{channel: intakev1.Channel_CHANNEL_WEB_CHAT, typ: intakev1.TicketType_TICKET_TYPE_COMPLAINT,
 		level: intakev1.ComplaintLevel_COMPLAINT_LEVEL_L1, urgency: intakev1.Urgency_URGENCY_NORMAL})
 	v = s.ticketSLA(t, l1)
 	res := target(t, v, resolution)
 	require.Equal(t, builtin("complaint_l1"), res.GetPolicyId())
 	require.Equal(t, 2*time.Hour, res.GetDueTime().AsTime().Sub(res.GetStartTime().AsTime()))
-	require.ElementsMatch(t, []string{builtin("chat_first_response"), builtin("complaint_l1"), builtin("urgency_normal")},
-		v.GetPolicyIds())
+	require.ElementsMatch(t, []string{builtin("chat_first_response"), builtin("complaint_l1"), builtin("long_case_progress"),
+		builtin("urgency_normal")}, v.GetPolicyIds())
 	p, err := s.sla.GetPolicy(as(t.Context(), adminP), &slav1.GetPolicyRequest{PolicyId: builtin("complaint_l1")})
 	require.NoError(t, err)
 	require.Equal(t, eventsv1.SlaBreachAction_SLA_BREACH_ACTION_ESCALATE, p.GetPolicy().GetBreachAction())

@@ -34,7 +34,7 @@ func checkEtag(field, given string, version int64, what string) error {
 
 // Updatable mask paths of each resource.
 var (
-	PolicyPaths   = []string{"display_name", "enabled", "match", "targets", "warnings", "calendar", "breach_action"}
+	PolicyPaths   = []string{"display_name", "enabled", "match", "targets", "warnings", "calendar", "breach_action", "progress"}
 	CalendarPaths = []string{"display_name", "time_zone", "week", "holidays", "workdays"}
 )
 
@@ -120,6 +120,8 @@ func (a *App) UpdatePolicy(ctx context.Context, id uuid.UUID, etag string, paths
 				p.Calendar = value.Calendar
 			case "breach_action":
 				p.Breach = value.Breach
+			case "progress":
+				p.Progress = value.Progress // unset in the request: no progress rule
 			}
 		}
 		*p = withPolicyDefaults(*p)
@@ -146,16 +148,25 @@ func (a *App) schedulable(ctx context.Context, p sla.Policy) error {
 	return schedulableIn(p, cal, a.now())
 }
 
-// schedulableIn checks that cal can count each of p's targets from now.
+// schedulableIn checks that cal can count each of p's targets, and its progress rule's lengths, from now.
 func schedulableIn(p sla.Policy, cal calendar.Calendar, now time.Time) error {
+	type length struct {
+		field, what string
+		l           time.Duration
+	}
+	var ls []length
 	for _, t := range sla.Targets {
-		l, ok := p.Targets[t]
-		if !ok {
-			continue
+		if l, ok := p.Targets[t]; ok {
+			ls = append(ls, length{"policy.targets", string(t) + ": ", l})
 		}
-		if _, err := cal.Add(now, l); errors.Is(err, calendar.ErrNeverOpen) {
-			return apierr.InvalidField("policy.targets", fmt.Sprintf("%s: calendar %s has not %s of working time within %d days",
-				t, p.Calendar, l, calendar.MaxSearch))
+	}
+	if r := p.Progress; r != nil {
+		ls = append(ls, length{"policy.progress.after", "", r.After}, length{"policy.progress.every", "", r.Every})
+	}
+	for _, l := range ls {
+		if _, err := cal.Add(now, l.l); errors.Is(err, calendar.ErrNeverOpen) {
+			return apierr.InvalidField(l.field, fmt.Sprintf("%scalendar %s has not %s of working time within %d days",
+				l.what, p.Calendar, l.l, calendar.MaxSearch))
 		} else if err != nil {
 			return err
 		}

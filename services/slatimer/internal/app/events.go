@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -62,6 +63,17 @@ func dueOf(c sla.Clock, due time.Time) time.Time {
 	return due
 }
 
+// promises drops the progress clocks from a change's clocks: progress reminders are not promises, so the
+// applied, paused, resumed and met events (which analytics counts as SLA targets) never name them. Their
+// only event is kefu.sla.progress_due; GetTicketSla shows their schedule.
+func promises(ch sla.Change) sla.Change {
+	if ch.Kind == sla.ChangeProgressDue {
+		return ch
+	}
+	ch.Clocks = slices.DeleteFunc(slices.Clone(ch.Clocks), func(c sla.Clock) bool { return c.Target == sla.Progress })
+	return ch
+}
+
 // messages turns changes of ticket row into kefu.sla.* outbox messages, advancing row.SLASeq by one each.
 func (a *App) messages(ctx context.Context, row *store.TicketRow, changes []sla.Change, env sla.Env, at time.Time) ([]outbox.Message, error) {
 	var out []outbox.Message
@@ -70,12 +82,15 @@ func (a *App) messages(ctx context.Context, row *store.TicketRow, changes []sla.
 		if len(ch.Clocks) == 0 {
 			return nil, fmt.Errorf("a %s change names no clock", ch.Kind)
 		}
+		if ch = promises(ch); len(ch.Clocks) == 0 {
+			continue // a progress clock alone: nothing to publish
+		}
 		var (
 			body proto.Message
 			meta = &eventsv1.EventMeta{}
 		)
 		first := ch.Clocks[0]
-		due, _, err := first.Schedule(env)
+		due, next, err := first.Schedule(env)
 		if err != nil {
 			return nil, err
 		}
@@ -120,6 +135,11 @@ func (a *App) messages(ctx context.Context, row *store.TicketRow, changes []sla.
 			body = &eventsv1.SlaMet{Elapsed: durationpb.New(elapsed), Meta: meta, TicketId: ticket, Target: TargetProto(first.Target), DueTime: ts(due),
 				MetTime: ts(first.MetAt), Breached: first.State == sla.StateBreached, Cycle: int32(first.Cycle),
 				PolicyId: idString(first.PolicyID)}
+		case sla.ChangeProgressDue:
+			body = &eventsv1.SlaProgressDue{Meta: meta, TicketId: ticket, PolicyId: idString(first.PolicyID),
+				Reminder: int32(ch.Threshold), Cycle: int32(first.Cycle), Elapsed: durationpb.New(ch.Elapsed),
+				NotifyCustomer: first.NotifyCustomer, GroupId: idString(row.GroupID), AssigneeId: idString(row.AssigneeID),
+				ReminderTime: ts(ch.At), Late: ch.Late, NextReminderTime: ts(next)}
 		default:
 			return nil, fmt.Errorf("unknown change %q", ch.Kind)
 		}

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -48,11 +50,21 @@ type TicketEvent struct {
 	ReceivedAt  time.Time
 	// ToStatus is the status after the event, when it carries one ("pending_customer", ...).
 	ToStatus string
-	// GroupID: assigned's group.
-	GroupID uuid.UUID
+	// GroupID: assigned's group. AssigneeID: the agent after an assignment or a reopen (uuid.Nil: nobody).
+	GroupID, AssigneeID uuid.UUID
 	// Deadline: a transfer's acceptance deadline from routing.
 	Deadline time.Time
 }
+
+// ErrTicketUnseen is a transient error: an event of a ticket whose created event the service has not
+// applied yet, within unseenWindow of the event. Replicas share the consumer, so a ticket's next event
+// (routing assigns a new ticket within milliseconds) may overtake its created event, which another replica
+// is applying; the consumer retries it with backoff instead of losing it (and the ticket's assignment).
+var ErrTicketUnseen = errors.New("ticket not seen yet")
+
+// unseenWindow is how long after it occurred an event of an unseen ticket is retried rather than skipped:
+// well within the consumer's deliveries before it would park the event (1 s, 2 s, 5 s, 10 s, 30 s, 1 min).
+const unseenWindow = 2 * time.Minute
 
 // statusPending is intake's pending-customer status code.
 const statusPending = "pending_customer"
@@ -60,18 +72,28 @@ const statusPending = "pending_customer"
 // HandleTicketEvent applies one event to the ticket's clocks inside tx (the consumer's transaction, which
 // also holds the event's inbox row), and writes the kefu.sla.* events it causes. Events older than what
 // was applied are skipped (each source's sequence orders it); events of a ticket the service never saw
-// created are skipped too (created before the service ran: it has no start to count from).
+// created are skipped too (created before the service ran: it has no start to count from), unless they are
+// recent (see ErrTicketUnseen).
 func (a *App) HandleTicketEvent(ctx context.Context, tx *store.Tx, ev TicketEvent) error {
 	row, found, err := tx.LockTicket(ctx, ev.TicketID)
 	if err != nil {
 		return err
 	}
 	if ev.Kind != EventCreated && !found {
+		if a.now().Sub(ev.At) < unseenWindow {
+			return fmt.Errorf("%w: ticket %s", ErrTicketUnseen, ev.TicketID)
+		}
 		return nil
 	}
 	switch {
 	case ev.Kind.fromRouting() && ev.Seq <= row.RoutingSeq, !ev.Kind.fromRouting() && found && ev.Seq <= row.Seq:
-		return nil // a replayed or late event: a later one was applied already
+		// A replayed or late event: a later one was applied already. An assignment overtaken by an event
+		// of another kind (replicas share the consumer, so a ticket's events may be applied out of order)
+		// still says who has the ticket: it keeps its own sequence.
+		if assign(&row, ev) {
+			return tx.Write(ctx, []store.TicketWrite{{Row: row}}, a.now())
+		}
+		return nil
 	case ev.Kind.fromRouting():
 		row.RoutingSeq = ev.Seq
 	default:
@@ -108,9 +130,7 @@ func apply(row *store.TicketRow, ev TicketEvent, env sla.Env) ([]sla.Change, err
 		}
 		return t.Reclassify(facts, at, env)
 	case EventAssigned:
-		if ev.GroupID != uuid.Nil {
-			row.GroupID = ev.GroupID
-		}
+		assign(row, ev)
 		return t.SetPending(ev.ToStatus == statusPending, at), nil
 	case EventStatusChanged:
 		return t.SetPending(ev.ToStatus == statusPending, at), nil
@@ -123,6 +143,7 @@ func apply(row *store.TicketRow, ev TicketEvent, env sla.Env) ([]sla.Change, err
 	case EventResolved:
 		return t.Resolve(at), nil
 	case EventReopened:
+		assign(row, ev)
 		return t.Reopen(at), nil
 	case EventClosed, EventArchived:
 		t.Close(at)
@@ -133,6 +154,20 @@ func apply(row *store.TicketRow, ev TicketEvent, env sla.Env) ([]sla.Change, err
 		return t.TransferAccepted(at), nil
 	}
 	return nil, nil
+}
+
+// assign records the group and agent of an assignment or a reopen newer than the last one recorded, and
+// reports whether it did.
+func assign(row *store.TicketRow, ev TicketEvent) bool {
+	if ev.Kind != EventAssigned && ev.Kind != EventReopened || ev.Seq <= row.AssignSeq {
+		return false
+	}
+	if ev.Kind == EventAssigned && ev.GroupID != uuid.Nil {
+		row.GroupID = ev.GroupID
+	}
+	// An assignment to the group alone, or a reopen without an agent, leaves nobody.
+	row.AssigneeID, row.AssignSeq = ev.AssigneeID, ev.Seq
+	return true
 }
 
 // save writes row with every clock's schedule and the events of changes, and wakes the timer loop when a

@@ -158,6 +158,13 @@ func Decode(d events.Delivery) (app.TicketEvent, error) {
 				return ev, fmt.Errorf("%s: group_id %q is not an id: %w", d.Subject, g, events.ErrPermanent)
 			}
 		}
+		if ev.AssigneeID, err = optionalID(d.Subject, "assignee_id", m.GetAssigneeId()); err != nil {
+			return ev, err
+		}
+	case *eventsv1.TicketReopened:
+		if ev.AssigneeID, err = optionalID(d.Subject, "assignee_id", m.GetAssigneeId()); err != nil {
+			return ev, err
+		}
 	case *eventsv1.TicketStatusChanged:
 		ev.ToStatus = protocode.Code(m.GetToStatus(), "TICKET_STATUS_")
 	case *eventsv1.TicketReplied:
@@ -170,6 +177,18 @@ func Decode(d events.Delivery) (app.TicketEvent, error) {
 		}
 	}
 	return ev, nil
+}
+
+// optionalID parses an event's id field; empty is uuid.Nil. A malformed one is permanent.
+func optionalID(subject, field, s string) (uuid.UUID, error) {
+	if s == "" {
+		return uuid.Nil, nil
+	}
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("%s: %s %q is not an id: %w", subject, field, s, events.ErrPermanent)
+	}
+	return id, nil
 }
 
 // facts are a classification's codes (channel and tier come from the created event).

@@ -39,7 +39,7 @@ func ts(t time.Time) *timestamppb.Timestamp {
 }
 
 // policyFromProto turns a request's policy into the domain's (output-only fields ignored). A repeated
-// target is refused.
+// target is refused; progress is set by policy.progress, never as a target.
 func policyFromProto(p *slav1.Policy) (sla.Policy, error) {
 	m := p.GetMatch()
 	out := sla.Policy{Code: p.GetCode(), Name: p.GetDisplayName(), Enabled: p.GetEnabled(), Calendar: p.GetCalendar(),
@@ -50,6 +50,9 @@ func policyFromProto(p *slav1.Policy) (sla.Policy, error) {
 		Targets: map[sla.Target]time.Duration{}}
 	for i, t := range p.GetTargets() {
 		target := sla.Target(protocode.Code(t.GetTarget(), targetPrefix))
+		if target == sla.Progress {
+			return out, apierr.InvalidField(fmt.Sprintf("policy.targets[%d].target", i), "progress is not a target: set policy.progress")
+		}
 		if _, dup := out.Targets[target]; dup {
 			return out, apierr.InvalidField(fmt.Sprintf("policy.targets[%d].target", i), "is set twice")
 		}
@@ -57,6 +60,16 @@ func policyFromProto(p *slav1.Policy) (sla.Policy, error) {
 			return out, apierr.InvalidField(fmt.Sprintf("policy.targets[%d].length", i), "is not a valid duration")
 		}
 		out.Targets[target] = t.GetLength().AsDuration()
+	}
+	if r := p.GetProgress(); r != nil {
+		if !r.GetAfter().IsValid() {
+			return out, apierr.InvalidField("policy.progress.after", "is not a valid duration")
+		}
+		if r.GetEvery() != nil && !r.GetEvery().IsValid() {
+			return out, apierr.InvalidField("policy.progress.every", "is not a valid duration")
+		}
+		out.Progress = &sla.ProgressRule{After: r.GetAfter().AsDuration(), Every: r.GetEvery().AsDuration(),
+			NotifyCustomer: r.GetNotifyCustomer()}
 	}
 	if len(p.GetWarnings()) > 0 {
 		out.Warnings = []sla.Warning{}
@@ -89,6 +102,10 @@ func policyProto(p sla.Policy) *slav1.Policy {
 		if l, ok := p.Targets[t]; ok {
 			out.Targets = append(out.Targets, &slav1.PolicyTarget{Target: app.TargetProto(t), Length: durationpb.New(l)})
 		}
+	}
+	if r := p.Progress; r != nil {
+		out.Progress = &slav1.PolicyProgress{After: durationpb.New(r.After), Every: durationpb.New(r.Every),
+			NotifyCustomer: r.NotifyCustomer}
 	}
 	for _, w := range p.Warnings {
 		if w.Percent > 0 {
@@ -213,11 +230,11 @@ func calendarProto(c sla.NamedCalendar) *slav1.Calendar {
 }
 
 // stateProto is where a clock stands as the API shows it: a running clock that has warned is WARNING; a
-// breached one met late is MET (with its breached_time).
+// breached one met late is MET (with its breached_time). Progress reminders are no warnings.
 func stateProto(c sla.Clock) slav1.SlaState {
 	switch c.State {
 	case sla.StateRunning:
-		if c.Warned > 0 {
+		if c.Warned > 0 && c.Target != sla.Progress {
 			return slav1.SlaState_SLA_STATE_WARNING
 		}
 		return slav1.SlaState_SLA_STATE_RUNNING
@@ -245,6 +262,10 @@ func targetStatus(c store.ClockRow, remaining time.Duration) *slav1.TargetStatus
 		Remaining: durationpb.New(remaining), Length: durationpb.New(c.Length), Calendar: c.Calendar,
 		Cycle: int32(c.Cycle), StartTime: ts(c.Start), MetTime: ts(c.MetAt), BreachedTime: ts(c.BreachedAt),
 		WarningsFired: int32(c.Warned)}
+	if c.Target == sla.Progress {
+		out.WarningsFired, out.RemindersFired = 0, int32(c.Warned)
+		out.ReminderInterval, out.NotifyCustomer = durationpb.New(c.Every), c.NotifyCustomer
+	}
 	if c.PolicyID != uuid.Nil {
 		out.PolicyId = c.PolicyID.String()
 	}
@@ -256,10 +277,12 @@ func ticketSLAProto(v app.TicketView) *slav1.TicketSla {
 	for _, id := range v.Ticket.PolicyIDs {
 		out.PolicyIds = append(out.PolicyIds, id.String())
 	}
-	if g := v.Ticket.GroupID; g != uuid.Nil {
-		out.GroupId = g.String()
-	}
+	out.GroupId, out.AssigneeId = optionalString(v.Ticket.GroupID), optionalString(v.Ticket.AssigneeID)
 	for _, t := range v.Targets {
+		if t.Target == sla.Progress {
+			out.Progress = targetStatus(t.ClockRow, t.Remaining) // reminders, not a promise: kept out of targets
+			continue
+		}
 		out.Targets = append(out.Targets, targetStatus(t.ClockRow, t.Remaining))
 	}
 	return out

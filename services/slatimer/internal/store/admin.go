@@ -287,8 +287,16 @@ type matchJSON struct {
 }
 
 const policyColumns = `id, code, display_name, enabled, match, targets, warnings, calendar, breach, builtin, version,
-	created_at, updated_at`
+	created_at, updated_at, progress`
 
+// progressJSON is a progress rule as stored.
+type progressJSON struct {
+	AfterMS        int64 `json:"after_ms"`
+	EveryMS        int64 `json:"every_ms,omitempty"`
+	NotifyCustomer bool  `json:"notify_customer,omitempty"`
+}
+
+// policyArgs returns p's columns in policyColumns' order.
 func policyArgs(p sla.Policy) ([]any, error) {
 	match, err := json.Marshal(matchJSON(p.Match))
 	if err != nil {
@@ -306,19 +314,34 @@ func policyArgs(p sla.Policy) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	var pj []byte // NULL: no rule
+	if r := p.Progress; r != nil {
+		if pj, err = json.Marshal(progressJSON{AfterMS: r.After.Milliseconds(), EveryMS: r.Every.Milliseconds(),
+			NotifyCustomer: r.NotifyCustomer}); err != nil {
+			return nil, err
+		}
+	}
 	return []any{p.ID, p.Code, p.Name, p.Enabled, match, tj, wj, p.Calendar, string(p.Breach), p.Builtin, p.Version,
-		p.CreatedAt, p.UpdatedAt}, nil
+		p.CreatedAt, p.UpdatedAt, pj}, nil
 }
 
 func scanPolicy(row pgx.Row) (sla.Policy, error) {
 	var (
-		p             sla.Policy
-		match, tj, wj []byte
-		breach        string
+		p                 sla.Policy
+		match, tj, wj, pj []byte
+		breach            string
 	)
 	if err := row.Scan(&p.ID, &p.Code, &p.Name, &p.Enabled, &match, &tj, &wj, &p.Calendar, &breach, &p.Builtin, &p.Version,
-		&p.CreatedAt, &p.UpdatedAt); err != nil {
+		&p.CreatedAt, &p.UpdatedAt, &pj); err != nil {
 		return p, err
+	}
+	if pj != nil {
+		var r progressJSON
+		if err := json.Unmarshal(pj, &r); err != nil {
+			return p, fmt.Errorf("policy %s: progress: %w", p.Code, err)
+		}
+		p.Progress = &sla.ProgressRule{After: time.Duration(r.AfterMS) * time.Millisecond,
+			Every: time.Duration(r.EveryMS) * time.Millisecond, NotifyCustomer: r.NotifyCustomer}
 	}
 	p.Breach = sla.BreachAction(breach)
 	var m matchJSON
@@ -344,7 +367,7 @@ func (t *Tx) insertPolicy(ctx context.Context, p sla.Policy, ignoreExisting bool
 	if err != nil {
 		return err
 	}
-	q := `INSERT INTO policies (` + policyColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+	q := `INSERT INTO policies (` + policyColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
 	if ignoreExisting {
 		q += ` ON CONFLICT DO NOTHING`
 	}
@@ -448,7 +471,7 @@ func (s *Store) UpdatePolicy(ctx context.Context, id uuid.UUID, now time.Time, c
 			return err
 		}
 		if _, err := t.tx.Exec(ctx, `UPDATE policies SET display_name = $3, enabled = $4, match = $5, targets = $6,
-			warnings = $7, calendar = $8, breach = $9, version = $11, updated_at = $13
+			warnings = $7, calendar = $8, breach = $9, version = $11, updated_at = $13, progress = $14
 			WHERE id = $1 AND code = $2 AND builtin = $10 AND created_at = $12`, args...); err != nil {
 			return fmt.Errorf("update policy %s: %w", id, err)
 		}

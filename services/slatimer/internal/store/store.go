@@ -91,6 +91,10 @@ type TicketRow struct {
 	sla.Ticket
 	Subcategory string
 	GroupID     uuid.UUID
+	// AssigneeID is the agent the ticket is assigned to, as last seen (uuid.Nil: nobody); AssignSeq the
+	// intake sequence of the event that said so (an assignment or a reopen).
+	AssigneeID uuid.UUID
+	AssignSeq  int64
 	// Seq is the last intake event applied, RoutingSeq the last routing transfer event, SLASeq the last
 	// kefu.sla.* event written.
 	Seq, RoutingSeq, SLASeq int64
@@ -113,10 +117,10 @@ func (t *Tx) LockTicket(ctx context.Context, id uuid.UUID) (TicketRow, bool, err
 }
 
 const ticketColumns = `id, type, subcategory, level, urgency, channel, tier, group_id, received_at, pending, closed,
-	policy_ids, seq, routing_seq, sla_seq`
+	policy_ids, seq, routing_seq, sla_seq, assignee_id, assign_seq, resolved`
 
 const clockColumns = `ticket_id, target, cycle, policy_id, calendar, length_ms, warnings, breach, start_at, pauses,
-	state, warned, met_at, breached_at, cancelled_at, due_at, next_at`
+	state, warned, met_at, breached_at, cancelled_at, due_at, next_at, every_ms, notify_customer`
 
 // loadTickets reads tickets ids (locking them when lock) and their clocks, in one round trip.
 func (t *Tx) loadTickets(ctx context.Context, ids []uuid.UUID, lock bool) ([]TicketRow, error) {
@@ -158,14 +162,18 @@ func (t *Tx) loadTickets(ctx context.Context, ids []uuid.UUID, lock bool) ([]Tic
 
 func scanTicket(rows pgx.Rows) (TicketRow, error) {
 	var r TicketRow
-	var group *uuid.UUID
+	var group, assignee *uuid.UUID
 	err := rows.Scan(&r.ID, &r.Facts.Type, &r.Subcategory, &r.Facts.Level, &r.Facts.Urgency, &r.Facts.Channel,
-		&r.Facts.Tier, &group, &r.Start, &r.Pending, &r.Closed, &r.PolicyIDs, &r.Seq, &r.RoutingSeq, &r.SLASeq)
+		&r.Facts.Tier, &group, &r.Start, &r.Pending, &r.Closed, &r.PolicyIDs, &r.Seq, &r.RoutingSeq, &r.SLASeq, &assignee,
+		&r.AssignSeq, &r.Resolved)
 	if err != nil {
 		return r, fmt.Errorf("scan ticket: %w", err)
 	}
 	if group != nil {
 		r.GroupID = *group
+	}
+	if assignee != nil {
+		r.AssigneeID = *assignee
 	}
 	return r, nil
 }
@@ -236,19 +244,20 @@ func scanClock(rows pgx.Rows, head ...any) (uuid.UUID, ClockRow, error) {
 		id                       uuid.UUID
 		c                        ClockRow
 		policy                   *uuid.UUID
-		lengthMS                 int64
+		lengthMS, everyMS        int64
 		warnings, pauses         []byte
 		target, breach, state    string
 		met, breached, cancelled *time.Time
 		due, next                *time.Time
 	)
 	err := rows.Scan(append(head, &id, &target, &c.Cycle, &policy, &c.Calendar, &lengthMS, &warnings, &breach, &c.Start,
-		&pauses, &state, &c.Warned, &met, &breached, &cancelled, &due, &next)...)
+		&pauses, &state, &c.Warned, &met, &breached, &cancelled, &due, &next, &everyMS, &c.NotifyCustomer)...)
 	if err != nil {
 		return id, c, fmt.Errorf("scan clock: %w", err)
 	}
 	c.Target, c.Breach, c.State = sla.Target(target), sla.BreachAction(breach), sla.ClockState(state)
 	c.Length = time.Duration(lengthMS) * time.Millisecond
+	c.Every = time.Duration(everyMS) * time.Millisecond
 	if policy != nil {
 		c.PolicyID = *policy
 	}
@@ -304,13 +313,14 @@ func (t *Tx) Write(ctx context.Context, ws []TicketWrite, now time.Time) error {
 			policyIDs = []uuid.UUID{}
 		}
 		b.Queue(`INSERT INTO tickets (`+ticketColumns+`, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 			ON CONFLICT (id) DO UPDATE SET type = excluded.type, subcategory = excluded.subcategory, level = excluded.level,
 				urgency = excluded.urgency, channel = excluded.channel, tier = excluded.tier, group_id = excluded.group_id,
 				pending = excluded.pending, closed = excluded.closed, policy_ids = excluded.policy_ids, seq = excluded.seq,
-				routing_seq = excluded.routing_seq, sla_seq = excluded.sla_seq, updated_at = excluded.updated_at`,
+				routing_seq = excluded.routing_seq, sla_seq = excluded.sla_seq, assignee_id = excluded.assignee_id,
+				assign_seq = excluded.assign_seq, resolved = excluded.resolved, updated_at = excluded.updated_at`,
 			r.ID, r.Facts.Type, r.Subcategory, r.Facts.Level, r.Facts.Urgency, r.Facts.Channel, r.Facts.Tier, nullID(r.GroupID),
-			r.Start, r.Pending, r.Closed, policyIDs, r.Seq, r.RoutingSeq, r.SLASeq, now)
+			r.Start, r.Pending, r.Closed, policyIDs, r.Seq, r.RoutingSeq, r.SLASeq, nullID(r.AssigneeID), r.AssignSeq, r.Resolved, now)
 		for _, c := range w.Clocks {
 			if err := queueClock(b, r.ID, c, now); err != nil {
 				return err
@@ -339,16 +349,17 @@ func queueClock(b *pgx.Batch, ticket uuid.UUID, c ClockRow, now time.Time) error
 		return err
 	}
 	b.Queue(`INSERT INTO clocks (`+clockColumns+`, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 		ON CONFLICT (ticket_id, target) DO UPDATE SET cycle = excluded.cycle, policy_id = excluded.policy_id,
 			calendar = excluded.calendar, length_ms = excluded.length_ms, warnings = excluded.warnings,
 			breach = excluded.breach, start_at = excluded.start_at, pauses = excluded.pauses, state = excluded.state,
 			warned = excluded.warned, met_at = excluded.met_at, breached_at = excluded.breached_at,
 			cancelled_at = excluded.cancelled_at,
-			due_at = excluded.due_at, next_at = excluded.next_at, updated_at = excluded.updated_at`,
+			due_at = excluded.due_at, next_at = excluded.next_at, every_ms = excluded.every_ms,
+			notify_customer = excluded.notify_customer, updated_at = excluded.updated_at`,
 		ticket, string(c.Target), c.Cycle, nullID(c.PolicyID), c.Calendar, c.Length.Milliseconds(), warnings, string(c.Breach),
 		c.Start, pauses, string(c.State), c.Warned, nullTime(c.MetAt), nullTime(c.BreachedAt), nullTime(c.CancelledAt), nullTime(c.Due),
-		nullTime(c.Next), now)
+		nullTime(c.Next), c.Every.Milliseconds(), c.NotifyCustomer, now)
 	return nil
 }
 
@@ -454,11 +465,13 @@ type BoardLine struct {
 const boardRank = `CASE WHEN c.state = 'breached' THEN 0 WHEN c.state = 'running' THEN 1 ELSE 2 END`
 
 // Board lists open and unmet-breached targets of open tickets: breached first, then by due time, paused
-// last; after cursor (nil: from the start), at most limit.
+// last; after cursor (nil: from the start), at most limit. Progress clocks are reminders, not targets, and
+// never show.
 func (s *Store) Board(ctx context.Context, f BoardFilter, after *BoardCursor, limit int) ([]BoardLine, error) {
 	args := []any{limit}
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	where := `NOT t.closed AND (c.state IN ('running', 'paused') OR (c.state = 'breached' AND c.met_at IS NULL))`
+	where := `NOT t.closed AND c.target <> 'progress' AND
+		(c.state IN ('running', 'paused') OR (c.state = 'breached' AND c.met_at IS NULL))`
 	if f.GroupID != uuid.Nil {
 		where += ` AND t.group_id = ` + arg(f.GroupID)
 	}

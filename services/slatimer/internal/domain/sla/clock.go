@@ -32,6 +32,9 @@ type Span struct {
 // Clock is one target's countdown for one ticket. Its due time is derived, never stored as the truth: the
 // target's business length counted in its calendar from Start, leaving out the pauses. So a
 // reclassification (new length, perhaps another calendar) recomputes it from the original start.
+//
+// A Progress clock counts the same way but has no due time: its timers are reminders, reminder n (from 1)
+// when its business time reaches Length + (n-1)·Every; Warned counts the reminders fired.
 type Clock struct {
 	Target   Target
 	PolicyID uuid.UUID
@@ -39,13 +42,18 @@ type Clock struct {
 	Length   time.Duration
 	Warnings []Warning
 	Breach   BreachAction
+	// Every is a Progress clock's interval between reminders (0: one reminder only); NotifyCustomer its
+	// rule's flag, carried on each reminder.
+	Every          time.Duration
+	NotifyCustomer bool
 	// Cycle counts restarts (a reopen restarts resolution): each cycle's warnings and breach fire once.
 	Cycle int
 	Start time.Time
 	// Pauses while the ticket waited on the customer; the last one is open while paused.
 	Pauses []Span
 	State  ClockState
-	// Warned is how many of Warnings (in the order of their instants) have fired in this cycle.
+	// Warned is how many of Warnings (in the order of their instants) have fired in this cycle; for a
+	// Progress clock, how many reminders.
 	Warned      int
 	MetAt       time.Time
 	BreachedAt  time.Time
@@ -55,7 +63,7 @@ type Clock struct {
 // NewClock starts a clock for deadline d at start.
 func NewClock(d Deadline, start time.Time) Clock {
 	return Clock{Target: d.Target, PolicyID: d.PolicyID, Calendar: d.Calendar, Length: d.Length, Warnings: d.Warnings,
-		Breach: d.Breach, Start: start, State: StateRunning}
+		Breach: d.Breach, Every: d.Every, NotifyCustomer: d.NotifyCustomer, Start: start, State: StateRunning}
 }
 
 // Open reports whether the clock can still fire (running or paused).
@@ -100,10 +108,24 @@ func (c Clock) instantAt(cal calendar.Calendar, point time.Duration) (time.Time,
 // Due returns the due time; ok is false while paused.
 func (c Clock) Due(cal calendar.Calendar) (time.Time, bool, error) { return c.instantAt(cal, c.Length) }
 
-// Remaining returns the business time left at at (negative once overdue).
+// Remaining returns the business time left at at (negative once overdue). For a Progress clock it is the
+// time left until the next reminder, 0 when none will come.
 func (c Clock) Remaining(cal calendar.Calendar, at time.Time) time.Duration {
+	if c.Target == Progress {
+		if !c.Open() || !c.moreReminders() {
+			return 0
+		}
+		return c.reminderPoint(c.Warned+1) - c.Spent(cal, at)
+	}
 	return c.Length - c.Spent(cal, at)
 }
+
+// reminderPoint is the business time spent at which a Progress clock's reminder n (from 1) fires.
+func (c Clock) reminderPoint(n int) time.Duration { return c.Length + time.Duration(n-1)*c.Every }
+
+// moreReminders reports whether a Progress clock has a reminder still to fire: always with an interval,
+// else until the only one fired.
+func (c Clock) moreReminders() bool { return c.Every > 0 || c.Warned == 0 }
 
 // warningPoint is the business time spent at which w fires.
 func (c Clock) warningPoint(w Warning) time.Duration {
@@ -114,7 +136,8 @@ func (c Clock) warningPoint(w Warning) time.Duration {
 }
 
 // Timer is the clock's next firing: warning number Index (0-based, in the order of the warnings'
-// instants) or the breach (Index -1), at At.
+// instants) or the breach (Index -1), at At. A Progress clock's timers are its reminders: Index is the
+// reminder's number less one.
 type Timer struct {
 	Index int
 	At    time.Time
@@ -129,6 +152,9 @@ func (t Timer) IsBreach() bool { return t.Index < 0 }
 func (c Clock) Next(cal calendar.Calendar) (Timer, bool, error) {
 	if c.State != StateRunning || c.Length <= 0 {
 		return Timer{}, false, nil
+	}
+	if c.Target == Progress {
+		return c.reminder(cal, c.Warned+1)
 	}
 	points := c.warningPoints()
 	for i := c.Warned; i < len(points); i++ {
@@ -146,6 +172,45 @@ func (c Clock) Next(cal calendar.Calendar) (Timer, bool, error) {
 		return Timer{}, false, err
 	}
 	return Timer{Index: -1, At: at}, true, nil
+}
+
+// reminder returns a Progress clock's reminder n as a timer; ok is false past the last one (no interval).
+func (c Clock) reminder(cal calendar.Calendar, n int) (Timer, bool, error) {
+	if n > 1 && c.Every <= 0 {
+		return Timer{}, false, nil
+	}
+	at, ok, err := c.instantAt(cal, c.reminderPoint(n))
+	if err != nil || !ok {
+		return Timer{}, false, err
+	}
+	return Timer{Index: n - 1, At: at}, true, nil
+}
+
+// dueReminder returns the last reminder of a running Progress clock due at now; ok is false when none
+// is. After downtime (or a re-apply that shortened the rule) it may lie past Next: reminders missed meanwhile
+// coalesce into it.
+func (c Clock) dueReminder(cal calendar.Calendar, now time.Time) (Timer, bool, error) {
+	next, ok, err := c.Next(cal)
+	if err != nil || !ok || next.At.After(now) {
+		return Timer{}, false, err
+	}
+	if c.Every <= 0 {
+		return next, true, nil
+	}
+	// Jump by whole intervals to the last point the time spent by now has reached (arithmetic in business
+	// time), then take that reminder's instant from the calendar.
+	k := (c.Spent(cal, now) - c.reminderPoint(next.Index+1)) / c.Every
+	if k <= 0 {
+		return next, true, nil
+	}
+	last, ok, err := c.reminder(cal, next.Index+1+int(k))
+	if err != nil {
+		return Timer{}, false, err
+	}
+	if !ok || last.At.After(now) {
+		return next, true, nil // cannot happen when the calendar counts as Spent does; the next one is due anyway
+	}
+	return last, true, nil
 }
 
 // warningPoints returns the warnings' points in ascending order (the order they fire and are counted).
@@ -216,7 +281,8 @@ func (c *Clock) closePause(at time.Time) {
 	}
 }
 
-// Restart begins a new cycle at at: the clock runs again from zero (a reopened ticket's resolution).
+// Restart begins a new cycle at at: the clock runs again from zero (a reopened ticket's resolution and
+// progress reminders).
 func (c *Clock) Restart(at time.Time) {
 	c.Cycle++
 	c.Start, c.Pauses, c.State, c.Warned = at, nil, StateRunning, 0
@@ -231,5 +297,6 @@ func (c *Clock) Reapply(d Deadline) error {
 		return fmt.Errorf("reapply %s to a %s clock", d.Target, c.Target)
 	}
 	c.PolicyID, c.Calendar, c.Length, c.Warnings, c.Breach = d.PolicyID, d.Calendar, d.Length, d.Warnings, d.Breach
+	c.Every, c.NotifyCustomer = d.Every, d.NotifyCustomer
 	return nil
 }

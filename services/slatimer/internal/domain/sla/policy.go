@@ -1,6 +1,7 @@
 // Package sla holds the SLA-timer service's domain rules in plain Go (issue #7): policies that match a
-// ticket and set its targets, the defaults seeded on first start, and how the targets of every matching
-// policy combine into the ticket's deadlines (each target takes the earliest due time). It does no I/O.
+// ticket and set its targets and progress reminders (issue #9), the defaults seeded on first start, and how
+// the targets of every matching policy combine into the ticket's deadlines (each target takes the earliest
+// due time). It does no I/O.
 //
 // Ticket attributes are lower snake codes matching intake's names (type "complaint", level "l1", urgency
 // "critical", channel "web_chat"), i.e. the proto enum names without their prefix.
@@ -30,8 +31,13 @@ const (
 	TransferAcceptance Target = "transfer_acceptance"
 )
 
-// Targets lists every target in a fixed order.
+// Targets lists every target in a fixed order: the promises a policy's Targets may set.
 var Targets = []Target{FirstResponse, NextResponse, Resolution, TransferAcceptance}
+
+// Progress is the clock of a policy's progress rule (issue #9): not a promise but reminders on a long-open
+// ticket. It never warns nor breaches; its timers are the reminders (Clock.Next), and it is set by
+// Policy.Progress, never by Policy.Targets.
+const Progress Target = "progress"
 
 // CalendarAlways names the 24×7 calendar in a policy; any other name is a business calendar's.
 const CalendarAlways = "24x7"
@@ -76,6 +82,15 @@ type Warning struct {
 	Before  time.Duration
 }
 
+// ProgressRule sends progress reminders on a long-open ticket: the first once it has been open After, then
+// every Every (0: only one), both business time in the policy's calendar less the time the ticket waits on
+// the customer, until it is resolved. NotifyCustomer also sends the customer an automatic status message
+// at each reminder.
+type ProgressRule struct {
+	After, Every   time.Duration
+	NotifyCustomer bool
+}
+
 // Policy sets targets for the tickets it matches.
 type Policy struct {
 	ID      uuid.UUID
@@ -85,7 +100,9 @@ type Policy struct {
 	Match   Match
 	// Targets maps a target to its length in the policy's calendar; a target not in the map is not set.
 	// A zero length means met at once (a phone call is answered on the call).
-	Targets  map[Target]time.Duration
+	Targets map[Target]time.Duration
+	// Progress is the policy's progress rule; nil for none.
+	Progress *ProgressRule
 	Warnings []Warning
 	// Calendar is CalendarAlways or the code of a business calendar.
 	Calendar string
@@ -108,6 +125,8 @@ var builtinNamespace = uuid.MustParse("5b1d8a50-2f4c-4a36-9a63-7a1f0c2e9d41")
 const (
 	MaxTargetLength = 366 * 24 * time.Hour
 	MaxWarnings     = 5
+	// MinProgressEvery keeps a customer from getting status messages more often than hourly.
+	MinProgressEvery = time.Hour
 )
 
 // Validate checks p's meaning (shapes were checked at the edge) and names the field under prefix.
@@ -117,8 +136,8 @@ func (p Policy) Validate(prefix string, calendarExists func(code string) bool) e
 		return apierr.InvalidField(prefix+".code", "is required")
 	case p.Name == "":
 		return apierr.InvalidField(prefix+".display_name", "is required")
-	case len(p.Targets) == 0:
-		return apierr.InvalidField(prefix+".targets", "set at least one target")
+	case len(p.Targets) == 0 && p.Progress == nil:
+		return apierr.InvalidField(prefix+".targets", "set at least one target (or a progress rule)")
 	case p.Breach != BreachNotify && p.Breach != BreachEscalate:
 		return apierr.InvalidField(prefix+".breach_action", "must be NOTIFY or ESCALATE")
 	case !calendarExists(p.Calendar):
@@ -139,7 +158,27 @@ func (p Policy) Validate(prefix string, calendarExists func(code string) bool) e
 			return apierr.InvalidField(fmt.Sprintf("%s.warnings[%d]", prefix, i), "set a percent (1–99) or a positive time before")
 		}
 	}
+	if r := p.Progress; r != nil {
+		if r.After <= 0 || r.After > MaxTargetLength {
+			return apierr.InvalidField(prefix+".progress.after", "must be more than 0 and at most 366 days")
+		}
+		if r.Every != 0 && (r.Every < MinProgressEvery || r.Every > MaxTargetLength) {
+			return apierr.InvalidField(prefix+".progress.every", "must be 0 (one reminder) or from 1 hour to 366 days")
+		}
+	}
 	return nil
+}
+
+// length returns the length p sets for target: a target's, or for Progress its first reminder's After.
+func (p Policy) length(target Target) (time.Duration, bool) {
+	if target == Progress {
+		if p.Progress == nil {
+			return 0, false
+		}
+		return p.Progress.After, true
+	}
+	l, ok := p.Targets[target]
+	return l, ok
 }
 
 // NamedCalendar is a calendar as admins keep it.
@@ -205,11 +244,20 @@ func DefaultPolicies() []Policy {
 		// The receiving group's own deadline from routing replaces this default when routing gives one.
 		p("transfer_acceptance", "转派：2 小时内接收", Match{}, DefaultCalendar,
 			map[Target]time.Duration{TransferAcceptance: 2 * h}),
+		// A complaint still open after 24 business hours (about three working days) reminds its agent and
+		// tells the customer it is being worked on, then again every 24 business hours (issue #9). A policy
+		// of its own rather than a rule on complaint_l1..l3, so that an installation seeded before it gets it
+		// too (seeding adds missing codes only) and admins switch it off in one place.
+		p("long_case_progress", "投诉长期未结：24 小时起每 24 小时提醒进展并告知客户", Match{Types: []string{"complaint"}},
+			DefaultCalendar, map[Target]time.Duration{}),
 	}
 	for i := range ps {
 		ps[i].ID = BuiltinPolicyID(ps[i].Code)
-		if ps[i].Code == "complaint_l1" {
+		switch ps[i].Code {
+		case "complaint_l1":
 			ps[i].Breach = BreachEscalate // an L1 complaint breaching its targets is escalated, not only reported
+		case "long_case_progress":
+			ps[i].Progress = &ProgressRule{After: 24 * h, Every: 24 * h, NotifyCustomer: true}
 		}
 	}
 	return ps
@@ -218,29 +266,33 @@ func DefaultPolicies() []Policy {
 // Calendars resolves a policy's calendar code.
 type Calendars func(code string) (calendar.Calendar, bool)
 
-// Deadline is one target's due time for a ticket and the policy that set it.
+// Deadline is one target's due time for a ticket and the policy that set it. For Progress, Length and Due
+// are the first reminder's; Every and NotifyCustomer come from the progress rule.
 type Deadline struct {
-	Target   Target
-	Length   time.Duration // in Calendar
-	Due      time.Time
-	PolicyID uuid.UUID
-	Calendar string
-	Warnings []Warning
-	Breach   BreachAction
+	Target         Target
+	Length         time.Duration // in Calendar
+	Due            time.Time
+	PolicyID       uuid.UUID
+	Calendar       string
+	Warnings       []Warning
+	Breach         BreachAction
+	Every          time.Duration
+	NotifyCustomer bool
 }
 
 // Apply returns the ticket's deadlines for targets that start at start: for each target, among the
 // enabled policies matching f that set it, the one whose due time comes first (the strictest; lengths in
 // different calendars compare by when they fall due), ties to the shorter length, then the lower policy
 // code. It also returns the ids of the policies that applied (matched and set one of targets), in code
-// order, which the ticket records.
+// order, which the ticket records. Progress, when asked, combines the same way: the rule whose first
+// reminder comes first wins, with its interval and notify flag.
 func Apply(policies []Policy, f Facts, start time.Time, cals Calendars, targets ...Target) ([]Deadline, []uuid.UUID, error) {
 	ps := slices.Clone(policies)
 	slices.SortFunc(ps, func(a, b Policy) int { return cmp.Compare(a.Code, b.Code) })
 	var applied []uuid.UUID
 	best := map[Target]Deadline{}
 	for _, p := range ps {
-		if !p.Enabled || !p.Match.Matches(f) || !slices.ContainsFunc(targets, func(t Target) bool { _, ok := p.Targets[t]; return ok }) {
+		if !p.Enabled || !p.Match.Matches(f) || !slices.ContainsFunc(targets, func(t Target) bool { _, ok := p.length(t); return ok }) {
 			continue
 		}
 		applied = append(applied, p.ID)
@@ -249,7 +301,7 @@ func Apply(policies []Policy, f Facts, start time.Time, cals Calendars, targets 
 			return nil, nil, fmt.Errorf("policy %s: unknown calendar %q", p.Code, p.Calendar)
 		}
 		for _, t := range targets {
-			length, ok := p.Targets[t]
+			length, ok := p.length(t)
 			if !ok {
 				continue
 			}
@@ -264,6 +316,11 @@ func Apply(policies []Policy, f Facts, start time.Time, cals Calendars, targets 
 			}
 			d := Deadline{Target: t, Length: length, Due: due, PolicyID: p.ID, Calendar: p.Calendar,
 				Warnings: slices.Clone(p.Warnings), Breach: p.Breach}
+			if t == Progress {
+				// Reminders neither warn nor breach.
+				d.Warnings, d.Breach = nil, ""
+				d.Every, d.NotifyCustomer = p.Progress.Every, p.Progress.NotifyCustomer
+			}
 			if cur, ok := best[t]; !ok || due.Before(cur.Due) || (due.Equal(cur.Due) && length < cur.Length) {
 				best[t] = d
 			}

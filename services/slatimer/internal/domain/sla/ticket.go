@@ -20,6 +20,8 @@ type Ticket struct {
 	Start time.Time
 	// Pending: the ticket waits on the customer, so its clocks are paused.
 	Pending bool
+	// Resolved: resolved and not reopened since; a reclassification starts no progress reminders for it.
+	Resolved bool
 	// Closed: resolved then closed (or archived); nothing fires for it any more.
 	Closed    bool
 	Clocks    []Clock
@@ -37,21 +39,28 @@ const (
 	ChangeMet      ChangeKind = "met"
 	ChangePaused   ChangeKind = "paused"
 	ChangeResumed  ChangeKind = "resumed"
+	// ChangeProgressDue is a progress reminder (issue #9).
+	ChangeProgressDue ChangeKind = "progress_due"
 )
 
 // Change is one event to publish. Applied, paused and resumed name every clock concerned (Clocks);
-// warning, breached and met name one (Clocks[0]).
+// warning, breached, met and progress_due name one (Clocks[0]). A Progress clock is named in applied,
+// paused, resumed and met changes like the others; the caller decides what to publish of it.
 type Change struct {
 	Kind   ChangeKind
 	Clocks []Clock
 	// Recomputed marks an applied change made by a reclassification or a re-apply.
 	Recomputed bool
-	// Threshold is the warning's number, 1 for the earliest.
+	// Threshold is the warning's number, 1 for the earliest; a progress reminder's number, from 1.
 	Threshold int
-	// Late marks a warning or breach fired past its instant (the service was down then).
+	// Late marks a warning, breach or reminder fired past its instant (the service was down then).
 	Late bool
 	// Remaining is the business time left when a warning fired.
 	Remaining time.Duration
+	// At is when a progress reminder was due, and Elapsed the business time its clock had counted when it
+	// fired.
+	At      time.Time
+	Elapsed time.Duration
 }
 
 // Env is what applying an event needs besides the ticket: the policies as they stand and the calendars.
@@ -70,8 +79,8 @@ func (e Env) calendarOf(code string) (calendar.Calendar, error) {
 }
 
 // ticketTargets are the targets a ticket's policies set when it arrives (transfer acceptance starts with a
-// transfer).
-var ticketTargets = []Target{FirstResponse, NextResponse, Resolution}
+// transfer), and its progress reminders.
+var ticketTargets = []Target{FirstResponse, NextResponse, Resolution, Progress}
 
 // Clock returns the ticket's clock of target.
 func (t *Ticket) Clock(target Target) (*Clock, bool) {
@@ -167,26 +176,32 @@ func (t *Ticket) SetPending(pending bool, at time.Time) []Change {
 	return []Change{{Kind: kind, Clocks: changed}}
 }
 
-// Resolve meets resolution; resolving also answers the customer (first and next response), and a transfer
-// still waiting no longer matters.
+// Resolve meets resolution; resolving also answers the customer (first and next response), ends the
+// progress reminders, and a transfer still waiting no longer matters.
 func (t *Ticket) Resolve(at time.Time) []Change {
-	t.Pending = false
-	out := t.meet(at, FirstResponse, NextResponse, Resolution)
+	t.Pending, t.Resolved = false, true
+	out := t.meet(at, FirstResponse, NextResponse, Resolution, Progress)
 	if c, ok := t.Clock(TransferAcceptance); ok {
 		c.Cancel(at)
 	}
 	return out
 }
 
-// Reopen restarts resolution in its next cycle from at.
+// Reopen restarts resolution and the progress reminders in their next cycle from at (the reminders count
+// from 1 again).
 func (t *Ticket) Reopen(at time.Time) []Change {
-	t.Closed, t.Pending = false, false
-	c, ok := t.Clock(Resolution)
-	if !ok {
+	t.Closed, t.Pending, t.Resolved = false, false, false
+	var restarted []Clock
+	for _, target := range []Target{Resolution, Progress} {
+		if c, ok := t.Clock(target); ok {
+			c.Restart(at)
+			restarted = append(restarted, *c)
+		}
+	}
+	if len(restarted) == 0 {
 		return nil
 	}
-	c.Restart(at)
-	return []Change{{Kind: ChangeApplied, Clocks: []Clock{*c}}}
+	return []Change{{Kind: ChangeApplied, Clocks: restarted}}
 }
 
 // Close cancels every open clock at at: nothing fires for a closed ticket.
@@ -201,7 +216,7 @@ func (t *Ticket) Close(at time.Time) {
 // stand (a change of urgency, type or level, or an admin's re-apply). Open clocks take their new length; a
 // target newly set starts from the original start (and may be due, or breached, at once: its timers come
 // next); an open clock whose target is no longer set is cancelled. Met and breached clocks keep what
-// happened.
+// happened. A resolved ticket gets no new progress reminders.
 func (t *Ticket) Reclassify(facts Facts, at time.Time, env Env) ([]Change, error) {
 	ds, applied, err := Apply(env.Policies, facts, t.Start, env.Calendars, ticketTargets...)
 	if err != nil {
@@ -224,7 +239,7 @@ func (t *Ticket) Reclassify(facts Facts, at time.Time, env Env) ([]Change, error
 				return nil, err
 			}
 			out = append(out, *c)
-		case i >= 0 && !t.Closed:
+		case i >= 0 && !t.Closed && !(target == Progress && t.Resolved):
 			n := NewClock(ds[i], t.Start)
 			if t.Pending {
 				n.Pause(t.Start)
@@ -285,7 +300,8 @@ func (t *Ticket) TransferAccepted(at time.Time) []Change { return t.meet(at, Tra
 
 // FireDue fires every timer of the clock of target that is due at now, in order (after downtime a warning
 // and the breach may both be due), each once. A timer is late when it fires more than lateAfter past its
-// instant.
+// instant. A Progress clock fires its latest due reminder only: reminders missed while the service was
+// down coalesce, so the agent and the customer get one, not a burst.
 func (t *Ticket) FireDue(target Target, now time.Time, lateAfter time.Duration, env Env) ([]Change, error) {
 	c, ok := t.Clock(target)
 	if !ok {
@@ -294,6 +310,15 @@ func (t *Ticket) FireDue(target Target, now time.Time, lateAfter time.Duration, 
 	cal, err := env.calendarOf(c.Calendar)
 	if err != nil {
 		return nil, err
+	}
+	if target == Progress {
+		r, ok, err := c.dueReminder(cal, now)
+		if err != nil || !ok {
+			return nil, err
+		}
+		c.Fire(r, now)
+		return []Change{{Kind: ChangeProgressDue, Clocks: []Clock{*c}, Threshold: r.Index + 1,
+			Late: now.Sub(r.At) > lateAfter, At: r.At, Elapsed: c.Spent(cal, now)}}, nil
 	}
 	var out []Change
 	for range len(c.Warnings) + 1 {
@@ -326,11 +351,19 @@ func (c Clock) Elapsed(env Env) (time.Duration, error) {
 	return c.Spent(cal, c.MetAt), nil
 }
 
-// Schedule returns the clock's due time and next timer instant under env (zero when there is none).
+// Schedule returns the clock's due time and next timer instant under env (zero when there is none). A
+// Progress clock's due time is its next reminder's.
 func (c Clock) Schedule(env Env) (due, next time.Time, err error) {
 	cal, err := env.calendarOf(c.Calendar)
 	if err != nil {
 		return time.Time{}, time.Time{}, err
+	}
+	if c.Target == Progress {
+		tm, ok, err := c.Next(cal)
+		if err != nil || !ok {
+			return time.Time{}, time.Time{}, err
+		}
+		return tm.At, tm.At, nil
 	}
 	if c.Open() {
 		if d, ok, err := c.Due(cal); err != nil {

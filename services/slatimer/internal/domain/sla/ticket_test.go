@@ -33,8 +33,8 @@ func TestTicketOpen(t *testing.T) {
 			[]string{"applied:first_response", "met:first_response"}, map[Target]ClockState{FirstResponse: StateMet}},
 		{"an email is acknowledged then answered", Facts{Type: "inquiry", Urgency: "normal", Channel: "email"},
 			[]string{"applied:first_response"}, map[Target]ClockState{FirstResponse: StateRunning, NextResponse: StateRunning}},
-		{"an L1 complaint responds and resolves", Facts{Type: "complaint", Level: "l1", Urgency: "urgent", Channel: "web_form"},
-			[]string{"applied:first_response"}, map[Target]ClockState{FirstResponse: StateRunning, Resolution: StateRunning}},
+		{"an L1 complaint responds and resolves, and gets progress reminders", Facts{Type: "complaint", Level: "l1", Urgency: "urgent", Channel: "web_form"},
+			[]string{"applied:first_response"}, map[Target]ClockState{FirstResponse: StateRunning, Resolution: StateRunning, Progress: StateRunning}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,8 +101,9 @@ func TestTicketLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, again, "each threshold fires once")
 
-	// Resolved late: met, still breached. Reopened: resolution's next cycle starts afresh.
-	require.Equal(t, []string{"met:resolution"}, kinds(tk.Resolve(at(11, 23, 16, 30))))
+	// Resolved late: met, still breached, and the progress reminders end. Reopened: resolution's next cycle
+	// starts afresh.
+	require.Equal(t, []string{"met:resolution", "met:progress"}, kinds(tk.Resolve(at(11, 23, 16, 30))))
 	res, _ = tk.Clock(Resolution)
 	require.Equal(t, StateBreached, res.State)
 	cs = tk.Reopen(at(11, 24, 9, 0))
