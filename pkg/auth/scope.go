@@ -49,3 +49,25 @@ func appendNew(to, from []string) []string {
 	}
 	return to
 }
+
+// ScopedTicket is what a scope is decided on: a ticket's group, agent and submitter ("" for none).
+type ScopedTicket struct {
+	GroupID, AssigneeID        string
+	SubmitterKind, SubmitterID string
+}
+
+// Admits reports whether t lies in s: the same rule intake's store applies in SQL, for services that read a
+// ticket from intake and must scope their own per-ticket data (a ticket's messages at notify).
+func (s TicketScope) Admits(t ScopedTicket) bool {
+	switch {
+	case s.All:
+		return true
+	case s.AssigneeID != "" && t.AssigneeID == s.AssigneeID:
+		return true
+	case t.GroupID != "" && slices.Contains(s.GroupIDs, t.GroupID):
+		return true
+	case s.Ungrouped && t.GroupID == "":
+		return true
+	}
+	return s.SubmitterKind != "" && s.SubmitterID != "" && t.SubmitterKind == s.SubmitterKind && t.SubmitterID == s.SubmitterID
+}

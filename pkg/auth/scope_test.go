@@ -40,3 +40,32 @@ func TestScopeOf(t *testing.T) {
 		})
 	}
 }
+
+func TestScopeAdmits(t *testing.T) {
+	t.Parallel()
+	agent := auth.TicketScope{AssigneeID: "a-1", GroupIDs: []string{"g1"}}
+	sup := auth.TicketScope{AssigneeID: "s-1", GroupIDs: []string{"g1"}, Ungrouped: true}
+	adapter := auth.TicketScope{SubmitterKind: "adapter", SubmitterID: "web-form"}
+	tests := []struct {
+		name  string
+		scope auth.TicketScope
+		t     auth.ScopedTicket
+		want  bool
+	}{
+		{"all admits anything", auth.TicketScope{All: true}, auth.ScopedTicket{GroupID: "g9"}, true},
+		{"an agent's own ticket", agent, auth.ScopedTicket{GroupID: "g9", AssigneeID: "a-1"}, true},
+		{"a ticket queued in the agent's group", agent, auth.ScopedTicket{GroupID: "g1"}, true},
+		{"another group's ticket is out", agent, auth.ScopedTicket{GroupID: "g2", AssigneeID: "a-2"}, false},
+		{"an ungrouped ticket is out for an agent", agent, auth.ScopedTicket{}, false},
+		{"an ungrouped ticket is in for a supervisor", sup, auth.ScopedTicket{}, true},
+		{"the adapter's own submission", adapter, auth.ScopedTicket{GroupID: "g1", SubmitterKind: "adapter", SubmitterID: "web-form"}, true},
+		{"another adapter's submission is out", adapter, auth.ScopedTicket{SubmitterKind: "adapter", SubmitterID: "ivr"}, false},
+		{"the zero scope admits nothing", auth.TicketScope{}, auth.ScopedTicket{}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tc.want, tc.scope.Admits(tc.t))
+		})
+	}
+}

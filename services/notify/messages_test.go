@@ -7,14 +7,20 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	customerv1 "kefu.dev/pkg/api/kefu/customer/v1"
+	eventsv1 "kefu.dev/pkg/api/kefu/events/v1"
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
 	notifyv1 "kefu.dev/pkg/api/kefu/notify/v1"
 	slav1 "kefu.dev/pkg/api/kefu/sla/v1"
+	"kefu.dev/pkg/events"
+	"kefu.dev/pkg/logging"
 	"kefu.dev/pkg/testkit"
 	"kefu.dev/services/notify"
 )
@@ -387,4 +393,65 @@ func TestErasureRemovesAddressesAndTexts(t *testing.T) {
 	require.NoError(t, err)
 	testkit.Eventually(t, func() bool { return len(r.taken()) == 1 }, wait, "the redelivery arrives")
 	require.NotContains(t, string(r.taken()[0].Raw), "erase.me@example.com", "a redelivery after erasure carries nothing personal")
+}
+
+// TestProgressRemindersTellTheCustomerOnce: slatimer's kefu.sla.progress_due with notify_customer becomes
+// one status message per reminder (a duplicate event adds none); without it, the reminder is the agent's
+// only and the customer hears nothing.
+func TestProgressRemindersTellTheCustomerOnce(t *testing.T) {
+	t.Parallel()
+	s := start(t, mondayMorning)
+	tk := s.submit(t, &intakev1.SubmitTicketRequest{Channel: intakev1.Channel_CHANNEL_WEB_CHAT, Description: "投诉：退款一直没到账"})
+	s.messages(t, tk.GetTicketId(), 1) // the acknowledgement
+	_, js := testkit.JetStream(t, s.nats.ClientURL(), logging.Discard())
+	publish := func(reminder int32, notifyCustomer bool) {
+		ev := &eventsv1.SlaProgressDue{Meta: &eventsv1.EventMeta{EventId: uuid.NewString(), Type: "kefu.events.v1.SlaProgressDue",
+			Source: "slatimer", AggregateId: tk.GetTicketId(), AggregateSeq: int64(reminder), OccurredAt: timestamppb.Now()},
+			TicketId: tk.GetTicketId(), Reminder: reminder, Cycle: 1, NotifyCustomer: notifyCustomer}
+		m := nats.NewMsg("kefu.sla.progress_due")
+		var err error
+		m.Data, err = proto.Marshal(ev)
+		require.NoError(t, err)
+		m.Header.Set(events.HeaderMsgID, ev.GetMeta().GetEventId())
+		m.Header.Set(events.HeaderType, "kefu.events.v1.SlaProgressDue")
+		m.Header.Set(events.HeaderAggregateID, tk.GetTicketId())
+		m.Header.Set(events.HeaderSeq, fmt.Sprint(reminder))
+		_, err = js.PublishMsg(t.Context(), m)
+		require.NoError(t, err)
+	}
+	publish(1, true)
+	publish(1, true) // the same reminder again (another event id): no second message
+	publish(2, false)
+	publish(3, true)
+	ms := s.messages(t, tk.GetTicketId(), 3)
+	var updates []*notifyv1.OutboundMessage
+	for _, m := range ms {
+		if m.GetKind() == notifyv1.MessageKind_MESSAGE_KIND_PROGRESS_UPDATE {
+			updates = append(updates, m)
+		}
+	}
+	require.Len(t, updates, 2, "reminders 1 and 3 told the customer, once each")
+	require.Contains(t, updates[0].GetBody(), tk.GetNumber())
+	require.Contains(t, updates[0].GetBody(), "正在处理中")
+}
+
+// TestMessagesAreScopedLikeTheirTicket: an agent sees a ticket's messages only while the ticket is in
+// their scope (assigned to them or queued in their groups); otherwise it is NOT_FOUND, as at intake.
+func TestMessagesAreScopedLikeTheirTicket(t *testing.T) {
+	t.Parallel()
+	s := start(t, mondayMorning)
+	tk := s.submit(t, &intakev1.SubmitTicketRequest{Channel: intakev1.Channel_CHANNEL_WEB_CHAT, Description: "改地址"})
+	s.messages(t, tk.GetTicketId(), 1)
+	agentID := "00000000-0000-4000-8000-0000000000b7"
+	agent := as(t.Context(), "staff:"+agentID, "agent")
+	_, err := s.notify.ListMessages(agent, &notifyv1.ListMessagesRequest{TicketId: tk.GetTicketId()})
+	require.Equal(t, codes.NotFound, status.Code(err))
+	_, err = s.intake.AssignTicket(as(t.Context(), adminP), &intakev1.AssignTicketRequest{TicketId: tk.GetTicketId(),
+		RequestId: uuid.NewString(), GroupId: uuid.NewString(), AssigneeId: agentID})
+	require.NoError(t, err)
+	resp, err := s.notify.ListMessages(agent, &notifyv1.ListMessagesRequest{TicketId: tk.GetTicketId()})
+	require.NoError(t, err)
+	require.Len(t, resp.GetMessages(), 1)
+	_, err = s.notify.ListMessages(agent, &notifyv1.ListMessagesRequest{TicketId: uuid.NewString()})
+	require.Equal(t, codes.NotFound, status.Code(err))
 }

@@ -24,7 +24,9 @@ type Ticket struct {
 	Contact              *message.Contact
 	CustomerID           string
 	Subject, Description string
-	AssigneeID           string
+	GroupID, AssigneeID  string
+	// SubmitterKind and SubmitterID name who submitted it (an adapter), for object scope.
+	SubmitterKind, SubmitterID string
 }
 
 // Reply is an agent reply's timeline entry.

@@ -23,6 +23,9 @@ import (
 var (
 	SubjectTicketCreated = events.Subject("ticket", "created")
 	SubjectTicketReplied = events.Subject("ticket", "replied")
+	// SubjectProgressDue is slatimer's progress reminder on a long case; with notify_customer it becomes
+	// a status message to the customer.
+	SubjectProgressDue = events.Subject("sla", "progress_due")
 )
 
 // HandleTicketEvent turns a ticket event into its message, in the consumer's transaction: the
@@ -43,6 +46,15 @@ func (a *App) HandleTicketEvent(ctx context.Context, tx pgx.Tx, d events.Deliver
 			return fmt.Errorf("decode %s: %w: %w", d.Subject, err, events.ErrPermanent)
 		}
 		err = a.relayReply(ctx, store.Wrap(tx), &ev)
+	case SubjectProgressDue:
+		var ev eventsv1.SlaProgressDue
+		if err := proto.Unmarshal(d.Data, &ev); err != nil {
+			return fmt.Errorf("decode %s: %w: %w", d.Subject, err, events.ErrPermanent)
+		}
+		if !ev.GetNotifyCustomer() {
+			return nil // the agent's reminder only: the event itself is it
+		}
+		err = a.progressUpdate(ctx, store.Wrap(tx), &ev)
 	default:
 		return nil
 	}
@@ -104,6 +116,23 @@ func (a *App) relayReply(ctx context.Context, tx *store.Tx, ev *eventsv1.TicketR
 		return err
 	}
 	m.DedupeKey, m.EntryID = "reply:"+ev.GetEntryId(), ev.GetEntryId()
+	return a.queue(ctx, tx, m)
+}
+
+// progressUpdate makes the automatic status message of a long case's progress reminder, once per
+// reminder of each cycle.
+func (a *App) progressUpdate(ctx context.Context, tx *store.Tx, ev *eventsv1.SlaProgressDue) error {
+	t, err := a.peers.Ticket(ctx, ev.GetTicketId())
+	if err != nil {
+		return err
+	}
+	m, err := a.compose(ctx, t, message.KindProgressUpdate, "", func(string) map[string]string {
+		return map[string]string{"ticket_number": t.Number, "subject": t.Subject}
+	})
+	if err != nil {
+		return err
+	}
+	m.DedupeKey = fmt.Sprintf("progress:%s:%d:%d", ev.GetTicketId(), ev.GetCycle(), ev.GetReminder())
 	return a.queue(ctx, tx, m)
 }
 
@@ -233,8 +262,13 @@ func (a *App) AfterCommit() {
 	a.wakeSender()
 }
 
-// ListMessages returns a page of a ticket's messages, newest first.
+// ListMessages returns a page of a ticket's messages, newest first. The ticket must lie in the caller's
+// object scope (the policy table's ScopeTicket): intake tells notify the ticket's group, agent and
+// submitter, and a ticket outside the scope is NotFound, as at intake.
 func (a *App) ListMessages(ctx context.Context, ticket uuid.UUID, size int, token string) ([]store.Message, string, error) {
+	if err := a.inScope(ctx, ticket); err != nil {
+		return nil, "", err
+	}
 	size = paging.Size(size)
 	scope := "messages:" + ticket.String()
 	var after *store.Cursor
@@ -287,4 +321,28 @@ func (a *App) Report(ctx context.Context, id uuid.UUID, r delivery.Report) (stor
 		return tx.SetMessageStatus(ctx, id, st)
 	})
 	return out, err
+}
+
+// inScope refuses a ticket outside the caller's object scope as NotFound.
+func (a *App) inScope(ctx context.Context, id uuid.UUID) error {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return apierr.NotFound("ticket", id.String())
+	}
+	sc := auth.ScopeOf(p)
+	if sc.All {
+		return nil
+	}
+	t, err := a.peers.Ticket(ctx, id.String())
+	if errors.Is(err, ErrPeerNotFound) {
+		return apierr.NotFound("ticket", id.String())
+	}
+	if err != nil {
+		return err
+	}
+	if !sc.Admits(auth.ScopedTicket{GroupID: t.GroupID, AssigneeID: t.AssigneeID, SubmitterKind: t.SubmitterKind,
+		SubmitterID: t.SubmitterID}) {
+		return apierr.NotFound("ticket", id.String())
+	}
+	return nil
 }

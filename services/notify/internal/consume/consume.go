@@ -1,5 +1,5 @@
-// Package consume runs the notify service's durable consumers: notify-messages turns kefu.ticket.created
-// and kefu.ticket.replied into outbound messages, notify-incidents sends incident announcements,
+// Package consume runs the notify service's durable consumers: notify-messages turns kefu.ticket.created,
+// kefu.ticket.replied and kefu.sla.progress_due (when the customer is to be told) into outbound messages, notify-incidents sends incident announcements,
 // notify-customers applies erasures and merges to them, and
 // notify-webhooks writes a delivery of every event (kefu.>) for each webhook subscribed to its subject. Each applies its events in the transaction that
 // records them in the inbox, so a redelivery changes nothing.
@@ -29,7 +29,7 @@ const (
 // acknowledgement before its replies).
 func Messages(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, a *app.App, workers int, log *slog.Logger) error {
 	return events.Consume(ctx, js, pool, events.ConsumerConfig{
-		Durable: MessagesConsumer, FilterSubjects: []string{app.SubjectTicketCreated, app.SubjectTicketReplied},
+		Durable: MessagesConsumer, FilterSubjects: []string{app.SubjectTicketCreated, app.SubjectTicketReplied, app.SubjectProgressDue},
 		Workers: workers, Logger: log, AfterCommit: a.AfterCommit,
 	}, a.HandleTicketEvent)
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -125,7 +126,8 @@ func ticketOf(t *intakev1.Ticket) app.Ticket {
 	out := app.Ticket{
 		ID: t.GetTicketId(), Number: t.GetNumber(), Channel: message.Channel(protocode.Code(t.GetChannel(), "CHANNEL_")),
 		CustomerID: t.GetCustomerId(), Subject: t.GetSubject(), Description: t.GetDescription(),
-		AssigneeID: t.GetAssigneeId(),
+		GroupID: t.GetGroupId(), AssigneeID: t.GetAssigneeId(), SubmitterID: t.GetSubmitter().GetId(),
+		SubmitterKind: strings.ToLower(strings.TrimPrefix(t.GetSubmitter().GetKind().String(), "ACTOR_KIND_")),
 	}
 	if c := t.GetContact(); c != nil && c.GetValue() != "" {
 		out.Contact = &message.Contact{Kind: message.ContactKind(protocode.Code(c.GetKind(), "CONTACT_KIND_")), Value: c.GetValue()}
