@@ -367,7 +367,9 @@ func TestAfterCommitSeesTheCommittedEffect(t *testing.T) {
 	e.publish(t, uuid.NewString(), "agg-fail", 1, nil)
 	e.consume(t, events.ConsumerConfig{Durable: "test-after-commit-fail", FilterSubjects: []string{"kefu.thing.>"},
 		MaxDeliver: 1, AfterCommit: func() { failed.Add(1) }},
-		func(context.Context, pgx.Tx, events.Delivery) error { return fmt.Errorf("always: %w", events.ErrPermanent) })
+		func(context.Context, pgx.Tx, events.Delivery) error {
+			return fmt.Errorf("always: %w", events.ErrPermanent)
+		})
 	testkit.Eventually(t, func() bool {
 		return scalar[int64](t, e.pool, `SELECT count(*) FROM dead_letters WHERE consumer = 'test-after-commit-fail'`) == 11
 	}, waitLong, "every event parked")
