@@ -174,6 +174,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 		{notifyAtIntake, roles.RuntimeURL, &ncfg.IntakeAPIKey},
 		{notifyAtCustomer, croles.RuntimeURL, &ncfg.CustomerAPIKey},
 		{notifyAtSlatimer, sroles.RuntimeURL, &ncfg.SlatimerAPIKey},
+		{notifyAtRouting, rroles.RuntimeURL, &ncfg.RoutingAPIKey},
 	} {
 		if *k.dest, err = ensureServiceKey(ctx, k.key, dataDir, k.url, pepper); err != nil {
 			return err
@@ -271,7 +272,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	icfg.CustomerAddr, icfg.CustomerAPIKey = addrs.Customer, intakeKey
 	icfg.RoutingAddr, icfg.RoutingAPIKey = addrs.Routing, intakeRoutingKey
 	rcfg.IntakeAddr = addrs.Intake
-	ncfg.IntakeAddr, ncfg.CustomerAddr, ncfg.SlatimerAddr = addrs.Intake, addrs.Customer, addrs.Slatimer
+	ncfg.IntakeAddr, ncfg.CustomerAddr, ncfg.SlatimerAddr, ncfg.RoutingAddr = addrs.Intake, addrs.Customer, addrs.Slatimer, addrs.Routing
 	gcfg := gateway.DefaultConfig()
 	gcfg.IntakeAddr, gcfg.CustomerAddr, gcfg.RoutingAddr = addrs.Intake, addrs.Customer, addrs.Routing
 	gcfg.SlatimerAddr, gcfg.AnalyticsAddr, gcfg.NotifyAddr = addrs.Slatimer, addrs.Analytics, addrs.Notify

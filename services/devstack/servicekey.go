@@ -39,11 +39,12 @@ var (
 	routingAtIntake = serviceKey{caller: "routing", callee: "intake", schema: "intake", file: "routing-intake-api-key"}
 	// intakeAtRouting is intake's key at the routing service (--routing-api-key).
 	intakeAtRouting = serviceKey{caller: "intake", callee: "routing", schema: "routing", file: "intake-routing-api-key"}
-	// notifyAtIntake, notifyAtCustomer and notifyAtSlatimer are notify's keys (--intake-api-key,
-	// --customer-api-key, --slatimer-api-key).
+	// notifyAtIntake, notifyAtCustomer, notifyAtSlatimer and notifyAtRouting are notify's keys
+	// (--intake-api-key, --customer-api-key, --slatimer-api-key, --routing-api-key).
 	notifyAtIntake   = serviceKey{caller: "notify", callee: "intake", schema: "intake", file: "notify-intake-api-key"}
 	notifyAtCustomer = serviceKey{caller: "notify", callee: "customer", schema: "customer", file: "notify-customer-api-key"}
 	notifyAtSlatimer = serviceKey{caller: "notify", callee: "slatimer", schema: "slatimer", file: "notify-slatimer-api-key"}
+	notifyAtRouting  = serviceKey{caller: "notify", callee: "routing", schema: "routing", file: "notify-routing-api-key"}
 )
 
 func (k serviceKey) String() string { return k.caller + "'s API key at " + k.callee }

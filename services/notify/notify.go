@@ -52,6 +52,9 @@ type Config struct {
 	// there (issue each with `<svc> issue-service-key --id notify`). All required.
 	IntakeAddr, CustomerAddr, SlatimerAddr       string
 	IntakeAPIKey, CustomerAPIKey, SlatimerAPIKey string
+	// RoutingAddr and RoutingAPIKey (--routing-addr, --routing-api-key) let templates name the agent
+	// ({{agent_name}}, from routing's agent records). Optional: without them the name renders empty.
+	RoutingAddr, RoutingAPIKey string
 	// Calendar is the slatimer calendar whose working hours decide whether an acknowledgement is after
 	// hours (--calendar).
 	Calendar string
@@ -126,6 +129,9 @@ func (c Config) Validate() error {
 		if r.v == "" {
 			bad(r.flag, "is required")
 		}
+	}
+	if c.RoutingAddr != "" && c.RoutingAPIKey == "" {
+		bad("routing-api-key", "is required with routing-addr")
 	}
 	if c.DefaultLanguage != "zh-CN" && c.DefaultLanguage != "en" {
 		bad("default-language", "must be zh-CN or en")
@@ -213,7 +219,8 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 	defer p.Close(ctx)
 	pr, err := peers.Dial(peers.Addr{Target: cfg.IntakeAddr, APIKey: cfg.IntakeAPIKey},
 		peers.Addr{Target: cfg.CustomerAddr, APIKey: cfg.CustomerAPIKey},
-		peers.Addr{Target: cfg.SlatimerAddr, APIKey: cfg.SlatimerAPIKey})
+		peers.Addr{Target: cfg.SlatimerAddr, APIKey: cfg.SlatimerAPIKey},
+		peers.Addr{Target: cfg.RoutingAddr, APIKey: cfg.RoutingAPIKey})
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,8 @@ func main() {
 		fs.StringVar(&cfg.CustomerAPIKey, "customer-api-key", cfg.CustomerAPIKey, "notify's API key at customer (secret; `customer issue-service-key --id notify`)")
 		fs.StringVar(&cfg.SlatimerAddr, "slatimer-addr", cfg.SlatimerAddr, "slatimer gRPC address (business calendars)")
 		fs.StringVar(&cfg.SlatimerAPIKey, "slatimer-api-key", cfg.SlatimerAPIKey, "notify's API key at slatimer (secret; `slatimer issue-service-key --id notify`)")
+		fs.StringVar(&cfg.RoutingAddr, "routing-addr", cfg.RoutingAddr, "routing gRPC address (agents' names for templates; optional)")
+		fs.StringVar(&cfg.RoutingAPIKey, "routing-api-key", cfg.RoutingAPIKey, "notify's API key at routing (secret; `routing issue-service-key --id notify`)")
 		fs.StringVar(&cfg.Calendar, "calendar", cfg.Calendar, "slatimer calendar whose working hours make an acknowledgement after-hours")
 		fs.StringVar(&cfg.DefaultLanguage, "default-language", cfg.DefaultLanguage, "message language when the customer's words show none (zh-CN or en)")
 		fs.IntVar(&cfg.ConsumerWorkers, "consumer-workers", cfg.ConsumerWorkers, "ticket events turned into messages at once (one ticket's always in order)")

@@ -61,6 +61,8 @@ type Peers interface {
 	IncidentTickets(ctx context.Context, incidentID, pageToken string) ([]Ticket, string, error)
 	// Announcement reads an incident announcement's text.
 	Announcement(ctx context.Context, incidentID, announcementID string) (string, error)
+	// AgentName reads an agent's display name ("" when unknown).
+	AgentName(ctx context.Context, agentID string) (string, error)
 }
 
 // ErrPeerNotFound is wrapped by a peer's answer that the thing asked for does not exist.

@@ -78,8 +78,12 @@ func (a *App) acknowledge(ctx context.Context, tx *store.Tx, ev *eventsv1.Ticket
 	if err != nil {
 		return err
 	}
+	agent, err := a.peers.AgentName(ctx, t.AssigneeID)
+	if err != nil {
+		return err
+	}
 	m, err := a.compose(ctx, t, message.KindAcknowledgement, "", func(lang string) map[string]string {
-		vars := map[string]string{"ticket_number": t.Number, "subject": t.Subject}
+		vars := map[string]string{"ticket_number": t.Number, "subject": t.Subject, "agent_name": agent}
 		if !bs.Open {
 			vars["after_hours"] = "1"
 			vars["expected_reply"] = message.ReplyPhrase(at, bs.NextOpen, bs.Zone, lang)
@@ -109,8 +113,12 @@ func (a *App) relayReply(ctx context.Context, tx *store.Tx, ev *eventsv1.TicketR
 	if r.Channel != "" && r.Channel != t.Channel {
 		override = r.Channel
 	}
+	agent, err := a.peers.AgentName(ctx, r.ActorID)
+	if err != nil {
+		return err
+	}
 	m, err := a.compose(ctx, t, message.KindAgentReply, override, func(string) map[string]string {
-		return map[string]string{"ticket_number": t.Number, "body": r.Text}
+		return map[string]string{"ticket_number": t.Number, "body": r.Text, "agent_name": agent}
 	})
 	if err != nil {
 		return err
@@ -126,8 +134,12 @@ func (a *App) progressUpdate(ctx context.Context, tx *store.Tx, ev *eventsv1.Sla
 	if err != nil {
 		return err
 	}
+	agent, err := a.peers.AgentName(ctx, t.AssigneeID)
+	if err != nil {
+		return err
+	}
 	m, err := a.compose(ctx, t, message.KindProgressUpdate, "", func(string) map[string]string {
-		return map[string]string{"ticket_number": t.Number, "subject": t.Subject}
+		return map[string]string{"ticket_number": t.Number, "subject": t.Subject, "agent_name": agent}
 	})
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 
 	customerv1 "kefu.dev/pkg/api/kefu/customer/v1"
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
+	routingv1 "kefu.dev/pkg/api/kefu/routing/v1"
 	slav1 "kefu.dev/pkg/api/kefu/sla/v1"
 	"kefu.dev/pkg/grpcx"
 	"kefu.dev/pkg/protocode"
@@ -35,6 +36,7 @@ type Peers struct {
 	incidents intakev1.IncidentServiceClient
 	customer  customerv1.CustomerServiceClient
 	sla       slav1.SlaServiceClient
+	routing   routingv1.RoutingServiceClient // nil: no routing configured, agents have no names here
 }
 
 var _ app.Peers = (*Peers)(nil)
@@ -42,9 +44,9 @@ var _ app.Peers = (*Peers)(nil)
 // Addr is one peer's address and notify's API key there.
 type Addr struct{ Target, APIKey string }
 
-// Dial returns clients of the three peers. Connections are lazy: an unreachable peer fails calls, not
-// Dial.
-func Dial(intake, customer, sla Addr) (*Peers, error) {
+// Dial returns clients of the peers; routing (for agents' names) is optional (Target ""). Connections are
+// lazy: an unreachable peer fails calls, not Dial.
+func Dial(intake, customer, sla, routing Addr) (*Peers, error) {
 	p := &Peers{}
 	for _, a := range []struct {
 		name string
@@ -56,7 +58,11 @@ func Dial(intake, customer, sla Addr) (*Peers, error) {
 		}},
 		{"customer", customer, func(cc *grpc.ClientConn) { p.customer = customerv1.NewCustomerServiceClient(cc) }},
 		{"slatimer", sla, func(cc *grpc.ClientConn) { p.sla = slav1.NewSlaServiceClient(cc) }},
+		{"routing", routing, func(cc *grpc.ClientConn) { p.routing = routingv1.NewRoutingServiceClient(cc) }},
 	} {
+		if a.addr.Target == "" {
+			continue
+		}
 		cc, err := grpcx.Dial(a.addr.Target, grpcx.Bearer(a.addr.APIKey))
 		if err != nil {
 			p.Close()
@@ -185,6 +191,24 @@ func (p *Peers) Contacts(ctx context.Context, customerID string, check *message.
 			Value: c.GetValue()})
 	}
 	return out, nil
+}
+
+// AgentName returns an agent's display name at routing; "" when routing is not configured or does not know
+// them (a template then renders the name empty rather than failing the message).
+func (p *Peers) AgentName(ctx context.Context, agentID string) (string, error) {
+	if p.routing == nil || agentID == "" {
+		return "", nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
+	resp, err := p.routing.GetAgent(ctx, &routingv1.GetAgentRequest{AgentId: agentID})
+	switch status.Code(err) {
+	case codes.OK:
+		return resp.GetAgent().GetDisplayName(), nil
+	case codes.NotFound, codes.InvalidArgument:
+		return "", nil
+	}
+	return "", callError("GetAgent", err)
 }
 
 // BusinessStatus says whether at is working time in calendar code and when working time next begins.
