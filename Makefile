@@ -18,7 +18,7 @@ GATEWAY_MODULE := github.com/grpc-ecosystem/grpc-gateway/v2@$(GRPC_GATEWAY_VERSI
 
 PKGS := kefu.dev/...
 
-.PHONY: all tools protodeps generate check-generated lint vet test test-go bench bench-sla bench-analytics bench-notify run build clean
+.PHONY: all tools protodeps generate check-generated lint vet test test-go bench bench-sla bench-analytics bench-notify bench-kb run build clean
 
 all: build
 
@@ -88,6 +88,7 @@ bench:
 	$(MAKE) bench-sla
 	$(MAKE) bench-analytics
 	$(MAKE) bench-notify
+	$(MAKE) bench-kb
 
 # SLA timers (issue #7, ~1 min): 1,000,000 open timers created, start-up and memory on them, then 5,000 a
 # second coming due for 20 s (lateness p50/p99), then tickets created through the event consumer.
@@ -106,12 +107,18 @@ bench-analytics:
 bench-notify:
 	go run ./services/devstack/cmd/kefu-pgrun --dir $(CURDIR)/.kefu/pgbench -- go run ./services/notify/cmd/kefu-notifybench $(NOTIFY_BENCH_ARGS)
 
+# Knowledge-base search (issue #9, ~3 min): 100,000 synthetic Chinese and English articles loaded through the
+# store's own code, then SearchArticles over gRPC with a query mix from 1 and 8 callers, p50/p99/max
+# (KB_BENCH_ARGS="--articles 20000 --searches 5000" for a quick run; "--cpuprofile /tmp/kb.out" profiles).
+bench-kb:
+	go run ./services/devstack/cmd/kefu-pgrun --dir $(CURDIR)/.kefu/pgbench -- go run ./services/kb/cmd/kefu-kbbench $(KB_BENCH_ARGS)
+
 run:
 	go run ./services/devstack/cmd/kefu-dev $(RUN_ARGS)
 
 build:
 	@mkdir -p bin
-	go build -o bin/ ./services/intake/cmd/intake ./services/gateway/cmd/gateway ./services/customer/cmd/customer ./services/routing/cmd/routing ./services/slatimer/cmd/slatimer ./services/analytics/cmd/analytics ./services/notify/cmd/notify ./services/devstack/cmd/kefu-dev
+	go build -o bin/ ./services/intake/cmd/intake ./services/gateway/cmd/gateway ./services/customer/cmd/customer ./services/routing/cmd/routing ./services/slatimer/cmd/slatimer ./services/analytics/cmd/analytics ./services/notify/cmd/notify ./services/kb/cmd/kb ./services/devstack/cmd/kefu-dev
 
 clean:
 	rm -rf $(BIN) $(DEPS) bin

@@ -57,6 +57,11 @@ const (
 	PermMessagesReport Permission = "messages.report" // adapters report what became of an outbound message
 	PermNotifyRead     Permission = "notify.read"     // message templates, webhooks and their delivery history
 	PermNotifyAdmin    Permission = "notify.admin"    // change templates; create, change and redeliver webhooks
+	// Knowledge base.
+	PermKbRead   Permission = "kb.read"   // published articles, search, suggestions for a ticket, canned responses
+	PermKbUse    Permission = "kb.use"    // record that an article was inserted into a reply and whether it helped
+	PermKbWrite  Permission = "kb.write"  // write, publish and archive articles (and read drafts); manage canned responses
+	PermKbReport Permission = "kb.report" // the most used and most helpful articles, subcategories without articles
 
 	PermKeysAdmin Permission = "keys.admin" // create, list, rotate and revoke API keys
 	PermAuditRead Permission = "audit.read" // read the audit log
@@ -234,11 +239,33 @@ var methods = map[string]Rule{
 	"/kefu.notify.v1.NotifyService/ListWebhookDeliveries":       {PermNotifyRead, ScopeNone, AuditNone},
 	"/kefu.notify.v1.NotifyService/GetWebhookDelivery":          {PermNotifyRead, ScopeNone, AuditNone},
 	"/kefu.notify.v1.NotifyService/RedeliverWebhookDelivery":    {PermNotifyAdmin, ScopeNone, AuditChange},
-	"/kefu.auth.v1.KeyService/CreateApiKey":                     {PermKeysAdmin, ScopeNone, AuditChange},
-	"/kefu.auth.v1.KeyService/ListApiKeys":                      {PermKeysAdmin, ScopeNone, AuditNone},
-	"/kefu.auth.v1.KeyService/RotateApiKey":                     {PermKeysAdmin, ScopeNone, AuditChange},
-	"/kefu.auth.v1.KeyService/RevokeApiKey":                     {PermKeysAdmin, ScopeNone, AuditChange},
-	"/kefu.auth.v1.AuditService/ListAuditRecords":               {PermAuditRead, ScopeNone, AuditRead},
+	// Knowledge base. The calls naming a ticket read it from intake with kb's own key and apply the caller's
+	// scope to it themselves (TicketScope.Admits, intake's rule), so a ticket outside it is NotFound.
+	// Rendering a canned response returns the ticket's subject, the customer's words: a personal-data read.
+	"/kefu.kb.v1.KbService/CreateArticle":         {PermKbWrite, ScopeNone, AuditChange},
+	"/kefu.kb.v1.KbService/GetArticle":            {PermKbRead, ScopeNone, AuditNone},
+	"/kefu.kb.v1.KbService/ListArticles":          {PermKbRead, ScopeNone, AuditNone},
+	"/kefu.kb.v1.KbService/UpdateArticle":         {PermKbWrite, ScopeNone, AuditChange},
+	"/kefu.kb.v1.KbService/PublishArticle":        {PermKbWrite, ScopeNone, AuditChange},
+	"/kefu.kb.v1.KbService/ArchiveArticle":        {PermKbWrite, ScopeNone, AuditChange},
+	"/kefu.kb.v1.KbService/RestoreArticle":        {PermKbWrite, ScopeNone, AuditChange},
+	"/kefu.kb.v1.KbService/ListArticleVersions":   {PermKbRead, ScopeNone, AuditNone},
+	"/kefu.kb.v1.KbService/GetArticleVersion":     {PermKbRead, ScopeNone, AuditNone},
+	"/kefu.kb.v1.KbService/SearchArticles":        {PermKbRead, ScopeNone, AuditNone},
+	"/kefu.kb.v1.KbService/SuggestArticles":       {PermKbRead, ScopeTicket, AuditNone},
+	"/kefu.kb.v1.KbService/RecordArticleUse":      {PermKbUse, ScopeTicket, AuditChange},
+	"/kefu.kb.v1.KbService/GetKbReport":           {PermKbReport, ScopeNone, AuditNone},
+	"/kefu.kb.v1.KbService/CreateCannedResponse":  {PermKbWrite, ScopeNone, AuditChange},
+	"/kefu.kb.v1.KbService/GetCannedResponse":     {PermKbRead, ScopeNone, AuditNone},
+	"/kefu.kb.v1.KbService/ListCannedResponses":   {PermKbRead, ScopeNone, AuditNone},
+	"/kefu.kb.v1.KbService/UpdateCannedResponse":  {PermKbWrite, ScopeNone, AuditChange},
+	"/kefu.kb.v1.KbService/DeleteCannedResponse":  {PermKbWrite, ScopeNone, AuditChange},
+	"/kefu.kb.v1.KbService/RenderCannedResponse":  {PermKbRead, ScopeTicket, AuditRead},
+	"/kefu.auth.v1.KeyService/CreateApiKey":       {PermKeysAdmin, ScopeNone, AuditChange},
+	"/kefu.auth.v1.KeyService/ListApiKeys":        {PermKeysAdmin, ScopeNone, AuditNone},
+	"/kefu.auth.v1.KeyService/RotateApiKey":       {PermKeysAdmin, ScopeNone, AuditChange},
+	"/kefu.auth.v1.KeyService/RevokeApiKey":       {PermKeysAdmin, ScopeNone, AuditChange},
+	"/kefu.auth.v1.AuditService/ListAuditRecords": {PermAuditRead, ScopeNone, AuditRead},
 }
 
 // grants is what each role may do. Scope narrows it further per object (an agent's tickets are those
@@ -251,13 +278,15 @@ var grants = map[string][]Permission{
 		PermTicketsResolve, PermTicketsSatisfaction, PermTaxonomyRead,
 		PermCustomersRead, PermCustomersWrite, PermCustomersReveal, PermCustomersVerify,
 		PermRoutingRead, PermRoutingPresence, PermRoutingTransfer, PermSLARead, PermMessagesRead,
-		PermIncidentsRead, PermIncidentsDiscuss, PermIncidentsCompensate, PermStatusNotices},
+		PermIncidentsRead, PermIncidentsDiscuss, PermIncidentsCompensate, PermStatusNotices,
+		PermKbRead, PermKbUse},
 	RoleSupervisor: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
 		PermTicketsResolve, PermTicketsSatisfaction, PermTicketsAssign, PermTicketsArchive, PermTaxonomyRead,
 		PermCustomersRead, PermCustomersWrite, PermCustomersReveal, PermCustomersVerify, PermCustomersMerge,
 		PermRoutingRead, PermRoutingPresence, PermRoutingTransfer, PermSLARead, PermAnalyticsRead, PermMessagesRead,
 		PermNotifyRead, PermIncidentsRead, PermIncidentsManage, PermIncidentsDiscuss, PermIncidentsCompensate,
-		PermIncidentsApprove, PermStatusNotices},
+		PermIncidentsApprove, PermStatusNotices,
+		PermKbRead, PermKbUse, PermKbWrite, PermKbReport},
 	// Admins handle PIPL requests (export, erasure) besides configuring the suite.
 	RoleAdmin: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsWork, PermTicketsEscalate,
 		PermTicketsResolve, PermTicketsSatisfaction, PermTicketsAssign, PermTicketsArchive, PermTaxonomyRead,
@@ -266,17 +295,20 @@ var grants = map[string][]Permission{
 		PermCustomersPrivacy, PermTiersAdmin, PermRoutingRead, PermRoutingAdmin, PermRoutingPresence, PermRoutingTransfer,
 		PermSLARead, PermSLAAdmin, PermAnalyticsRead, PermMessagesRead, PermNotifyRead, PermNotifyAdmin,
 		PermIncidentsRead, PermIncidentsManage, PermIncidentsDiscuss, PermIncidentsCompensate, PermIncidentsApprove,
-		PermStatusNotices},
+		PermStatusNotices,
+		PermKbRead, PermKbUse, PermKbWrite, PermKbReport},
 	// Auditors read masked records and the audit log; unmasking stays with staff who have a reason.
 	RoleAuditor: {PermTicketsGet, PermTicketsList, PermTaxonomyRead, PermAuditRead, PermCustomersRead, PermRoutingRead,
-		PermSLARead, PermAnalyticsRead, PermMessagesRead, PermNotifyRead, PermIncidentsRead},
+		PermSLARead, PermAnalyticsRead, PermMessagesRead, PermNotifyRead, PermIncidentsRead,
+		PermKbRead, PermKbReport},
 	// Services act on every ticket for their own work (routing assigns, the SLA timer escalates); they
 	// neither submit for customers nor configure the suite. Intake resolves and verifies customers on
 	// submit; routing and the SLA timer read tiers; the notifier reads delivery contacts, never whole records.
 	RoleService: {PermTicketsGet, PermTicketsList, PermTicketsClassify, PermTicketsAssign, PermTicketsWork,
 		PermTicketsEscalate, PermTicketsResolve, PermTaxonomyRead,
 		PermCustomersRead, PermCustomersResolve, PermCustomersVerify, PermCustomersDeliver, PermRoutingRead, PermSLARead,
-		PermMessagesRead, PermMessagesReport, PermIncidentsRead, PermStatusNotices},
+		PermMessagesRead, PermMessagesReport, PermIncidentsRead, PermStatusNotices,
+		PermKbRead},
 }
 
 // RuleFor returns the rule of a full method name ("/pkg.Service/Method"); ok is false for a method the

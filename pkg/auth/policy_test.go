@@ -16,6 +16,7 @@ import (
 	_ "kefu.dev/pkg/api/kefu/auth/v1"      // registers the key and audit services
 	_ "kefu.dev/pkg/api/kefu/customer/v1"  // registers the customer service
 	_ "kefu.dev/pkg/api/kefu/intake/v1"    // registers the intake service
+	_ "kefu.dev/pkg/api/kefu/kb/v1"        // registers the knowledge-base service
 	_ "kefu.dev/pkg/api/kefu/notify/v1"    // registers the notify service
 	_ "kefu.dev/pkg/api/kefu/routing/v1"   // registers the routing service
 	_ "kefu.dev/pkg/api/kefu/sla/v1"       // registers the SLA service

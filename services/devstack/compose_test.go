@@ -69,7 +69,7 @@ func TestComposeFileDescribesTheSuite(t *testing.T) {
 	}
 	require.NoError(t, yaml.Unmarshal(b, &doc))
 
-	for _, name := range []string{"intake", "customer", "routing", "slatimer", "analytics", "notify", "gateway"} {
+	for _, name := range []string{"intake", "customer", "routing", "slatimer", "analytics", "notify", "kb", "gateway"} {
 		s, ok := doc.Services[name]
 		require.True(t, ok, "service %s missing from docker-compose.yml", name)
 		require.NotNil(t, s.Build, "service %s has no build section", name)
@@ -81,7 +81,7 @@ func TestComposeFileDescribesTheSuite(t *testing.T) {
 			require.True(t, reads[k] || strings.HasPrefix(k, "OTEL_"), "service %s: variable %s is not one its binary reads", name, k)
 		}
 	}
-	for _, name := range []string{"intake", "customer", "routing", "slatimer", "analytics", "notify"} {
+	for _, name := range []string{"intake", "customer", "routing", "slatimer", "analytics", "notify", "kb"} {
 		env := doc.Services[name].Environment
 		require.Contains(t, env["DATABASE_URL"], "kefu_"+name+":", "%s must connect as its runtime role", name)
 		require.Contains(t, env["KEFU_MIGRATE_DATABASE_URL"], "kefu_"+name+"_owner:", "%s's migrations run as the owner role", name)
@@ -111,6 +111,8 @@ func TestComposeFileDescribesTheSuite(t *testing.T) {
 	require.Equal(t, "routing:7003", gw["KEFU_ROUTING_ADDR"], "the gateway serves /v1/groups from the routing service")
 	require.Equal(t, "slatimer:7004", gw["KEFU_SLATIMER_ADDR"], "the gateway serves /v1/slaPolicies from the SLA timer service")
 	require.Equal(t, "notify:7006", gw["KEFU_NOTIFY_ADDR"], "the gateway serves /v1/webhooks from the notify service")
+	require.Equal(t, "kb:7007", gw["KEFU_KB_ADDR"], "the gateway serves /v1/articles from the knowledge base")
+	require.Equal(t, "0.0.0.0:7007", doc.Services["kb"].Environment["KEFU_GRPC_ADDR"], "the knowledge base listens where the gateway calls it")
 	no := doc.Services["notify"].Environment
 	require.Equal(t, "0.0.0.0:7006", no["KEFU_GRPC_ADDR"], "notify listens where the gateway calls it")
 	for k, want := range map[string]string{"KEFU_INTAKE_ADDR": "intake:7001", "KEFU_CUSTOMER_ADDR": "customer:7002",
@@ -122,7 +124,7 @@ func TestComposeFileDescribesTheSuite(t *testing.T) {
 	}
 	init, err := os.ReadFile(filepath.Join(root, "deploy", "postgres", "init.sql"))
 	require.NoError(t, err)
-	for _, name := range []string{"intake", "customer", "routing", "slatimer", "analytics", "notify"} {
+	for _, name := range []string{"intake", "customer", "routing", "slatimer", "analytics", "notify", "kb"} {
 		for _, stmt := range []string{"CREATE ROLE kefu_" + name + "_owner ", "CREATE ROLE kefu_" + name + " ",
 			"CREATE SCHEMA " + name + " AUTHORIZATION kefu_" + name + "_owner;"} {
 			require.Contains(t, string(init), stmt, "deploy/postgres/init.sql must create %s's roles and schema", name)

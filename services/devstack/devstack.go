@@ -23,6 +23,7 @@ import (
 	"kefu.dev/services/customer"
 	"kefu.dev/services/gateway"
 	"kefu.dev/services/intake"
+	"kefu.dev/services/kb"
 	"kefu.dev/services/notify"
 	"kefu.dev/services/routing"
 	"kefu.dev/services/slatimer"
@@ -45,6 +46,7 @@ type Config struct {
 	SlatimerPort  int
 	AnalyticsPort int
 	NotifyPort    int
+	KBPort        int
 	// RateLimits overrides the services' rate limits (auth.ParseLimits' form); empty keeps the defaults.
 	RateLimits string
 	// ServiceLogger returns the logger of one service (tagged with its name); nil derives them from Run's
@@ -57,13 +59,13 @@ func DefaultConfig() Config {
 	return Config{
 		DataDir: ".kefu/dev", NATSPort: 4222, Host: "127.0.0.1", HTTPPort: 8080, IssuerPort: 8090,
 		IntakePort: 7001, CustomerPort: 7002, RoutingPort: 7003, SlatimerPort: 7004, AnalyticsPort: 7005,
-		NotifyPort: 7006,
+		NotifyPort: 7006, KBPort: 7007,
 	}
 }
 
 // Addresses are where the running stack listens.
 type Addresses struct {
-	REST, Intake, Customer, Routing, Slatimer, Analytics, Notify, NATS, Postgres string
+	REST, Intake, Customer, Routing, Slatimer, Analytics, Notify, KB, NATS, Postgres string
 	// JWKS is the dev identity provider's key set, which the services trust for staff tokens.
 	JWKS string
 }
@@ -132,6 +134,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	if err != nil {
 		return fmt.Errorf("provision notify roles: %w", err)
 	}
+	kroles, err := pgxutil.Provision(ctx, adminURL, "kb")
+	if err != nil {
+		return fmt.Errorf("provision kb roles: %w", err)
+	}
 	// The schemas are migrated before anything serves: intake's keys at the customer service and at
 	// routing, and routing's key at intake, go into their api_keys tables, and a stack that is ready has every schema in place (a
 	// stack stopped at once does not cut a migration short).
@@ -153,6 +159,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	if err := notify.Migrate(ctx, notify.Config{MigrateDatabaseURL: nroles.OwnerURL}); err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
+	if err := kb.Migrate(ctx, kb.Config{MigrateDatabaseURL: kroles.OwnerURL}); err != nil {
+		return fmt.Errorf("kb: %w", err)
+	}
 	intakeKey, err := ensureServiceKey(ctx, intakeAtCustomer, dataDir, croles.RuntimeURL, pepper)
 	if err != nil {
 		return err
@@ -165,7 +174,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	if err != nil {
 		return err
 	}
-	ncfg := notify.DefaultConfig()
+	ncfg, kcfg := notify.DefaultConfig(), kb.DefaultConfig()
 	for _, k := range []struct {
 		key  serviceKey
 		url  string
@@ -175,6 +184,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 		{notifyAtCustomer, croles.RuntimeURL, &ncfg.CustomerAPIKey},
 		{notifyAtSlatimer, sroles.RuntimeURL, &ncfg.SlatimerAPIKey},
 		{notifyAtRouting, rroles.RuntimeURL, &ncfg.RoutingAPIKey},
+		{kbAtIntake, roles.RuntimeURL, &kcfg.IntakeAPIKey},
+		{kbAtRouting, rroles.RuntimeURL, &kcfg.RoutingAPIKey},
 	} {
 		if *k.dest, err = ensureServiceKey(ctx, k.key, dataDir, k.url, pepper); err != nil {
 			return err
@@ -233,6 +244,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	ncfg.DatabaseURL, ncfg.MigrateDatabaseURL, ncfg.NATSURL = nroles.RuntimeURL, nroles.OwnerURL, ns.ClientURL()
 	ncfg.Auth, ncfg.Reflection = authCfg, true
 	ncfg.Migrate = false // done above
+	kcfg.DatabaseURL, kcfg.MigrateDatabaseURL, kcfg.NATSURL = kroles.RuntimeURL, kroles.OwnerURL, ns.ClientURL()
+	kcfg.Auth, kcfg.Reflection = authCfg, true
+	kcfg.Migrate = false // done above
 	svcs := []svc{
 		{cfg.IntakePort, &addrs.Intake, func(ctx context.Context, l net.Listener) error {
 			return intake.Serve(ctx, icfg, svcLog("intake"), l)
@@ -251,6 +265,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 		}},
 		{cfg.NotifyPort, &addrs.Notify, func(ctx context.Context, l net.Listener) error {
 			return notify.Serve(ctx, ncfg, svcLog("notify"), l)
+		}},
+		{cfg.KBPort, &addrs.KB, func(ctx context.Context, l net.Listener) error {
+			return kb.Serve(ctx, kcfg, svcLog("kb"), l)
 		}},
 	}
 	lis := make([]net.Listener, len(svcs))
@@ -273,9 +290,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addresses
 	icfg.RoutingAddr, icfg.RoutingAPIKey = addrs.Routing, intakeRoutingKey
 	rcfg.IntakeAddr = addrs.Intake
 	ncfg.IntakeAddr, ncfg.CustomerAddr, ncfg.SlatimerAddr, ncfg.RoutingAddr = addrs.Intake, addrs.Customer, addrs.Slatimer, addrs.Routing
+	kcfg.IntakeAddr, kcfg.RoutingAddr = addrs.Intake, addrs.Routing
 	gcfg := gateway.DefaultConfig()
 	gcfg.IntakeAddr, gcfg.CustomerAddr, gcfg.RoutingAddr = addrs.Intake, addrs.Customer, addrs.Routing
-	gcfg.SlatimerAddr, gcfg.AnalyticsAddr, gcfg.NotifyAddr = addrs.Slatimer, addrs.Analytics, addrs.Notify
+	gcfg.SlatimerAddr, gcfg.AnalyticsAddr, gcfg.NotifyAddr, gcfg.KBAddr = addrs.Slatimer, addrs.Analytics, addrs.Notify, addrs.KB
 
 	g, gctx := errgroup.WithContext(ctx)
 	for i, s := range svcs {
@@ -307,10 +325,11 @@ func (a Addresses) Banner() string {
   gRPC slatimer    %s
   gRPC analytics   %s
   gRPC notify      %s
+  gRPC kb          %s
   NATS JetStream   %s
   PostgreSQL       %s
   Dev JWKS         %s
 Mint a staff token: go run ./services/devstack/cmd/kefu-dev token --role admin
 Press Ctrl-C to stop.
-`, a.REST, a.REST, a.Intake, a.Customer, a.Routing, a.Slatimer, a.Analytics, a.Notify, a.NATS, a.Postgres, a.JWKS)
+`, a.REST, a.REST, a.Intake, a.Customer, a.Routing, a.Slatimer, a.Analytics, a.Notify, a.KB, a.NATS, a.Postgres, a.JWKS)
 }

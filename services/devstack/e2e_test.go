@@ -129,6 +129,9 @@ func TestReadmeWalkthroughWorksAsPrinted(t *testing.T) {
 	cmd.Dir = t.TempDir()
 	out, err = cmd.CombinedOutput()
 	require.NoError(t, err, "README walkthrough failed:\n%s", out)
+	if os.Getenv("KEFU_PRINT_README") != "" {
+		t.Logf("walkthrough output:\n%s", out)
+	}
 	for _, want := range []string{`"TICKET_STATUS_ARCHIVED"`, "UNAUTHENTICATED\nPERMISSION_DENIED\n", `"revoked":true`,
 		`{"method":"SubmitTicket","principal":"adapter:web-chat","result":"OK"}`, `{"method":"ArchiveTicket","principal":"staff:`,
 		`{"name":"张*","nationalId":"110105********002X","phone":"139****5678","masked":true}`, "[true]\nvip\n13912345678\n",
@@ -147,6 +150,9 @@ func TestReadmeWalkthroughWorksAsPrinted(t *testing.T) {
 		`[{"kind":"MESSAGE_KIND_AGENT_REPLY","channel":"CHANNEL_WEB_CHAT","state":"DELIVERY_STATE_QUEUED","numbered":false},` +
 			`{"kind":"MESSAGE_KIND_ACKNOWLEDGEMENT","channel":"CHANNEL_WEB_CHAT","state":"DELIVERY_STATE_QUEUED","numbered":true}]`,
 		`{"subjects":["kefu.ticket.*"],"state":"WEBHOOK_STATE_ACTIVE","retryHours":25,"signed":true}`,
+		"ARTICLE_STATUS_PUBLISHED\n",
+		`{"title":"快递延误或包裹未送达怎么办","snippet":"<mark>包裹</mark>超过承诺时间未送达时：先查询物流轨迹，再联系快递站催派；超过 3 天可申请补偿。"}`,
+		`[{"mine":true,"subcategoryMatch":true}]`, `[{"title":"快递延误或包裹未送达怎么办","insertedCount":"1"}]`, "\ntrue\n",
 		`{"numbered":true,"status":"INCIDENT_STATUS_ACTIVE"}`, `{"linked":true,"urgency":"URGENCY_URGENT"}`,
 		"受暴雨影响，部分地区快递延误，敬请谅解。\n", `{"tickets":"1"}`, `{"status":"INCIDENT_STATUS_CLOSED","keptOpen":"1"}`,
 		"# Post-mortem INC…: 暴雨导致快递延误\n",
@@ -165,7 +171,7 @@ func TestEveryServiceServesHealthAndReflection(t *testing.T) {
 	t.Parallel()
 	a := startStack(t)
 	for name, addr := range map[string]string{"intake": a.Intake, "customer": a.Customer, "routing": a.Routing, "slatimer": a.Slatimer,
-		"analytics": a.Analytics, "notify": a.Notify} {
+		"analytics": a.Analytics, "notify": a.Notify, "kb": a.KB} {
 		cc, err := grpcx.Dial(addr)
 		require.NoError(t, err)
 		defer cc.Close()

@@ -45,6 +45,9 @@ var (
 	notifyAtCustomer = serviceKey{caller: "notify", callee: "customer", schema: "customer", file: "notify-customer-api-key"}
 	notifyAtSlatimer = serviceKey{caller: "notify", callee: "slatimer", schema: "slatimer", file: "notify-slatimer-api-key"}
 	notifyAtRouting  = serviceKey{caller: "notify", callee: "routing", schema: "routing", file: "notify-routing-api-key"}
+	// kbAtIntake and kbAtRouting are the knowledge base's keys (--intake-api-key, --routing-api-key).
+	kbAtIntake  = serviceKey{caller: "kb", callee: "intake", schema: "intake", file: "kb-intake-api-key"}
+	kbAtRouting = serviceKey{caller: "kb", callee: "routing", schema: "routing", file: "kb-routing-api-key"}
 )
 
 func (k serviceKey) String() string { return k.caller + "'s API key at " + k.callee }

@@ -25,6 +25,7 @@ import (
 	authv1 "kefu.dev/pkg/api/kefu/auth/v1"
 	customerv1 "kefu.dev/pkg/api/kefu/customer/v1"
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
+	kbv1 "kefu.dev/pkg/api/kefu/kb/v1"
 	notifyv1 "kefu.dev/pkg/api/kefu/notify/v1"
 	routingv1 "kefu.dev/pkg/api/kefu/routing/v1"
 	slav1 "kefu.dev/pkg/api/kefu/sla/v1"
@@ -56,7 +57,7 @@ const (
 const idleTimeout = 2 * time.Minute
 
 // Config configures the gateway. A zero field takes its Default value, except IntakeAddr, which is
-// required, and CustomerAddr, RoutingAddr, SlatimerAddr, AnalyticsAddr and NotifyAddr.
+// required, and CustomerAddr, RoutingAddr, SlatimerAddr, AnalyticsAddr, NotifyAddr and KBAddr.
 type Config struct {
 	// HTTPAddr is the listen address for Run (host:port).
 	HTTPAddr string
@@ -77,6 +78,9 @@ type Config struct {
 	// NotifyAddr is the gRPC target of the notify service, which serves /v1/tickets/{ticket_id}/messages,
 	// /v1/messages/*, /v1/messageTemplates and /v1/webhooks. Empty leaves those routes out (they answer 404).
 	NotifyAddr string
+	// KBAddr is the gRPC target of the knowledge base, which serves /v1/articles, /v1/cannedResponses,
+	// /v1/kbReport and /v1/tickets/{ticket_id}/articleSuggestions. Empty leaves those routes out.
+	KBAddr string
 	// MaxBodyBytes is the largest request body accepted; a larger one is answered 413.
 	MaxBodyBytes int64
 	// ReadHeaderTimeout bounds reading a request's headers (slowloris protection).
@@ -182,7 +186,7 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config, logger *slog.Logger
 	logger.InfoContext(ctx, "gateway listening", slog.String("addr", ln.Addr().String()),
 		slog.String("intake_addr", cfg.IntakeAddr), slog.String("customer_addr", cfg.CustomerAddr),
 		slog.String("routing_addr", cfg.RoutingAddr), slog.String("slatimer_addr", cfg.SlatimerAddr),
-		slog.String("analytics_addr", cfg.AnalyticsAddr), slog.String("notify_addr", cfg.NotifyAddr),
+		slog.String("analytics_addr", cfg.AnalyticsAddr), slog.String("notify_addr", cfg.NotifyAddr), slog.String("kb_addr", cfg.KBAddr),
 		slog.Int64("max_body_bytes", cfg.MaxBodyBytes))
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -274,6 +278,11 @@ func NewHandler(ctx context.Context, cfg Config, logger *slog.Logger) (http.Hand
 		_ = closeConn()
 		return nil, nil, err
 	}
+	kbConn, err := dial("kb", cfg.KBAddr)
+	if err != nil {
+		_ = closeConn()
+		return nil, nil, err
+	}
 
 	mux := newServeMux()
 	if err := intakev1.RegisterIntakeServiceHandlerClient(ctx, mux, intakev1.NewIntakeServiceClient(conn)); err != nil {
@@ -326,6 +335,12 @@ func NewHandler(ctx context.Context, cfg Config, logger *slog.Logger) (http.Hand
 		if err := notifyv1.RegisterNotifyServiceHandlerClient(ctx, mux, notifyv1.NewNotifyServiceClient(notifyConn)); err != nil {
 			_ = closeConn()
 			return nil, nil, fmt.Errorf("register notify routes: %w", err)
+		}
+	}
+	if kbConn != nil {
+		if err := kbv1.RegisterKbServiceHandlerClient(ctx, mux, kbv1.NewKbServiceClient(kbConn)); err != nil {
+			_ = closeConn()
+			return nil, nil, fmt.Errorf("register kb routes: %w", err)
 		}
 	}
 	if err := registerPlainRoutes(mux, healthpb.NewHealthClient(conn)); err != nil {

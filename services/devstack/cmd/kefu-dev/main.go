@@ -39,6 +39,7 @@ func main() {
 		fs.IntVar(&cfg.SlatimerPort, "slatimer-port", cfg.SlatimerPort, "slatimer gRPC port")
 		fs.IntVar(&cfg.AnalyticsPort, "analytics-port", cfg.AnalyticsPort, "analytics gRPC port")
 		fs.IntVar(&cfg.NotifyPort, "notify-port", cfg.NotifyPort, "notify gRPC port")
+		fs.IntVar(&cfg.KBPort, "kb-port", cfg.KBPort, "knowledge base gRPC port")
 		return func(ctx context.Context, log *slog.Logger) error {
 			switch args := fs.Args(); {
 			case len(args) == 0:
