@@ -183,9 +183,6 @@ func (a *App) ListIncidents(ctx context.Context, status incident.Status, size in
 	return out, next, nil
 }
 
-// ReasonIncidentEtag is the Aborted reason of a stale incident etag.
-const ReasonIncidentEtag = ReasonEtagMismatch
-
 // UpdateIncident changes the named fields of an active incident whose version is still etag.
 func (a *App) UpdateIncident(ctx context.Context, id uuid.UUID, etag string, fields []string, in incident.Incident) (IncidentView, error) {
 	_, actor, err := caller(ctx)
@@ -199,7 +196,7 @@ func (a *App) UpdateIncident(ctx context.Context, id uuid.UUID, etag string, fie
 			return err
 		}
 		if strings.Trim(strings.TrimPrefix(etag, "W/"), `"`) != strconv.FormatInt(cur.Version, 10) {
-			return apierr.New(apierr.KindAborted, ReasonIncidentEtag, "the incident changed since etag %q was read: read it again", etag).
+			return apierr.New(apierr.KindAborted, ReasonEtagMismatch, "the incident changed since etag %q was read: read it again", etag).
 				WithMeta("current_etag", strconv.FormatInt(cur.Version, 10)).WithCause(ErrEtagMismatch)
 		}
 		if err := cur.CheckActive(); err != nil {
@@ -267,7 +264,7 @@ func (a *App) linkOne(ctx context.Context, ticketID uuid.UUID, i incident.Incide
 	link := linkFor(i)
 	now := a.now()
 	changed := false
-	res, err := a.store.UpdateTicket(ctx, ticketID, auth.TicketScope{All: true}, nil, now, func(t *ticket.Ticket) (store.Write, error) {
+	_, err := a.store.UpdateTicket(ctx, ticketID, auth.TicketScope{All: true}, nil, now, func(t *ticket.Ticket) (store.Write, error) {
 		before := classificationOf(t)
 		ch, err := t.LinkIncident(link, actor, now)
 		if err != nil || ch.Empty() {
@@ -283,7 +280,6 @@ func (a *App) linkOne(ctx context.Context, ticketID uuid.UUID, i incident.Incide
 		}
 		return false, err
 	}
-	_ = res
 	return changed, nil
 }
 
