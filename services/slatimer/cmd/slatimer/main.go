@@ -2,7 +2,8 @@
 // KEFU_ variable (--grpc-addr ↔ KEFU_GRPC_ADDR); DATABASE_URL and NATS_URL keep their standard names.
 //
 //	slatimer [flags]           serve
-//	slatimer [flags] migrate   apply migrations and exit
+//	slatimer [flags] migrate                          apply migrations and exit
+//	slatimer [flags] issue-service-key --id <caller>  issue an API key at slatimer for service <caller>, print it
 package main
 
 import (
@@ -10,8 +11,10 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"kefu.dev/pkg/auth"
+	"kefu.dev/pkg/platform"
 	"kefu.dev/pkg/service"
 	"kefu.dev/services/slatimer"
 )
@@ -33,6 +36,7 @@ func main() {
 		fs.DurationVar(&cfg.OutboxReplayWindow, "outbox-replay-window", cfg.OutboxReplayWindow, "how long published events stay in the outbox")
 		fs.DurationVar(&cfg.StreamMaxAge, "stream-max-age", cfg.StreamMaxAge, "how long the KEFU stream keeps events")
 		fs.DurationVar(&cfg.StreamDuplicates, "stream-duplicates", cfg.StreamDuplicates, "the KEFU stream's dedupe window")
+		fs.IntVar(&cfg.StreamReplicas, "stream-replicas", cfg.StreamReplicas, "the KEFU stream's replicas in a NATS cluster (1 on one server)")
 		auth.BindFlags(fs, &cfg.Auth)
 		fs.BoolVar(&cfg.Reflection, "reflection", cfg.Reflection, "serve gRPC reflection without credentials (dev only)")
 		fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "graceful stop deadline of the gRPC server")
@@ -46,8 +50,12 @@ func main() {
 				}
 				log.InfoContext(ctx, "migrations applied")
 				return nil
+			case args[0] == "issue-service-key":
+				return platform.IssueServiceKeyCommand(ctx, args[1:], os.Stdout, func(ctx context.Context, id string) (string, error) {
+					return slatimer.IssueServiceKey(ctx, cfg, id)
+				})
 			default:
-				return fmt.Errorf("unknown command %q: want migrate", args[0])
+				return fmt.Errorf("unknown command %q: want migrate or issue-service-key", args[0])
 			}
 		}
 	})
