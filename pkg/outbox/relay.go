@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
@@ -84,6 +85,8 @@ type RelayOptions struct {
 	Propagator propagation.TextMapPropagator
 	// TracerProvider starts the producer spans; nil uses the global provider.
 	TracerProvider trace.TracerProvider
+	// MeterProvider makes the relay's counter (kefu.outbox.published); nil uses the global provider.
+	MeterProvider metric.MeterProvider
 }
 
 // Relay publishes committed outbox rows to JetStream: per partition in id order, each partition by one
@@ -105,6 +108,9 @@ type Relay struct {
 	natsUp   chan struct{} // NATS (re)connected: cut a retry wait short
 	running  atomic.Bool
 	ownsAll  atomic.Bool // this relay holds every partition lock: no other replica needs waking
+
+	// published counts events JetStream acknowledged (kefu.outbox.published).
+	published metric.Int64Counter
 
 	// State below is owned by the loop goroutine.
 	pub        jetstream.JetStream
@@ -168,15 +174,21 @@ func NewRelay(pool *pgxpool.Pool, js jetstream.JetStream, o RelayOptions) *Relay
 	if o.AnnounceInterval <= 0 {
 		o.AnnounceInterval = DefaultAnnounceInterval
 	}
+	if o.MeterProvider == nil {
+		o.MeterProvider = otel.GetMeterProvider()
+	}
+	published, _ := o.MeterProvider.Meter(tracerName).Int64Counter("kefu.outbox.published",
+		metric.WithDescription("Events the outbox relay published and JetStream acknowledged."), metric.WithUnit("{event}"))
 	return &Relay{
-		pool:     pool,
-		js:       js,
-		o:        o,
-		log:      o.Logger.With("component", "outbox_relay"),
-		wake:     make(chan struct{}, 1),
-		announce: make(chan struct{}, 1),
-		natsUp:   make(chan struct{}, 1),
-		waveSeen: make(map[string]struct{}, o.BatchSize),
+		pool:      pool,
+		js:        js,
+		o:         o,
+		log:       o.Logger.With("component", "outbox_relay"),
+		wake:      make(chan struct{}, 1),
+		announce:  make(chan struct{}, 1),
+		natsUp:    make(chan struct{}, 1),
+		waveSeen:  make(map[string]struct{}, o.BatchSize),
+		published: published,
 	}
 }
 
@@ -611,6 +623,7 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 			}
 		}
 		acked, err := r.publishWave(ctx, batch[i:j], during)
+		r.published.Add(ctx, int64(len(acked)))
 		for k, seq := range acked {
 			r.unmarkedIDs = append(r.unmarkedIDs, batch[i+k].id)
 			r.unmarkedSeqs = append(r.unmarkedSeqs, int64(seq))

@@ -152,6 +152,9 @@ func Open(ctx context.Context, o Options, log *slog.Logger) (p *Platform, err er
 	if p.Server, err = grpcx.NewServer(opts); err != nil {
 		return nil, fmt.Errorf("grpc server: %w", err)
 	}
+	if err := p.registerMetrics(ctx); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	apikeys.NewServer(keys, authn.Forget).Register(p.Server)
 	audit.NewServer(audit.New(p.Pool)).Register(p.Server)
 	return p, nil

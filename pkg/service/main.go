@@ -27,6 +27,7 @@ var EnvOverrides = map[string]string{"database-url": "DATABASE_URL", "nats-url":
 func Main(name string, define func(fs *flag.FlagSet) func(ctx context.Context, log *slog.Logger) error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://<addr>/metrics (empty: off)")
 	run := define(fs)
 	if err := config.Parse(fs, os.Args[1:], os.Getenv, EnvOverrides); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -35,6 +36,7 @@ func Main(name string, define func(fs *flag.FlagSet) func(ctx context.Context, l
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(2)
 	}
+	exitIfHealthcheck(name, fs)
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %s: %v\n", name, config.EnvName("log-level"), err)
@@ -48,7 +50,13 @@ func Main(name string, define func(fs *flag.FlagSet) func(ctx context.Context, l
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(1)
 	}
+	stopMetrics, err := serveMetrics(ctx, name, *metricsAddr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %s: %v\n", name, config.EnvName("metrics-addr"), err)
+		os.Exit(1)
+	}
 	err = run(ctx, log)
+	stopMetrics() // os.Exit below skips deferred calls
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	_ = shutdown(sctx)
 	cancel()

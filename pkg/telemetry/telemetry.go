@@ -30,7 +30,7 @@ func Setup(ctx context.Context, service string, getenv func(string) string) (fun
 	if err != nil {
 		return nil, fmt.Errorf("otel span exporter: %w", err)
 	}
-	res, err := resource.Merge(resource.Default(), resource.NewWithAttributes(semconv.SchemaURL, semconv.ServiceName(service)))
+	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(semconv.ServiceName(service)))
 	if err != nil {
 		res = resource.Default()
 	}

@@ -58,6 +58,9 @@ type Config struct {
 	// StreamMaxAge and StreamDuplicates configure the KEFU stream, as intake's do (--stream-max-age,
 	// --stream-duplicates); every service ensures the stream, so set them alike.
 	StreamMaxAge, StreamDuplicates time.Duration
+	// StreamReplicas is the KEFU stream's replication factor in a NATS cluster (--stream-replicas; 1 on a
+	// single server, 3 on a three-node cluster); every publisher ensures the stream, so set it alike.
+	StreamReplicas int
 	// Auth is how callers are authenticated.
 	Auth auth.Config
 	// Reflection serves gRPC server reflection without credentials (--reflection). Dev only.
@@ -88,7 +91,7 @@ func DefaultConfig() Config {
 		// makes small batches anyway: a fetch takes what arrived within 50 ms.
 		GRPCAddr: "127.0.0.1:7005", Migrate: true, DBMaxConns: 8, BatchSize: 5000, IngestConcurrency: 2,
 		SweepInterval: time.Minute, OutboxReplayWindow: outbox.DefaultReplayWindow, StreamMaxAge: events.DefaultMaxAge,
-		StreamDuplicates: events.DefaultDuplicates, Auth: auth.DefaultConfig(), ShutdownTimeout: 10 * time.Second,
+		StreamDuplicates: events.DefaultDuplicates, StreamReplicas: 1, Auth: auth.DefaultConfig(), ShutdownTimeout: 10 * time.Second,
 		BusinessZone: "Asia/Shanghai", SurgeInterval: time.Minute, SurgeFactor: 3, SurgeMinTickets: 20, SurgeBaselineWeeks: 4,
 	}
 }
@@ -141,6 +144,9 @@ func (c Config) Validate() error {
 	if c.DBMaxConns < 4 {
 		bad("db-max-conns", "must be at least 4")
 	}
+	if c.StreamReplicas < 1 || c.StreamReplicas > 5 {
+		bad("stream-replicas", "must be between 1 and 5")
+	}
 	if err := c.Auth.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -158,7 +164,7 @@ func Migrate(ctx context.Context, cfg Config) error {
 func (c Config) platformOptions() platform.Options {
 	return platform.Options{Name: "analytics", Schema: store.Schema, Migrations: store.Migrations(),
 		DatabaseURL: c.DatabaseURL, MigrateDatabaseURL: c.MigrateDatabaseURL, Migrate: c.Migrate, DBMaxConns: c.DBMaxConns,
-		NATSURL: c.NATSURL, Stream: events.StreamConfig{MaxAge: c.StreamMaxAge, Duplicates: c.StreamDuplicates},
+		NATSURL: c.NATSURL, Stream: events.StreamConfig{MaxAge: c.StreamMaxAge, Duplicates: c.StreamDuplicates, Replicas: c.StreamReplicas},
 		OutboxReplayWindow: c.OutboxReplayWindow, Auth: c.Auth, Reflection: c.Reflection,
 		ShutdownTimeout: c.ShutdownTimeout, Clock: c.Clock}
 }

@@ -64,6 +64,9 @@ type Config struct {
 	// StreamMaxAge and StreamDuplicates configure the KEFU stream, as intake's do (--stream-max-age,
 	// --stream-duplicates); every publisher ensures the stream, so set them alike.
 	StreamMaxAge, StreamDuplicates time.Duration
+	// StreamReplicas is the KEFU stream's replication factor in a NATS cluster (--stream-replicas; 1 on a
+	// single server, 3 on a three-node cluster); every publisher ensures the stream, so set it alike.
+	StreamReplicas int
 	// Auth is how callers are authenticated.
 	Auth auth.Config
 	// Reflection serves gRPC server reflection without credentials (--reflection). Dev only.
@@ -80,7 +83,7 @@ func DefaultConfig() Config {
 		GRPCAddr: "127.0.0.1:7002", Migrate: true, DBMaxConns: 16,
 		VerifyMaxAttempts: 5, VerifyWindow: 15 * time.Minute, SweepInterval: time.Minute,
 		OutboxReplayWindow: outbox.DefaultReplayWindow, StreamMaxAge: events.DefaultMaxAge,
-		StreamDuplicates: events.DefaultDuplicates, Auth: auth.DefaultConfig(), ShutdownTimeout: 10 * time.Second,
+		StreamDuplicates: events.DefaultDuplicates, StreamReplicas: 1, Auth: auth.DefaultConfig(), ShutdownTimeout: 10 * time.Second,
 	}
 }
 
@@ -155,6 +158,9 @@ func (c Config) Validate() error {
 	if c.DBMaxConns < 4 {
 		bad("db-max-conns", "must be at least 4 (the outbox relay keeps two)")
 	}
+	if c.StreamReplicas < 1 || c.StreamReplicas > 5 {
+		bad("stream-replicas", "must be between 1 and 5")
+	}
 	if err := c.Auth.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -215,7 +221,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 func (c Config) platformOptions() platform.Options {
 	return platform.Options{Name: "customer", Schema: store.Schema, Migrations: store.Migrations(),
 		DatabaseURL: c.DatabaseURL, MigrateDatabaseURL: c.MigrateDatabaseURL, Migrate: c.Migrate, DBMaxConns: c.DBMaxConns,
-		NATSURL: c.NATSURL, Stream: events.StreamConfig{MaxAge: c.StreamMaxAge, Duplicates: c.StreamDuplicates},
+		NATSURL: c.NATSURL, Stream: events.StreamConfig{MaxAge: c.StreamMaxAge, Duplicates: c.StreamDuplicates, Replicas: c.StreamReplicas},
 		OutboxReplayWindow: c.OutboxReplayWindow, Auth: c.Auth, Reflection: c.Reflection,
 		ShutdownTimeout: c.ShutdownTimeout, Clock: c.Clock}
 }

@@ -1,12 +1,23 @@
 package devstack_test
 
 import (
+	"bytes"
+	"flag"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"text/template"
+	"time"
 
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
@@ -14,17 +25,51 @@ import (
 	"kefu.dev/pkg/service"
 )
 
+// repoRoot is the workspace root, where docker-compose.yml and deploy/ live.
+var repoRoot = filepath.Join("..", "..")
+
+// kefuService is a binary compose runs: its name (services/<name>/cmd/<name>, deploy/Dockerfile.<name>,
+// the compose service and its host name) and the port it listens on in its container.
+type kefuService struct {
+	Name string
+	Port int
+}
+
+// kefuServices lists every binary; TestEveryCommandHasAnImageAndAComposeService keeps it complete.
+var kefuServices = []kefuService{
+	{"intake", 7001}, {"customer", 7002}, {"routing", 7003}, {"slatimer", 7004}, {"analytics", 7005},
+	{"notify", 7006}, {"kb", 7007}, {"gateway", 8080},
+}
+
+// grpcServices are the kefuServices with a database, NATS and a gRPC API: all but the gateway.
+func grpcServices() []kefuService {
+	return slices.DeleteFunc(slices.Clone(kefuServices), func(s kefuService) bool { return s.Name == "gateway" })
+}
+
 // flagDef matches a flag definition in a command's source: fs.StringVar(&cfg.X, "name", ...) or
 // fs.String("name", ...).
 var flagDef = regexp.MustCompile(`fs\.[A-Z][A-Za-z0-9]*\(\s*(?:&[\w.]+,\s*)?"([a-z0-9-]+)"`)
 
 // envOf returns the variables a service's binary reads: one per flag its main defines (with auth.BindFlags'
-// when it calls it, and service.Main's --log-level), named as pkg/config names them.
+// when it calls it, and service.Main's own flags), named as pkg/config names them.
 func envOf(t *testing.T, root, name string) map[string]bool {
 	t.Helper()
 	src, err := os.ReadFile(filepath.Join(root, "services", name, "cmd", name, "main.go"))
 	require.NoError(t, err)
-	flags := []string{"log-level"}
+	var flags []string
+	shared, err := filepath.Glob(filepath.Join(root, "pkg", "service", "*.go"))
+	require.NoError(t, err)
+	for _, f := range shared {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for _, m := range flagDef.FindAllStringSubmatch(string(b), -1) {
+			flags = append(flags, m[1])
+		}
+	}
+	require.Contains(t, flags, "log-level", "service.Main's flags")
 	if strings.Contains(string(src), "auth.BindFlags(") {
 		authSrc, err := os.ReadFile(filepath.Join(root, "pkg", "auth", "config.go"))
 		require.NoError(t, err)
@@ -46,93 +91,548 @@ func envOf(t *testing.T, root, name string) map[string]bool {
 	return env
 }
 
-// TestComposeFileDescribesTheSuite parses docker-compose.yml (there is no Docker engine on CI machines) and
-// checks that every service is built from a command that exists, is given only variables its binary
-// reads, is wired to Postgres and NATS as its own roles, and that intake, routing and the gateway point at
-// the services they call.
+// runtimeEnv are variables compose may give a binary besides its flags': the Go runtime's and
+// OpenTelemetry's (read by pkg/telemetry and the SDK).
+func runtimeEnv(k string) bool {
+	return k == "GOMEMLIMIT" || k == "GOGC" || strings.HasPrefix(k, "OTEL_")
+}
+
+// composeSecrets are the variables compose refuses to start without (${X:?...}), with test values.
+func composeSecrets() map[string]string {
+	return map[string]string{
+		"KEFU_API_KEY_PEPPER":  strings.Repeat("ab", 32),
+		"KEFU_OIDC_ISSUER":     "https://id.example.com",
+		"KEFU_OIDC_JWKS_URL":   "https://id.example.com/jwks.json",
+		"KEFU_ENCRYPTION_KEYS": "k1:" + strings.Repeat("A", 43) + "=",
+		"KEFU_BLIND_INDEX_KEY": strings.Repeat("B", 43) + "=",
+	}
+}
+
+// composeServiceKey is one service's API key at another, in .env once issued (see the compose file's
+// header): `<issuer> issue-service-key --id <caller>` prints it.
+type composeServiceKey struct{ issuer, caller string }
+
+// composeServiceKeys maps each service key's variable to who issues it and who uses it.
+var composeServiceKeys = map[string]composeServiceKey{
+	"KEFU_CUSTOMER_API_KEY": {"customer", "intake"}, "KEFU_ROUTING_API_KEY": {"routing", "intake"},
+	"KEFU_INTAKE_API_KEY":        {"intake", "routing"},
+	"KEFU_NOTIFY_INTAKE_API_KEY": {"intake", "notify"}, "KEFU_NOTIFY_CUSTOMER_API_KEY": {"customer", "notify"},
+	"KEFU_NOTIFY_SLATIMER_API_KEY": {"slatimer", "notify"}, "KEFU_NOTIFY_ROUTING_API_KEY": {"routing", "notify"},
+	"KEFU_KB_INTAKE_API_KEY": {"intake", "kb"}, "KEFU_KB_ROUTING_API_KEY": {"routing", "kb"},
+}
+
+// loadCompose loads docker-compose.yml as `docker compose` does, with env as the only environment (no OS
+// variables, no .env), so a developer's settings cannot change what the tests see.
+func loadCompose(t *testing.T, env map[string]string, profiles ...string) (*types.Project, error) {
+	t.Helper()
+	root, err := filepath.Abs(repoRoot)
+	require.NoError(t, err)
+	var list []string
+	for k, v := range env {
+		list = append(list, k+"="+v)
+	}
+	opts, err := cli.NewProjectOptions([]string{filepath.Join(root, "docker-compose.yml")},
+		cli.WithWorkingDirectory(root), cli.WithEnv(list), cli.WithProfiles(profiles))
+	require.NoError(t, err)
+	return opts.LoadProject(t.Context())
+}
+
+// mustLoadCompose loads docker-compose.yml with the secrets and every service key set.
+func mustLoadCompose(t *testing.T, profiles ...string) *types.Project {
+	t.Helper()
+	env := composeSecrets()
+	for k := range composeServiceKeys {
+		env[k] = "key-" + strings.ToLower(k)
+	}
+	p, err := loadCompose(t, env, profiles...)
+	require.NoError(t, err)
+	return p
+}
+
+// envMap flattens a service's environment; a variable without a value is "".
+func envMap(s types.ServiceConfig) map[string]string {
+	m := map[string]string{}
+	for k, v := range s.Environment {
+		m[k] = ""
+		if v != nil {
+			m[k] = *v
+		}
+	}
+	return m
+}
+
+// TestComposeRefusesToStartWithoutItsSecrets loads docker-compose.yml without each required secret in
+// turn: compose must refuse, naming it, rather than start a service with an empty key.
+func TestComposeRefusesToStartWithoutItsSecrets(t *testing.T) {
+	t.Parallel()
+	_, err := loadCompose(t, composeSecrets())
+	require.NoError(t, err, "the secrets alone are enough to load the file; the services' keys are optional")
+	for k := range composeSecrets() {
+		env := composeSecrets()
+		delete(env, k)
+		_, err := loadCompose(t, env)
+		require.ErrorContains(t, err, k, "compose must refuse to start without %s", k)
+		env[k] = ""
+		_, err = loadCompose(t, env)
+		require.ErrorContains(t, err, k, "an empty %s is as good as none", k)
+	}
+}
+
+// TestComposeFileDescribesTheSuite loads docker-compose.yml with compose-go (there is no Docker engine on
+// CI machines) and checks each kefu service against its binary: built from its own Dockerfile, run with
+// no command override, listening where its port is published and its peers call it, given only variables
+// the binary reads and every one it needs, wired to Postgres and NATS as its own roles, with a health
+// check, restart policy, resource limits, a stop grace period longer than its own, and depends_on every
+// service it calls, healthy.
 func TestComposeFileDescribesTheSuite(t *testing.T) {
 	t.Parallel()
-	root := filepath.Join("..", "..")
-	b, err := os.ReadFile(filepath.Join(root, "docker-compose.yml"))
+	p := mustLoadCompose(t)
+	root, err := filepath.Abs(repoRoot)
 	require.NoError(t, err)
-	var doc struct {
-		Services map[string]struct {
-			Image string `yaml:"image"`
-			Build *struct {
-				Context    string            `yaml:"context"`
-				Dockerfile string            `yaml:"dockerfile"`
-				Args       map[string]string `yaml:"args"`
-			} `yaml:"build"`
-			Environment map[string]string `yaml:"environment"`
-			Volumes     []string          `yaml:"volumes"`
-		} `yaml:"services"`
+	ports := map[string]int{}
+	for _, ks := range kefuServices {
+		ports[ks.Name] = ks.Port
 	}
-	require.NoError(t, yaml.Unmarshal(b, &doc))
 
-	for _, name := range []string{"intake", "customer", "routing", "slatimer", "analytics", "notify", "kb", "gateway"} {
-		s, ok := doc.Services[name]
-		require.True(t, ok, "service %s missing from docker-compose.yml", name)
+	for _, ks := range kefuServices {
+		name := ks.Name
+		s, err := p.GetService(name)
+		require.NoError(t, err, "service %s missing from docker-compose.yml", name)
+		env := envMap(s)
+
+		require.Empty(t, s.Image, "%s is built, not pulled", name)
 		require.NotNil(t, s.Build, "service %s has no build section", name)
-		require.Equal(t, name, s.Build.Args["SERVICE"], "service %s builds another command", name)
-		require.FileExists(t, filepath.Join(root, s.Build.Context, s.Build.Dockerfile))
-		require.FileExists(t, filepath.Join(root, "services", name, "cmd", name, "main.go"))
+		require.Equal(t, root, s.Build.Context, "%s is built from the workspace root", name)
+		require.Equal(t, "deploy/Dockerfile."+name, s.Build.Dockerfile, name)
+		require.FileExists(t, filepath.Join(root, s.Build.Dockerfile))
+		require.Empty(t, s.Command, "%s runs its image's entrypoint: the binary, serving", name)
+		require.Empty(t, s.Entrypoint, name)
+
 		reads := envOf(t, root, name)
-		for k := range s.Environment {
-			require.True(t, reads[k] || strings.HasPrefix(k, "OTEL_"), "service %s: variable %s is not one its binary reads", name, k)
+		listen := "KEFU_GRPC_ADDR"
+		if name == "gateway" {
+			listen = "KEFU_HTTP_ADDR"
+		}
+		require.Equal(t, fmt.Sprintf("0.0.0.0:%d", ks.Port), env[listen], "%s listens on its port on every interface", name)
+		if reads["KEFU_METRICS_ADDR"] {
+			require.Equal(t, "0.0.0.0:9464", env["KEFU_METRICS_ADDR"], "%s serves metrics where Prometheus scrapes them", name)
+		}
+		require.Len(t, s.Ports, 1, "%s publishes its API, not its metrics", name)
+		require.EqualValues(t, ks.Port, s.Ports[0].Target, "%s publishes the port it listens on", name)
+		require.Equal(t, strconv.Itoa(ks.Port), s.Ports[0].Published, name)
+
+		for k := range env {
+			require.True(t, reads[k] || runtimeEnv(k), "service %s: variable %s is not one its binary reads", name, k)
+		}
+		for _, k := range requiredEnv(name) {
+			require.NotEmpty(t, env[k], "service %s needs %s", name, k)
+		}
+
+		require.NotNil(t, s.HealthCheck, "%s has no health check", name)
+		require.False(t, s.HealthCheck.Disable, name)
+		require.Equal(t, types.HealthCheckTest{"CMD", "/service", service.HealthcheckCommand}, s.HealthCheck.Test,
+			"%s's health check is the binary's own (the image has no shell)", name)
+		require.NotNil(t, s.HealthCheck.Timeout, name)
+		require.NotNil(t, s.HealthCheck.Interval, name)
+		require.Equal(t, "unless-stopped", s.Restart, name)
+		requireLimits(t, s, env["GOMEMLIMIT"])
+
+		// The stop grace period covers the binary's own: in-flight calls, then the relay, NATS and
+		// telemetry (service.Main gives telemetry 5 s).
+		shutdown, err := time.ParseDuration(env["KEFU_SHUTDOWN_TIMEOUT"])
+		require.NoError(t, err, "%s sets its graceful stop deadline", name)
+		require.NotNil(t, s.StopGracePeriod, name)
+		require.Greater(t, time.Duration(*s.StopGracePeriod), shutdown+5*time.Second,
+			"%s: compose kills it before its own shutdown can end", name)
+
+		// depends_on: what the service calls, healthy. intake calls routing only for staff members'
+		// groups, and routing depends on intake, so that edge is left out (compose refuses cycles).
+		wantDeps := map[string]bool{}
+		if name != "gateway" {
+			wantDeps["postgres"], wantDeps["nats"] = true, true
+		}
+		for k, v := range env {
+			peer, _, ok := strings.Cut(v, ":")
+			if !ok || !strings.HasSuffix(k, "_ADDR") || peer == "0.0.0.0" {
+				continue // not an address, or one the service listens on
+			}
+			port, ok := ports[peer]
+			require.True(t, ok, "%s: %s=%s names no kefu service", name, k, v)
+			require.Equal(t, fmt.Sprintf("%s:%d", peer, port), v, "%s calls %s where it listens", name, peer)
+			if !(name == "intake" && peer == "routing") {
+				wantDeps[peer] = true
+			}
+		}
+		require.ElementsMatch(t, slices.Collect(maps.Keys(wantDeps)), slices.Collect(maps.Keys(s.DependsOn)), "%s's depends_on", name)
+		for dep, d := range s.DependsOn {
+			require.Equal(t, types.ServiceConditionHealthy, d.Condition, "%s waits for %s to be healthy", name, dep)
+			ds, err := p.GetService(dep)
+			require.NoError(t, err)
+			require.NotNil(t, ds.HealthCheck, "%s waits for %s's health, which has no check", name, dep)
 		}
 	}
-	for _, name := range []string{"intake", "customer", "routing", "slatimer", "analytics", "notify", "kb"} {
-		env := doc.Services[name].Environment
-		require.Contains(t, env["DATABASE_URL"], "kefu_"+name+":", "%s must connect as its runtime role", name)
-		require.Contains(t, env["KEFU_MIGRATE_DATABASE_URL"], "kefu_"+name+"_owner:", "%s's migrations run as the owner role", name)
+
+	for _, ks := range grpcServices() {
+		name := ks.Name
+		s, err := p.GetService(name)
+		require.NoError(t, err)
+		env := envMap(s)
+		require.Equal(t, "postgres://kefu_"+name+":kefu_"+name+"@postgres:5432/kefu?sslmode=disable", env["DATABASE_URL"],
+			"%s must connect as its runtime role", name)
+		require.Equal(t, "postgres://kefu_"+name+"_owner:kefu_"+name+"_owner@postgres:5432/kefu?sslmode=disable",
+			env["KEFU_MIGRATE_DATABASE_URL"], "%s's migrations run as the owner role", name)
+		require.Equal(t, "true", env["KEFU_MIGRATE"], "%s migrates its schema on start", name)
 		require.Equal(t, "nats://nats:4222", env["NATS_URL"], name)
-		for _, k := range []string{"KEFU_API_KEY_PEPPER", "KEFU_OIDC_ISSUER", "KEFU_OIDC_AUDIENCE", "KEFU_OIDC_JWKS_URL"} {
-			require.NotEmpty(t, env[k], "%s cannot authenticate callers without %s", name, k)
+		require.Equal(t, "kefu", env["KEFU_OIDC_AUDIENCE"], name)
+		for k, v := range composeSecrets() {
+			if _, ok := env[k]; ok || strings.HasPrefix(k, "KEFU_API_KEY_") || strings.HasPrefix(k, "KEFU_OIDC_") {
+				require.Equal(t, v, env[k], "%s: %s comes from the environment", name, k)
+			}
 		}
 	}
-	in, cu := doc.Services["intake"].Environment, doc.Services["customer"].Environment
-	require.Equal(t, "customer:7002", in["KEFU_CUSTOMER_ADDR"], "intake resolves customers at the customer service")
-	require.NotEmpty(t, in["KEFU_CUSTOMER_API_KEY"], "intake cannot call the customer service without its API key")
-	require.Equal(t, "0.0.0.0:7002", cu["KEFU_GRPC_ADDR"], "the customer service listens where intake calls it")
-	for _, k := range []string{"KEFU_ENCRYPTION_KEYS", "KEFU_BLIND_INDEX_KEY"} {
-		require.True(t, strings.HasPrefix(cu[k], "${"+k+":?"), "the customer service's %s is a secret compose must be given, not a value in the file", k)
+	header, err := os.ReadFile(filepath.Join(root, "docker-compose.yml"))
+	require.NoError(t, err)
+	for k, key := range composeServiceKeys {
+		var found []string
+		for ek, v := range envMap(mustService(t, p, key.caller)) {
+			if v == "key-"+strings.ToLower(k) {
+				found = append(found, ek)
+			}
+		}
+		require.Equal(t, []string{"KEFU_" + strings.ToUpper(key.issuer) + "_API_KEY"}, found,
+			"%s is %s's key at %s: compose must pass it on", k, key.caller, key.issuer)
+		require.Regexp(t, `(?m)^#.* `+key.issuer+` +→ `+key.caller+` +`+k+`\b`, string(header),
+			"the compose file's header tells how to issue %s", k)
 	}
-	ro := doc.Services["routing"].Environment
-	require.Equal(t, "intake:7001", ro["KEFU_INTAKE_ADDR"], "routing assigns tickets at intake")
-	require.NotEmpty(t, ro["KEFU_INTAKE_API_KEY"], "routing cannot call intake without its API key")
-	require.Equal(t, "0.0.0.0:7001", in["KEFU_GRPC_ADDR"], "intake listens where routing and the gateway call it")
-	require.Equal(t, "routing:7003", in["KEFU_ROUTING_ADDR"], "intake takes staff members' groups from routing")
-	require.NotEmpty(t, in["KEFU_ROUTING_API_KEY"], "intake cannot call routing without its API key")
-	require.Equal(t, "0.0.0.0:7003", ro["KEFU_GRPC_ADDR"], "routing listens where the gateway calls it")
-	require.Equal(t, "0.0.0.0:7004", doc.Services["slatimer"].Environment["KEFU_GRPC_ADDR"], "the SLA timer listens where the gateway calls it")
-	gw := doc.Services["gateway"].Environment
-	require.Equal(t, "intake:7001", gw["KEFU_INTAKE_ADDR"])
-	require.Equal(t, "customer:7002", gw["KEFU_CUSTOMER_ADDR"], "the gateway serves /v1/customers from the customer service")
-	require.Equal(t, "routing:7003", gw["KEFU_ROUTING_ADDR"], "the gateway serves /v1/groups from the routing service")
-	require.Equal(t, "slatimer:7004", gw["KEFU_SLATIMER_ADDR"], "the gateway serves /v1/slaPolicies from the SLA timer service")
-	require.Equal(t, "notify:7006", gw["KEFU_NOTIFY_ADDR"], "the gateway serves /v1/webhooks from the notify service")
-	require.Equal(t, "kb:7007", gw["KEFU_KB_ADDR"], "the gateway serves /v1/articles from the knowledge base")
-	require.Equal(t, "0.0.0.0:7007", doc.Services["kb"].Environment["KEFU_GRPC_ADDR"], "the knowledge base listens where the gateway calls it")
-	no := doc.Services["notify"].Environment
-	require.Equal(t, "0.0.0.0:7006", no["KEFU_GRPC_ADDR"], "notify listens where the gateway calls it")
-	for k, want := range map[string]string{"KEFU_INTAKE_ADDR": "intake:7001", "KEFU_CUSTOMER_ADDR": "customer:7002",
-		"KEFU_SLATIMER_ADDR": "slatimer:7004"} {
-		require.Equal(t, want, no[k], "notify reads tickets, contacts and calendars at its peers")
-	}
-	for _, k := range []string{"KEFU_INTAKE_API_KEY", "KEFU_CUSTOMER_API_KEY", "KEFU_SLATIMER_API_KEY"} {
-		require.NotEmpty(t, no[k], "notify cannot call its peers without %s", k)
-	}
+
 	init, err := os.ReadFile(filepath.Join(root, "deploy", "postgres", "init.sql"))
 	require.NoError(t, err)
-	for _, name := range []string{"intake", "customer", "routing", "slatimer", "analytics", "notify", "kb"} {
+	for _, ks := range grpcServices() {
+		name := ks.Name
 		for _, stmt := range []string{"CREATE ROLE kefu_" + name + "_owner ", "CREATE ROLE kefu_" + name + " ",
 			"CREATE SCHEMA " + name + " AUTHORIZATION kefu_" + name + "_owner;"} {
 			require.Contains(t, string(init), stmt, "deploy/postgres/init.sql must create %s's roles and schema", name)
 		}
 	}
-	for _, v := range doc.Services["postgres"].Volumes {
-		if host, _, ok := strings.Cut(v, ":"); ok && strings.HasPrefix(host, "./") {
-			require.FileExists(t, filepath.Join(root, host))
+}
+
+// requiredEnv lists the variables a service cannot start (or serve its calls) without.
+func requiredEnv(name string) []string {
+	if name == "gateway" {
+		return []string{"KEFU_HTTP_ADDR", "KEFU_INTAKE_ADDR", "KEFU_CUSTOMER_ADDR", "KEFU_ROUTING_ADDR", "KEFU_SLATIMER_ADDR",
+			"KEFU_ANALYTICS_ADDR", "KEFU_NOTIFY_ADDR", "KEFU_KB_ADDR"}
+	}
+	req := []string{"KEFU_GRPC_ADDR", "DATABASE_URL", "KEFU_MIGRATE_DATABASE_URL", "NATS_URL",
+		"KEFU_API_KEY_PEPPER", "KEFU_OIDC_ISSUER", "KEFU_OIDC_AUDIENCE", "KEFU_OIDC_JWKS_URL"}
+	switch name {
+	case "intake":
+		req = append(req, "KEFU_CUSTOMER_ADDR", "KEFU_CUSTOMER_API_KEY", "KEFU_ROUTING_ADDR", "KEFU_ROUTING_API_KEY")
+	case "customer":
+		req = append(req, "KEFU_ENCRYPTION_KEYS", "KEFU_BLIND_INDEX_KEY")
+	case "routing":
+		req = append(req, "KEFU_INTAKE_ADDR", "KEFU_INTAKE_API_KEY")
+	case "notify":
+		req = append(req, "KEFU_INTAKE_ADDR", "KEFU_INTAKE_API_KEY", "KEFU_CUSTOMER_ADDR", "KEFU_CUSTOMER_API_KEY",
+			"KEFU_SLATIMER_ADDR", "KEFU_SLATIMER_API_KEY", "KEFU_ROUTING_ADDR", "KEFU_ROUTING_API_KEY")
+	case "kb":
+		req = append(req, "KEFU_INTAKE_ADDR", "KEFU_INTAKE_API_KEY", "KEFU_ROUTING_ADDR", "KEFU_ROUTING_API_KEY")
+	}
+	return req
+}
+
+func mustService(t *testing.T, p *types.Project, name string) types.ServiceConfig {
+	t.Helper()
+	s, err := p.GetService(name)
+	require.NoError(t, err)
+	return s
+}
+
+// requireLimits checks that s has CPU and memory limits and that GOMEMLIMIT, when set, leaves the Go
+// runtime headroom under the memory limit.
+func requireLimits(t *testing.T, s types.ServiceConfig, gomemlimit string) {
+	t.Helper()
+	require.NotNil(t, s.Deploy, "%s has no resource limits", s.Name)
+	require.NotNil(t, s.Deploy.Resources.Limits, "%s has no resource limits", s.Name)
+	lim := s.Deploy.Resources.Limits
+	require.Positive(t, float64(lim.NanoCPUs), "%s has no CPU limit", s.Name)
+	require.Positive(t, int64(lim.MemoryBytes), "%s has no memory limit", s.Name)
+	if gomemlimit == "" {
+		return
+	}
+	n, unit, ok := strings.Cut(gomemlimit, "MiB")
+	require.True(t, ok && unit == "", "%s: GOMEMLIMIT %q: use MiB", s.Name, gomemlimit)
+	mib, err := strconv.ParseInt(n, 10, 64)
+	require.NoError(t, err)
+	require.Less(t, mib<<20, int64(lim.MemoryBytes)*9/10, "%s: GOMEMLIMIT leaves too little under the memory limit", s.Name)
+}
+
+// TestComposeInfrastructure checks Postgres and NATS: health checks (the services wait for them), data
+// on named volumes, the NATS configuration file (file storage in the data volume, fsync before every
+// acknowledgement, the monitoring port the health check asks), and that every file compose mounts exists.
+func TestComposeInfrastructure(t *testing.T) {
+	t.Parallel()
+	p := mustLoadCompose(t, "observability")
+	root, err := filepath.Abs(repoRoot)
+	require.NoError(t, err)
+
+	pg := mustService(t, p, "postgres")
+	nats := mustService(t, p, "nats")
+	for _, s := range []types.ServiceConfig{pg, nats} {
+		require.NotNil(t, s.HealthCheck, s.Name)
+		require.Equal(t, "unless-stopped", s.Restart, s.Name)
+		requireLimits(t, s, "")
+	}
+	require.Equal(t, "pgdata", volumeAt(t, pg, "/var/lib/postgresql/data"), "Postgres keeps its data on a named volume")
+	natsData := volumeAt(t, nats, "/data")
+	require.Equal(t, "natsdata", natsData, "NATS keeps its data on a named volume")
+	require.Contains(t, p.Volumes, natsData)
+
+	conf := ""
+	for _, v := range nats.Volumes {
+		if v.Target == "/etc/nats/nats.conf" {
+			conf = v.Source
 		}
 	}
+	require.NotEmpty(t, conf, "nats mounts its configuration")
+	require.Equal(t, []string{"nats-server", "-c", "/etc/nats/nats.conf"}, []string(nats.Command))
+	opts, err := server.ProcessConfigFile(conf)
+	require.NoError(t, err, "deploy/nats/nats.conf must load")
+	require.True(t, opts.JetStream, "JetStream is on")
+	require.Equal(t, "/data", opts.StoreDir, "JetStream stores its files in the data volume")
+	require.True(t, opts.SyncAlways, "JetStream fsyncs every write before acknowledging it (sync_interval: always)")
+	require.Equal(t, 4222, opts.Port)
+	require.Contains(t, strings.Join(nats.HealthCheck.Test, " "), fmt.Sprintf("127.0.0.1:%d/healthz", opts.HTTPPort),
+		"the health check asks the monitoring port nats.conf opens")
+
+	for _, s := range p.Services {
+		for _, v := range s.Volumes {
+			if v.Type == types.VolumeTypeBind {
+				_, err := os.Stat(v.Source)
+				require.NoError(t, err, "%s mounts %s, which does not exist", s.Name, v.Source)
+				require.True(t, strings.HasPrefix(v.Source, root+string(filepath.Separator)), "%s mounts a file outside the repository", s.Name)
+			}
+		}
+	}
+}
+
+// volumeAt returns the named volume s mounts at target.
+func volumeAt(t *testing.T, s types.ServiceConfig, target string) string {
+	t.Helper()
+	for _, v := range s.Volumes {
+		if v.Target == target {
+			require.Equal(t, types.VolumeTypeVolume, v.Type, "%s: %s is not a named volume", s.Name, target)
+			return v.Source
+		}
+	}
+	t.Fatalf("%s mounts nothing at %s", s.Name, target)
+	return ""
+}
+
+// TestComposeObservabilityProfile checks the optional profile: off by default; with it an OpenTelemetry
+// collector that passes traces to Jaeger, and Prometheus scraping every kefu service, with Grafana reading
+// both. The services send traces only when OTEL_EXPORTER_OTLP_ENDPOINT is given.
+func TestComposeObservabilityProfile(t *testing.T) {
+	t.Parallel()
+	extra := []string{"otel-collector", "jaeger", "prometheus", "grafana"}
+	def := mustLoadCompose(t)
+	require.Subset(t, def.DisabledServiceNames(), extra, "the observability services are off by default")
+	for _, ks := range kefuServices {
+		require.Empty(t, envMap(mustService(t, def, ks.Name))["OTEL_EXPORTER_OTLP_ENDPOINT"], "%s sends no traces by default", ks.Name)
+	}
+
+	env := composeSecrets()
+	env["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://otel-collector:4318"
+	p, err := loadCompose(t, env, "observability")
+	require.NoError(t, err)
+	require.Subset(t, p.ServiceNames(), extra)
+	for _, ks := range kefuServices {
+		require.Equal(t, "http://otel-collector:4318", envMap(mustService(t, p, ks.Name))["OTEL_EXPORTER_OTLP_ENDPOINT"], ks.Name)
+	}
+	for _, name := range extra {
+		s := mustService(t, p, name)
+		require.Equal(t, []string{"observability"}, s.Profiles, name)
+		require.Equal(t, "unless-stopped", s.Restart, name)
+		requireLimits(t, s, "")
+		for _, port := range s.Ports {
+			require.Equal(t, "127.0.0.1", port.HostIP, "%s's UI is published on loopback only", name)
+		}
+	}
+
+	var collector struct {
+		Receivers map[string]any `yaml:"receivers"`
+		Exporters map[string]struct {
+			Endpoint string `yaml:"endpoint"`
+		} `yaml:"exporters"`
+		Service struct {
+			Pipelines map[string]struct {
+				Receivers []string `yaml:"receivers"`
+				Exporters []string `yaml:"exporters"`
+			} `yaml:"pipelines"`
+		} `yaml:"service"`
+	}
+	readYAML(t, filepath.Join(repoRoot, "deploy", "otel", "collector.yaml"), &collector)
+	traces := collector.Service.Pipelines["traces"]
+	require.Contains(t, traces.Receivers, "otlp")
+	require.Len(t, traces.Exporters, 1)
+	require.Equal(t, "jaeger:4317", collector.Exporters[traces.Exporters[0]].Endpoint, "traces go to Jaeger's OTLP port")
+
+	var prom struct {
+		ScrapeConfigs []struct {
+			JobName       string `yaml:"job_name"`
+			StaticConfigs []struct {
+				Targets []string `yaml:"targets"`
+			} `yaml:"static_configs"`
+		} `yaml:"scrape_configs"`
+	}
+	readYAML(t, filepath.Join(repoRoot, "deploy", "prometheus", "prometheus.yml"), &prom)
+	var targets []string
+	for _, sc := range prom.ScrapeConfigs {
+		for _, st := range sc.StaticConfigs {
+			targets = append(targets, st.Targets...)
+		}
+	}
+	for _, ks := range kefuServices {
+		require.Contains(t, targets, ks.Name+":9464", "Prometheus scrapes %s's metrics", ks.Name)
+	}
+	require.Contains(t, targets, "otel-collector:8889")
+
+	var ds struct {
+		Datasources []struct {
+			Type string `yaml:"type"`
+			URL  string `yaml:"url"`
+		} `yaml:"datasources"`
+	}
+	readYAML(t, filepath.Join(repoRoot, "deploy", "grafana", "provisioning", "datasources", "datasources.yaml"), &ds)
+	var urls []string
+	for _, d := range ds.Datasources {
+		urls = append(urls, d.Type+" "+d.URL)
+	}
+	require.ElementsMatch(t, []string{"prometheus http://prometheus:9090", "jaeger http://jaeger:16686"}, urls)
+}
+
+func readYAML(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, yaml.Unmarshal(b, v), path)
+}
+
+// TestEveryCommandHasAnImageAndAComposeService keeps kefuServices complete: every services/<x>/cmd/<x>
+// is a service compose runs, and every compose service built here is one of them.
+func TestEveryCommandHasAnImageAndAComposeService(t *testing.T) {
+	t.Parallel()
+	mains, err := filepath.Glob(filepath.Join(repoRoot, "services", "*", "cmd", "*", "main.go"))
+	require.NoError(t, err)
+	var cmds []string
+	for _, m := range mains {
+		dir := filepath.Dir(m)
+		if filepath.Base(dir) == filepath.Base(filepath.Dir(filepath.Dir(dir))) {
+			cmds = append(cmds, filepath.Base(dir))
+		}
+	}
+	var names []string
+	for _, ks := range kefuServices {
+		names = append(names, ks.Name)
+	}
+	require.ElementsMatch(t, names, cmds, "services/<x>/cmd/<x> commands and the services compose runs")
+	p := mustLoadCompose(t, "observability")
+	require.ElementsMatch(t, names, p.ServicesWithBuild(), "compose builds exactly the kefu services")
+
+	files, err := filepath.Glob(filepath.Join(repoRoot, "deploy", "Dockerfile*"))
+	require.NoError(t, err)
+	var want []string
+	for _, n := range names {
+		want = append(want, filepath.Join(repoRoot, "deploy", "Dockerfile."+n))
+	}
+	require.ElementsMatch(t, want, files, "one Dockerfile per service, and no other")
+}
+
+var updateDockerfiles = flag.Bool("update-dockerfiles", false, "rewrite deploy/Dockerfile.<service> from dockerfileTemplate")
+
+// dockerfileTemplate renders every service's deploy/Dockerfile.<service>: multi-stage, a static binary
+// built from the workspace, distroless as nonroot, the binary's own health check.
+var dockerfileTemplate = template.Must(template.New("Dockerfile").Parse(`# syntax=docker/dockerfile:1
+# The {{.Name}} image, built from the workspace root: docker build -f deploy/Dockerfile.{{.Name}} -t kefu/{{.Name}} .
+# Every deploy/Dockerfile.<service> is generated from one template and checked by a test: edit
+# dockerfileTemplate in services/devstack/compose_test.go, then
+#   go test kefu.dev/services/devstack -run TestDockerfiles -update-dockerfiles
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+ENV GOFLAGS=-buildvcs=false CGO_ENABLED=0
+# The workspace's modules only: nothing else in the context (.git, .kefu data) reaches the image.
+COPY go.work go.work.sum ./
+COPY pkg ./pkg
+COPY services ./services
+# deploy/ is a workspace module too (the manifests' tests): the build needs its go.mod, not its files.
+COPY deploy/go.mod deploy/go.sum ./deploy/
+RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    go build -trimpath -ldflags="-s -w" -o /out/service ./services/{{.Name}}/cmd/{{.Name}}
+
+# Static binary on distroless: CA certificates and time zone data (also embedded in the binary), no shell.
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/service /service
+USER nonroot:nonroot
+# The API, and Prometheus metrics (KEFU_METRICS_ADDR).
+EXPOSE {{.Port}} 9464
+# The binary asks its own server (grpc.health.v1, or the gateway's /healthz), configured by the same
+# environment: no shell or curl needed.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["/service", "healthcheck"]
+ENTRYPOINT ["/service"]
+`))
+
+// TestDockerfiles checks every service's Dockerfile is the template's rendering for it, and that the
+// template builds the service's command statically and runs it as nonroot with the health check.
+func TestDockerfiles(t *testing.T) {
+	t.Parallel()
+	for _, ks := range kefuServices {
+		var b bytes.Buffer
+		require.NoError(t, dockerfileTemplate.Execute(&b, ks))
+		path := filepath.Join(repoRoot, "deploy", "Dockerfile."+ks.Name)
+		if *updateDockerfiles {
+			require.NoError(t, os.WriteFile(path, b.Bytes(), 0o644))
+		}
+		got, err := os.ReadFile(path)
+		require.NoError(t, err, "%s has no Dockerfile", ks.Name)
+		require.Equal(t, b.String(), string(got), "%s is not the template's rendering: run with -update-dockerfiles", path)
+
+		df := string(got)
+		stages := regexp.MustCompile(`(?m)^FROM (\S+)`).FindAllStringSubmatch(df, -1)
+		require.Len(t, stages, 2, "%s: a build stage and a runtime stage", path)
+		require.Equal(t, "golang:1.26-bookworm", stages[0][1])
+		require.Equal(t, "gcr.io/distroless/static-debian12:nonroot", stages[1][1])
+		require.Contains(t, df, "CGO_ENABLED=0", "a static binary")
+		require.Regexp(t, `go build -trimpath .*-o /out/service \./services/`+ks.Name+`/cmd/`+ks.Name+`\n`, df)
+		require.FileExists(t, filepath.Join(repoRoot, "services", ks.Name, "cmd", ks.Name, "main.go"))
+		require.Regexp(t, `(?m)^USER nonroot`, df)
+		require.Regexp(t, `(?m)^HEALTHCHECK .*CMD \["/service", "`+service.HealthcheckCommand+`"\]$`, df)
+		require.Regexp(t, `(?m)^EXPOSE `+strconv.Itoa(ks.Port)+` 9464$`, df)
+		require.Regexp(t, `(?m)^ENTRYPOINT \["/service"\]$`, df)
+	}
+	// The build stage copies every module go.work uses, or at least its go.mod: a workspace build needs them all.
+	copied := buildContext(t)
+	work, err := os.ReadFile(filepath.Join(repoRoot, "go.work"))
+	require.NoError(t, err)
+	for _, m := range regexp.MustCompile(`(?m)^\s+\./(\S+)$`).FindAllStringSubmatch(string(work), -1) {
+		ok := slices.Contains(copied, m[1]+"/go.mod")
+		for dir := m[1]; dir != "." && !ok; dir = filepath.Dir(dir) {
+			ok = slices.Contains(copied, dir)
+		}
+		require.True(t, ok, "go.work uses %s, which the Dockerfiles do not copy", m[1])
+	}
+}
+
+// buildContext returns what the Dockerfiles' build stage copies from the context, as paths relative to
+// the repository root (the stage's WORKDIR mirrors it).
+func buildContext(t *testing.T) []string {
+	t.Helper()
+	df, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "Dockerfile."+kefuServices[0].Name))
+	require.NoError(t, err)
+	build, _, _ := strings.Cut(string(df), "\nFROM gcr.io/")
+	var srcs []string
+	for _, m := range regexp.MustCompile(`(?m)^COPY ([^-].*) \S+$`).FindAllStringSubmatch(build, -1) {
+		srcs = append(srcs, strings.Fields(m[1])...)
+	}
+	require.NotEmpty(t, srcs)
+	return srcs
 }

@@ -63,6 +63,9 @@ type Config struct {
 	StreamMaxAge time.Duration
 	// StreamDuplicates is the stream's dedupe window on event ids (--stream-duplicates).
 	StreamDuplicates time.Duration
+	// StreamReplicas is the KEFU stream's replication factor in a NATS cluster (--stream-replicas; 1 on a
+	// single server, 3 on a three-node cluster); every publisher ensures the stream, so set it alike.
+	StreamReplicas int
 	// CustomerAddr is the customer service's gRPC address (--customer-addr). Empty runs intake without it:
 	// submits keep the adapter's customer_id and check no identity facts. Erasures and merges arrive as
 	// events either way.
@@ -104,6 +107,7 @@ func DefaultConfig() Config {
 		OutboxReplayWindow: outbox.DefaultReplayWindow,
 		StreamMaxAge:       events.DefaultMaxAge,
 		StreamDuplicates:   events.DefaultDuplicates,
+		StreamReplicas:     1,
 		Auth:               auth.DefaultConfig(),
 		ShutdownTimeout:    10 * time.Second,
 	}
@@ -154,6 +158,9 @@ func (c Config) Validate() error {
 	if c.RoutingAddr != "" && c.RoutingAPIKey == "" {
 		bad("routing-api-key", "is required with routing-addr (issue one with `routing issue-service-key --id intake`)")
 	}
+	if c.StreamReplicas < 1 || c.StreamReplicas > 5 {
+		bad("stream-replicas", "must be between 1 and 5")
+	}
 	if err := c.Auth.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -170,7 +177,7 @@ func Migrate(ctx context.Context, cfg Config) error {
 func (c Config) platformOptions() platform.Options {
 	return platform.Options{Name: "intake", Schema: store.Schema, Migrations: store.Migrations(),
 		DatabaseURL: c.DatabaseURL, MigrateDatabaseURL: c.MigrateDatabaseURL, Migrate: c.Migrate, DBMaxConns: c.DBMaxConns,
-		NATSURL: c.NATSURL, Stream: events.StreamConfig{MaxAge: c.StreamMaxAge, Duplicates: c.StreamDuplicates},
+		NATSURL: c.NATSURL, Stream: events.StreamConfig{MaxAge: c.StreamMaxAge, Duplicates: c.StreamDuplicates, Replicas: c.StreamReplicas},
 		OutboxReplayWindow: c.OutboxReplayWindow, Auth: c.Auth, Reflection: c.Reflection, Anonymous: c.Anonymous,
 		ShutdownTimeout: c.ShutdownTimeout, Clock: c.Clock}
 }

@@ -64,6 +64,9 @@ type Config struct {
 	// OutboxReplayWindow, StreamMaxAge and StreamDuplicates are the platform's (the KEFU stream, as the
 	// other services set them).
 	OutboxReplayWindow, StreamMaxAge, StreamDuplicates time.Duration
+	// StreamReplicas is the KEFU stream's replication factor in a NATS cluster (--stream-replicas; 1 on a
+	// single server, 3 on a three-node cluster); every publisher ensures the stream, so set it alike.
+	StreamReplicas int
 	// Auth is how callers are authenticated.
 	Auth auth.Config
 	// Reflection serves gRPC server reflection without credentials (--reflection). Dev only.
@@ -81,7 +84,7 @@ func DefaultConfig() Config {
 		GRPCAddr: "127.0.0.1:7007", Migrate: true, DBMaxConns: 16, ConsumerWorkers: 4,
 		SearchBudget: s.SearchBudget, HeadCap: s.HeadCap, HeadKeep: s.HeadKeep, DocumentCap: s.DocumentCap,
 		SweepInterval: time.Minute, OutboxReplayWindow: outbox.DefaultReplayWindow, StreamMaxAge: events.DefaultMaxAge,
-		StreamDuplicates: events.DefaultDuplicates, Auth: auth.DefaultConfig(), ShutdownTimeout: 10 * time.Second,
+		StreamDuplicates: events.DefaultDuplicates, StreamReplicas: 1, Auth: auth.DefaultConfig(), ShutdownTimeout: 10 * time.Second,
 	}
 }
 
@@ -134,6 +137,9 @@ func (c Config) Validate() error {
 	if need := 4 + c.ConsumerWorkers; c.DBMaxConns < need {
 		bad("db-max-conns", "must be at least %d with %d consumer workers", need, c.ConsumerWorkers)
 	}
+	if c.StreamReplicas < 1 || c.StreamReplicas > 5 {
+		bad("stream-replicas", "must be between 1 and 5")
+	}
 	if err := c.Auth.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -157,7 +163,7 @@ func IssueServiceKey(ctx context.Context, cfg Config, id string) (string, error)
 func (c Config) platformOptions() platform.Options {
 	return platform.Options{Name: "kb", Schema: store.Schema, Migrations: store.Migrations(),
 		DatabaseURL: c.DatabaseURL, MigrateDatabaseURL: c.MigrateDatabaseURL, Migrate: c.Migrate, DBMaxConns: c.DBMaxConns,
-		NATSURL: c.NATSURL, Stream: events.StreamConfig{MaxAge: c.StreamMaxAge, Duplicates: c.StreamDuplicates},
+		NATSURL: c.NATSURL, Stream: events.StreamConfig{MaxAge: c.StreamMaxAge, Duplicates: c.StreamDuplicates, Replicas: c.StreamReplicas},
 		OutboxReplayWindow: c.OutboxReplayWindow, Auth: c.Auth, Reflection: c.Reflection,
 		ShutdownTimeout: c.ShutdownTimeout, Clock: c.Clock}
 }

@@ -69,6 +69,9 @@ type Config struct {
 	// StreamMaxAge and StreamDuplicates configure the KEFU stream, as intake's do (--stream-max-age,
 	// --stream-duplicates); every publisher ensures the stream, so set them alike.
 	StreamMaxAge, StreamDuplicates time.Duration
+	// StreamReplicas is the KEFU stream's replication factor in a NATS cluster (--stream-replicas; 1 on a
+	// single server, 3 on a three-node cluster); every publisher ensures the stream, so set it alike.
+	StreamReplicas int
 	// Auth is how callers are authenticated.
 	Auth auth.Config
 	// Reflection serves gRPC server reflection without credentials (--reflection). Dev only.
@@ -84,7 +87,7 @@ func DefaultConfig() Config {
 	return Config{
 		GRPCAddr: "127.0.0.1:7003", Migrate: true, DBMaxConns: 16, ConsumerWorkers: 8, DispatchWorkers: 8,
 		TimerInterval: time.Second, SweepInterval: 30 * time.Second, OutboxReplayWindow: outbox.DefaultReplayWindow,
-		StreamMaxAge: events.DefaultMaxAge, StreamDuplicates: events.DefaultDuplicates, Auth: auth.DefaultConfig(),
+		StreamMaxAge: events.DefaultMaxAge, StreamDuplicates: events.DefaultDuplicates, StreamReplicas: 1, Auth: auth.DefaultConfig(),
 		ShutdownTimeout: 10 * time.Second,
 	}
 }
@@ -130,6 +133,9 @@ func (c Config) Validate() error {
 	if need := 4 + c.ConsumerWorkers/2; c.DBMaxConns < need {
 		bad("db-max-conns", "must be at least %d with %d consumer workers", need, c.ConsumerWorkers)
 	}
+	if c.StreamReplicas < 1 || c.StreamReplicas > 5 {
+		bad("stream-replicas", "must be between 1 and 5")
+	}
 	if err := c.Auth.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -158,7 +164,7 @@ func IssueServiceKey(ctx context.Context, cfg Config, id string) (string, error)
 func (c Config) platformOptions() platform.Options {
 	return platform.Options{Name: "routing", Schema: store.Schema, Migrations: store.Migrations(),
 		DatabaseURL: c.DatabaseURL, MigrateDatabaseURL: c.MigrateDatabaseURL, Migrate: c.Migrate, DBMaxConns: c.DBMaxConns,
-		NATSURL: c.NATSURL, Stream: events.StreamConfig{MaxAge: c.StreamMaxAge, Duplicates: c.StreamDuplicates},
+		NATSURL: c.NATSURL, Stream: events.StreamConfig{MaxAge: c.StreamMaxAge, Duplicates: c.StreamDuplicates, Replicas: c.StreamReplicas},
 		OutboxReplayWindow: c.OutboxReplayWindow, Auth: c.Auth, Reflection: c.Reflection,
 		ShutdownTimeout: c.ShutdownTimeout, Clock: c.Clock}
 }

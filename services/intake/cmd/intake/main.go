@@ -41,6 +41,7 @@ func main() {
 		fs.DurationVar(&cfg.OutboxReplayWindow, "outbox-replay-window", cfg.OutboxReplayWindow, "how long published events stay in the outbox")
 		fs.DurationVar(&cfg.StreamMaxAge, "stream-max-age", cfg.StreamMaxAge, "how long the KEFU stream keeps events")
 		fs.DurationVar(&cfg.StreamDuplicates, "stream-duplicates", cfg.StreamDuplicates, "the KEFU stream's dedupe window")
+		fs.IntVar(&cfg.StreamReplicas, "stream-replicas", cfg.StreamReplicas, "the KEFU stream's replicas in a NATS cluster (1 on one server)")
 		fs.StringVar(&cfg.CustomerAddr, "customer-addr", cfg.CustomerAddr, "customer service gRPC address (empty: submits do not resolve customers or verify identities)")
 		fs.StringVar(&cfg.CustomerAPIKey, "customer-api-key", cfg.CustomerAPIKey, "intake's API key at the customer service (secret; required with --customer-addr)")
 		fs.StringVar(&cfg.RoutingAddr, "routing-addr", cfg.RoutingAddr, "routing service gRPC address: staff members' groups come from routing (empty: from the staff token's groups claim)")

@@ -86,6 +86,7 @@ type App struct {
 	log   *slog.Logger
 	// wakePublisher and wakeSender are told after a commit that queued messages or deliveries.
 	wakePublisher, wakeSender func()
+	meters                    meters
 }
 
 // New returns the app. wakePublisher and wakeSender may be nil.
@@ -96,7 +97,8 @@ func New(st *store.Store, clk clock.Clock, peers Peers, cfg Config, log *slog.Lo
 	if wakeSender == nil {
 		wakeSender = func() {}
 	}
-	return &App{st: st, clock: clk, peers: peers, cfg: cfg, log: log, wakePublisher: wakePublisher, wakeSender: wakeSender}
+	return &App{st: st, clock: clk, peers: peers, cfg: cfg, log: log, wakePublisher: wakePublisher, wakeSender: wakeSender,
+		meters: newMeters(st)}
 }
 
 // actorOf names the request's principal for the records it changes.

@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/protobuf/proto"
 
 	eventsv1 "kefu.dev/pkg/api/kefu/events/v1"
@@ -225,6 +227,7 @@ func (a *App) queueAll(ctx context.Context, tx *store.Tx, ms []store.Message) (i
 			continue
 		}
 		n++
+		a.meters.messages.Add(ctx, 1, metric.WithAttributes(attribute.String("kind", string(m.Kind)), attribute.String("state", string(m.State))))
 		if m.State != delivery.Queued {
 			a.log.InfoContext(ctx, "message not deliverable", "ticket_id", m.TicketID.String(), "message_id", m.ID.String(),
 				"kind", string(m.Kind), "reason", m.FailureReason)

@@ -145,6 +145,7 @@ func (a *App) finish(ctx context.Context, rs []store.Result, due []store.Due) er
 	if err := a.st.Finish(ctx, rs); err != nil {
 		return err
 	}
+	a.meters.recordAttempts(ctx, rs)
 	var sent []uuid.UUID
 	var at time.Time
 	for i, r := range rs {

@@ -401,3 +401,10 @@ func (s *Store) PurgeDelivered(ctx context.Context, cutoff time.Time, limit int)
 	}
 	return tag.RowsAffected(), nil
 }
+
+// PendingDeliveries counts the deliveries waiting for an attempt.
+func (s *Store) PendingDeliveries(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'`).Scan(&n)
+	return n, err
+}

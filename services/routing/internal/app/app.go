@@ -68,6 +68,7 @@ func New(st *store.Store, clk clock.Clock, notify Notifier, intake Intake, cfg C
 	if cfg.DrainBatch <= 0 {
 		cfg.DrainBatch = 100
 	}
+	registerMetrics(st)
 	return &App{store: st, clock: clk, notify: notify, intake: intake, cfg: cfg, log: log}
 }
 

@@ -135,3 +135,24 @@ func (s *Store) Seed(ctx context.Context, now time.Time, newID func() (uuid.UUID
 	})
 	return seeded, err
 }
+
+// QueueMetric is one group's queue as metrics report it.
+type QueueMetric struct {
+	GroupID    string
+	Depth      int64
+	OldestWait float64 // seconds
+}
+
+// QueueMetrics reads every non-empty queue's depth and oldest wait.
+func (s *Store) QueueMetrics(ctx context.Context) ([]QueueMetric, error) {
+	rows, err := s.pool.Query(ctx, `SELECT group_id::text, count(*), extract(epoch FROM now() - min(enqueued_at))::float8
+		FROM routed_tickets WHERE state = 'queued' AND group_id IS NOT NULL GROUP BY group_id`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (QueueMetric, error) {
+		var q QueueMetric
+		err := r.Scan(&q.GroupID, &q.Depth, &q.OldestWait)
+		return q, err
+	})
+}

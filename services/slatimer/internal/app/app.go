@@ -56,12 +56,14 @@ type App struct {
 	envMu     sync.Mutex
 	envCached *environment
 	// wake tells the timer loop a clock of this replica's may now be due earlier than it planned.
-	wake chan struct{}
+	wake   chan struct{}
+	meters meters
 }
 
 // New returns the app.
 func New(st *store.Store, clk clock.Clock, notify Notifier, cfg Config, log *slog.Logger) *App {
-	return &App{store: st, clock: clk, notify: notify, cfg: cfg.withDefaults(), log: log, wake: make(chan struct{}, 1)}
+	return &App{store: st, clock: clk, notify: notify, cfg: cfg.withDefaults(), log: log, wake: make(chan struct{}, 1),
+		meters: newMeters(st)}
 }
 
 func (a *App) now() time.Time { return a.clock.Now().UTC() }

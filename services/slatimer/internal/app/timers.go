@@ -55,8 +55,11 @@ func (a *App) FireDue(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	var claimed, events int
+	var fired []sla.Change
+	var firedAt time.Time
 	err = a.store.InTx(ctx, func(ctx context.Context, tx *store.Tx) error {
 		now := a.now()
+		fired, firedAt = fired[:0], now
 		rows, err := tx.ClaimDue(ctx, now, a.cfg.FireBatch)
 		if err != nil {
 			return err
@@ -74,6 +77,7 @@ func (a *App) FireDue(ctx context.Context) (int, error) {
 				changes = append(changes, chs...)
 			}
 			events += len(changes)
+			fired = append(fired, changes...)
 			w, err := a.prepare(ctx, row, changes, e.Env, now)
 			if err != nil {
 				return err
@@ -87,6 +91,7 @@ func (a *App) FireDue(ctx context.Context) (int, error) {
 	})
 	if err == nil && events > 0 {
 		a.notify.Notify()
+		a.meters.recordFirings(ctx, fired, firedAt)
 	}
 	return claimed, err
 }

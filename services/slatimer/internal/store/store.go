@@ -522,3 +522,10 @@ func (s *Store) Board(ctx context.Context, f BoardFilter, after *BoardCursor, li
 	}
 	return out, rows.Err()
 }
+
+// PendingTimers counts clocks with a next firing instant.
+func (s *Store) PendingTimers(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM clocks WHERE next_at IS NOT NULL`).Scan(&n)
+	return n, err
+}

@@ -57,8 +57,8 @@ type Change struct {
 	Late bool
 	// Remaining is the business time left when a warning fired.
 	Remaining time.Duration
-	// At is when a progress reminder was due, and Elapsed the business time its clock had counted when it
-	// fired.
+	// At is when a warning, breach or progress reminder was due (its lateness is the firing time minus At),
+	// and Elapsed the business time a progress clock had counted when it fired.
 	At      time.Time
 	Elapsed time.Duration
 }
@@ -327,7 +327,7 @@ func (t *Ticket) FireDue(target Target, now time.Time, lateAfter time.Duration, 
 			return out, err
 		}
 		c.Fire(next, now)
-		ch := Change{Clocks: []Clock{*c}, Late: now.Sub(next.At) > lateAfter}
+		ch := Change{Clocks: []Clock{*c}, Late: now.Sub(next.At) > lateAfter, At: next.At}
 		if next.IsBreach() {
 			ch.Kind = ChangeBreached
 		} else {
