@@ -107,7 +107,7 @@ func TestMainAnswersHealthcheck(t *testing.T) {
 	t.Parallel()
 	port, h := grpcHealth(t)
 	run := func(addr string) (int, string) {
-		cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestHelperMain$")
+		cmd := exec.CommandContext(t.Context(), os.Args[0])
 		cmd.Env = append(os.Environ(), "KEFU_TEST_HELPER_MAIN=1", "KEFU_GRPC_ADDR="+addr)
 		out, err := cmd.CombinedOutput()
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -126,11 +126,17 @@ func TestMainAnswersHealthcheck(t *testing.T) {
 	require.NotContains(t, out, "ran the service")
 }
 
-// TestHelperMain is the child of TestMainAnswersHealthcheck.
-func TestHelperMain(t *testing.T) {
-	if os.Getenv("KEFU_TEST_HELPER_MAIN") != "1" {
-		t.Skip("helper process only")
+// TestMain runs the test binary as TestMainAnswersHealthcheck's child when it asks for one (no test runs
+// then), else the tests.
+func TestMain(m *testing.M) {
+	if os.Getenv("KEFU_TEST_HELPER_MAIN") == "1" {
+		helperMain()
 	}
+	os.Exit(m.Run())
+}
+
+// helperMain is the child of TestMainAnswersHealthcheck: Main as `svc healthcheck` (it exits).
+func helperMain() {
 	os.Args = []string{"svc", HealthcheckCommand}
 	Main("svc", func(fs *flag.FlagSet) func(context.Context, *slog.Logger) error {
 		fs.String("grpc-addr", "127.0.0.1:1", "")
