@@ -14,8 +14,6 @@ import (
 	"go.opentelemetry.io/otel"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/resource"
-	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 )
 
 // Metrics is a process's Prometheus endpoint: every instrument made through the global OpenTelemetry meter
@@ -36,11 +34,7 @@ func SetupMetrics(service string) (*Metrics, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus exporter: %w", err)
 	}
-	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(semconv.ServiceName(service)))
-	if err != nil {
-		res = resource.Default()
-	}
-	mp := metric.NewMeterProvider(metric.WithReader(exp), metric.WithResource(res))
+	mp := metric.NewMeterProvider(metric.WithReader(exp), metric.WithResource(serviceResource(service)))
 	otel.SetMeterProvider(mp)
 	return &Metrics{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), provider: mp}, nil
 }

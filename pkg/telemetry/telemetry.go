@@ -30,11 +30,17 @@ func Setup(ctx context.Context, service string, getenv func(string) string) (fun
 	if err != nil {
 		return nil, fmt.Errorf("otel span exporter: %w", err)
 	}
-	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(semconv.ServiceName(service)))
-	if err != nil {
-		res = resource.Default()
-	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(se), sdktrace.WithResource(res))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(se), sdktrace.WithResource(serviceResource(service)))
 	otel.SetTracerProvider(tp)
 	return tp.Shutdown, nil
+}
+
+// serviceResource names the process's service in its traces and metrics. The service name is schemaless:
+// merged with a schema URL other than the default resource's, the merge fails and the name would be lost.
+func serviceResource(service string) *resource.Resource {
+	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(semconv.ServiceName(service)))
+	if err != nil {
+		return resource.Default()
+	}
+	return res
 }
