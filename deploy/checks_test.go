@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -236,6 +237,43 @@ func (c *checker) checkContainer(owner string, ps *corev1.PodSpec, ctr *corev1.C
 	}
 	if serving {
 		c.checkServing(where, bin, ctr, byName)
+		c.checkGrace(where, bin, ps, ctr, byName)
+	}
+}
+
+// checkGrace: the pod's termination grace period must cover the preStop pause and then the binary's own
+// graceful stop: in-flight calls, then (gRPC services) event handlers in hand and the outbox relay's last
+// pass, each up to KEFU_SHUTDOWN_TIMEOUT, then the telemetry flush. Both are set explicitly, so the sum is
+// visible in the manifests.
+func (c *checker) checkGrace(where string, bin binary, ps *corev1.PodSpec, ctr *corev1.Container, vars map[string]envVar) {
+	need := time.Duration(0)
+	for _, flag := range []string{"shutdown-timeout", "telemetry-flush-timeout"} {
+		env := bin.ByFlag[flag].Env
+		v, ok := vars[env]
+		if !ok {
+			c.p.addf("%s: %s is not set: the termination grace period cannot be checked against it", where, env)
+			return
+		}
+		d, err := time.ParseDuration(v.Value)
+		if err != nil {
+			c.p.addf("%s: %s %q is not a duration", where, env, v.Value)
+			return
+		}
+		if _, grpc := bin.ByFlag["grpc-addr"]; grpc && flag == "shutdown-timeout" {
+			d *= 2
+		}
+		need += d
+	}
+	if l := ctr.Lifecycle; l != nil && l.PreStop != nil && l.PreStop.Sleep != nil {
+		need += time.Duration(l.PreStop.Sleep.Seconds) * time.Second
+	}
+	grace := 30 * time.Second // Kubernetes' default
+	if ps.TerminationGracePeriodSeconds != nil {
+		grace = time.Duration(*ps.TerminationGracePeriodSeconds) * time.Second
+	}
+	if grace <= need {
+		c.p.addf("%s: terminationGracePeriodSeconds %s does not cover the preStop pause and the graceful stop (%s): the pod is killed mid-stop",
+			where, grace, need)
 	}
 }
 

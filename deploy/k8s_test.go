@@ -320,6 +320,13 @@ func TestChecksCatchMistakes(t *testing.T) {
 			want: "analytics container analytics: readOnlyRootFilesystem must be true",
 		},
 		{
+			name: "a grace period shorter than the graceful stop is refused",
+			mutate: func(r *rendering) {
+				deployment(r, "notify").Spec.Template.Spec.TerminationGracePeriodSeconds = ptrTo(int64(30))
+			},
+			want: "notify container notify: terminationGracePeriodSeconds 30s does not cover the preStop pause and the graceful stop (30s)",
+		},
+		{
 			name:   "a missing liveness probe is refused",
 			mutate: func(r *rendering) { deployment(r, "gateway").Spec.Template.Spec.Containers[0].LivenessProbe = nil },
 			want:   "needs both a readiness and a liveness probe",

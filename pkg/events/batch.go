@@ -113,7 +113,8 @@ func (bc *batchConsumer) run(ctx context.Context, js jetstream.JetStream) (recei
 			select {
 			case batches <- fetched{msgs, err}:
 			case <-fctx.Done():
-				return // a batch fetched but not applied is redelivered after AckWait; the inbox dedupes
+				nakAll(msgs) // fetched but not started: another instance takes them now
+				return
 			}
 			if err != nil {
 				return
@@ -122,11 +123,20 @@ func (bc *batchConsumer) run(ctx context.Context, js jetstream.JetStream) (recei
 	}()
 	// At most Concurrency batches are applied at once, each in its own goroutine and transaction; all have
 	// settled (committed and acked, or handed back) when run returns.
+	// Batches being applied when ctx ends get the drain timeout to commit and ack (see consumer.run).
+	hctx, stopHandlers := drainContext(ctx, drainTimeout(ctx, c.DrainTimeout))
+	defer stopHandlers()
 	slots := make(chan struct{}, c.Concurrency)
 	var applying sync.WaitGroup
 	defer applying.Wait()
+	defer func() {
+		for f := range batches { // the fetcher stops on cancel; whatever it had fetched goes back
+			nakAll(f.msgs)
+		}
+	}()
 	for f := range batches {
 		if ctx.Err() != nil {
+			nakAll(f.msgs)
 			return received, nil
 		}
 		if f.err != nil {
@@ -139,7 +149,7 @@ func (bc *batchConsumer) run(ctx context.Context, js jetstream.JetStream) (recei
 		slots <- struct{}{}
 		applying.Go(func() {
 			defer func() { <-slots }()
-			bc.handle(ctx, f.msgs)
+			bc.handle(hctx, f.msgs)
 		})
 	}
 	return received, nil

@@ -30,6 +30,8 @@ const (
 	DefaultMaxDeliver    = 10
 	DefaultAckWait       = 30 * time.Second
 	DefaultMaxAckPending = 1000
+	// DefaultDrainTimeout is how long a handler running when its consumer stops may take to finish.
+	DefaultDrainTimeout = 10 * time.Second
 )
 
 // defaultBackoff is the nak delay by attempt when ConsumerConfig.Backoff is empty: the n-th failed delivery
@@ -109,6 +111,10 @@ type ConsumerConfig struct {
 	// AfterCommit, when set, is called after each transaction that applied events committed (before the
 	// acks): the place to wake work that reads what the handler wrote, such as a publisher or a sender.
 	AfterCommit func()
+	// DrainTimeout is how long handlers already running when the consumer's context ends may take to
+	// commit and ack; messages not yet started are handed back at once. Zero takes the context's drain
+	// timeout (WithDrainTimeout), else DefaultDrainTimeout.
+	DrainTimeout time.Duration
 }
 
 // inboxed reports whether d's effect is guarded by an inbox row.
@@ -124,7 +130,7 @@ func (c ConsumerConfig) withDefaults() (ConsumerConfig, error) {
 		return c, fmt.Errorf("consumer %s: at least one filter subject is required", c.Durable)
 	case c.Logger == nil:
 		return c, fmt.Errorf("consumer %s: Logger is required", c.Durable)
-	case c.MaxDeliver < 0, c.AckWait < 0, c.Workers < 0, c.MaxAckPending < 0:
+	case c.MaxDeliver < 0, c.AckWait < 0, c.Workers < 0, c.MaxAckPending < 0, c.DrainTimeout < 0:
 		return c, fmt.Errorf("consumer %s: negative limit", c.Durable)
 	}
 	if c.MaxDeliver == 0 {
@@ -226,16 +232,28 @@ func (cs *consumer) run(ctx context.Context, js jetstream.JetStream) (received b
 	}
 	defer it.Stop()
 
-	handle := cs.handle
+	// Handlers run under hctx, which outlives ctx by the drain timeout: a message being handled when the
+	// consumer stops is committed and acked rather than rolled back and redelivered. (Deferred first, so
+	// it ends after the workers below have finished.)
+	hctx, stopHandlers := drainContext(ctx, drainTimeout(ctx, c.DrainTimeout))
+	defer stopHandlers()
+	handle := func(m jetstream.Msg) {
+		if ctx.Err() != nil {
+			_ = m.Nak() // stopping: not started, so hand it back for another instance to take now
+			return
+		}
+		cs.handle(hctx, m)
+	}
 	if c.Workers > 1 {
 		queues := make([]chan jetstream.Msg, c.Workers)
 		var wg sync.WaitGroup
 		for i := range queues {
 			q := make(chan jetstream.Msg, 1)
 			queues[i] = q
+			one := handle
 			wg.Go(func() {
 				for m := range q {
-					cs.handle(ctx, m)
+					one(m)
 				}
 			})
 		}
@@ -245,7 +263,7 @@ func (cs *consumer) run(ctx context.Context, js jetstream.JetStream) (received b
 			}
 			wg.Wait()
 		}()
-		handle = func(ctx context.Context, m jetstream.Msg) {
+		handle = func(m jetstream.Msg) {
 			key := m.Headers().Get(HeaderAggregateID)
 			if key == "" {
 				key = m.Subject()
@@ -269,7 +287,7 @@ func (cs *consumer) run(ctx context.Context, js jetstream.JetStream) (received b
 			return received, fmt.Errorf("next message on %s: %w", c.Durable, err)
 		}
 		received = true
-		handle(ctx, m)
+		handle(m)
 	}
 }
 
@@ -305,7 +323,7 @@ func (cs *consumer) handle(ctx context.Context, m jetstream.Msg) {
 	span.RecordError(err)
 	span.SetStatus(codes.Error, "handler failed")
 	if ctx.Err() != nil {
-		// Shutting down: hand the message back at once so another instance takes it.
+		// Stopping and the drain time is over: hand the message back at once so another instance takes it.
 		_ = m.Nak()
 		return
 	}

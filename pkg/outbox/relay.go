@@ -36,6 +36,7 @@ const (
 	DefaultPublishTimeout   = 5 * time.Second
 	DefaultMaxRetryDelay    = 5 * time.Second
 	DefaultAnnounceInterval = 2 * time.Millisecond
+	DefaultFlushTimeout     = 5 * time.Second
 )
 
 const (
@@ -87,6 +88,10 @@ type RelayOptions struct {
 	TracerProvider trace.TracerProvider
 	// MeterProvider makes the relay's counter (kefu.outbox.published); nil uses the global provider.
 	MeterProvider metric.MeterProvider
+	// FlushTimeout bounds the last publish pass after Run's context ends; default 5 s, negative: none. A
+	// service stops its relay after its last requests have committed, so this pass sends their events now
+	// rather than leaving them for the next start or another replica's claim.
+	FlushTimeout time.Duration
 }
 
 // Relay publishes committed outbox rows to JetStream: per partition in id order, each partition by one
@@ -176,6 +181,9 @@ func NewRelay(pool *pgxpool.Pool, js jetstream.JetStream, o RelayOptions) *Relay
 	}
 	if o.MeterProvider == nil {
 		o.MeterProvider = otel.GetMeterProvider()
+	}
+	if o.FlushTimeout == 0 {
+		o.FlushTimeout = DefaultFlushTimeout
 	}
 	published, _ := o.MeterProvider.Meter(tracerName).Int64Counter("kefu.outbox.published",
 		metric.WithDescription("Events the outbox relay published and JetStream acknowledged."), metric.WithUnit("{event}"))
@@ -362,7 +370,7 @@ func (r *Relay) loop(ctx context.Context) {
 		if err != nil {
 			r.prefetched = nil
 			if ctx.Err() != nil {
-				return
+				break
 			}
 			if r.conn != nil && r.conn.IsClosed() {
 				r.dropConn(ctx)
@@ -384,6 +392,36 @@ func (r *Relay) loop(ctx context.Context) {
 		if !more {
 			r.waitForWork(ctx)
 		}
+	}
+	r.finalFlush(ctx)
+}
+
+// finalFlush publishes, once ctx has ended, what is committed and unpublished in the partitions the relay
+// still owns, for at most FlushTimeout. It is skipped when the relay is not in a state to publish in order
+// (no lock connection, NATS away, a gap check due): those events wait in the outbox, as after a crash.
+func (r *Relay) finalFlush(ctx context.Context) {
+	if r.o.FlushTimeout < 0 || r.conn == nil || r.conn.IsClosed() || len(r.owned) == 0 || r.gapDue ||
+		r.pub == nil || !r.pub.Conn().IsConnected() {
+		return
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.o.FlushTimeout)
+	defer cancel()
+	r.prefetched = nil
+	total := 0
+	for {
+		n, err := r.publishBatch(fctx)
+		total += n
+		if err != nil {
+			r.log.WarnContext(ctx, "outbox relay's last pass stopped; the rest is published after the next start",
+				"err", err, "published", total)
+			return
+		}
+		if n < r.o.BatchSize && r.prefetched == nil {
+			break
+		}
+	}
+	if total > 0 {
+		r.log.InfoContext(ctx, "outbox relay published the last events before stopping", "published", total)
 	}
 }
 

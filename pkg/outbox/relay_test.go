@@ -496,3 +496,31 @@ func TestRelayNeverLosesAWakeUp(t *testing.T) {
 	}
 	require.NoError(t, g.Wait())
 }
+
+// TestRelayPublishesTheLastCommitsWhenStopping proves the final pass: an event committed while the relay is
+// idle, with no wake-up and no poll due, is published by the time Run returns, and with the pass turned off
+// it waits in the outbox.
+func TestRelayPublishesTheLastCommitsWhenStopping(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		flush time.Duration
+		sent  bool
+	}{{"flush", 0, true}, {"no flush", -1, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := setup(t)
+			pool := e.db.Pool
+			r, stop := e.relay(t, pool, outbox.RelayOptions{PollInterval: time.Hour, GapCheckInterval: time.Hour, FlushTimeout: tc.flush})
+			first := mustEmit(t, pool, "a")
+			r.Notify()
+			testkit.Eventually(t, func() bool { return e.streamHas(t, map[string]bool{first: true}) && unpublished(t, pool) == 0 },
+				waitLong, "the relay publishes and owns its partitions")
+
+			last := mustEmit(t, pool, "a") // committed without Notify: only a poll, an hour away, would find it
+			stop()
+			require.Equal(t, tc.sent, e.streamHas(t, map[string]bool{last: true}), "last event in the stream after Run returned")
+			require.Equal(t, map[bool]int64{true: 0, false: 1}[tc.sent], unpublished(t, pool), "unpublished rows left in the outbox")
+		})
+	}
+}

@@ -193,6 +193,25 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	return fmt.Errorf("stop postgres: %w", ctx.Err())
 }
 
+// Crash stops the postmaster with an immediate shutdown (SIGQUIT: every backend quits at once, no
+// checkpoint; the next start replays the WAL, as after a power cut) and waits for it to exit. The fault
+// suite uses it; Stop is the orderly way.
+func (c *Cluster) Crash() {
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	c.logger.Info("crashing postgres (immediate shutdown)", slog.Int("pid", c.proc.Pid))
+	_ = c.proc.Signal(syscall.SIGQUIT)
+	select {
+	case <-c.done:
+	case <-time.After(10 * time.Second):
+		_ = c.proc.Kill()
+		<-c.done
+	}
+}
+
 func start(ctx context.Context, bin, dir, sockDir string, port int, cred *syscall.Credential, o Options, logger *slog.Logger) (*Cluster, error) {
 	settings := maps.Clone(defaultSettings)
 	settings["port"] = strconv.Itoa(port)

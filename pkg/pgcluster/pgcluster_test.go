@@ -86,6 +86,21 @@ func TestClusterLifecycle(t *testing.T) {
 		query(t, c, `SELECT to_regclass('survives_restart') IS NOT NULL`, &exists)
 		require.True(t, exists)
 	})
+
+	t.Run("a crash keeps committed data and the next start recovers", func(t *testing.T) {
+		c := start(t)
+		query(t, c, `INSERT INTO survives_restart VALUES (42)`)
+		c.Crash()
+		select {
+		case <-c.Done():
+		default:
+			t.Fatal("Done must be closed after Crash")
+		}
+		c = start(t)
+		var n int
+		query(t, c, `SELECT count(*) FROM survives_restart WHERE id = 42`, &n)
+		require.Equal(t, 1, n, "the commit before the crash survives it")
+	})
 }
 
 func TestStartFailsClearly(t *testing.T) {

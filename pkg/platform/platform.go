@@ -56,7 +56,8 @@ type Options struct {
 	// Anonymous turns authentication, audit and rate limits off and runs every call as this principal:
 	// benchmark baselines only.
 	Anonymous *auth.Principal
-	// ShutdownTimeout bounds the graceful stop of the gRPC server.
+	// ShutdownTimeout bounds each step of a graceful stop: the gRPC server's in-flight requests, then
+	// (together) the event handlers in hand and the outbox relay's last publish pass.
 	ShutdownTimeout time.Duration
 	// Clock is the time; nil is the real clock.
 	Clock clock.Clock
@@ -130,7 +131,8 @@ func Open(ctx context.Context, o Options, log *slog.Logger) (p *Platform, err er
 	if p.JS, err = jetstream.New(p.nc); err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	p.Relay = outbox.NewRelay(p.Pool, p.JS, outbox.RelayOptions{Logger: log, ReplayWindow: o.OutboxReplayWindow})
+	p.Relay = outbox.NewRelay(p.Pool, p.JS, outbox.RelayOptions{Logger: log, ReplayWindow: o.OutboxReplayWindow,
+		FlushTimeout: o.ShutdownTimeout})
 
 	pepper, err := o.Auth.Pepper()
 	if err != nil {
@@ -167,9 +169,14 @@ func (p *Platform) StreamReady() <-chan struct{} { return p.streamReady }
 // Serve runs the gRPC server on lis, the outbox relay, the audit writer, the stream upkeep and the
 // service's background work until ctx ends or one of them fails. Background work outlives a stopping
 // server's in-flight requests: it is cancelled only once the server has stopped, so the last commits
-// still wake the relay. It returns nil after a shutdown caused by ctx, or the first error.
+// still wake the relay. Then event handlers in hand finish (the consumers' drain timeout is
+// ShutdownTimeout) while the relay publishes what is left. It returns nil after a shutdown caused by ctx,
+// or the first error.
 func (p *Platform) Serve(ctx context.Context, lis net.Listener, work ...func(ctx context.Context) error) error {
 	wctx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	if p.o.ShutdownTimeout > 0 {
+		wctx = events.WithDrainTimeout(wctx, p.o.ShutdownTimeout)
+	}
 	defer stopWork()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {

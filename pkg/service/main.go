@@ -28,6 +28,7 @@ func Main(name string, define func(fs *flag.FlagSet) func(ctx context.Context, l
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://<addr>/metrics (empty: off)")
+	flushTimeout := fs.Duration("telemetry-flush-timeout", 5*time.Second, "time the last spans get to be exported on shutdown")
 	run := define(fs)
 	if err := config.Parse(fs, os.Args[1:], os.Getenv, EnvOverrides); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -57,7 +58,7 @@ func Main(name string, define func(fs *flag.FlagSet) func(ctx context.Context, l
 	}
 	err = run(ctx, log)
 	stopMetrics() // os.Exit below skips deferred calls
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *flushTimeout)
 	_ = shutdown(sctx)
 	cancel()
 	if err != nil {

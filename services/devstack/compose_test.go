@@ -15,7 +15,6 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/require"
@@ -23,27 +22,18 @@ import (
 
 	"kefu.dev/pkg/config"
 	"kefu.dev/pkg/service"
+	"kefu.dev/services/devstack/procstack"
 )
 
 // repoRoot is the workspace root, where docker-compose.yml and deploy/ live.
 var repoRoot = filepath.Join("..", "..")
 
-// kefuService is a binary compose runs: its name (services/<name>/cmd/<name>, deploy/Dockerfile.<name>,
-// the compose service and its host name) and the port it listens on in its container.
-type kefuService struct {
-	Name string
-	Port int
-}
-
 // kefuServices lists every binary; TestEveryCommandHasAnImageAndAComposeService keeps it complete.
-var kefuServices = []kefuService{
-	{"intake", 7001}, {"customer", 7002}, {"routing", 7003}, {"slatimer", 7004}, {"analytics", 7005},
-	{"notify", 7006}, {"kb", 7007}, {"gateway", 8080},
-}
+var kefuServices = procstack.Services()
 
 // grpcServices are the kefuServices with a database, NATS and a gRPC API: all but the gateway.
-func grpcServices() []kefuService {
-	return slices.DeleteFunc(slices.Clone(kefuServices), func(s kefuService) bool { return s.Name == "gateway" })
+func grpcServices() []procstack.Service {
+	return slices.DeleteFunc(slices.Clone(kefuServices), func(s procstack.Service) bool { return s.Name == "gateway" })
 }
 
 // flagDef matches a flag definition in a command's source: fs.StringVar(&cfg.X, "name", ...) or
@@ -108,33 +98,15 @@ func composeSecrets() map[string]string {
 	}
 }
 
-// composeServiceKey is one service's API key at another, in .env once issued (see the compose file's
-// header): `<issuer> issue-service-key --id <caller>` prints it.
-type composeServiceKey struct{ issuer, caller string }
-
 // composeServiceKeys maps each service key's variable to who issues it and who uses it.
-var composeServiceKeys = map[string]composeServiceKey{
-	"KEFU_CUSTOMER_API_KEY": {"customer", "intake"}, "KEFU_ROUTING_API_KEY": {"routing", "intake"},
-	"KEFU_INTAKE_API_KEY":        {"intake", "routing"},
-	"KEFU_NOTIFY_INTAKE_API_KEY": {"intake", "notify"}, "KEFU_NOTIFY_CUSTOMER_API_KEY": {"customer", "notify"},
-	"KEFU_NOTIFY_SLATIMER_API_KEY": {"slatimer", "notify"}, "KEFU_NOTIFY_ROUTING_API_KEY": {"routing", "notify"},
-	"KEFU_KB_INTAKE_API_KEY": {"intake", "kb"}, "KEFU_KB_ROUTING_API_KEY": {"routing", "kb"},
-}
+var composeServiceKeys = procstack.ServiceKeys()
 
-// loadCompose loads docker-compose.yml as `docker compose` does, with env as the only environment (no OS
-// variables, no .env), so a developer's settings cannot change what the tests see.
+// loadCompose loads docker-compose.yml with env as the only environment.
 func loadCompose(t *testing.T, env map[string]string, profiles ...string) (*types.Project, error) {
 	t.Helper()
 	root, err := filepath.Abs(repoRoot)
 	require.NoError(t, err)
-	var list []string
-	for k, v := range env {
-		list = append(list, k+"="+v)
-	}
-	opts, err := cli.NewProjectOptions([]string{filepath.Join(root, "docker-compose.yml")},
-		cli.WithWorkingDirectory(root), cli.WithEnv(list), cli.WithProfiles(profiles))
-	require.NoError(t, err)
-	return opts.LoadProject(t.Context())
+	return procstack.LoadCompose(t.Context(), root, env, profiles...)
 }
 
 // mustLoadCompose loads docker-compose.yml with the secrets and every service key set.
@@ -149,17 +121,7 @@ func mustLoadCompose(t *testing.T, profiles ...string) *types.Project {
 	return p
 }
 
-// envMap flattens a service's environment; a variable without a value is "".
-func envMap(s types.ServiceConfig) map[string]string {
-	m := map[string]string{}
-	for k, v := range s.Environment {
-		m[k] = ""
-		if v != nil {
-			m[k] = *v
-		}
-	}
-	return m
-}
+var envMap = procstack.EnvMap
 
 // TestComposeRefusesToStartWithoutItsSecrets loads docker-compose.yml without each required secret in
 // turn: compose must refuse, naming it, rather than start a service with an empty key.
@@ -237,12 +199,21 @@ func TestComposeFileDescribesTheSuite(t *testing.T) {
 		require.Equal(t, "unless-stopped", s.Restart, name)
 		requireLimits(t, s, env["GOMEMLIMIT"])
 
-		// The stop grace period covers the binary's own: in-flight calls, then the relay, NATS and
-		// telemetry (service.Main gives telemetry 5 s).
+		// The stop grace period covers the binary's own: in-flight calls, then (gRPC services) the event
+		// handlers in hand and the relay's last pass, each up to KEFU_SHUTDOWN_TIMEOUT, then telemetry
+		// (KEFU_TELEMETRY_FLUSH_TIMEOUT, 5 s unless set).
 		shutdown, err := time.ParseDuration(env["KEFU_SHUTDOWN_TIMEOUT"])
 		require.NoError(t, err, "%s sets its graceful stop deadline", name)
+		if name != "gateway" {
+			shutdown *= 2
+		}
+		flush := 5 * time.Second
+		if v, ok := env["KEFU_TELEMETRY_FLUSH_TIMEOUT"]; ok {
+			flush, err = time.ParseDuration(v)
+			require.NoError(t, err, name)
+		}
 		require.NotNil(t, s.StopGracePeriod, name)
-		require.Greater(t, time.Duration(*s.StopGracePeriod), shutdown+5*time.Second,
+		require.Greater(t, time.Duration(*s.StopGracePeriod), shutdown+flush,
 			"%s: compose kills it before its own shutdown can end", name)
 
 		// depends_on: what the service calls, healthy. intake calls routing only for staff members'
@@ -294,14 +265,14 @@ func TestComposeFileDescribesTheSuite(t *testing.T) {
 	require.NoError(t, err)
 	for k, key := range composeServiceKeys {
 		var found []string
-		for ek, v := range envMap(mustService(t, p, key.caller)) {
+		for ek, v := range envMap(mustService(t, p, key.Caller)) {
 			if v == "key-"+strings.ToLower(k) {
 				found = append(found, ek)
 			}
 		}
-		require.Equal(t, []string{"KEFU_" + strings.ToUpper(key.issuer) + "_API_KEY"}, found,
-			"%s is %s's key at %s: compose must pass it on", k, key.caller, key.issuer)
-		require.Regexp(t, `(?m)^#.* `+key.issuer+` +→ `+key.caller+` +`+k+`\b`, string(header),
+		require.Equal(t, []string{"KEFU_" + strings.ToUpper(key.Issuer) + "_API_KEY"}, found,
+			"%s is %s's key at %s: compose must pass it on", k, key.Caller, key.Issuer)
+		require.Regexp(t, `(?m)^#.* `+key.Issuer+` +→ `+key.Caller+` +`+k+`\b`, string(header),
 			"the compose file's header tells how to issue %s", k)
 	}
 
@@ -622,17 +593,10 @@ func TestDockerfiles(t *testing.T) {
 	}
 }
 
-// buildContext returns what the Dockerfiles' build stage copies from the context, as paths relative to
-// the repository root (the stage's WORKDIR mirrors it).
+// buildContext returns what the Dockerfiles' build stage copies from the context.
 func buildContext(t *testing.T) []string {
 	t.Helper()
-	df, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "Dockerfile."+kefuServices[0].Name))
+	srcs, err := procstack.BuildContext(repoRoot)
 	require.NoError(t, err)
-	build, _, _ := strings.Cut(string(df), "\nFROM gcr.io/")
-	var srcs []string
-	for _, m := range regexp.MustCompile(`(?m)^COPY ([^-].*) \S+$`).FindAllStringSubmatch(build, -1) {
-		srcs = append(srcs, strings.Fields(m[1])...)
-	}
-	require.NotEmpty(t, srcs)
 	return srcs
 }

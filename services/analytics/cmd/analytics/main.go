@@ -38,7 +38,7 @@ func main() {
 		fs.IntVar(&cfg.StreamReplicas, "stream-replicas", cfg.StreamReplicas, "the KEFU stream's replicas in a NATS cluster (1 on one server)")
 		auth.BindFlags(fs, &cfg.Auth)
 		fs.BoolVar(&cfg.Reflection, "reflection", cfg.Reflection, "serve gRPC reflection without credentials (dev only)")
-		fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "graceful stop deadline of the gRPC server")
+		fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "graceful stop: the time in-flight requests get, then (after them) event handlers in hand and the last outbox publish")
 		fs.DurationVar(&cfg.SurgeInterval, "surge-interval", cfg.SurgeInterval, "how often volume surges are evaluated")
 		fs.Float64Var(&cfg.SurgeFactor, "surge-factor", cfg.SurgeFactor, "an hour is a surge above this many times its baseline (and the minimum)")
 		fs.IntVar(&cfg.SurgeMinTickets, "surge-min-tickets", cfg.SurgeMinTickets, "an hour is a surge only above this many tickets")

@@ -48,7 +48,7 @@ func main() {
 		fs.StringVar(&cfg.RoutingAPIKey, "routing-api-key", cfg.RoutingAPIKey, "intake's API key at the routing service (secret; required with --routing-addr; issue one with `routing issue-service-key --id intake`)")
 		auth.BindFlags(fs, &cfg.Auth)
 		fs.BoolVar(&cfg.Reflection, "reflection", cfg.Reflection, "serve gRPC reflection without credentials (dev only)")
-		fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "graceful stop deadline of the gRPC server")
+		fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "graceful stop: the time in-flight requests get, then (after them) event handlers in hand and the last outbox publish")
 		return func(ctx context.Context, log *slog.Logger) error {
 			switch args := fs.Args(); {
 			case len(args) == 0:
