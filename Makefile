@@ -18,7 +18,7 @@ GATEWAY_MODULE := github.com/grpc-ecosystem/grpc-gateway/v2@$(GRPC_GATEWAY_VERSI
 
 PKGS := kefu.dev/...
 
-.PHONY: all tools protodeps generate check-generated lint vet test test-go bench bench-sla bench-analytics bench-notify bench-kb run build clean
+.PHONY: all tools protodeps generate check-generated lint vet test test-go bench bench-sla bench-analytics bench-notify bench-kb bench-e2e chaos chaos-short run build clean
 
 all: build
 
@@ -89,6 +89,14 @@ bench:
 	$(MAKE) bench-analytics
 	$(MAKE) bench-notify
 	$(MAKE) bench-kb
+	$(MAKE) bench-e2e
+
+# End to end (issue #10, ~13 min): every service as its own process with the compose environment, a private
+# Postgres and NATS, 500 tickets/s over six channels for 10 minutes, each assigned through a channel rule:
+# submit and submit → assigned p50/p99, the outbox's lag, consumer backlogs, memory at start and end
+# (E2E_ARGS="--rate 200 --duration 2m" for a quick run; --work DIR keeps the logs).
+bench-e2e:
+	go run ./services/devstack/cmd/kefu-load $(E2E_ARGS)
 
 # SLA timers (issue #7, ~1 min): 1,000,000 open timers created, start-up and memory on them, then 5,000 a
 # second coming due for 20 s (lateness p50/p99), then tickets created through the event consumer.
@@ -112,6 +120,17 @@ bench-notify:
 # (KB_BENCH_ARGS="--articles 20000 --searches 5000" for a quick run; "--cpuprofile /tmp/kb.out" profiles).
 bench-kb:
 	go run ./services/devstack/cmd/kefu-pgrun --dir $(CURDIR)/.kefu/pgbench -- go run ./services/kb/cmd/kefu-kbbench $(KB_BENCH_ARGS)
+
+# The fault-injection suite (docs/resilience.md): the services as processes, NATS as its own process,
+# a private Postgres cluster, one fault per scenario under steady intake; prints the table and fails if
+# anything was lost, duplicated or reordered. It starts its own Postgres, so it needs no DATABASE_URL.
+# CHAOS_ARGS: --scenario NAME (repeatable), --work DIR (keep binaries, data and logs).
+chaos:
+	go run ./services/devstack/cmd/kefu-chaos $(CHAOS_ARGS)
+
+# The short version, which `make test` also runs (TestShortSuite).
+chaos-short:
+	go run ./services/devstack/cmd/kefu-chaos --short $(CHAOS_ARGS)
 
 run:
 	go run ./services/devstack/cmd/kefu-dev $(RUN_ARGS)

@@ -672,6 +672,11 @@ func (c *checker) checkRollout(d *appsv1.Deployment) {
 			continue
 		}
 		services++
+		servesGRPC := len(d.Spec.Template.Spec.Containers) > 0 &&
+			slices.ContainsFunc(d.Spec.Template.Spec.Containers[0].Ports, func(p corev1.ContainerPort) bool { return p.Name == "grpc" })
+		if servesGRPC && s.Spec.ClusterIP != corev1.ClusterIPNone {
+			c.p.addf("Service %s: a gRPC service's Service must be headless (clusterIP: None), so callers balance over its pods", s.Name)
+		}
 		for _, p := range s.Spec.Ports {
 			if len(d.Spec.Template.Spec.Containers) == 0 || !targetsContainer(p.TargetPort, d.Spec.Template.Spec.Containers[0]) {
 				c.p.addf("Service %s: port %s targets %s, which Deployment %s's container does not expose", s.Name, p.Name, p.TargetPort.String(), d.Name)

@@ -327,6 +327,17 @@ func TestChecksCatchMistakes(t *testing.T) {
 			want: "notify container notify: terminationGracePeriodSeconds 30s does not cover the preStop pause and the graceful stop (30s)",
 		},
 		{
+			name: "a gRPC service behind a virtual IP is refused",
+			mutate: func(r *rendering) {
+				for _, s := range all[*corev1.Service](r) {
+					if s.Name == "routing" {
+						s.Spec.ClusterIP = ""
+					}
+				}
+			},
+			want: "Service routing: a gRPC service's Service must be headless",
+		},
+		{
 			name:   "a missing liveness probe is refused",
 			mutate: func(r *rendering) { deployment(r, "gateway").Spec.Template.Spec.Containers[0].LivenessProbe = nil },
 			want:   "needs both a readiness and a liveness probe",

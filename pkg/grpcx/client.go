@@ -18,8 +18,14 @@ import (
 // caller forever.
 const DefaultCallTimeout = 10 * time.Second
 
-// Dial returns a client connection to a kefu service with OpenTelemetry propagation and a default deadline
-// on every call. The connection is lazy: it connects on first use and reconnects by itself.
+// roundRobin spreads calls over every address the target resolves to. Targets resolve through DNS (the
+// default of grpc.NewClient), so a Kubernetes headless Service name yields one address per ready pod;
+// servers end connections after MaxConnectionAge, and the reconnect resolves the name again.
+const roundRobin = `{"loadBalancingConfig": [{"round_robin": {}}]}`
+
+// Dial returns a client connection to a kefu service with OpenTelemetry propagation, a default deadline
+// on every call and round-robin over the target's addresses. The connection is lazy: it connects on
+// first use and reconnects by itself.
 // Transport security is plaintext: run it on a private network or behind a TLS-terminating mesh (see
 // docs/security.md).
 func Dial(target string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
@@ -27,6 +33,7 @@ func Dial(target string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
 		grpc.WithChainUnaryInterceptor(defaultDeadline(DefaultCallTimeout)),
+		grpc.WithDefaultServiceConfig(roundRobin),
 	}
 	cc, err := grpc.NewClient(target, append(base, opts...)...)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -46,7 +47,18 @@ type ServerOptions struct {
 	Limits  auth.Limits
 	// Clock stamps audit records; nil is the real clock.
 	Clock clock.Clock
+	// MaxConnectionAge closes each client connection this long after it opened (with a GOAWAY, after
+	// which the client reconnects and resolves the service's name again), so callers spread over
+	// replicas that started after they connected; default DefaultMaxConnectionAge, negative: never.
+	MaxConnectionAge time.Duration
 }
+
+// DefaultMaxConnectionAge is how long a client connection lives by default. Calls in flight when it
+// ends get connectionAgeGrace to finish.
+const (
+	DefaultMaxConnectionAge = 2 * time.Minute
+	connectionAgeGrace      = DefaultCallTimeout + 5*time.Second
+)
 
 // Server is a gRPC server with its health service.
 type Server struct {
@@ -87,6 +99,12 @@ func NewServer(o ServerOptions, extra ...grpc.ServerOption) (*Server, error) {
 			validate(c, v),
 		),
 		grpc.ChainStreamInterceptor(g.stream()),
+	}
+	if age := o.MaxConnectionAge; age >= 0 {
+		if age == 0 {
+			age = DefaultMaxConnectionAge
+		}
+		opts = append(opts, grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionAge: age, MaxConnectionAgeGrace: connectionAgeGrace}))
 	}
 	s := grpc.NewServer(append(opts, extra...)...)
 	h := health.NewServer()

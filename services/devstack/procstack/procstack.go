@@ -204,8 +204,10 @@ type Stack struct {
 	// Project is the loaded compose file.
 	Project *types.Project
 	// PGHost (host:port) and PGDB replace postgres:5432 and kefu in the compose URLs; NATSURL replaces
-	// nats://nats:4222.
+	// nats://nats:4222. PGHosts and NATSURLs, when they name a service, replace them for that service
+	// alone (the chaos suite gives each service its own proxies).
 	PGHost, PGDB, NATSURL string
+	PGHosts, NATSURLs     map[string]string
 	// API and Metrics are each service's loopback ports for its compose port and for 9464.
 	API, Metrics map[string]int
 }
@@ -228,7 +230,14 @@ func (st *Stack) Environ(name string, apiPort, metricsPort int) ([]string, error
 	if err != nil {
 		return nil, err
 	}
-	pairs := []string{"@postgres:5432/kefu?", "@" + st.PGHost + "/" + st.PGDB + "?", "nats://nats:4222", st.NATSURL,
+	pgHost, natsURL := st.PGHost, st.NATSURL
+	if h, ok := st.PGHosts[name]; ok {
+		pgHost = h
+	}
+	if u, ok := st.NATSURLs[name]; ok {
+		natsURL = u
+	}
+	pairs := []string{"@postgres:5432/kefu?", "@" + pgHost + "/" + st.PGDB + "?", "nats://nats:4222", natsURL,
 		"0.0.0.0:9464", "127.0.0.1:" + strconv.Itoa(metricsPort)}
 	for _, ks := range Services() {
 		if ks.Name == name {
@@ -361,6 +370,9 @@ func (st *Stack) WaitHealthy(ctx context.Context, pr *Proc) error {
 		}
 	}
 }
+
+// Pid is the process's id.
+func (pr *Proc) Pid() int { return pr.cmd.Process.Pid }
 
 // Done is closed when the process has exited.
 func (pr *Proc) Done() <-chan struct{} { return pr.done }
