@@ -282,12 +282,28 @@ func (cs *consumer) run(ctx context.Context, js jetstream.JetStream) (received b
 		m, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {
 			if ctx.Err() != nil {
+				handBack(it)
 				return received, nil
 			}
 			return received, fmt.Errorf("next message on %s: %w", c.Durable, err)
 		}
 		received = true
 		handle(m)
+	}
+}
+
+// handBack stops the pull and naks the messages the client had buffered but not handed out: they are
+// delivered already, so left alone they would wait out AckWait (30 s) before another replica got them.
+func handBack(it jetstream.MessagesContext) {
+	it.Drain()
+	for {
+		nctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		m, err := it.Next(jetstream.NextContext(nctx))
+		cancel()
+		if err != nil {
+			return // jetstream.ErrMsgIteratorClosed once the buffer is empty
+		}
+		_ = m.Nak()
 	}
 }
 

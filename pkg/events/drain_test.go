@@ -87,3 +87,25 @@ func TestStoppingConsumersFinishTheEventInHand(t *testing.T) {
 		}
 	}
 }
+
+// TestStoppingConsumerHandsBackItsBuffer: a consumer holds up to 64 messages per worker in its client
+// buffer, delivered but not started. When it stops they are nak'ed, so another instance takes them at
+// once instead of after AckWait (here a minute, longer than the test waits).
+func TestStoppingConsumerHandsBackItsBuffer(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	for i := range 200 {
+		e.publish(t, uuid.NewString(), fmt.Sprintf("agg-%d", i), 1, nil)
+	}
+	cfg := events.ConsumerConfig{Durable: "test-hand-back", FilterSubjects: []string{"kefu.thing.>"}, AckWait: time.Minute}
+	slow := func(ctx context.Context, tx pgx.Tx, d events.Delivery) error {
+		time.Sleep(20 * time.Millisecond)
+		return countEffect(ctx, tx, d)
+	}
+	stop := e.consume(t, cfg, slow)
+	testkit.Eventually(t, func() bool { return scalar[int64](t, e.pool, `SELECT count(*) FROM applied`) >= 5 }, waitLong, "the first consumer applies some")
+	stop()
+	e.consume(t, cfg, countEffect)
+	testkit.Eventually(t, func() bool { return scalar[int64](t, e.pool, `SELECT count(*) FROM applied`) == 200 },
+		20*time.Second, "the second consumer applies the rest well before the first one's AckWait")
+}
