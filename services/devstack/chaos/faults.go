@@ -175,8 +175,9 @@ func (st *Stack) redeliverAll(ctx context.Context, durables ...string) error {
 		}
 	}
 	// Caught up: everything up to the stream's end at the deletion is acknowledged (the load goes on, so
-	// the consumer is rarely without pending messages).
-	deadline := time.Now().Add(5 * time.Minute)
+	// the consumer is rarely without pending messages). The whole stream is read again: in the full suite
+	// that is hundreds of thousands of events.
+	deadline := time.Now().Add(20 * time.Minute)
 	for _, d := range durables {
 		for {
 			c, err := js.Consumer(ctx, events.StreamName, d)
@@ -187,7 +188,7 @@ func (st *Stack) redeliverAll(ctx context.Context, durables ...string) error {
 				}
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("%s did not catch up again within 5 minutes", d)
+				return fmt.Errorf("%s did not catch up again within 20 minutes", d)
 			}
 			sleep(ctx, 500*time.Millisecond)
 		}

@@ -17,7 +17,9 @@ func Table(results []Result) string {
 	b.WriteString("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range results {
 		rec := "never"
-		if r.Recovery >= 0 {
+		if r.FaultErr != "" {
+			rec = "fault failed"
+		} else if r.Recovery >= 0 {
 			rec = r.Recovery.Round(10 * time.Millisecond).String()
 		}
 		fmt.Fprintf(&b, "| %s | %d | %s | %d | %s | %d | %d | %d | %d | %s |\n", r.Scenario, r.Requests, ErrorText(r.Errors),
@@ -43,9 +45,9 @@ func ErrorText(errs map[codes.Code]int) string {
 func Failed(results []Result) []string {
 	var bad []string
 	for _, r := range results {
-		if r.Lost > 0 || r.Duplicated > 0 || r.OutOfOrder > 0 || r.Unacked > 0 || r.Acked == 0 || r.Recovery < 0 {
-			bad = append(bad, fmt.Sprintf("%s: acknowledged %d, lost %d %v, duplicated %d, out of order %d, unacknowledged %d, recovered %t",
-				r.Scenario, r.Acked, r.Lost, r.Missing, r.Duplicated, r.OutOfOrder, r.Unacked, r.Recovery >= 0))
+		if r.Lost > 0 || r.Duplicated > 0 || r.OutOfOrder > 0 || r.Unacked > 0 || r.Acked == 0 || r.Recovery < 0 || r.FaultErr != "" {
+			bad = append(bad, fmt.Sprintf("%s: acknowledged %d, lost %d %v, duplicated %d, out of order %d, unacknowledged %d, recovered %t, fault error %q",
+				r.Scenario, r.Acked, r.Lost, r.Missing, r.Duplicated, r.OutOfOrder, r.Unacked, r.Recovery >= 0, r.FaultErr))
 		}
 	}
 	return bad

@@ -22,7 +22,7 @@ func TestShortSuite(t *testing.T) {
 	require.NoError(t, err)
 	defer st.Close()
 	results, err := chaos.Run(t.Context(), st, chaos.Options{Short: true,
-		Load: chaos.Load{Submitters: 32, Interval: 400 * time.Millisecond, CallTimeout: 5 * time.Second}},
+		Load: chaos.Load{Submitters: 24, Interval: 400 * time.Millisecond, CallTimeout: 5 * time.Second}},
 		func(s string) { t.Log(s) })
 	t.Logf("short chaos suite:\n%s", chaos.Table(results))
 	require.NoError(t, err)
