@@ -187,3 +187,49 @@ func TestConsumeBatchesIsolatesAPoisonEvent(t *testing.T) {
 	}, waitLong, "the 19 others are applied")
 	require.Equal(t, int64(0), scalar[int64](t, e.pool, `SELECT count(*) FROM effects WHERE aggregate_id = 'bad'`))
 }
+
+// TestConsumersKnowAnEventIDHoweverItIsSpelt: an event id is a UUID, whatever its spelling in the
+// Nats-Msg-Id header. An id in capitals is applied (the batch consumer once looked it up as not fresh,
+// because the inbox returns ids in canonical form, and dropped it), and the same id spelt the canonical
+// way, which the stream's dedupe window takes for a new message, is not applied again. Both consumers.
+func TestConsumersKnowAnEventIDHoweverItIsSpelt(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ids := []string{uuid.NewString(), uuid.NewString(), uuid.NewString()}
+	for i, id := range ids {
+		e.publish(t, strings.ToUpper(id), fmt.Sprintf("agg-%d", i), 1, nil)
+	}
+	e.publish(t, uuid.NewString(), "agg-mid", 1, nil)
+	stop := e.consumeBatches(t, events.BatchConfig{ConsumerConfig: events.ConsumerConfig{Durable: "test-spelling-batch",
+		FilterSubjects: []string{"kefu.thing.>"}}, BatchSize: 10}, func(ctx context.Context, tx pgx.Tx, ds []events.Delivery) error {
+		for _, d := range ds {
+			if err := countEffect(ctx, tx, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	testkit.Eventually(t, func() bool {
+		return scalar[bool](t, e.pool, `SELECT EXISTS (SELECT 1 FROM effects WHERE aggregate_id = 'agg-mid')`)
+	}, waitLong, "the batch consumer reached the event after the capitals")
+	// The canonical spellings come in later batches than the capitals.
+	for i, id := range ids {
+		e.publish(t, id, fmt.Sprintf("agg-%d", i), 1, nil)
+	}
+	e.publish(t, uuid.NewString(), "agg-last", 1, nil)
+	testkit.Eventually(t, func() bool {
+		return scalar[bool](t, e.pool, `SELECT EXISTS (SELECT 1 FROM effects WHERE aggregate_id = 'agg-last')`)
+	}, waitLong, "the batch consumer reached the last event")
+	stop()
+	require.Equal(t, int64(5), scalar[int64](t, e.pool, `SELECT coalesce(sum(n), 0) FROM effects`),
+		"the batch consumer applied each event once")
+
+	_, err := e.pool.Exec(t.Context(), `DELETE FROM effects; DELETE FROM applied`)
+	require.NoError(t, err)
+	e.consume(t, events.ConsumerConfig{Durable: "test-spelling-one", FilterSubjects: []string{"kefu.thing.>"}}, countEffect)
+	testkit.Eventually(t, func() bool {
+		return scalar[bool](t, e.pool, `SELECT EXISTS (SELECT 1 FROM effects WHERE aggregate_id = 'agg-last')`)
+	}, waitLong, "the consumer reached the last event")
+	require.Equal(t, int64(5), scalar[int64](t, e.pool, `SELECT coalesce(sum(n), 0) FROM effects`),
+		"the consumer applied each event once")
+}

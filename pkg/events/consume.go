@@ -432,6 +432,12 @@ func delivery(m jetstream.Msg) Delivery {
 		Data:        m.Data(),
 		Headers:     h,
 	}
+	// The id is a UUID wherever it is kept (the inbox column is uuid, which answers in canonical form), so
+	// it is written the canonical way here: an id spelt otherwise (capitals, braces) is still one event
+	// to every map and comparison that keys on the string.
+	if id, err := uuid.Parse(d.EventID); err == nil {
+		d.EventID = id.String()
+	}
 	if s := h.Get(HeaderSeq); s != "" {
 		d.Seq, _ = strconv.ParseInt(s, 10, 64)
 	}

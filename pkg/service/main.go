@@ -28,6 +28,7 @@ func Main(name string, define func(fs *flag.FlagSet) func(ctx context.Context, l
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://<addr>/metrics (empty: off)")
+	pprofAddr := fs.String("pprof-addr", "", "serve Go runtime profiles at http://<addr>/debug/pprof/ (empty: off; keep it on a private address)")
 	flushTimeout := fs.Duration("telemetry-flush-timeout", 5*time.Second, "time the last spans get to be exported on shutdown")
 	run := define(fs)
 	if err := config.Parse(fs, os.Args[1:], os.Getenv, EnvOverrides); err != nil {
@@ -56,7 +57,13 @@ func Main(name string, define func(fs *flag.FlagSet) func(ctx context.Context, l
 		fmt.Fprintf(os.Stderr, "%s: %s: %v\n", name, config.EnvName("metrics-addr"), err)
 		os.Exit(1)
 	}
+	stopPprof, err := servePprof(*pprofAddr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %s: %v\n", name, config.EnvName("pprof-addr"), err)
+		os.Exit(1)
+	}
 	err = run(ctx, log)
+	stopPprof()
 	stopMetrics() // os.Exit below skips deferred calls
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *flushTimeout)
 	_ = shutdown(sctx)

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
@@ -176,8 +177,14 @@ func (st *Stack) redeliverAll(ctx context.Context, durables ...string) error {
 	}
 	// Caught up: everything up to the stream's end at the deletion is acknowledged (the load goes on, so
 	// the consumer is rarely without pending messages). The whole stream is read again: in the full suite
-	// that is hundreds of thousands of events.
-	deadline := time.Now().Add(20 * time.Minute)
+	// that is a hundred thousand events and more.
+	return waitAcked(ctx, js, last, 20*time.Minute, durables...)
+}
+
+// waitAcked waits until each durable consumer has acknowledged every message up to the stream sequence
+// last (a consumer deleted a moment ago counts once its service has recreated it), or within fails.
+func waitAcked(ctx context.Context, js jetstream.JetStream, last uint64, within time.Duration, durables ...string) error {
+	deadline := time.Now().Add(within)
 	for _, d := range durables {
 		for {
 			c, err := js.Consumer(ctx, events.StreamName, d)
@@ -188,7 +195,7 @@ func (st *Stack) redeliverAll(ctx context.Context, durables ...string) error {
 				}
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("%s did not catch up again within 20 minutes", d)
+				return fmt.Errorf("%s did not acknowledge up to stream sequence %d within %s", d, last, within)
 			}
 			sleep(ctx, 500*time.Millisecond)
 		}

@@ -164,6 +164,10 @@ func Scenarios() []Scenario {
 			Fault: func(ctx context.Context, st *Stack, short bool) error {
 				return st.poison(ctx)
 			}},
+		{Name: "analytics-shuffled", About: "every event of 300 earlier tickets (short: 100) published again in random order under the same event ids: analytics' projection of them, and what the services publish about them, do not change",
+			Fault: func(ctx context.Context, st *Stack, short bool) error {
+				return st.replayShuffled(ctx, pick(short, 300, 100))
+			}},
 		{Name: "slatimer-down", About: "the SLA service killed with SIGKILL for 2 min (short: 10 s) while warnings and breaches come due",
 			Fault: func(ctx context.Context, st *Stack, short bool) error {
 				return st.downFor(ctx, "slatimer", pick(short, 2*time.Minute, 10*time.Second))

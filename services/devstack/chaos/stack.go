@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -159,6 +160,8 @@ type StartOptions struct {
 	Services []string
 	// Channels are the adapter key's channels (default: web chat).
 	Channels []intakev1.Channel
+	// Pprof serves each service's runtime profiles on a loopback port of its own (Stack.PprofURL).
+	Pprof bool
 }
 
 // Start builds the binaries into work/bin and starts everything; Close stops it.
@@ -257,6 +260,16 @@ func Start(ctx context.Context, root, work string, log *slog.Logger, o StartOpti
 		}
 		if st.ps.Metrics[s.Name], err = freePort(); err != nil {
 			return st, err
+		}
+		if o.Pprof {
+			port, err := freePort()
+			if err != nil {
+				return st, err
+			}
+			if st.ps.Extra == nil {
+				st.ps.Extra = map[string][]string{}
+			}
+			st.ps.Extra[s.Name] = append(st.ps.Extra[s.Name], "KEFU_PPROF_ADDR=127.0.0.1:"+strconv.Itoa(port))
 		}
 	}
 	if st.ps.Project, err = procstack.LoadCompose(ctx, root, secrets); err != nil {
@@ -496,4 +509,14 @@ func freePort() (int, error) {
 	}
 	defer lis.Close()
 	return lis.Addr().(*net.TCPAddr).Port, nil
+}
+
+// PprofURL is where service name serves its runtime profiles (StartOptions.Pprof), empty when it does not.
+func (st *Stack) PprofURL(name string) string {
+	for _, kv := range st.ps.Extra[name] {
+		if addr, ok := strings.CutPrefix(kv, "KEFU_PPROF_ADDR="); ok {
+			return "http://" + addr + "/debug/pprof/"
+		}
+	}
+	return ""
 }

@@ -208,6 +208,9 @@ type Stack struct {
 	// alone (the chaos suite gives each service its own proxies).
 	PGHost, PGDB, NATSURL string
 	PGHosts, NATSURLs     map[string]string
+	// Extra adds variables the compose file does not set, by service: tools' switches (the load command's
+	// profiling), never configuration the compose file must carry.
+	Extra map[string][]string
 	// API and Metrics are each service's loopback ports for its compose port and for 9464.
 	API, Metrics map[string]int
 }
@@ -224,7 +227,7 @@ func (st *Stack) PostgresAt(dbURL string) error {
 
 // Environ is the compose environment of service name, with the compose network's names mapped to this
 // host: postgres and nats to the stack's, each kefu service's host:port to its loopback port, and the
-// service's own listen addresses to apiPort and metricsPort. Nothing else is added.
+// service's own listen addresses to apiPort and metricsPort. Nothing else is added but Extra.
 func (st *Stack) Environ(name string, apiPort, metricsPort int) ([]string, error) {
 	s, err := st.Project.GetService(name)
 	if err != nil {
@@ -256,6 +259,7 @@ func (st *Stack) Environ(name string, apiPort, metricsPort int) ([]string, error
 		}
 		env = append(env, k+"="+v)
 	}
+	env = append(env, st.Extra[name]...)
 	slices.Sort(env)
 	return env, nil
 }

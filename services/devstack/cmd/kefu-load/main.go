@@ -65,6 +65,7 @@ type config struct {
 	memGrowth         float64
 	memSlackMiB       int
 	agentsPerGroupMin int
+	profile           string
 }
 
 func run() error {
@@ -77,6 +78,7 @@ func run() error {
 	flag.IntVar(&c.maxInflight, "max-inflight", 4000, "submits in flight at most; beyond it the generator waits (and reports it)")
 	flag.Float64Var(&c.memGrowth, "mem-growth", 0.5, "fail when a service's resident memory grows by more than this fraction of its size after the warm-up (plus --mem-slack)")
 	flag.IntVar(&c.memSlackMiB, "mem-slack", 64, "MiB of growth allowed beside --mem-growth")
+	flag.StringVar(&c.profile, "profile", "", "write each service's CPU profile (30 s in the middle of the measured load) to this folder")
 	flag.Parse()
 	if c.rate <= 0 || c.duration <= 0 || c.warmup < 0 || c.maxInflight <= 0 {
 		return errors.New("--rate, --duration and --max-inflight must be positive, --warmup not negative")
@@ -98,7 +100,7 @@ func run() error {
 	say("starting every service in %s", dir)
 	st, err := chaos.Start(ctx, root, dir, log, chaos.StartOptions{
 		Services: []string{"customer", "intake", "routing", "slatimer", "analytics", "notify", "kb", "gateway"},
-		Channels: channels})
+		Channels: channels, Pprof: c.profile != ""})
 	if err != nil {
 		return fmt.Errorf("start: %w (logs in %s)", err, filepath.Join(dir, "logs"))
 	}
@@ -151,11 +153,13 @@ func load(ctx context.Context, st *chaos.Stack, c config) error {
 	end := measureFrom.Add(c.duration)
 	say("load: %d tickets/s, %s warm-up, then %s measured", c.rate, c.warmup, c.duration)
 	var memStart map[string]int64
+	var cpuStart map[string]time.Duration
+	profiled := profileLater(ctx, st, c, measureFrom)
 	interval := time.Second / time.Duration(c.rate)
 	next := time.Now()
 	for n := 0; time.Now().Before(end) && ctx.Err() == nil; n++ {
 		if memStart == nil && !time.Now().Before(measureFrom) {
-			memStart = rss(st.Pids())
+			memStart, cpuStart = rss(st.Pids()), cpuTimes(st.Pids())
 		}
 		next = next.Add(interval)
 		if d := time.Until(next); d > 0 {
@@ -186,6 +190,7 @@ func load(ctx context.Context, st *chaos.Stack, c config) error {
 			}
 		})
 	}
+	cpuEnd := cpuTimes(st.Pids())
 	wg.Wait()
 	memEnd := rss(st.Pids())
 	say("load done; waiting for every measured ticket's assignment")
@@ -255,6 +260,10 @@ func load(ctx context.Context, st *chaos.Stack, c config) error {
 	for _, d := range slices.Sorted(maps.Keys(maxBacklog)) {
 		fmt.Printf("| largest backlog of consumer %s (pending + unacknowledged, sampled every 5 s) | %s | %d | events | |\n", d, offered, maxBacklog[d])
 	}
+	for _, name := range slices.Sorted(maps.Keys(cpuEnd)) {
+		fmt.Printf("| CPU of %s during the measured load | %s | %.2f | cores (CPU seconds per second) | |\n", name, offered,
+			(cpuEnd[name]-cpuStart[name]).Seconds()/c.duration.Seconds())
+	}
 	var memErrs []string
 	for _, name := range slices.Sorted(maps.Keys(memEnd)) {
 		s, e := memStart[name], memEnd[name]
@@ -262,6 +271,11 @@ func load(ctx context.Context, st *chaos.Stack, c config) error {
 		if s > 0 && float64(e) > float64(s)*(1+c.memGrowth)+float64(c.memSlackMiB)*(1<<20) {
 			memErrs = append(memErrs, fmt.Sprintf("%s grew from %.0f to %.0f MiB", name, mib(s), mib(e)))
 		}
+	}
+	if err := <-profiled; err != nil {
+		say("profiles: %v", err)
+	} else if c.profile != "" {
+		say("CPU profiles in %s (go tool pprof -top <file>)", c.profile)
 	}
 	var problems []string
 	if len(toAssigned) < len(tickets) {
