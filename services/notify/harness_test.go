@@ -75,7 +75,8 @@ var allChannels = []string{"web_chat", "phone", "email", "app", "sms", "store", 
 
 // stack is intake (with the customer service), customer, slatimer and notify on real listeners, each
 // with its own database, sharing one NATS server. Intake and notify run on fake clocks (the event's
-// instant decides after-hours; notify's decides retries); customer and slatimer on the real one.
+// instant decides after-hours; notify's decides retries), slatimer on one that stands still, customer
+// on the real one.
 type stack struct {
 	intake      intakev1.IntakeServiceClient
 	incidents   intakev1.IncidentServiceClient
@@ -120,7 +121,10 @@ func start(t *testing.T, at time.Time, opts ...option) *stack {
 	slaDB := testkit.NewDB(t, "slatimer", slatimer.Migrations()...)
 	creds().InsertKeys(t, slaDB, nil)
 	scfg := slatimer.DefaultConfig()
-	scfg.DatabaseURL, scfg.NATSURL, scfg.Migrate = slaDB.RuntimeURL, ns.ClientURL(), false
+	// slatimer's clock stands still at the tickets' fake received time: on the real one, every ticket
+	// (received at a fixed past instant) would be long overdue, and its real progress reminders would
+	// race the ones the tests publish.
+	scfg.DatabaseURL, scfg.NATSURL, scfg.Migrate, scfg.Clock = slaDB.RuntimeURL, ns.ClientURL(), false, clock.NewFake(at)
 	scfg.DBMaxConns, scfg.ShutdownTimeout, scfg.Auth = 8, 5*time.Second, creds().AuthConfig()
 	slaLis := listen(t)
 	runUntilCleanup(t, "slatimer", func(ctx context.Context) error { return slatimer.Serve(ctx, scfg, logging.Discard(), slaLis) })
