@@ -79,6 +79,7 @@ func ConsumeBatches(ctx context.Context, js jetstream.JetStream, pool *pgxpool.P
 	single := func(ctx context.Context, tx pgx.Tx, d Delivery) error { return h(ctx, tx, []Delivery{d}) }
 	bc := &batchConsumer{cfg: c, h: h,
 		one: &consumer{cfg: c.ConsumerConfig, pool: pool, h: single, tracer: c.TracerProvider.Tracer(tracerName)}}
+	defer bc.one.replayRequested(ctx)()
 	return keepRunning(ctx, c.Logger, func(ctx context.Context) (bool, error) { return bc.run(ctx, js) })
 }
 

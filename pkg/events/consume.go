@@ -115,6 +115,9 @@ type ConsumerConfig struct {
 	// commit and ack; messages not yet started are handed back at once. Zero takes the context's drain
 	// timeout (WithDrainTimeout), else DefaultDrainTimeout.
 	DrainTimeout time.Duration
+	// ReplayPoll is how often the consumer looks for dead letters an operator asked to replay
+	// (RequestReplay); default 5 s.
+	ReplayPoll time.Duration
 }
 
 // inboxed reports whether d's effect is guarded by an inbox row.
@@ -130,7 +133,7 @@ func (c ConsumerConfig) withDefaults() (ConsumerConfig, error) {
 		return c, fmt.Errorf("consumer %s: at least one filter subject is required", c.Durable)
 	case c.Logger == nil:
 		return c, fmt.Errorf("consumer %s: Logger is required", c.Durable)
-	case c.MaxDeliver < 0, c.AckWait < 0, c.Workers < 0, c.MaxAckPending < 0, c.DrainTimeout < 0:
+	case c.MaxDeliver < 0, c.AckWait < 0, c.Workers < 0, c.MaxAckPending < 0, c.DrainTimeout < 0, c.ReplayPoll < 0:
 		return c, fmt.Errorf("consumer %s: negative limit", c.Durable)
 	}
 	if c.MaxDeliver == 0 {
@@ -147,6 +150,9 @@ func (c ConsumerConfig) withDefaults() (ConsumerConfig, error) {
 	}
 	if c.MaxAckPending == 0 {
 		c.MaxAckPending = DefaultMaxAckPending
+	}
+	if c.ReplayPoll == 0 {
+		c.ReplayPoll = DefaultReplayPoll
 	}
 	if c.TracerProvider == nil {
 		c.TracerProvider = otel.GetTracerProvider()
@@ -171,6 +177,7 @@ func Consume(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, c 
 		return err
 	}
 	cs := &consumer{cfg: c, pool: pool, h: h, tracer: c.TracerProvider.Tracer(tracerName)}
+	defer cs.replayRequested(ctx)()
 	return keepRunning(ctx, c.Logger, func(ctx context.Context) (bool, error) { return cs.run(ctx, js) })
 }
 
@@ -363,21 +370,24 @@ func (cs *consumer) apply(ctx context.Context, d Delivery) error {
 	if _, err := uuid.Parse(d.EventID); err != nil {
 		return errNoEventID
 	}
-	return pgxutil.InTx(ctx, cs.pool, func(ctx context.Context, tx pgx.Tx) error {
-		if !cs.cfg.inboxed(d) {
-			return cs.h(ctx, tx, d)
-		}
-		tag, err := tx.Exec(ctx,
-			`INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT ON CONSTRAINT inbox_pkey DO NOTHING`,
-			cs.cfg.Durable, d.EventID)
-		if err != nil {
-			return fmt.Errorf("record event %s in inbox: %w", d.EventID, err)
-		}
-		if tag.RowsAffected() == 0 {
-			return nil // applied before: a redelivery
-		}
+	return pgxutil.InTx(ctx, cs.pool, func(ctx context.Context, tx pgx.Tx) error { return cs.applyIn(ctx, tx, d) })
+}
+
+// applyIn records d in the inbox and runs the handler in tx, or does nothing if the inbox has it already.
+func (cs *consumer) applyIn(ctx context.Context, tx pgx.Tx, d Delivery) error {
+	if !cs.cfg.inboxed(d) {
 		return cs.h(ctx, tx, d)
-	})
+	}
+	tag, err := tx.Exec(ctx,
+		`INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT ON CONSTRAINT inbox_pkey DO NOTHING`,
+		cs.cfg.Durable, d.EventID)
+	if err != nil {
+		return fmt.Errorf("record event %s in inbox: %w", d.EventID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return nil // applied before: a redelivery
+	}
+	return cs.h(ctx, tx, d)
 }
 
 // park writes the message to dead_letters and terminates it; if the write fails the message is nak'ed so
@@ -402,7 +412,8 @@ func (cs *consumer) park(ctx context.Context, m jetstream.Msg, d Delivery, cause
 			INSERT INTO dead_letters (consumer, event_id, stream_seq, subject, headers, data, num_delivered, error)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT ON CONSTRAINT dead_letters_consumer_stream_seq_key DO UPDATE
-			SET num_delivered = EXCLUDED.num_delivered, error = EXCLUDED.error, failed_at = now()`,
+			SET num_delivered = EXCLUDED.num_delivered, error = EXCLUDED.error, failed_at = now(),
+				replay_requested_at = NULL, replayed_at = NULL`,
 			c.Durable, d.EventID, int64(d.StreamSeq), d.Subject, hj, data, int64(d.NumDelivered), text)
 	}
 	if err != nil {
@@ -423,13 +434,23 @@ func (cs *consumer) park(ctx context.Context, m jetstream.Msg, d Delivery, cause
 
 // delivery reads a message's headers and metadata into a Delivery.
 func delivery(m jetstream.Msg) Delivery {
-	h := m.Headers()
+	d := deliveryOf(m.Subject(), m.Headers(), m.Data())
+	if md, err := m.Metadata(); err == nil {
+		d.NumDelivered = md.NumDelivered
+		d.StreamSeq = md.Sequence.Stream
+	}
+	return d
+}
+
+// deliveryOf reads a message's subject, headers and body (from the stream, or a dead letter) into a
+// Delivery without its delivery metadata.
+func deliveryOf(subject string, h nats.Header, data []byte) Delivery {
 	d := Delivery{
 		EventID:     h.Get(HeaderMsgID),
-		Subject:     m.Subject(),
+		Subject:     subject,
 		Type:        h.Get(HeaderType),
 		AggregateID: h.Get(HeaderAggregateID),
-		Data:        m.Data(),
+		Data:        data,
 		Headers:     h,
 	}
 	// The id is a UUID wherever it is kept (the inbox column is uuid, which answers in canonical form), so
@@ -440,10 +461,6 @@ func delivery(m jetstream.Msg) Delivery {
 	}
 	if s := h.Get(HeaderSeq); s != "" {
 		d.Seq, _ = strconv.ParseInt(s, 10, 64)
-	}
-	if md, err := m.Metadata(); err == nil {
-		d.NumDelivered = md.NumDelivered
-		d.StreamSeq = md.Sequence.Stream
 	}
 	return d
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net"
@@ -159,6 +160,12 @@ func Migrations() []pgxutil.MigrationSet { return store.Migrations() }
 // Migrate applies the migrations as the owner role, and returns.
 func Migrate(ctx context.Context, cfg Config) error {
 	return platform.Migrate(ctx, cfg.platformOptions())
+}
+
+// DeadLetters runs the `dead-letters` subcommand (platform.DeadLettersCommand): it lists the events the
+// service's consumers parked, or marks some for the running service to replay.
+func DeadLetters(ctx context.Context, cfg Config, args []string, out io.Writer) error {
+	return platform.DeadLettersCommand(ctx, args, cfg.platformOptions(), out)
 }
 
 func (c Config) platformOptions() platform.Options {

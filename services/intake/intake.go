@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"time"
@@ -174,6 +175,12 @@ func Migrate(ctx context.Context, cfg Config) error {
 }
 
 // platformOptions is the part of cfg the shared platform takes.
+// DeadLetters runs the `dead-letters` subcommand (platform.DeadLettersCommand): it lists the events the
+// service's consumers parked, or marks some for the running service to replay.
+func DeadLetters(ctx context.Context, cfg Config, args []string, out io.Writer) error {
+	return platform.DeadLettersCommand(ctx, args, cfg.platformOptions(), out)
+}
+
 func (c Config) platformOptions() platform.Options {
 	return platform.Options{Name: "intake", Schema: store.Schema, Migrations: store.Migrations(),
 		DatabaseURL: c.DatabaseURL, MigrateDatabaseURL: c.MigrateDatabaseURL, Migrate: c.Migrate, DBMaxConns: c.DBMaxConns,

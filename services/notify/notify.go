@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -185,6 +186,12 @@ func Migrate(ctx context.Context, cfg Config) error {
 // service), for the bootstrap of a fresh install (see platform.IssueServiceKey).
 func IssueServiceKey(ctx context.Context, cfg Config, id string) (string, error) {
 	return platform.IssueServiceKey(ctx, cfg.platformOptions(), id)
+}
+
+// DeadLetters runs the `dead-letters` subcommand (platform.DeadLettersCommand): it lists the events the
+// service's consumers parked, or marks some for the running service to replay.
+func DeadLetters(ctx context.Context, cfg Config, args []string, out io.Writer) error {
+	return platform.DeadLettersCommand(ctx, args, cfg.platformOptions(), out)
 }
 
 func (c Config) platformOptions() platform.Options {

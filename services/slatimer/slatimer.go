@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"time"
@@ -139,6 +140,12 @@ func Migrate(ctx context.Context, cfg Config) error {
 // service): the bootstrap of a fresh install (see platform.IssueServiceKey), e.g. notify's key here.
 func IssueServiceKey(ctx context.Context, cfg Config, id string) (string, error) {
 	return platform.IssueServiceKey(ctx, cfg.platformOptions(), id)
+}
+
+// DeadLetters runs the `dead-letters` subcommand (platform.DeadLettersCommand): it lists the events the
+// service's consumers parked, or marks some for the running service to replay.
+func DeadLetters(ctx context.Context, cfg Config, args []string, out io.Writer) error {
+	return platform.DeadLettersCommand(ctx, args, cfg.platformOptions(), out)
 }
 
 func (c Config) platformOptions() platform.Options {

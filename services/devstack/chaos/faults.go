@@ -105,7 +105,7 @@ var poisonConsumers = map[string]string{"routing": "routing-tickets", "slatimer"
 
 // poison publishes a kefu.ticket.created whose body is not a proto, with a valid event id, and waits
 // (up to 10 minutes: a consumer may retry before it decides) until each consumer has parked it in its
-// dead letters, exactly once.
+// dead letters, exactly once; then an operator's replay of it (replayPoison).
 func (st *Stack) poison(ctx context.Context) error {
 	js, closeJS, err := st.JetStream()
 	if err != nil {
@@ -144,10 +144,61 @@ func (st *Stack) poison(ctx context.Context) error {
 			}
 		}
 		if len(waiting) == 0 {
-			return nil
+			break
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("the poison event is not parked by %s", strings.Join(waiting, ", "))
+		}
+		sleep(ctx, time.Second)
+	}
+	return st.replayPoison(ctx, conn, id)
+}
+
+// replayPoison asks each service, through its binary's `dead-letters` subcommand with its compose
+// environment, to list and then replay the poison event: the running consumer tries it again, it fails
+// again (no handler can read it), and it stays parked with the try counted.
+func (st *Stack) replayPoison(ctx context.Context, conn *pgx.Conn, id string) error {
+	for schema, consumer := range poisonConsumers {
+		for _, args := range [][]string{{"dead-letters", "list", "--consumer", consumer}, {"dead-letters", "replay", "--consumer", consumer, "--all"}} {
+			api, err := freePort()
+			if err != nil {
+				return err
+			}
+			metrics, err := freePort()
+			if err != nil {
+				return err
+			}
+			cmd, err := st.ps.Command(ctx, schema, api, metrics, args...)
+			if err != nil {
+				return err
+			}
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				return fmt.Errorf("%s %s: %w: %s", schema, strings.Join(args, " "), err, out)
+			}
+			if args[1] == "list" && !strings.Contains(string(out), id) {
+				return fmt.Errorf("%s dead-letters list does not show the poison event: %s", schema, out)
+			}
+		}
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var waiting []string
+		for schema, consumer := range poisonConsumers {
+			var tried bool
+			if err := conn.QueryRow(ctx, fmt.Sprintf(`SELECT replays > 0 AND replay_requested_at IS NULL AND replayed_at IS NULL
+				FROM %s.dead_letters WHERE consumer = $1 AND event_id = $2`, pgx.Identifier{schema}.Sanitize()), consumer, id).Scan(&tried); err != nil {
+				return err
+			}
+			if !tried {
+				waiting = append(waiting, consumer)
+			}
+		}
+		if len(waiting) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the poison event's replay was not tried, or did not leave it parked, by %s", strings.Join(waiting, ", "))
 		}
 		sleep(ctx, time.Second)
 	}

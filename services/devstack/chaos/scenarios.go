@@ -160,7 +160,7 @@ func Scenarios() []Scenario {
 				}
 				return st.StartService(ctx, "routing")
 			}},
-		{Name: "poison-event", About: "an undecodable ticket event published into the stream: each consumer parks it in its dead letters once and goes on",
+		{Name: "poison-event", About: "an undecodable ticket event published into the stream: each consumer parks it in its dead letters once and goes on; replayed with dead-letters replay, it fails again and stays parked",
 			Fault: func(ctx context.Context, st *Stack, short bool) error {
 				return st.poison(ctx)
 			}},

@@ -5,6 +5,7 @@
 //	analytics [flags] migrate    apply migrations and exit
 //	analytics [flags] rebuild    drop the projections; the next start replays the stream (stop every
 //	                             analytics replica first)
+//	analytics [flags] dead-letters list|replay   the events its consumers parked; replay some (docs/operations.md)
 package main
 
 import (
@@ -12,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"kefu.dev/pkg/auth"
 	"kefu.dev/pkg/service"
@@ -59,8 +61,10 @@ func main() {
 				}
 				log.InfoContext(ctx, "projections dropped; the next start replays the stream")
 				return nil
+			case args[0] == "dead-letters":
+				return analytics.DeadLetters(ctx, cfg, args[1:], os.Stdout)
 			default:
-				return fmt.Errorf("unknown command %q: want migrate or rebuild", args[0])
+				return fmt.Errorf("unknown command %q: want migrate, rebuild or dead-letters", args[0])
 			}
 		}
 	})

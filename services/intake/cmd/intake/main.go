@@ -7,6 +7,7 @@
 //	intake [flags] issue-service-key --id routing
 //	                                            print a new API key for another kefu service (routing's
 //	                                            KEFU_INTAKE_API_KEY)
+//	intake [flags] dead-letters list|replay   the events its consumers parked; replay some (docs/operations.md)
 package main
 
 import (
@@ -65,8 +66,10 @@ func main() {
 				return platform.IssueServiceKeyCommand(ctx, args[1:], os.Stdout, func(ctx context.Context, id string) (string, error) {
 					return intake.IssueServiceKey(ctx, cfg, id)
 				})
+			case args[0] == "dead-letters":
+				return intake.DeadLetters(ctx, cfg, args[1:], os.Stdout)
 			default:
-				return fmt.Errorf("unknown command %q: want migrate, republish or issue-service-key", args[0])
+				return fmt.Errorf("unknown command %q: want migrate, republish, issue-service-key or dead-letters", args[0])
 			}
 		}
 	})

@@ -4,6 +4,7 @@
 //	notify [flags]                          serve
 //	notify [flags] migrate                  apply migrations and exit
 //	notify [flags] issue-service-key --id X issue an API key at notify for service X, print it, exit
+//	notify [flags] dead-letters list|replay   the events its consumers parked; replay some (docs/operations.md)
 package main
 
 import (
@@ -67,8 +68,10 @@ func main() {
 				return platform.IssueServiceKeyCommand(ctx, args[1:], os.Stdout, func(ctx context.Context, id string) (string, error) {
 					return notify.IssueServiceKey(ctx, cfg, id)
 				})
+			case args[0] == "dead-letters":
+				return notify.DeadLetters(ctx, cfg, args[1:], os.Stdout)
 			default:
-				return fmt.Errorf("unknown command %q: want migrate or issue-service-key", args[0])
+				return fmt.Errorf("unknown command %q: want migrate, issue-service-key or dead-letters", args[0])
 			}
 		}
 	})

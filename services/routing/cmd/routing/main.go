@@ -6,6 +6,7 @@
 //	routing [flags] issue-service-key --id intake
 //	                                            print a new API key for another kefu service (intake's
 //	                                            KEFU_ROUTING_API_KEY)
+//	routing [flags] dead-letters list|replay   the events its consumers parked; replay some (docs/operations.md)
 package main
 
 import (
@@ -57,8 +58,10 @@ func main() {
 				return platform.IssueServiceKeyCommand(ctx, args[1:], os.Stdout, func(ctx context.Context, id string) (string, error) {
 					return routing.IssueServiceKey(ctx, cfg, id)
 				})
+			case args[0] == "dead-letters":
+				return routing.DeadLetters(ctx, cfg, args[1:], os.Stdout)
 			default:
-				return fmt.Errorf("unknown command %q: want migrate or issue-service-key", args[0])
+				return fmt.Errorf("unknown command %q: want migrate, issue-service-key or dead-letters", args[0])
 			}
 		}
 	})

@@ -4,6 +4,7 @@
 //	slatimer [flags]           serve
 //	slatimer [flags] migrate                          apply migrations and exit
 //	slatimer [flags] issue-service-key --id <caller>  issue an API key at slatimer for service <caller>, print it
+//	slatimer [flags] dead-letters list|replay   the events its consumers parked; replay some (docs/operations.md)
 package main
 
 import (
@@ -54,8 +55,10 @@ func main() {
 				return platform.IssueServiceKeyCommand(ctx, args[1:], os.Stdout, func(ctx context.Context, id string) (string, error) {
 					return slatimer.IssueServiceKey(ctx, cfg, id)
 				})
+			case args[0] == "dead-letters":
+				return slatimer.DeadLetters(ctx, cfg, args[1:], os.Stdout)
 			default:
-				return fmt.Errorf("unknown command %q: want migrate or issue-service-key", args[0])
+				return fmt.Errorf("unknown command %q: want migrate, issue-service-key or dead-letters", args[0])
 			}
 		}
 	})
