@@ -60,6 +60,16 @@ func ListDeadLetters(ctx context.Context, pool *pgxpool.Pool, consumer string, a
 	return out, nil
 }
 
+// ParkedCount is how many dead letters in the pool's schema are still parked (a replayed one is kept as
+// a record but no longer counts): what the kefu.events.dead_letters gauge and its alert report.
+func ParkedCount(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
+	var n int64
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM dead_letters WHERE replayed_at IS NULL`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count dead letters: %w", err)
+	}
+	return n, nil
+}
+
 // RequestReplay marks consumer's parked dead letters (those with the given ids, or all of them when ids is
 // empty) for replay and returns how many it marked. The running service's consumer then feeds each back
 // through its handler, within ReplayPoll: once applied it is kept with its replay time; if it fails again

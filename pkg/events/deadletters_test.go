@@ -66,6 +66,13 @@ func TestDeadLettersReplayThroughTheRunningConsumer(t *testing.T) {
 				return ls[0]
 			}
 
+			parkedCount := func() int64 {
+				t.Helper()
+				n, err := events.ParkedCount(ctx, e.pool)
+				require.NoError(t, err)
+				return n
+			}
+			require.Equal(t, int64(1), parkedCount())
 			n, err := events.RequestReplay(ctx, e.pool, durable, nil)
 			require.NoError(t, err)
 			require.Equal(t, int64(1), n)
@@ -74,6 +81,7 @@ func TestDeadLettersReplayThroughTheRunningConsumer(t *testing.T) {
 			d := only(false)
 			require.Nil(t, d.ReplayedAt, "failed again: still parked")
 			require.Contains(t, d.Error, "cannot apply yet")
+			require.Equal(t, int64(1), parkedCount(), "a failed replay still counts")
 			require.Equal(t, int64(0), badEffects())
 
 			fixed.Store(true)
@@ -86,6 +94,7 @@ func TestDeadLettersReplayThroughTheRunningConsumer(t *testing.T) {
 			parked, err := events.ListDeadLetters(ctx, e.pool, durable, false)
 			require.NoError(t, err)
 			require.Empty(t, parked, "a replayed event is no longer parked")
+			require.Equal(t, int64(0), parkedCount(), "nor counted by the gauge")
 			n, err = events.RequestReplay(ctx, e.pool, durable, nil)
 			require.NoError(t, err)
 			require.Equal(t, int64(0), n, "nothing parked is left to replay")

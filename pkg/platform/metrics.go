@@ -39,7 +39,7 @@ func (p *Platform) registerMetrics(ctx context.Context) error {
 		return err
 	}
 	parked, err := m.Int64ObservableGauge("kefu.events.dead_letters", metric.WithUnit("{event}"),
-		metric.WithDescription("Events the service's consumers parked after their last delivery failed."))
+		metric.WithDescription("Events the service's consumers parked after their last delivery failed and no replay has applied."))
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func (p *Platform) registerMetrics(ctx context.Context) error {
 			o.ObserveFloat64(oldest, age, own)
 		}
 		if hasDeadLetters {
-			if err := p.Pool.QueryRow(ctx, `SELECT count(*) FROM dead_letters`).Scan(&n); err == nil {
+			if n, err := events.ParkedCount(ctx, p.Pool); err == nil {
 				o.ObserveInt64(parked, n, own)
 			}
 		}

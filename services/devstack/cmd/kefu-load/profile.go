@@ -37,8 +37,9 @@ func profileLater(ctx context.Context, st *chaos.Stack, c config, measureFrom ti
 			return
 		}
 		var wg sync.WaitGroup
-		errs := make(chan error, len(st.Pids()))
-		for name := range st.Pids() {
+		pids := st.Pids()
+		errs := make(chan error, len(pids))
+		for name := range pids {
 			url := st.PprofURL(name)
 			if url == "" {
 				continue
