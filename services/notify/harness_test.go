@@ -231,25 +231,39 @@ func (s *stack) messages(t *testing.T, ticketID string, n int) []*notifyv1.Outbo
 // at least n) as an adapter would.
 func (s *stack) outbound(t *testing.T, subject string, n int) []*notifyv1.OutboundEnvelope {
 	t.Helper()
-	_, js := testkit.JetStream(t, s.nats.ClientURL(), logging.Discard())
 	var out []*notifyv1.OutboundEnvelope
+	for _, m := range s.read(t, "OUTBOUND", subject, n) {
+		var env notifyv1.OutboundEnvelope
+		require.NoError(t, proto.Unmarshal(m.Data(), &env))
+		out = append(out, &env)
+	}
+	return out
+}
+
+// read returns stream's messages on subject: all of them so far, waiting until there are at least n. It
+// keeps one ordered consumer and fetches in batches, because every fetch of an ordered consumer creates a
+// server-side consumer: a fetch per message, read again from the start on every look, took longer than
+// the wait for a couple of thousand messages on a busy CI machine.
+func (s *stack) read(t *testing.T, stream, subject string, n int) []jetstream.Msg {
+	t.Helper()
+	const batch = 500
+	_, js := testkit.JetStream(t, s.nats.ClientURL(), logging.Discard())
+	cons, err := js.OrderedConsumer(t.Context(), stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
+	require.NoError(t, err)
+	var out []jetstream.Msg
 	testkit.Eventually(t, func() bool {
-		out = nil
-		cons, err := js.OrderedConsumer(t.Context(), "OUTBOUND", jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
+		got, err := cons.Fetch(batch, jetstream.FetchMaxWait(200*time.Millisecond))
 		if err != nil {
 			return false
 		}
-		for {
-			m, err := cons.Next(jetstream.FetchMaxWait(200 * time.Millisecond))
-			if err != nil {
-				break
-			}
-			var env notifyv1.OutboundEnvelope
-			require.NoError(t, proto.Unmarshal(m.Data(), &env))
-			out = append(out, &env)
+		fetched := 0
+		for m := range got.Messages() {
+			out = append(out, m)
+			fetched++
 		}
-		return len(out) >= n
-	}, wait, "want %d messages on %s", n, subject)
+		// Done once there are enough and this fetch came back short: the stream has nothing more for now.
+		return got.Error() == nil && len(out) >= n && fetched < batch
+	}, wait, "want %d messages on %s %s", n, stream, subject)
 	return out
 }
 
