@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -129,6 +130,75 @@ func TestConsumeBatchesAppliesSeveralAtOnce(t *testing.T) {
 	require.Equal(t, int64(300), scalar[int64](t, e.pool, `SELECT count(*) FROM applied`), "each event applied once")
 	require.GreaterOrEqual(t, most.Load(), int64(2), "batches were applied at once")
 	require.LessOrEqual(t, most.Load(), int64(3), "never more than Concurrency at once")
+}
+
+// TestConsumeBatchesShardsKeepEachAggregateInOrder: with Shards 4 a batch is applied in up to four
+// transactions at once, each holding whole aggregates, so every event is still applied once and each
+// aggregate's events in sequence order. The per-event handler runs through events.Each.
+func TestConsumeBatchesShardsKeepEachAggregateInOrder(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	for i := range 400 {
+		e.publish(t, uuid.NewString(), fmt.Sprintf("agg-%d", i%13), int64(i/13+1), nil)
+	}
+	var inFlight, most atomic.Int64
+	var mu sync.Mutex
+	holder := map[string]int64{} // aggregate → the transaction (numbered) applying it now
+	var txs atomic.Int64
+	each := events.Each(countEffect)
+	h := func(ctx context.Context, tx pgx.Tx, ds []events.Delivery) error {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		me := txs.Add(1)
+		mu.Lock()
+		for _, d := range ds {
+			if other, ok := holder[d.AggregateID]; ok && other != me {
+				mu.Unlock()
+				return fmt.Errorf("aggregate %s is in transactions %d and %d at once", d.AggregateID, other, me)
+			}
+			holder[d.AggregateID] = me
+		}
+		mu.Unlock()
+		defer func() {
+			mu.Lock()
+			for _, d := range ds {
+				delete(holder, d.AggregateID)
+			}
+			mu.Unlock()
+		}()
+		time.Sleep(20 * time.Millisecond) // long enough for the batch's other shards to be in flight too
+		return each(ctx, tx, ds)
+	}
+	stop := e.consumeBatches(t, events.BatchConfig{ConsumerConfig: events.ConsumerConfig{Durable: "test-shards",
+		FilterSubjects: []string{"kefu.thing.>"}}, BatchSize: 100, Shards: 4}, h)
+	testkit.Eventually(t, func() bool {
+		return scalar[int64](t, e.pool, `SELECT coalesce(sum(n), 0) FROM effects`) == 400
+	}, waitLong, "400 events applied")
+	stop()
+	require.Equal(t, int64(400), scalar[int64](t, e.pool, `SELECT count(*) FROM applied`), "each event applied once")
+	require.Equal(t, int64(0), scalar[int64](t, e.pool, `SELECT count(*) FROM (
+		SELECT seq < lag(seq) OVER (PARTITION BY aggregate_id ORDER BY id) AS back FROM applied) a WHERE back`),
+		"each aggregate's events applied in sequence order")
+	require.GreaterOrEqual(t, most.Load(), int64(2), "a batch's shards were applied at once")
+	require.LessOrEqual(t, most.Load(), int64(4), "never more than Shards at once")
+}
+
+// TestEachNamesTheEventThatFailed: Each stops at the first failing event and says which it was.
+func TestEachNamesTheEventThatFailed(t *testing.T) {
+	t.Parallel()
+	var seen []string
+	h := events.Each(func(_ context.Context, _ pgx.Tx, d events.Delivery) error {
+		seen = append(seen, d.EventID)
+		if d.EventID == "b" {
+			return errors.New("boom")
+		}
+		return nil
+	})
+	err := h(t.Context(), nil, []events.Delivery{{EventID: "a"}, {EventID: "b", Subject: "kefu.thing.made"}, {EventID: "c"}})
+	require.ErrorContains(t, err, "event b (kefu.thing.made): boom")
+	require.Equal(t, []string{"a", "b"}, seen, "nothing after the failing event runs")
 }
 
 // TestConsumeBatchesLeavesSelfDeduplicatedEventsToTheHandler: events of a subject the handler

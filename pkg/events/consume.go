@@ -271,14 +271,8 @@ func (cs *consumer) run(ctx context.Context, js jetstream.JetStream) (received b
 			wg.Wait()
 		}()
 		handle = func(m jetstream.Msg) {
-			key := m.Headers().Get(HeaderAggregateID)
-			if key == "" {
-				key = m.Subject()
-			}
-			f := fnv.New32a()
-			_, _ = f.Write([]byte(key))
 			select {
-			case queues[f.Sum32()%uint32(len(queues))] <- m:
+			case queues[shardOf(m.Headers().Get(HeaderAggregateID), m.Subject(), len(queues))] <- m:
 			case <-ctx.Done():
 				_ = m.Nak() // shutting down: let another instance take it now
 			}
@@ -301,6 +295,18 @@ func (cs *consumer) run(ctx context.Context, js jetstream.JetStream) (received b
 
 // handBack stops the pull and naks the messages the client had buffered but not handed out: they are
 // delivered already, so left alone they would wait out AckWait (30 s) before another replica got them.
+// shardOf is the worker (of n) that handles an aggregate's events, so that they are applied one at a time,
+// in order; events without an aggregate id are spread by subject.
+func shardOf(aggregateID, subject string, n int) int {
+	key := aggregateID
+	if key == "" {
+		key = subject
+	}
+	f := fnv.New32a()
+	_, _ = f.Write([]byte(key))
+	return int(f.Sum32() % uint32(n))
+}
+
 func handBack(it jetstream.MessagesContext) {
 	it.Drain()
 	for {

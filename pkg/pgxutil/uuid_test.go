@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/stretchr/testify/require"
 
+	"kefu.dev/pkg/pgxutil"
 	"kefu.dev/pkg/testkit"
 )
 
@@ -40,4 +41,16 @@ func TestUUIDsTravelInBinary(t *testing.T) {
 	require.NoError(t, conn.QueryRow(t.Context(), `SELECT $1::uuid = $2::text::uuid, $3::uuid IS NULL`, &id, id.String(), (*uuid.UUID)(nil)).Scan(&same, &isNull))
 	require.True(t, same, "a *uuid.UUID is dereferenced")
 	require.True(t, isNull, "a nil *uuid.UUID is NULL")
+}
+
+// TestLockOrderSortsAsPostgresAndDropsRepeats: ids come back in Postgres's uuid order (bytewise), each once,
+// and the caller's slice is left as it was.
+func TestLockOrderSortsAsPostgresAndDropsRepeats(t *testing.T) {
+	a := uuid.MustParse("00000000-0000-4000-8000-000000000001")
+	b := uuid.MustParse("0f000000-0000-4000-8000-000000000000")
+	c := uuid.MustParse("f0000000-0000-4000-8000-000000000000")
+	in := []uuid.UUID{c, a, b, a, c}
+	require.Equal(t, []uuid.UUID{a, b, c}, pgxutil.LockOrder(in))
+	require.Equal(t, []uuid.UUID{c, a, b, a, c}, in, "the argument is not changed")
+	require.Empty(t, pgxutil.LockOrder(nil))
 }

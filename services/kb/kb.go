@@ -55,7 +55,8 @@ type Config struct {
 	// they see) come from routing's records (pkg/membership), as at intake; empty takes them from the staff
 	// token's groups claim. RoutingAPIKey is kb's key there (--routing-api-key), required with it.
 	RoutingAddr, RoutingAPIKey string
-	// ConsumerWorkers is how many ticket events are applied at once (--consumer-workers).
+	// ConsumerWorkers is how many transactions apply ticket events at once: each batch the consumer takes
+	// is split by ticket into up to this many, one ticket's events always in order (--consumer-workers).
 	ConsumerWorkers int
 	// SearchBudget, HeadCap, HeadKeep and DocumentCap bound the candidates of one search (--search-budget,
 	// --search-head-cap, --search-head-keep, --search-document-cap; see app.Config).

@@ -62,8 +62,8 @@ type Config struct {
 	// DefaultLanguage is a message's language when the customer's words show none (--default-language:
 	// zh-CN or en).
 	DefaultLanguage string
-	// ConsumerWorkers is how many ticket events become messages at once, one ticket's in order
-	// (--consumer-workers).
+	// ConsumerWorkers is how many transactions apply ticket events at once: each batch the consumer takes
+	// is split by ticket into up to this many, one ticket's events always in order (--consumer-workers).
 	ConsumerWorkers int
 	// OutboundMaxAge is how long the OUTBOUND stream keeps messages for adapters (--outbound-max-age).
 	OutboundMaxAge time.Duration

@@ -424,3 +424,28 @@ func TestAgentsSharedByTwoGroupsStayWithinCapacity(t *testing.T) {
 	s.submitConcurrently(t, 8, 20, orderStatus, refund)
 	s.requireWithinCapacity(t, capacity, capacity*agents)
 }
+
+// TestBatchesPlacingTicketsInTwoGroupsDoNotDeadlock: tickets for two groups arrive at once on two replicas,
+// so the consumer's batches (split into shards by ticket) place tickets in both groups, in whatever order
+// they come. Each shard locks every group in id order before placing any, so none fails on a deadlock and
+// falls back to one event at a time; every ticket is assigned.
+func TestBatchesPlacingTicketsInTwoGroupsDoNotDeadlock(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	s.replica(t)
+	g1 := s.newGroup(t, "orders_batch", routingv1.Strategy_STRATEGY_LEAST_LOADED)
+	g2 := s.newGroup(t, "refunds_batch", routingv1.Strategy_STRATEGY_ROUND_ROBIN)
+	s.orderStatusTo(t, g1)
+	_, err := s.routing.CreateRoutingRule(as(t.Context(), adminP), &routingv1.CreateRoutingRuleRequest{Rule: &routingv1.RoutingRule{
+		Position: 1, DisplayName: "refund → " + g2.GetCode(), TargetGroupId: g2.GetGroupId(), Enabled: true,
+		Condition: &routingv1.RuleCondition{Subcategories: []string{"refund"}}}})
+	require.NoError(t, err)
+	const capacity, agents, each = 100, 4, 150
+	for i := range agents {
+		s.newAgent(t, fmt.Sprintf("batch%d", i), agentSpec{groups: []*routingv1.Group{g1, g2}, capacity: capacity})
+	}
+	refund := ticket{typ: request, subcategory: "refund"}
+	s.submitConcurrently(t, 16, each, orderStatus, refund)
+	s.requireWithinCapacity(t, capacity, 2*each)
+	require.Zero(t, s.batchFailures.n.Load(), "batches that failed (deadlocked) and fell back to one event at a time")
+}

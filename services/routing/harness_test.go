@@ -3,7 +3,9 @@ package routing_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,14 +63,33 @@ type stack struct {
 	routingDB *testkit.DB
 	nats      *natsembed.Server
 	cfg       routing.Config
+	// batchFailures counts the replicas' "event batch failed" lines: batches that fell back to one event
+	// at a time.
+	batchFailures *lineCounter
 }
+
+// lineCounter is a slog handler that drops every record and counts those with message msg.
+type lineCounter struct {
+	msg string
+	n   atomic.Int64
+}
+
+func (c *lineCounter) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
+func (c *lineCounter) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == c.msg {
+		c.n.Add(1)
+	}
+	return nil
+}
+func (c *lineCounter) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *lineCounter) WithGroup(string) slog.Handler      { return c }
 
 // start runs intake and one routing replica. Intake takes staff members' groups from routing, as the dev
 // stack and compose run it.
 func start(t *testing.T, opts ...func(*routing.Config)) *stack {
 	t.Helper()
 	ns := testkit.NATS(t)
-	s := &stack{nats: ns}
+	s := &stack{nats: ns, batchFailures: &lineCounter{msg: "event batch failed; applying its events one at a time"}}
 	s.intakeDB = testkit.NewDB(t, "intake", intake.Migrations()...)
 	creds().InsertKeys(t, s.intakeDB, []string{"web_chat", "phone", "email", "app"})
 	routingLis := listen(t)
@@ -109,7 +130,7 @@ func (s *stack) replica(t *testing.T) routingv1.RoutingServiceClient {
 func (s *stack) replicaOn(t *testing.T, lis net.Listener) routingv1.RoutingServiceClient {
 	t.Helper()
 	cfg := s.cfg
-	runUntilCleanup(t, "routing", func(ctx context.Context) error { return routing.Serve(ctx, cfg, logging.Discard(), lis) })
+	runUntilCleanup(t, "routing", func(ctx context.Context) error { return routing.Serve(ctx, cfg, slog.New(s.batchFailures), lis) })
 	c := routingv1.NewRoutingServiceClient(dial(t, lis.Addr().String()))
 	testkit.EventuallyNoError(t, func() error {
 		_, err := c.ListGroups(as(t.Context(), adminP), &routingv1.ListGroupsRequest{})

@@ -54,12 +54,12 @@ type Config struct {
 	// IntakeAPIKey is routing's API key at intake (--intake-api-key; issue one with
 	// `intake issue-service-key --id routing`). Required.
 	IntakeAPIKey string
-	// ConsumerWorkers is how many ticket events are applied at once, one ticket's events always in order
-	// (--consumer-workers).
+	// ConsumerWorkers is how many transactions apply ticket events at once: each batch the consumer takes
+	// is split by ticket into up to this many, one ticket's events always in order (--consumer-workers).
 	ConsumerWorkers int
 	// DispatchWorkers is how many AssignTicket calls run at once (--dispatch-workers).
 	DispatchWorkers int
-	// TimerInterval is how often surges are re-evaluated and, at the longest, how long a due transfer
+	// TimerInterval is how often surges are re-evaluated and the kept counts folded and, at the longest, how long a due transfer
 	// waits to expire (--timer-interval); the timer also wakes at the next transfer deadline.
 	TimerInterval time.Duration
 	// SweepInterval is how often queues are drained as a safety net behind the event-driven drains, and old
@@ -222,6 +222,7 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, lis net.Listener) 
 			return a.RunDispatcher(ctx, p.Pool, app.DispatchOptions{Workers: cfg.DispatchWorkers})
 		},
 		func(ctx context.Context) error { return a.RunTimers(ctx, cfg.TimerInterval) },
+		func(ctx context.Context) error { return a.RunCountFold(ctx, cfg.TimerInterval) },
 		func(ctx context.Context) error { return sweep(ctx, a, p.Pool, p.Clock, cfg.SweepInterval, log) },
 	)
 	log.InfoContext(ctx, "routing stopped")

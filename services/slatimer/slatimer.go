@@ -44,8 +44,8 @@ type Config struct {
 	DBMaxConns int
 	// NATSURL is the NATS server (--nats-url, NATS_URL). Required.
 	NATSURL string
-	// ConsumerWorkers is how many ticket events are applied at once, one ticket's events always in order
-	// (--consumer-workers).
+	// ConsumerWorkers is how many transactions apply ticket events at once: each batch the consumer takes
+	// is split by ticket into up to this many, one ticket's events always in order (--consumer-workers).
 	ConsumerWorkers int
 	// FireInterval is the longest the timer loop sleeps between looks for due timers (--fire-interval); it
 	// also wakes at the next due instant it knows of and when this replica starts an earlier clock.

@@ -33,7 +33,7 @@ func main() {
 		fs.StringVar(&cfg.IntakeAPIKey, "intake-api-key", cfg.IntakeAPIKey, "kb's API key at intake (secret; `intake issue-service-key --id kb`)")
 		fs.StringVar(&cfg.RoutingAddr, "routing-addr", cfg.RoutingAddr, "routing service gRPC address (staff members' groups); empty: the token's groups claim")
 		fs.StringVar(&cfg.RoutingAPIKey, "routing-api-key", cfg.RoutingAPIKey, "kb's API key at routing (secret; `routing issue-service-key --id kb`)")
-		fs.IntVar(&cfg.ConsumerWorkers, "consumer-workers", cfg.ConsumerWorkers, "ticket events applied at once (one ticket's always in order)")
+		fs.IntVar(&cfg.ConsumerWorkers, "consumer-workers", cfg.ConsumerWorkers, "transactions applying ticket events at once (one ticket's always in order, in one)")
 		fs.IntVar(&cfg.SearchBudget, "search-budget", cfg.SearchBudget, "articles a query's rare terms may pick as candidates (sum of their document frequencies)")
 		fs.IntVar(&cfg.HeadCap, "search-head-cap", cfg.HeadCap, "title and tag matches read for one query at most")
 		fs.IntVar(&cfg.HeadKeep, "search-head-keep", cfg.HeadKeep, "best title and tag matches kept as candidates")

@@ -39,7 +39,7 @@ func main() {
 		fs.StringVar(&cfg.RoutingAPIKey, "routing-api-key", cfg.RoutingAPIKey, "notify's API key at routing (secret; `routing issue-service-key --id notify`)")
 		fs.StringVar(&cfg.Calendar, "calendar", cfg.Calendar, "slatimer calendar whose working hours make an acknowledgement after-hours")
 		fs.StringVar(&cfg.DefaultLanguage, "default-language", cfg.DefaultLanguage, "message language when the customer's words show none (zh-CN or en)")
-		fs.IntVar(&cfg.ConsumerWorkers, "consumer-workers", cfg.ConsumerWorkers, "ticket events turned into messages at once (one ticket's always in order)")
+		fs.IntVar(&cfg.ConsumerWorkers, "consumer-workers", cfg.ConsumerWorkers, "transactions turning ticket events into messages at once (one ticket's always in order, in one)")
 		fs.DurationVar(&cfg.OutboundMaxAge, "outbound-max-age", cfg.OutboundMaxAge, "how long the OUTBOUND stream keeps messages for adapters")
 		fs.DurationVar(&cfg.PublishInterval, "publish-interval", cfg.PublishInterval, "longest wait between looks for unpublished messages")
 		fs.DurationVar(&cfg.WebhookTimeout, "webhook-timeout", cfg.WebhookTimeout, "time limit of one webhook attempt")

@@ -14,6 +14,7 @@ import (
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
 	"kefu.dev/pkg/events"
 	"kefu.dev/pkg/outbox"
+	"kefu.dev/pkg/pgxutil"
 	"kefu.dev/services/routing/internal/domain/routing"
 	"kefu.dev/services/routing/internal/store"
 )
@@ -99,6 +100,38 @@ func (a *App) HandleTicketEvent(ctx context.Context, tx *store.Tx, ev TicketEven
 	return e.flush(ctx)
 }
 
+// HandleTicketEvents applies several ticket events in tx, in order: one consumer batch. It keeps the
+// engine's lock order (tickets, then groups by id, then agents) however many tickets the batch holds: it
+// locks every ticket first, in id order, and then, when more than one event may place a ticket or drain a
+// queue, every group in id order, since the groups those events need are only known one event at a time.
+// A batch therefore decides alone; it saves the commits, not the group lock.
+func (a *App) HandleTicketEvents(ctx context.Context, tx *store.Tx, evs []TicketEvent) error {
+	if len(evs) > 1 {
+		ids := make([]uuid.UUID, 0, len(evs))
+		for _, ev := range evs {
+			ids = append(ids, ev.TicketID)
+		}
+		if err := tx.LockTickets(ctx, pgxutil.LockOrder(ids)); err != nil {
+			return err
+		}
+		if slices.ContainsFunc(evs, func(ev TicketEvent) bool { return !ev.echo() }) {
+			if err := tx.LockAllGroups(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	for _, ev := range evs {
+		if err := a.HandleTicketEvent(ctx, tx, ev); err != nil {
+			return fmt.Errorf("ticket %s: %w", ev.TicketID, err)
+		}
+	}
+	return nil
+}
+
+// echo reports an event that only records what routing already decided (its own assignment coming
+// back): applying it locks no group.
+func (ev TicketEvent) echo() bool { return ev.Kind == EventAssigned && ev.ByRouting }
+
 // apply is HandleTicketEvent's work on the locked row.
 func (e *engine) apply(ctx context.Context, row store.TicketRow, found bool, ev TicketEvent) error {
 	tx, now := e.tx, e.now
@@ -126,7 +159,7 @@ func (e *engine) apply(ctx context.Context, row store.TicketRow, found bool, ev 
 		}
 		return tx.SaveTicket(ctx, row)
 	case EventAssigned:
-		if ev.ByRouting {
+		if ev.echo() {
 			return tx.SaveTicket(ctx, row) // routing's state is already at or past this decision
 		}
 		return e.assigned(ctx, row, ev)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -52,24 +53,39 @@ type Tickets struct {
 // NewTickets returns the handler set.
 func NewTickets(a *app.App, log *slog.Logger) *Tickets { return &Tickets{app: a, log: log} }
 
-// Run consumes the ticket events until ctx ends, workers at a time (one ticket's events in order).
-func (c *Tickets) Run(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, workers int) error {
+// Batch bounds of the routing-tickets consumer. A batch's shard holds a group's lock from its first
+// placement to its commit, so batches stay small enough that an agent's presence change or a transfer
+// waits at most a few tens of milliseconds behind one.
+const (
+	batchSize    = 128
+	batchMaxWait = 20 * time.Millisecond
+)
+
+// Run consumes the ticket events until ctx ends in batches split into shards by ticket (one ticket's events
+// in order, in one transaction), shards transactions at a time.
+func (c *Tickets) Run(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, shards int) error {
 	filters := make([]string, 0, len(subjects))
 	for s := range subjects {
 		filters = append(filters, s)
 	}
-	return events.Consume(ctx, js, pool, events.ConsumerConfig{
-		Durable: TicketsConsumer, FilterSubjects: filters, Workers: workers, Logger: c.log,
-	}, c.Handle)
+	return events.ConsumeBatches(ctx, js, pool, events.BatchConfig{
+		ConsumerConfig: events.ConsumerConfig{Durable: TicketsConsumer, FilterSubjects: filters, Logger: c.log},
+		BatchSize:      batchSize, MaxWait: batchMaxWait, Shards: shards,
+	}, c.HandleBatch)
 }
 
 // Handle decodes one ticket event and applies it in tx.
 func (c *Tickets) Handle(ctx context.Context, tx pgx.Tx, d events.Delivery) error {
-	ev, err := Decode(d)
+	return c.HandleBatch(ctx, tx, []events.Delivery{d})
+}
+
+// HandleBatch decodes ticket events and applies them in tx, in order.
+func (c *Tickets) HandleBatch(ctx context.Context, tx pgx.Tx, ds []events.Delivery) error {
+	evs, err := events.DecodeAll(ds, Decode)
 	if err != nil {
 		return err
 	}
-	return c.app.HandleTicketEvent(ctx, store.Wrap(tx), ev)
+	return c.app.HandleTicketEvents(ctx, store.Wrap(tx), evs)
 }
 
 // Decode turns a delivery into the engine's TicketEvent. An undecodable event is permanent: no retry

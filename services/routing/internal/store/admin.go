@@ -224,9 +224,28 @@ type AgentView struct {
 	Open int // open tickets assigned now
 }
 
-// openCountSQL is agent a's load: the tickets assigned to them and not yet done. One expression for every
-// query that reads a load (the views, the engine's picks and their confirmation), so they cannot disagree.
-const openCountSQL = `(SELECT count(*) FROM routed_tickets r WHERE r.assignee_id = a.id AND r.state = 'assigned')`
+// openCountSQL is agent a's load: the tickets assigned to them and not yet done, read from the kept count
+// (migration 00004: the folded count plus the deltas not yet folded). One expression for every query that reads a load (the views, the engine's picks and
+// their confirmation), so they cannot disagree.
+const openCountSQL = `(coalesce((SELECT c.n FROM routing_counts c WHERE c.kind = 'agent' AND c.id = a.id), 0)
+	+ coalesce((SELECT sum(x.d) FROM routing_count_deltas x WHERE x.kind = 'agent' AND x.id = a.id), 0))`
+
+// queueDepthSQL is group $1's queue depth, read from the kept count as openCountSQL is.
+const queueDepthSQL = `(coalesce((SELECT c.n FROM routing_counts c WHERE c.kind = 'queue' AND c.id = $1), 0)
+	+ coalesce((SELECT sum(x.d) FROM routing_count_deltas x WHERE x.kind = 'queue' AND x.id = $1), 0))`
+
+// FoldCounts moves the count deltas written so far into routing_counts, in one transaction: readers see the
+// same totals before and after. Replicas may fold at once; a delta is folded by one of them.
+func (s *Store) FoldCounts(ctx context.Context) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `WITH d AS (DELETE FROM routing_count_deltas RETURNING kind, id, d)
+		INSERT INTO routing_counts (kind, id, n)
+		SELECT kind, id, sum(d) FROM d GROUP BY kind, id ORDER BY kind, id
+		ON CONFLICT ON CONSTRAINT routing_counts_pkey DO UPDATE SET n = routing_counts.n + excluded.n`)
+	if err != nil {
+		return 0, fmt.Errorf("fold counts: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
 
 const agentSelect = `SELECT a.id, a.display_name, a.skills, a.seniority, a.capacity, a.presence, a.version, a.created_at,
 	a.updated_at,

@@ -89,6 +89,25 @@ func nullTime(t time.Time) *time.Time {
 	return &t
 }
 
+// LockTickets locks the rows of the tickets ids routing has seen, in id order: a transaction that applies
+// several tickets' events takes them all first, so that, like one event's transaction, it locks tickets
+// before any group or agent.
+func (t *Tx) LockTickets(ctx context.Context, ids []uuid.UUID) error {
+	if _, err := t.tx.Exec(ctx, `SELECT 1 FROM routed_tickets WHERE ticket_id = ANY($1) ORDER BY ticket_id FOR UPDATE`, ids); err != nil {
+		return fmt.Errorf("lock %d tickets: %w", len(ids), err)
+	}
+	return nil
+}
+
+// LockAllGroups locks every group, in id order. A transaction that places several tickets would otherwise
+// lock their groups in the order the tickets come, against the id order every other transaction keeps.
+func (t *Tx) LockAllGroups(ctx context.Context) error {
+	if _, err := t.tx.Exec(ctx, `SELECT 1 FROM groups ORDER BY id FOR UPDATE`); err != nil {
+		return fmt.Errorf("lock all groups: %w", err)
+	}
+	return nil
+}
+
 // LockTicket returns ticket id locked for this transaction; found is false when routing has not seen it.
 func (t *Tx) LockTicket(ctx context.Context, id uuid.UUID) (row TicketRow, found bool, err error) {
 	row, err = scanTicket(t.tx.QueryRow(ctx, `SELECT `+ticketColumns+` FROM routed_tickets WHERE ticket_id = $1 FOR UPDATE`, id))
@@ -500,7 +519,7 @@ func (s *Store) QueuedGroups(ctx context.Context) ([]uuid.UUID, error) {
 // QueueDepth counts group's queued tickets as this transaction sees them.
 func (t *Tx) QueueDepth(ctx context.Context, group uuid.UUID) (int, error) {
 	var n int
-	if err := t.tx.QueryRow(ctx, `SELECT count(*) FROM routed_tickets WHERE group_id = $1 AND state = 'queued'`, group).Scan(&n); err != nil {
+	if err := t.tx.QueryRow(ctx, `SELECT `+queueDepthSQL, group).Scan(&n); err != nil {
 		return 0, fmt.Errorf("queue depth: %w", err)
 	}
 	return n, nil
@@ -526,7 +545,8 @@ func nonNilIDs(ids []uuid.UUID) []uuid.UUID {
 // transaction sees them.
 func (t *Tx) QueueStats(ctx context.Context, group uuid.UUID) (depth int, oldest time.Time, err error) {
 	var at *time.Time
-	if err := t.tx.QueryRow(ctx, `SELECT count(*), min(enqueued_at) FROM routed_tickets WHERE group_id = $1 AND state = 'queued'`,
+	if err := t.tx.QueryRow(ctx, `SELECT `+queueDepthSQL+`,
+		(SELECT min(enqueued_at) FROM routed_tickets WHERE group_id = $1 AND state = 'queued')`,
 		group).Scan(&depth, &at); err != nil {
 		return 0, time.Time{}, fmt.Errorf("queue stats: %w", err)
 	}

@@ -29,7 +29,7 @@ func main() {
 		fs.BoolVar(&cfg.Migrate, "migrate", cfg.Migrate, "apply migrations at start")
 		fs.IntVar(&cfg.DBMaxConns, "db-max-conns", cfg.DBMaxConns, "maximum Postgres connections")
 		fs.StringVar(&cfg.NATSURL, "nats-url", cfg.NATSURL, "NATS URL (env NATS_URL)")
-		fs.IntVar(&cfg.ConsumerWorkers, "consumer-workers", cfg.ConsumerWorkers, "ticket events applied at once (one ticket's always in order)")
+		fs.IntVar(&cfg.ConsumerWorkers, "consumer-workers", cfg.ConsumerWorkers, "transactions applying ticket events at once (one ticket's always in order, in one)")
 		fs.DurationVar(&cfg.FireInterval, "fire-interval", cfg.FireInterval, "longest sleep of the timer loop between looks for due timers")
 		fs.IntVar(&cfg.FireBatch, "fire-batch", cfg.FireBatch, "due clocks claimed per transaction")
 		fs.DurationVar(&cfg.LateAfter, "late-after", cfg.LateAfter, "a warning or breach firing more than this past its instant is marked late")

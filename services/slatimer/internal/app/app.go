@@ -76,10 +76,21 @@ type environment struct {
 	stamp string
 }
 
+// envSource reads the policies and calendars: the store, or a transaction (store.Tx) that must not take a
+// second connection from the pool.
+type envSource interface {
+	EnvStamp(ctx context.Context) (string, error)
+	Policies(ctx context.Context) ([]sla.Policy, error)
+	Calendars(ctx context.Context) ([]sla.NamedCalendar, error)
+}
+
 // env returns the policies and calendars. It asks the database for their stamp each time (one small query)
 // and re-reads them only when it changed, so a change made through any replica applies to the next event.
-func (a *App) env(ctx context.Context) (*environment, error) {
-	stamp, err := a.store.EnvStamp(ctx)
+func (a *App) env(ctx context.Context) (*environment, error) { return a.envFrom(ctx, a.store) }
+
+// envFrom is env read through src.
+func (a *App) envFrom(ctx context.Context, src envSource) (*environment, error) {
+	stamp, err := src.EnvStamp(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -88,11 +99,11 @@ func (a *App) env(ctx context.Context) (*environment, error) {
 	if e := a.envCached; e != nil && e.stamp == stamp {
 		return e, nil
 	}
-	policies, err := a.store.Policies(ctx)
+	policies, err := src.Policies(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cals, err := a.store.Calendars(ctx)
+	cals, err := src.Calendars(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"kefu.dev/pkg/pgxutil"
 	"kefu.dev/services/slatimer/internal/domain/sla"
 	"kefu.dev/services/slatimer/internal/store"
 )
@@ -69,12 +70,51 @@ const unseenWindow = 2 * time.Minute
 // statusPending is intake's pending-customer status code.
 const statusPending = "pending_customer"
 
+// HandleTicketEvents applies several events in tx, in order: one consumer batch. It locks every ticket
+// they concern first, in id order (see store.Tx.LockTickets).
+func (a *App) HandleTicketEvents(ctx context.Context, tx *store.Tx, evs []TicketEvent) error {
+	if len(evs) > 1 {
+		ids := make([]uuid.UUID, 0, len(evs))
+		for _, ev := range evs {
+			ids = append(ids, ev.TicketID)
+		}
+		if err := tx.LockTickets(ctx, pgxutil.LockOrder(ids)); err != nil {
+			return err
+		}
+	}
+	env := a.envOnce(tx)
+	for _, ev := range evs {
+		if err := a.handleTicketEvent(ctx, tx, ev, env); err != nil {
+			return fmt.Errorf("ticket %s: %w", ev.TicketID, err)
+		}
+	}
+	return nil
+}
+
 // HandleTicketEvent applies one event to the ticket's clocks inside tx (the consumer's transaction, which
 // also holds the event's inbox row), and writes the kefu.sla.* events it causes. Events older than what
 // was applied are skipped (each source's sequence orders it); events of a ticket the service never saw
 // created are skipped too (created before the service ran: it has no start to count from), unless they are
 // recent (see ErrTicketUnseen).
 func (a *App) HandleTicketEvent(ctx context.Context, tx *store.Tx, ev TicketEvent) error {
+	return a.handleTicketEvent(ctx, tx, ev, a.envOnce(tx))
+}
+
+// envOnce reads the policies and calendars through tx the first time it is called and returns the same
+// afterwards: one read for all the events of a batch.
+func (a *App) envOnce(tx *store.Tx) func(ctx context.Context) (*environment, error) {
+	var e *environment
+	return func(ctx context.Context) (*environment, error) {
+		if e != nil {
+			return e, nil
+		}
+		var err error
+		e, err = a.envFrom(ctx, tx)
+		return e, err
+	}
+}
+
+func (a *App) handleTicketEvent(ctx context.Context, tx *store.Tx, ev TicketEvent, env func(context.Context) (*environment, error)) error {
 	row, found, err := tx.LockTicket(ctx, ev.TicketID)
 	if err != nil {
 		return err
@@ -99,7 +139,7 @@ func (a *App) HandleTicketEvent(ctx context.Context, tx *store.Tx, ev TicketEven
 	default:
 		row.Seq = ev.Seq
 	}
-	e, err := a.env(ctx)
+	e, err := env(ctx)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -61,20 +62,34 @@ func Filters() []string {
 	return out
 }
 
-// Run consumes the events until ctx ends, workers at a time (one ticket's events in order).
-func (c *Tickets) Run(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, workers int) error {
-	return events.Consume(ctx, js, pool, events.ConsumerConfig{
-		Durable: TicketsConsumer, FilterSubjects: Filters(), Workers: workers, Logger: c.log,
-	}, c.Handle)
+// Batch bounds of the slatimer-tickets consumer: a batch is split by ticket into shards, each applied in
+// one transaction (one commit, one disk flush, for all its events).
+const (
+	batchSize    = 256
+	batchMaxWait = 20 * time.Millisecond
+)
+
+// Run consumes the events until ctx ends in batches split into shards by ticket (one ticket's events in
+// order, in one transaction), shards transactions at a time.
+func (c *Tickets) Run(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, shards int) error {
+	return events.ConsumeBatches(ctx, js, pool, events.BatchConfig{
+		ConsumerConfig: events.ConsumerConfig{Durable: TicketsConsumer, FilterSubjects: Filters(), Logger: c.log},
+		BatchSize:      batchSize, MaxWait: batchMaxWait, Shards: shards,
+	}, c.HandleBatch)
 }
 
 // Handle decodes one event and applies it in tx.
 func (c *Tickets) Handle(ctx context.Context, tx pgx.Tx, d events.Delivery) error {
-	ev, err := Decode(d)
+	return c.HandleBatch(ctx, tx, []events.Delivery{d})
+}
+
+// HandleBatch decodes events and applies them in tx, in order.
+func (c *Tickets) HandleBatch(ctx context.Context, tx pgx.Tx, ds []events.Delivery) error {
+	evs, err := events.DecodeAll(ds, Decode)
 	if err != nil {
 		return err
 	}
-	return c.app.HandleTicketEvent(ctx, store.Wrap(tx), ev)
+	return c.app.HandleTicketEvents(ctx, store.Wrap(tx), evs)
 }
 
 // Decode turns a delivery into the app's TicketEvent. An undecodable event is permanent: no retry makes it

@@ -153,7 +153,14 @@ func (t *Tx) insertCalendar(ctx context.Context, c sla.NamedCalendar, ignoreExis
 
 // Calendars lists every calendar by code.
 func (s *Store) Calendars(ctx context.Context) ([]sla.NamedCalendar, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+calendarColumns+` FROM calendars ORDER BY code`)
+	return calendars(ctx, s.pool)
+}
+
+// Calendars is Store.Calendars read in the transaction.
+func (t *Tx) Calendars(ctx context.Context) ([]sla.NamedCalendar, error) { return calendars(ctx, t.tx) }
+
+func calendars(ctx context.Context, q querier) ([]sla.NamedCalendar, error) {
+	rows, err := q.Query(ctx, `SELECT `+calendarColumns+` FROM calendars ORDER BY code`)
 	if err != nil {
 		return nil, fmt.Errorf("list calendars: %w", err)
 	}
@@ -264,11 +271,23 @@ func (t *Tx) OpenTicketsIn(ctx context.Context, code string, after uuid.UUID, li
 	return t.loadTickets(ctx, ids, true)
 }
 
+// querier runs reads on the pool (a connection of their own) or inside a transaction: a consumer's
+// transaction must read through itself, since a second connection per transaction can exhaust the pool.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
 // EnvStamp identifies the policies and calendars as they stand: every insert or update changes a count or
 // raises a version, so an equal stamp means nothing changed since it was taken.
-func (s *Store) EnvStamp(ctx context.Context) (string, error) {
+func (s *Store) EnvStamp(ctx context.Context) (string, error) { return envStamp(ctx, s.pool) }
+
+// EnvStamp is Store.EnvStamp read in the transaction.
+func (t *Tx) EnvStamp(ctx context.Context) (string, error) { return envStamp(ctx, t.tx) }
+
+func envStamp(ctx context.Context, q querier) (string, error) {
 	var pn, pv, cn, cv int64
-	err := s.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM policies), (SELECT coalesce(sum(version), 0) FROM policies),
+	err := q.QueryRow(ctx, `SELECT (SELECT count(*) FROM policies), (SELECT coalesce(sum(version), 0) FROM policies),
 		(SELECT count(*) FROM calendars), (SELECT coalesce(sum(version), 0) FROM calendars)`).Scan(&pn, &pv, &cn, &cv)
 	if err != nil {
 		return "", fmt.Errorf("read policies' and calendars' stamp: %w", err)
@@ -382,8 +401,13 @@ func (t *Tx) insertPolicy(ctx context.Context, p sla.Policy, ignoreExisting bool
 }
 
 // Policies lists every policy by code.
-func (s *Store) Policies(ctx context.Context) ([]sla.Policy, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+policyColumns+` FROM policies ORDER BY code`)
+func (s *Store) Policies(ctx context.Context) ([]sla.Policy, error) { return policies(ctx, s.pool) }
+
+// Policies is Store.Policies read in the transaction.
+func (t *Tx) Policies(ctx context.Context) ([]sla.Policy, error) { return policies(ctx, t.tx) }
+
+func policies(ctx context.Context, q querier) ([]sla.Policy, error) {
+	rows, err := q.Query(ctx, `SELECT `+policyColumns+` FROM policies ORDER BY code`)
 	if err != nil {
 		return nil, fmt.Errorf("list policies: %w", err)
 	}
