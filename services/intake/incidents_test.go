@@ -205,8 +205,10 @@ func TestIncidentLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	md := pm.GetMarkdown()
 	for _, want := range []string{"# Post-mortem INC20261119001: 支付网关故障", "支付网关 TLS 证书过期", "| tickets | 3 |",
-		"| app | 2 |", "| web_chat | 1 |", "declared", "linked: 2 tickets", "announced", "compensation approved", "closed",
+		"| app | 2 |", "| web_chat | 1 |", "declared", "tickets (2 in all)", "announced", "compensation approved", "closed",
 		"- [ ] 证书到期前 30 天告警", "| 2000 CNY | approved |"} {
+		// (The two tickets the declaration linked may show as one entry or, when the straggler sweep took
+		// one first, as two: either way the linking ends at 2 in all.)
 		require.Contains(t, md, want)
 	}
 	require.Contains(t, md, "内部：证书过期", "the post-mortem is internal: it keeps the discussion")

@@ -127,19 +127,23 @@ func (a *App) DeclareIncident(ctx context.Context, req Request, inc incident.Inc
 		return IncidentView{}, 0, err
 	}
 	a.policy.invalidate()
-	if replayed {
-		v, err := a.GetIncident(ctx, inc.ID)
-		return v, 0, err
-	}
-	a.notify.Notify()
-	var linked int64
-	if linkExisting {
-		if linked, _, err = a.linkMatching(ctx, inc, actor); err != nil {
-			return IncidentView{}, 0, err
+	if !replayed {
+		a.notify.Notify()
+		if linkExisting {
+			if _, _, err = a.linkMatching(ctx, inc, actor); err != nil {
+				return IncidentView{}, 0, err
+			}
 		}
 	}
 	v, err := a.GetIncident(ctx, inc.ID)
-	return v, linked, err
+	if err != nil || !linkExisting {
+		return v, 0, err
+	}
+	// The tickets linked once linking is done, whoever linked them: the straggler sweep (LinkStragglers)
+	// may take a matching ticket between the declaration's commit and linkMatching, which then skips it, so
+	// counting linkMatching's own links could say 0 for tickets this declaration did link. A replay answers
+	// the same way.
+	return v, v.Impact.Tickets, nil
 }
 
 // GetIncident reads an incident with its counts.

@@ -93,7 +93,9 @@ type DeclareIncidentResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The incident.
 	Incident *Incident `protobuf:"bytes,1,opt,name=incident,proto3" json:"incident,omitempty"`
-	// Tickets linked by link_existing.
+	// With link_existing: the tickets linked to the incident once linking is done (those it linked, and any
+	// the straggler sweep or a submit linked meanwhile); a replay of the same request answers the same way.
+	// 0 without link_existing.
 	Linked        int64 `protobuf:"varint,2,opt,name=linked,proto3" json:"linked,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
