@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -220,13 +219,13 @@ func serveJWKS(t *testing.T, dataDir string) string {
 	return srv.URL + "/.well-known/jwks.json"
 }
 
-// freePort returns a loopback port free at the time of the call.
+// freePort returns a loopback port free at the time of the call, outside the ephemeral range
+// (procstack.FreePort), so that no outgoing connection takes it before the service binds it.
 func freePort(t *testing.T) int {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := procstack.FreePort()
 	require.NoError(t, err)
-	defer lis.Close()
-	return lis.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 func randomHex(t *testing.T, n int) string {

@@ -502,14 +502,8 @@ func bearer(ctx context.Context, credential string) context.Context {
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
-func freePort() (int, error) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer lis.Close()
-	return lis.Addr().(*net.TCPAddr).Port, nil
-}
+// freePort is a port for a service process to bind (procstack.FreePort: outside the ephemeral range).
+func freePort() (int, error) { return procstack.FreePort() }
 
 // PprofURL is where service name serves its runtime profiles (StartOptions.Pprof), empty when it does not.
 func (st *Stack) PprofURL(name string) string {
