@@ -293,8 +293,6 @@ func (cs *consumer) run(ctx context.Context, js jetstream.JetStream) (received b
 	}
 }
 
-// handBack stops the pull and naks the messages the client had buffered but not handed out: they are
-// delivered already, so left alone they would wait out AckWait (30 s) before another replica got them.
 // shardOf is the worker (of n) that handles an aggregate's events, so that they are applied one at a time,
 // in order; events without an aggregate id are spread by subject.
 func shardOf(aggregateID, subject string, n int) int {
@@ -307,6 +305,8 @@ func shardOf(aggregateID, subject string, n int) int {
 	return int(f.Sum32() % uint32(n))
 }
 
+// handBack stops the pull and naks the messages the client had buffered but not handed out: they are
+// delivered already, so left alone they would wait out AckWait (30 s) before another replica got them.
 func handBack(it jetstream.MessagesContext) {
 	it.Drain()
 	for {

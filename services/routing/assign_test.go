@@ -60,6 +60,15 @@ func (s *stack) orderStatusTo(t *testing.T, g *routingv1.Group, skills ...string
 
 var orderStatus = ticket{typ: inquiry, subcategory: "order_status"}
 
+// refundTo adds a rule sending refund requests to g, first.
+func (s *stack) refundTo(t *testing.T, g *routingv1.Group) {
+	t.Helper()
+	_, err := s.routing.CreateRoutingRule(as(t.Context(), adminP), &routingv1.CreateRoutingRuleRequest{Rule: &routingv1.RoutingRule{
+		Position: 1, DisplayName: "refund → " + g.GetCode(), TargetGroupId: g.GetGroupId(), Enabled: true,
+		Condition: &routingv1.RuleCondition{Subcategories: []string{"refund"}}}})
+	require.NoError(t, err)
+}
+
 // loads returns how many open tickets routing counts per agent.
 func (s *stack) loads(t *testing.T) map[string]int {
 	t.Helper()
@@ -412,10 +421,7 @@ func TestAgentsSharedByTwoGroupsStayWithinCapacity(t *testing.T) {
 	g1 := s.newGroup(t, "orders_shared", routingv1.Strategy_STRATEGY_LEAST_LOADED)
 	g2 := s.newGroup(t, "refunds_shared", routingv1.Strategy_STRATEGY_ROUND_ROBIN)
 	s.orderStatusTo(t, g1)
-	_, err := s.routing.CreateRoutingRule(as(t.Context(), adminP), &routingv1.CreateRoutingRuleRequest{Rule: &routingv1.RoutingRule{
-		Position: 1, DisplayName: "refund → " + g2.GetCode(), TargetGroupId: g2.GetGroupId(), Enabled: true,
-		Condition: &routingv1.RuleCondition{Subcategories: []string{"refund"}}}})
-	require.NoError(t, err)
+	s.refundTo(t, g2)
 	const capacity, agents = 2, 5
 	for i := range agents {
 		s.newAgent(t, fmt.Sprintf("shared%d", i), agentSpec{groups: []*routingv1.Group{g1, g2}, capacity: capacity})
@@ -436,10 +442,7 @@ func TestBatchesPlacingTicketsInTwoGroupsDoNotDeadlock(t *testing.T) {
 	g1 := s.newGroup(t, "orders_batch", routingv1.Strategy_STRATEGY_LEAST_LOADED)
 	g2 := s.newGroup(t, "refunds_batch", routingv1.Strategy_STRATEGY_ROUND_ROBIN)
 	s.orderStatusTo(t, g1)
-	_, err := s.routing.CreateRoutingRule(as(t.Context(), adminP), &routingv1.CreateRoutingRuleRequest{Rule: &routingv1.RoutingRule{
-		Position: 1, DisplayName: "refund → " + g2.GetCode(), TargetGroupId: g2.GetGroupId(), Enabled: true,
-		Condition: &routingv1.RuleCondition{Subcategories: []string{"refund"}}}})
-	require.NoError(t, err)
+	s.refundTo(t, g2)
 	const capacity, agents, each = 100, 4, 150
 	for i := range agents {
 		s.newAgent(t, fmt.Sprintf("batch%d", i), agentSpec{groups: []*routingv1.Group{g1, g2}, capacity: capacity})

@@ -59,8 +59,9 @@ type Config struct {
 	ConsumerWorkers int
 	// DispatchWorkers is how many AssignTicket calls run at once (--dispatch-workers).
 	DispatchWorkers int
-	// TimerInterval is how often surges are re-evaluated and the kept counts folded and, at the longest, how long a due transfer
-	// waits to expire (--timer-interval); the timer also wakes at the next transfer deadline.
+	// TimerInterval is how often surges are re-evaluated and the kept counts folded, and at the longest how
+	// long a due transfer waits to expire (--timer-interval); the timer also wakes at the next transfer
+	// deadline.
 	TimerInterval time.Duration
 	// SweepInterval is how often queues are drained as a safety net behind the event-driven drains, and old
 	// idempotency keys purged (--sweep-interval).

@@ -102,8 +102,9 @@ func (a *App) HandleTicketEvent(ctx context.Context, tx *store.Tx, ev TicketEven
 
 // HandleTicketEvents applies several ticket events in tx, in order: one consumer batch. It keeps the
 // engine's lock order (tickets, then groups by id, then agents) however many tickets the batch holds: it
-// locks every ticket first, in id order, and then, when more than one event may place a ticket or drain a
-// queue, every group in id order, since the groups those events need are only known one event at a time.
+// locks every ticket first, in id order, and then, when any of the events may place a ticket or drain a
+// queue (all but routing's own assignments coming back), every group in id order, since the groups those
+// events need are only known one event at a time.
 // A batch therefore decides alone; it saves the commits, not the group lock.
 func (a *App) HandleTicketEvents(ctx context.Context, tx *store.Tx, evs []TicketEvent) error {
 	if len(evs) > 1 {

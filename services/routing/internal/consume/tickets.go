@@ -53,9 +53,9 @@ type Tickets struct {
 // NewTickets returns the handler set.
 func NewTickets(a *app.App, log *slog.Logger) *Tickets { return &Tickets{app: a, log: log} }
 
-// Batch bounds of the routing-tickets consumer. A batch's shard holds a group's lock from its first
-// placement to its commit, so batches stay small enough that an agent's presence change or a transfer
-// waits at most a few tens of milliseconds behind one.
+// Batch bounds of the routing-tickets consumer. A shard that places tickets holds every group's lock to
+// its commit (app.HandleTicketEvents), so batches stay small: an agent's presence change or a transfer
+// waits behind one shard's decisions, not a large batch's.
 const (
 	batchSize    = 128
 	batchMaxWait = 20 * time.Millisecond

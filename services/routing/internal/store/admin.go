@@ -225,8 +225,8 @@ type AgentView struct {
 }
 
 // openCountSQL is agent a's load: the tickets assigned to them and not yet done, read from the kept count
-// (migration 00004: the folded count plus the deltas not yet folded). One expression for every query that reads a load (the views, the engine's picks and
-// their confirmation), so they cannot disagree.
+// (migration 00004: the folded count plus the deltas not yet folded). One expression for every query that
+// reads a load (the views, the engine's picks and their confirmation), so they cannot disagree.
 const openCountSQL = `(coalesce((SELECT c.n FROM routing_counts c WHERE c.kind = 'agent' AND c.id = a.id), 0)
 	+ coalesce((SELECT sum(x.d) FROM routing_count_deltas x WHERE x.kind = 'agent' AND x.id = a.id), 0))`
 
