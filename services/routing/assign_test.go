@@ -13,6 +13,7 @@ import (
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
 	routingv1 "kefu.dev/pkg/api/kefu/routing/v1"
 	"kefu.dev/pkg/testkit"
+	"kefu.dev/services/routing"
 )
 
 // Classifications used below, as intake's hints.
@@ -437,7 +438,7 @@ func TestAgentsSharedByTwoGroupsStayWithinCapacity(t *testing.T) {
 // falls back to one event at a time; every ticket is assigned.
 func TestBatchesPlacingTicketsInTwoGroupsDoNotDeadlock(t *testing.T) {
 	t.Parallel()
-	s := start(t)
+	s := start(t, func(c *routing.Config) { c.ConsumerWorkers = 8 }) // shards, which the default (1) has not
 	s.replica(t)
 	g1 := s.newGroup(t, "orders_batch", routingv1.Strategy_STRATEGY_LEAST_LOADED)
 	g2 := s.newGroup(t, "refunds_batch", routingv1.Strategy_STRATEGY_ROUND_ROBIN)

@@ -56,8 +56,11 @@ type Config struct {
 	IntakeAPIKey string
 	// ConsumerWorkers is how many transactions apply ticket events at once: each batch the consumer takes
 	// is split by ticket into up to this many, one ticket's events always in order (--consumer-workers).
+	// Default 1: a batch that may place a ticket locks every group, so its shards would only queue behind
+	// each other, each paying its own commit; one transaction decides the whole batch set-wise instead.
 	ConsumerWorkers int
-	// DispatchWorkers is how many AssignTicket calls run at once (--dispatch-workers).
+	// DispatchWorkers is how many AssignTicket calls run at once (--dispatch-workers); default 32, since each
+	// call mostly waits for intake's commit.
 	DispatchWorkers int
 	// TimerInterval is how often surges are re-evaluated and the kept counts folded, and at the longest how
 	// long a due transfer waits to expire (--timer-interval); the timer also wakes at the next transfer
@@ -87,7 +90,7 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		GRPCAddr: "127.0.0.1:7003", Migrate: true, DBMaxConns: 16, ConsumerWorkers: 8, DispatchWorkers: 8,
+		GRPCAddr: "127.0.0.1:7003", Migrate: true, DBMaxConns: 16, ConsumerWorkers: 1, DispatchWorkers: 32,
 		TimerInterval: time.Second, SweepInterval: 30 * time.Second, OutboxReplayWindow: outbox.DefaultReplayWindow,
 		StreamMaxAge: events.DefaultMaxAge, StreamDuplicates: events.DefaultDuplicates, StreamReplicas: 1, Auth: auth.DefaultConfig(),
 		ShutdownTimeout: 10 * time.Second,

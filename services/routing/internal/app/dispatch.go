@@ -15,7 +15,7 @@ import (
 
 // DispatchOptions tune the dispatcher.
 type DispatchOptions struct {
-	// Workers is how many AssignTicket calls run at once; default 8.
+	// Workers is how many AssignTicket calls run at once; default 32.
 	Workers int
 	// Lease is how long a claimed dispatch is kept from other dispatchers; default 30 s (longer than a call).
 	Lease time.Duration
@@ -25,7 +25,7 @@ type DispatchOptions struct {
 
 func (o DispatchOptions) withDefaults() DispatchOptions {
 	if o.Workers <= 0 {
-		o.Workers = 8
+		o.Workers = 32
 	}
 	if o.Lease <= 0 {
 		o.Lease = 30 * time.Second
@@ -54,9 +54,22 @@ func (a *App) RunDispatcher(ctx context.Context, pool *pgxpool.Pool, o DispatchO
 		a.listen(ctx, pool, wake)
 	}()
 	defer wg.Wait()
+	// Calls run continuously: a free worker claims the next due dispatch without waiting for the others,
+	// and only as many are claimed (leased) as there are workers free to call at once.
 	sem := make(chan struct{}, o.Workers)
+	freed := make(chan struct{}, 1)
+	var calls sync.WaitGroup
+	defer calls.Wait()
 	for ctx.Err() == nil {
-		claimed, err := a.store.ClaimDispatches(ctx, a.now(), o.Lease, o.Workers*4)
+		free := o.Workers - len(sem)
+		if free == 0 {
+			select {
+			case <-ctx.Done():
+			case <-freed:
+			}
+			continue
+		}
+		claimed, err := a.store.ClaimDispatches(ctx, a.now(), o.Lease, free)
 		if err != nil {
 			if ctx.Err() == nil {
 				a.log.WarnContext(ctx, "claim dispatches", "error", err.Error())
@@ -64,17 +77,15 @@ func (a *App) RunDispatcher(ctx context.Context, pool *pgxpool.Pool, o DispatchO
 			sleep(ctx, o.Poll)
 			continue
 		}
-		var calls sync.WaitGroup
 		for _, d := range claimed {
 			sem <- struct{}{}
 			calls.Add(1)
 			go func() {
-				defer func() { <-sem; calls.Done() }()
+				defer func() { <-sem; calls.Done(); signal(freed) }()
 				a.dispatch(ctx, d)
 			}()
 		}
-		calls.Wait()
-		if len(claimed) == o.Workers*4 {
+		if len(claimed) == free {
 			continue // more may be due
 		}
 		wait := o.Poll

@@ -14,7 +14,6 @@ import (
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
 	"kefu.dev/pkg/events"
 	"kefu.dev/pkg/outbox"
-	"kefu.dev/pkg/pgxutil"
 	"kefu.dev/services/routing/internal/domain/routing"
 	"kefu.dev/services/routing/internal/store"
 )
@@ -98,35 +97,6 @@ func (a *App) HandleTicketEvent(ctx context.Context, tx *store.Tx, ev TicketEven
 		return err
 	}
 	return e.flush(ctx)
-}
-
-// HandleTicketEvents applies several ticket events in tx, in order: one consumer batch. It keeps the
-// engine's lock order (tickets, then groups by id, then agents) however many tickets the batch holds: it
-// locks every ticket first, in id order, and then, when any of the events may place a ticket or drain a
-// queue (all but routing's own assignments coming back), every group in id order, since the groups those
-// events need are only known one event at a time.
-// A batch therefore decides alone; it saves the commits, not the group lock.
-func (a *App) HandleTicketEvents(ctx context.Context, tx *store.Tx, evs []TicketEvent) error {
-	if len(evs) > 1 {
-		ids := make([]uuid.UUID, 0, len(evs))
-		for _, ev := range evs {
-			ids = append(ids, ev.TicketID)
-		}
-		if err := tx.LockTickets(ctx, pgxutil.LockOrder(ids)); err != nil {
-			return err
-		}
-		if slices.ContainsFunc(evs, func(ev TicketEvent) bool { return !ev.echo() }) {
-			if err := tx.LockAllGroups(ctx); err != nil {
-				return err
-			}
-		}
-	}
-	for _, ev := range evs {
-		if err := a.HandleTicketEvent(ctx, tx, ev); err != nil {
-			return fmt.Errorf("ticket %s: %w", ev.TicketID, err)
-		}
-	}
-	return nil
 }
 
 // echo reports an event that only records what routing already decided (its own assignment coming
@@ -470,19 +440,24 @@ func (e *engine) drain(ctx context.Context, groupIDs []uuid.UUID) ([]uuid.UUID, 
 			if err := e.assign(ctx, &t, g, agent, false); err != nil {
 				return nil, err
 			}
-			// The agent's load rises in every group they belong to; their turn only in this one.
-			for i := range members {
-				if members[i].AgentID == agent {
-					members[i].Open++
-					if members[i].GroupID == id {
-						members[i].LastTurn = e.lastTurn
-					}
-				}
-			}
+			took(members, agent, id, e.lastTurn)
 			assigned = append(assigned, t.ID)
 		}
 	}
 	return assigned, nil
+}
+
+// took records in members that agent took a ticket in group at turn: their load rises in every group they
+// belong to, their turn only in this one.
+func took(members []store.Member, agent, group uuid.UUID, turn int64) {
+	for i := range members {
+		if members[i].AgentID == agent {
+			members[i].Open++
+			if members[i].GroupID == group {
+				members[i].LastTurn = turn
+			}
+		}
+	}
 }
 
 // candidates returns the members of group as the strategies see them, but those who declined the ticket.
@@ -508,11 +483,17 @@ func (e *engine) assign(ctx context.Context, row *store.TicketRow, g routing.Gro
 
 // assignTurn is assign with the decision's turn already drawn.
 func (e *engine) assignTurn(ctx context.Context, row *store.TicketRow, g routing.Group, agent uuid.UUID, bypass bool, turn int64) error {
-	row.State, row.GroupID, row.AssigneeID, row.AssignedAt, row.Bypass = store.StateAssigned, g.ID, agent, e.now, bypass
+	a := e.decideAssignment(row, g.ID, agent, bypass, turn)
+	return e.tx.RecordAssignment(ctx, a.Row, a.Dispatch, a.Turn)
+}
+
+// decideAssignment makes row assigned to agent in group at turn and returns the decision to record.
+func (e *engine) decideAssignment(row *store.TicketRow, group, agent uuid.UUID, bypass bool, turn int64) store.Assignment {
+	row.State, row.GroupID, row.AssigneeID, row.AssignedAt, row.Bypass = store.StateAssigned, group, agent, e.now, bypass
 	row.UpdatedAt = e.now
-	d := e.decision(row, g.ID, agent, turn)
+	d := e.decision(row, group, agent, turn)
 	e.lastTurn = turn
-	return e.tx.RecordAssignment(ctx, *row, d, turn)
+	return store.Assignment{Row: *row, Dispatch: d, Turn: turn}
 }
 
 // dispatchToGroup records that intake must put the ticket in group with nobody (it waits in the group's

@@ -53,11 +53,11 @@ type Tickets struct {
 // NewTickets returns the handler set.
 func NewTickets(a *app.App, log *slog.Logger) *Tickets { return &Tickets{app: a, log: log} }
 
-// Batch bounds of the routing-tickets consumer. A shard that places tickets holds every group's lock to
-// its commit (app.HandleTicketEvents), so batches stay small: an agent's presence change or a transfer
-// waits behind one shard's decisions, not a large batch's.
+// Batch bounds of the routing-tickets consumer. A transaction that places tickets holds every group's lock
+// to its commit (app.HandleTicketEvents), so batches stay moderate: an agent's presence change or a
+// transfer waits behind one batch's decisions, which are made set-wise in a few round trips.
 const (
-	batchSize    = 128
+	batchSize    = 256
 	batchMaxWait = 20 * time.Millisecond
 )
 

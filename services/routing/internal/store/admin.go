@@ -459,10 +459,17 @@ type querier interface {
 }
 
 func rules(ctx context.Context, q querier) ([]routing.Rule, error) {
-	rows, err := q.Query(ctx, `SELECT `+ruleColumns+` FROM routing_rules ORDER BY position, created_at, id`)
+	rows, err := q.Query(ctx, rulesSQL)
 	if err != nil {
 		return nil, fmt.Errorf("list rules: %w", err)
 	}
+	return collectRules(rows)
+}
+
+// rulesSQL reads every rule in the order Route tries them.
+const rulesSQL = `SELECT ` + ruleColumns + ` FROM routing_rules ORDER BY position, created_at, id`
+
+func collectRules(rows pgx.Rows) ([]routing.Rule, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (routing.Rule, error) { return scanRule(r) })
 }
 

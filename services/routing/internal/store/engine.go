@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"kefu.dev/pkg/pgxutil"
 	"kefu.dev/services/routing/internal/domain/routing"
 )
 
@@ -89,23 +92,47 @@ func nullTime(t time.Time) *time.Time {
 	return &t
 }
 
-// LockTickets locks the rows of the tickets ids routing has seen, in id order: a transaction that applies
-// several tickets' events takes them all first, so that, like one event's transaction, it locks tickets
-// before any group or agent.
-func (t *Tx) LockTickets(ctx context.Context, ids []uuid.UUID) error {
-	if _, err := t.tx.Exec(ctx, `SELECT 1 FROM routed_tickets WHERE ticket_id = ANY($1) ORDER BY ticket_id FOR UPDATE`, ids); err != nil {
-		return fmt.Errorf("lock %d tickets: %w", len(ids), err)
-	}
-	return nil
+// BatchLocks is what a transaction applying a batch of ticket events takes first.
+type BatchLocks struct {
+	// Tickets are the batch's tickets routing has seen, locked; a ticket missing is new to routing.
+	Tickets map[uuid.UUID]TicketRow
+	// Groups are every group, locked, and Rules the routing rules in the order Route tries them; both nil
+	// unless asked for.
+	Groups map[uuid.UUID]routing.Group
+	Rules  []routing.Rule
 }
 
-// LockAllGroups locks every group, in id order. A transaction that places several tickets would otherwise
-// lock their groups in the order the tickets come, against the id order every other transaction keeps.
-func (t *Tx) LockAllGroups(ctx context.Context) error {
-	if _, err := t.tx.Exec(ctx, `SELECT 1 FROM groups ORDER BY id FOR UPDATE`); err != nil {
-		return fmt.Errorf("lock all groups: %w", err)
+// LockBatch locks, in one round trip, the tickets ids routing has seen (in id order) and, when groups is
+// set, every group (in id order), and reads the rules. A transaction that applies several tickets' events
+// takes them all first, so that, like one event's transaction, it locks tickets before any group or agent;
+// and it locks every group because the groups its events need are only known one event at a time, and
+// locking them as they come would break the id order every other transaction keeps.
+func (t *Tx) LockBatch(ctx context.Context, ids []uuid.UUID, groups bool) (BatchLocks, error) {
+	l := BatchLocks{}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+ticketColumns+` FROM routed_tickets WHERE ticket_id = ANY($1) ORDER BY ticket_id FOR UPDATE`, ids).
+		Query(func(rows pgx.Rows) error {
+			ts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (TicketRow, error) { return scanTicket(r) })
+			l.Tickets = make(map[uuid.UUID]TicketRow, len(ts))
+			for _, row := range ts {
+				l.Tickets[row.ID] = row
+			}
+			return err
+		})
+	if groups {
+		b.Queue(`SELECT ` + groupColumns + ` FROM groups ORDER BY id FOR UPDATE`).Query(func(rows pgx.Rows) (err error) {
+			l.Groups, err = collectGroups(rows)
+			return err
+		})
+		b.Queue(rulesSQL).Query(func(rows pgx.Rows) (err error) {
+			l.Rules, err = collectRules(rows)
+			return err
+		})
 	}
-	return nil
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return l, fmt.Errorf("lock a batch of %d tickets: %w", len(ids), err)
+	}
+	return l, nil
 }
 
 // LockTicket returns ticket id locked for this transaction; found is false when routing has not seen it.
@@ -207,16 +234,53 @@ func (t *Tx) LockForPlacement(ctx context.Context, ids []uuid.UUID) (Placement, 
 		p.Members, err = collectMembers(rows)
 		return err
 	})
+	queueWaiting(b, ids, p.Waiting)
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return p, fmt.Errorf("lock groups for placement: %w", err)
+	}
+	return p, nil
+}
+
+// queueWaiting reads which of the groups have a queued ticket into waiting.
+func queueWaiting(b *pgx.Batch, groups []uuid.UUID, waiting map[uuid.UUID]bool) {
 	b.Queue(`SELECT g FROM unnest($1::uuid[]) g
-		WHERE EXISTS (SELECT 1 FROM routed_tickets r WHERE r.group_id = g AND r.state = 'queued')`, ids).Query(func(rows pgx.Rows) error {
-		waiting, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-		for _, id := range waiting {
-			p.Waiting[id] = true
+		WHERE EXISTS (SELECT 1 FROM routed_tickets r WHERE r.group_id = g AND r.state = 'queued')`, groups).Query(func(rows pgx.Rows) error {
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		for _, id := range ids {
+			waiting[id] = true
 		}
 		return err
 	})
+}
+
+// Placements is what placing a batch's new tickets together needs of their groups, whose locks the
+// transaction holds already (LockBatch).
+type Placements struct {
+	// Members are the groups' agents, locked, with their loads counted after the lock.
+	Members []Member
+	// Waiting holds the groups with a queued ticket.
+	Waiting map[uuid.UUID]bool
+	// Turns are n fresh assignment turns, in increasing order.
+	Turns []int64
+}
+
+// LockForPlacements locks every agent of the groups (in id order), reads them with their loads and which
+// groups have a queue, and draws n turns, in one round trip. Every pick made from it holds to commit.
+func (t *Tx) LockForPlacements(ctx context.Context, groups []uuid.UUID, n int) (Placements, error) {
+	p := Placements{Waiting: map[uuid.UUID]bool{}}
+	b := &pgx.Batch{}
+	queueLockMembers(b, groups, &p.Members)
+	queueWaiting(b, groups, p.Waiting)
+	b.Queue(`SELECT nextval('assignment_turns') FROM generate_series(1, $1)`, n).Query(func(rows pgx.Rows) (err error) {
+		p.Turns, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		slices.Sort(p.Turns)
+		return err
+	})
 	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
-		return p, fmt.Errorf("lock groups for placement: %w", err)
+		return p, fmt.Errorf("lock agents for placing %d tickets: %w", n, err)
+	}
+	if len(p.Turns) != n {
+		return p, fmt.Errorf("lock agents for placing %d tickets: drew %d turns", n, len(p.Turns))
 	}
 	return p, nil
 }
@@ -283,16 +347,21 @@ type Member struct {
 func (t *Tx) LockMembers(ctx context.Context, groups []uuid.UUID) ([]Member, error) {
 	var members []Member
 	b := &pgx.Batch{}
-	b.Queue(`SELECT 1 FROM agents WHERE id IN (SELECT agent_id FROM memberships WHERE group_id = ANY($1))
-		ORDER BY id FOR UPDATE`, groups)
-	b.Queue(membersSQL, groups).Query(func(rows pgx.Rows) (err error) {
-		members, err = collectMembers(rows)
-		return err
-	})
+	queueLockMembers(b, groups, &members)
 	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("lock members: %w", err)
 	}
 	return members, nil
+}
+
+// queueLockMembers locks every agent of the groups, in id order, and then reads the members into out.
+func queueLockMembers(b *pgx.Batch, groups []uuid.UUID, out *[]Member) {
+	b.Queue(`SELECT 1 FROM agents WHERE id IN (SELECT agent_id FROM memberships WHERE group_id = ANY($1))
+		ORDER BY id FOR UPDATE`, groups)
+	b.Queue(membersSQL, groups).Query(func(rows pgx.Rows) (err error) {
+		*out, err = collectMembers(rows)
+		return err
+	})
 }
 
 // membersSQL reads every (group, agent) of the groups $1 with the agent's load.
@@ -340,11 +409,56 @@ func (t *Tx) NextTurn(ctx context.Context) (int64, error) {
 // the dispatch is added (AddDispatch) and the row saved.
 func (t *Tx) RecordAssignment(ctx context.Context, r TicketRow, d Dispatch, turn int64) error {
 	b := &pgx.Batch{}
-	b.Queue(`UPDATE memberships SET last_turn = $3 WHERE group_id = $1 AND agent_id = $2`, d.GroupID, d.AgentID, turn)
-	queueDispatch(b, d)
-	b.Queue(saveTicketSQL, ticketArgs(r)...)
+	queueAssignment(b, Assignment{Row: r, Dispatch: d, Turn: turn})
+	queueSignal(b)
 	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("record assignment of ticket %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// Assignment is one decision to give a ticket to an agent: the row as decided, the dispatch telling
+// intake, and the decision's turn.
+type Assignment struct {
+	Row      TicketRow
+	Dispatch Dispatch
+	Turn     int64
+}
+
+// RecordAssignments writes decisions, each as RecordAssignment does, in one round trip.
+func (t *Tx) RecordAssignments(ctx context.Context, as []Assignment) error {
+	if len(as) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, a := range as {
+		queueAssignment(b, a)
+	}
+	queueSignal(b)
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("record %d assignments: %w", len(as), err)
+	}
+	return nil
+}
+
+func queueAssignment(b *pgx.Batch, a Assignment) {
+	b.Queue(`UPDATE memberships SET last_turn = $3 WHERE group_id = $1 AND agent_id = $2`, a.Dispatch.GroupID, a.Dispatch.AgentID, a.Turn)
+	queueDispatch(b, a.Dispatch)
+	b.Queue(saveTicketSQL, ticketArgs(a.Row)...)
+}
+
+// AdvanceSeqs records, in one round trip, that each ticket's events up to seqs[id] were applied (at at),
+// changing nothing else of its row; a ticket already past it keeps its sequence.
+func (t *Tx) AdvanceSeqs(ctx context.Context, seqs map[uuid.UUID]int64, at time.Time) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, id := range pgxutil.LockOrder(slices.Collect(maps.Keys(seqs))) {
+		b.Queue(`UPDATE routed_tickets SET seq = $2, updated_at = $3 WHERE ticket_id = $1 AND seq < $2`, id, seqs[id], at)
+	}
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("advance %d tickets' sequences: %w", len(seqs), err)
 	}
 	return nil
 }
@@ -366,6 +480,7 @@ type Dispatch struct {
 func (t *Tx) AddDispatch(ctx context.Context, d Dispatch) error {
 	b := &pgx.Batch{}
 	queueDispatch(b, d)
+	queueSignal(b)
 	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("add dispatch: %w", err)
 	}
@@ -384,8 +499,10 @@ func queueDispatch(b *pgx.Batch, d Dispatch) {
 			expected_assignee = CASE WHEN dispatches.in_flight THEN EXCLUDED.expected_assignee ELSE dispatches.expected_assignee END,
 			created_at = EXCLUDED.created_at`,
 		d.TicketID, d.GroupID, nullID(d.AgentID), d.Unassign, d.RequestID, d.CreatedAt, nullID(d.Expected))
-	b.Queue(`SELECT pg_notify($1, '')`, DispatchChannel)
 }
+
+// queueSignal signals the dispatchers at commit.
+func queueSignal(b *pgx.Batch) { b.Queue(`SELECT pg_notify($1, '')`, DispatchChannel) }
 
 // CancelDispatch drops a dispatch not yet sent for ticket (the ticket was closed or reassigned meanwhile).
 func (t *Tx) CancelDispatch(ctx context.Context, ticket uuid.UUID) error {
