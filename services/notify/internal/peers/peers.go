@@ -37,6 +37,15 @@ type Peers struct {
 	customer  customerv1.CustomerServiceClient
 	sla       slav1.SlaServiceClient
 	routing   routingv1.RoutingServiceClient // nil: no routing configured, agents have no names here
+	names     *memo[string, string]
+	statuses  *memo[statusKey, app.BusinessStatus]
+}
+
+// statusKey names a calendar's business status during one minute: working time starts and ends on whole
+// minutes ("HH:MM" in the calendar's zone), so every instant of a minute has the same answer.
+type statusKey struct {
+	calendar string
+	minute   time.Time
 }
 
 var _ app.Peers = (*Peers)(nil)
@@ -47,7 +56,7 @@ type Addr struct{ Target, APIKey string }
 // Dial returns clients of the peers; routing (for agents' names) is optional (Target ""). Connections are
 // lazy: an unreachable peer fails calls, not Dial.
 func Dial(intake, customer, sla, routing Addr) (*Peers, error) {
-	p := &Peers{}
+	p := &Peers{names: newMemo[string, string](memoTTL, time.Now), statuses: newMemo[statusKey, app.BusinessStatus](memoTTL, time.Now)}
 	for _, a := range []struct {
 		name string
 		addr Addr
@@ -194,11 +203,16 @@ func (p *Peers) Contacts(ctx context.Context, customerID string, check *message.
 }
 
 // AgentName returns an agent's display name at routing; "" when routing is not configured or does not know
-// them (a template then renders the name empty rather than failing the message).
+// them (a template then renders the name empty rather than failing the message). A name is remembered for
+// memoTTL.
 func (p *Peers) AgentName(ctx context.Context, agentID string) (string, error) {
 	if p.routing == nil || agentID == "" {
 		return "", nil
 	}
+	return p.names.get(ctx, agentID, func(ctx context.Context) (string, error) { return p.agentName(ctx, agentID) })
+}
+
+func (p *Peers) agentName(ctx context.Context, agentID string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
 	defer cancel()
 	resp, err := p.routing.GetAgent(ctx, &routingv1.GetAgentRequest{AgentId: agentID})
@@ -211,8 +225,22 @@ func (p *Peers) AgentName(ctx context.Context, agentID string) (string, error) {
 	return "", callError("GetAgent", err)
 }
 
-// BusinessStatus says whether at is working time in calendar code and when working time next begins.
+// BusinessStatus says whether at is working time in calendar code and when working time next begins. The
+// answer for a minute is remembered for memoTTL.
 func (p *Peers) BusinessStatus(ctx context.Context, code string, at time.Time) (app.BusinessStatus, error) {
+	key := statusKeyOf(code, at)
+	return p.statuses.get(ctx, key, func(ctx context.Context) (app.BusinessStatus, error) {
+		return p.businessStatus(ctx, code, key.minute)
+	})
+}
+
+// statusKeyOf is the key of calendar code's status at at: its minute (zones are whole minutes off UTC, so
+// a UTC minute is a minute of the calendar's zone too).
+func statusKeyOf(code string, at time.Time) statusKey {
+	return statusKey{calendar: code, minute: at.UTC().Truncate(time.Minute)}
+}
+
+func (p *Peers) businessStatus(ctx context.Context, code string, at time.Time) (app.BusinessStatus, error) {
 	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
 	defer cancel()
 	resp, err := p.sla.GetBusinessStatus(ctx, &slav1.GetBusinessStatusRequest{Code: code, AtTime: timestamppb.New(at)})
