@@ -71,20 +71,30 @@ const unseenWindow = 2 * time.Minute
 const statusPending = "pending_customer"
 
 // HandleTicketEvents applies several events in tx, in order: one consumer batch. It locks every ticket
-// they concern first, in id order (see store.Tx.LockTickets).
+// they concern first, in id order, reading them with their clocks in the same round trip (see
+// store.Tx.LockTickets); each ticket's first event of the batch starts from that read, and a later one
+// reads the ticket again, since the event before it changed it.
 func (a *App) HandleTicketEvents(ctx context.Context, tx *store.Tx, evs []TicketEvent) error {
-	if len(evs) > 1 {
-		ids := make([]uuid.UUID, 0, len(evs))
-		for _, ev := range evs {
-			ids = append(ids, ev.TicketID)
+	ids := make([]uuid.UUID, 0, len(evs))
+	for _, ev := range evs {
+		ids = append(ids, ev.TicketID)
+	}
+	locked, err := tx.LockTickets(ctx, pgxutil.LockOrder(ids))
+	if err != nil {
+		return err
+	}
+	read := map[uuid.UUID]bool{}
+	load := func(ctx context.Context, id uuid.UUID) (store.TicketRow, bool, error) {
+		if read[id] {
+			return tx.LockTicket(ctx, id)
 		}
-		if err := tx.LockTickets(ctx, pgxutil.LockOrder(ids)); err != nil {
-			return err
-		}
+		read[id] = true
+		row, found := locked[id]
+		return row, found, nil
 	}
 	env := a.envOnce(tx)
 	for _, ev := range evs {
-		if err := a.handleTicketEvent(ctx, tx, ev, env); err != nil {
+		if err := a.handleTicketEvent(ctx, tx, ev, env, load); err != nil {
 			return fmt.Errorf("ticket %s: %w", ev.TicketID, err)
 		}
 	}
@@ -97,7 +107,7 @@ func (a *App) HandleTicketEvents(ctx context.Context, tx *store.Tx, evs []Ticket
 // created are skipped too (created before the service ran: it has no start to count from), unless they are
 // recent (see ErrTicketUnseen).
 func (a *App) HandleTicketEvent(ctx context.Context, tx *store.Tx, ev TicketEvent) error {
-	return a.handleTicketEvent(ctx, tx, ev, a.envOnce(tx))
+	return a.handleTicketEvent(ctx, tx, ev, a.envOnce(tx), tx.LockTicket)
 }
 
 // envOnce reads the policies and calendars through tx the first time it is called and returns the same
@@ -114,8 +124,10 @@ func (a *App) envOnce(tx *store.Tx) func(ctx context.Context) (*environment, err
 	}
 }
 
-func (a *App) handleTicketEvent(ctx context.Context, tx *store.Tx, ev TicketEvent, env func(context.Context) (*environment, error)) error {
-	row, found, err := tx.LockTicket(ctx, ev.TicketID)
+// handleTicketEvent is HandleTicketEvent with the ticket locked and read by load.
+func (a *App) handleTicketEvent(ctx context.Context, tx *store.Tx, ev TicketEvent, env func(context.Context) (*environment, error),
+	load func(context.Context, uuid.UUID) (store.TicketRow, bool, error)) error {
+	row, found, err := load(ctx, ev.TicketID)
 	if err != nil {
 		return err
 	}

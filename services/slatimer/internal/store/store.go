@@ -106,14 +106,20 @@ type ClockRow struct {
 	Due, Next time.Time
 }
 
-// LockTickets locks the rows of the tickets ids the service has seen, in id order: a transaction that
-// applies several tickets' events takes them all first, so that two replicas' batches queue behind each
-// other instead of deadlocking (the timer loop skips locked tickets).
-func (t *Tx) LockTickets(ctx context.Context, ids []uuid.UUID) error {
-	if _, err := t.tx.Exec(ctx, `SELECT 1 FROM tickets WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids); err != nil {
-		return fmt.Errorf("lock %d tickets: %w", len(ids), err)
+// LockTickets locks the rows of the tickets ids the service has seen, in id order, and reads them with their
+// clocks, in one round trip: a transaction that applies several tickets' events takes them all first, so
+// that two replicas' batches queue behind each other instead of deadlocking (the timer loop skips locked
+// tickets). A ticket missing from the map is one the service has not seen.
+func (t *Tx) LockTickets(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]TicketRow, error) {
+	rows, err := t.loadTickets(ctx, ids, true)
+	if err != nil {
+		return nil, fmt.Errorf("lock %d tickets: %w", len(ids), err)
 	}
-	return nil
+	out := make(map[uuid.UUID]TicketRow, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r
+	}
+	return out, nil
 }
 
 // LockTicket locks ticket id's row and reads it with its clocks; found is false for a ticket the
