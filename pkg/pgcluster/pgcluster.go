@@ -51,6 +51,9 @@ type Options struct {
 
 // defaultSettings suit development and tests: loopback only, enough connections for many parallel test
 // pools, modest memory. fsync stays on, so a benchmark against this cluster measures real commits.
+// autovacuum looks every 10 s rather than every minute: these clusters start empty and a benchmark fills
+// them at once, and until a table is first analysed the planner takes it for tiny, so a cached plan may
+// scan it whole on every key lookup (docs/operations.md, "A fresh database").
 var defaultSettings = map[string]string{
 	"listen_addresses":          "127.0.0.1",
 	"max_connections":           "300",
@@ -60,6 +63,7 @@ var defaultSettings = map[string]string{
 	"log_min_messages":          "warning",
 	"log_min_error_statement":   "panic",
 	"max_wal_size":              "1GB",
+	"autovacuum_naptime":        "10s",
 	"timezone":                  "UTC",
 	"log_timezone":              "UTC",
 }
