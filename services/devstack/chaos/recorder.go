@@ -35,14 +35,15 @@ type Recorder struct {
 	cc     jetstream.ConsumeContext
 }
 
-// Record starts recording from the stream's first message.
-func Record(ctx context.Context, url string, log *slog.Logger) (*Recorder, error) {
+// Record starts recording from the stream's first message: every event, or only those on subjects when
+// any are given.
+func Record(ctx context.Context, url string, log *slog.Logger, subjects ...string) (*Recorder, error) {
 	js, err := connectJS(url, "chaos-recorder")
 	if err != nil {
 		return nil, err
 	}
 	nc := js.Conn()
-	cons, err := js.OrderedConsumer(ctx, events.StreamName, jetstream.OrderedConsumerConfig{})
+	cons, err := js.OrderedConsumer(ctx, events.StreamName, jetstream.OrderedConsumerConfig{FilterSubjects: subjects})
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("recorder: %w", err)

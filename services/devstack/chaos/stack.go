@@ -162,6 +162,10 @@ type StartOptions struct {
 	Channels []intakev1.Channel
 	// Pprof serves each service's runtime profiles on a loopback port of its own (Stack.PprofURL).
 	Pprof bool
+	// RecordSubjects are the only subjects the recorder keeps (default: every event, which the checker
+	// needs). A load run that only times a few events names them, so recording costs the machine it
+	// measures less.
+	RecordSubjects []string
 }
 
 // Start builds the binaries into work/bin and starts everything; Close stops it.
@@ -320,7 +324,7 @@ func Start(ctx context.Context, root, work string, log *slog.Logger, o StartOpti
 	if err != nil {
 		return st, fmt.Errorf("create the SLA policy: %w", err)
 	}
-	if st.rec, err = Record(ctx, st.NATSURL(), log); err != nil {
+	if st.rec, err = Record(ctx, st.NATSURL(), log, o.RecordSubjects...); err != nil {
 		return st, err
 	}
 	if _, err := st.intake.SubmitTicket(bearer(ctx, st.AdapterKey), &intakev1.SubmitTicketRequest{IdempotencyKey: heldSubject,

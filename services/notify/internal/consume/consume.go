@@ -27,14 +27,15 @@ const (
 
 // Messages runs notify-messages until ctx ends, in batches split by ticket into up to workers transactions
 // at a time (one ticket's events in order, in one: its acknowledgement before its replies). A batch saves a
-// commit per message; it stays small because each acknowledgement reads its ticket from intake.
+// commit per message, and reads its tickets and contacts at once before making the messages in order; it
+// stays small because those reads are calls to intake and customer.
 func Messages(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, a *app.App, workers int, log *slog.Logger) error {
 	return events.ConsumeBatches(ctx, js, pool, events.BatchConfig{
 		ConsumerConfig: events.ConsumerConfig{Durable: MessagesConsumer,
 			FilterSubjects: []string{app.SubjectTicketCreated, app.SubjectTicketReplied, app.SubjectProgressDue},
 			Logger:         log, AfterCommit: a.AfterCommit},
 		BatchSize: 128, MaxWait: 20 * time.Millisecond, Shards: workers,
-	}, events.Each(a.HandleTicketEvent))
+	}, a.HandleTicketEvents)
 }
 
 // Customers runs notify-customers until ctx ends.
