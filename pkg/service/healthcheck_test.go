@@ -17,6 +17,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"kefu.dev/pkg/testkit"
 )
 
 // grpcHealth serves grpc.health.v1 on 127.0.0.1 and returns its port and status setter.
@@ -36,10 +38,8 @@ func grpcHealth(t *testing.T) (port string, h *health.Server) {
 // closedPort returns a loopback port nothing listens on.
 func closedPort(t *testing.T) string {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	_, port, err := net.SplitHostPort(testkit.RefusedAddr(t))
 	require.NoError(t, err)
-	_, port, _ := net.SplitHostPort(lis.Addr().String())
-	require.NoError(t, lis.Close())
 	return port
 }
 

@@ -16,6 +16,7 @@ import (
 
 	customerv1 "kefu.dev/pkg/api/kefu/customer/v1"
 	"kefu.dev/pkg/logging"
+	"kefu.dev/pkg/testkit"
 	"kefu.dev/services/gateway"
 )
 
@@ -133,11 +134,7 @@ func TestCustomerRoutesNeedACustomerAddress(t *testing.T) {
 // like intake's, and says which service is down.
 func TestACustomerServiceThatIsDownIs503NamingIt(t *testing.T) {
 	t.Parallel()
-	var lc net.ListenConfig
-	lis, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := lis.Addr().String()
-	require.NoError(t, lis.Close())
+	addr := testkit.RefusedAddr(t)
 	url := startGatewayWith(t, gateway.Config{IntakeAddr: startBackend(t, &fakeIntake{}).addr, CustomerAddr: addr})
 
 	resp := call(t, http.MethodGet, url+"/v1/tiers", nil, nil)

@@ -26,6 +26,7 @@ import (
 
 	intakev1 "kefu.dev/pkg/api/kefu/intake/v1"
 	"kefu.dev/pkg/logging"
+	"kefu.dev/pkg/testkit"
 	"kefu.dev/services/gateway"
 )
 
@@ -597,11 +598,7 @@ func TestABackendThatIsDownIs503(t *testing.T) {
 
 	t.Run("never started", func(t *testing.T) {
 		t.Parallel()
-		var lc net.ListenConfig
-		lis, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		addr := lis.Addr().String()
-		require.NoError(t, lis.Close())
+		addr := testkit.RefusedAddr(t)
 		url := startGateway(t, addr)
 
 		resp := call(t, http.MethodPost, url+"/v1/tickets", strings.NewReader(`{}`), nil)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"kefu.dev/pkg/logging"
+	"kefu.dev/pkg/testkit"
 	"kefu.dev/services/gateway"
 )
 
@@ -58,11 +58,7 @@ func TestRequestLogNamesTheRouteNotThePath(t *testing.T) {
 
 func TestRequestLogOfAnOutageCarriesTheHiddenCause(t *testing.T) {
 	t.Parallel()
-	var lc net.ListenConfig
-	lis, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := lis.Addr().String()
-	require.NoError(t, lis.Close())
+	addr := testkit.RefusedAddr(t)
 	req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/v1/tickets", strings.NewReader(`{"description": "my phone 13800138000"}`))
 
 	rec, entry, line := serveOnce(t, addr, req)

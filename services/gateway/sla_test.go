@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	slav1 "kefu.dev/pkg/api/kefu/sla/v1"
+	"kefu.dev/pkg/testkit"
 	"kefu.dev/services/gateway"
 )
 
@@ -130,11 +131,7 @@ func TestSlaRoutesNeedASlatimerAddress(t *testing.T) {
 // like intake's, and says which service is down.
 func TestASlatimerServiceThatIsDownIs503NamingIt(t *testing.T) {
 	t.Parallel()
-	var lc net.ListenConfig
-	lis, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := lis.Addr().String()
-	require.NoError(t, lis.Close())
+	addr := testkit.RefusedAddr(t)
 	url := startGatewayWith(t, gateway.Config{IntakeAddr: startBackend(t, &fakeIntake{}).addr, SlatimerAddr: addr})
 
 	resp := call(t, http.MethodGet, url+"/v1/sla/atRisk", nil, nil)
