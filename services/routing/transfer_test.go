@@ -165,7 +165,8 @@ func TestTransferNotAcceptedInTimeGoesToTheHead(t *testing.T) {
 }
 
 // TestHandBackGoesToAnotherAgent: an agent hands a ticket back; it goes to a colleague, never back to
-// them; with nobody else it waits in the queue (and intake shows nobody).
+// them; with nobody else it waits in the queue (and intake shows nobody), without holding up the tickets
+// queued behind it.
 func TestHandBackGoesToAnotherAgent(t *testing.T) {
 	t.Parallel()
 	s := start(t)
@@ -188,6 +189,10 @@ func TestHandBackGoesToAnotherAgent(t *testing.T) {
 	}, wait)
 	_, err = s.routing.HandBackTicket(as(t.Context(), "staff:"+a, "agent"), &routingv1.HandBackTicketRequest{TicketId: id})
 	requireCode(t, err, codes.NotFound) // no longer theirs
+
+	// The ticket a handed back does not hold up the queue behind it while a has room.
+	next := s.submit(t, orderStatus)
+	require.Equal(t, a, s.awaitAssigned(t, next).GetAssigneeId())
 
 	b := s.newAgent(t, "b", agentSpec{groups: []*routingv1.Group{g}, capacity: 5})
 	require.Equal(t, b, s.awaitAssigned(t, id).GetAssigneeId())

@@ -408,7 +408,8 @@ func (e *engine) drainAgentGroups(ctx context.Context, agent uuid.UUID) error {
 }
 
 // drain assigns queued tickets of the groups, in queue order, to eligible agents by each group's strategy,
-// until a group's queue is empty or nobody in it is eligible. It locks the groups, then their agents, and
+// until a group's queue is empty or nobody in it is eligible; a ticket only agents who handed it back could
+// take is passed over, keeping its place. It locks the groups, then their agents, and
 // counts loads after the locks. It returns the tickets it assigned.
 func (e *engine) drain(ctx context.Context, groupIDs []uuid.UUID) ([]uuid.UUID, error) {
 	groupIDs = slices.Clone(groupIDs)
@@ -435,6 +436,11 @@ func (e *engine) drain(ctx context.Context, groupIDs []uuid.UUID) ([]uuid.UUID, 
 		for _, t := range queue {
 			agent, ok := routing.Pick(g.Strategy, candidates(members, id, t.DeclinedBy), t.RequiredSkills)
 			if !ok {
+				if len(t.DeclinedBy) > 0 && slices.ContainsFunc(candidates(members, id, nil), routing.Eligible) {
+					// Only agents who handed it back have room: it keeps its place at the head for the next
+					// one who frees up, and the queue behind it goes on rather than waiting with them idle.
+					continue
+				}
 				break
 			}
 			if err := e.assign(ctx, &t, g, agent, false); err != nil {

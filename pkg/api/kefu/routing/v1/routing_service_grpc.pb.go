@@ -109,8 +109,9 @@ type RoutingServiceClient interface {
 	// ListTransfers lists transfers into a group, newest first; by default only pending ones.
 	ListTransfers(ctx context.Context, in *ListTransfersRequest, opts ...grpc.CallOption) (*ListTransfersResponse, error)
 	// HandBackTicket gives a ticket back to its group: it leaves the agent and is assigned to another
-	// eligible member (never the one who handed it back), or waits in the queue. Agents hand back their own
-	// tickets; supervisors and admins any.
+	// eligible member (never the one who handed it back), or waits in the queue. While only agents who handed
+	// it back have room, it keeps its place and the tickets behind it are assigned. Agents hand back their
+	// own tickets; supervisors and admins any.
 	HandBackTicket(ctx context.Context, in *HandBackTicketRequest, opts ...grpc.CallOption) (*HandBackTicketResponse, error)
 	// ListAgentTickets is an agent's own board: the open tickets assigned to them, oldest first. Agents see
 	// their own; supervisors, admins and auditors anyone's.
@@ -402,8 +403,9 @@ type RoutingServiceServer interface {
 	// ListTransfers lists transfers into a group, newest first; by default only pending ones.
 	ListTransfers(context.Context, *ListTransfersRequest) (*ListTransfersResponse, error)
 	// HandBackTicket gives a ticket back to its group: it leaves the agent and is assigned to another
-	// eligible member (never the one who handed it back), or waits in the queue. Agents hand back their own
-	// tickets; supervisors and admins any.
+	// eligible member (never the one who handed it back), or waits in the queue. While only agents who handed
+	// it back have room, it keeps its place and the tickets behind it are assigned. Agents hand back their
+	// own tickets; supervisors and admins any.
 	HandBackTicket(context.Context, *HandBackTicketRequest) (*HandBackTicketResponse, error)
 	// ListAgentTickets is an agent's own board: the open tickets assigned to them, oldest first. Agents see
 	// their own; supervisors, admins and auditors anyone's.
